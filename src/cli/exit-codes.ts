@@ -1,0 +1,34 @@
+import { LoadscopeError, type ErrorCode } from '../common/errors.ts';
+
+// The one place errors become exit codes: 0 pass, 1 a verdict failed, 2 usage/config, 3 infrastructure, 130 aborted.
+export const ExitCode = {
+  Ok: 0,
+  VerdictFailed: 1,
+  Usage: 2,
+  Infrastructure: 3,
+  Aborted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+const byCode: Record<ErrorCode, ExitCode> = {
+  CONFIG_INVALID: ExitCode.Usage,
+  USAGE: ExitCode.Usage,
+  TARGET_NOT_ALLOWED: ExitCode.Usage,
+  ENGINE_UNAVAILABLE: ExitCode.Infrastructure,
+  IMAGE_BUILD_FAILED: ExitCode.Infrastructure,
+  IMAGE_MISSING: ExitCode.Infrastructure,
+  STACK_START_FAILED: ExitCode.Infrastructure,
+  STACK_TEARDOWN_FAILED: ExitCode.Infrastructure,
+  PORT_IN_USE: ExitCode.Infrastructure,
+  RUN_DIR_UNWRITABLE: ExitCode.Infrastructure,
+  LOAD_FAILED: ExitCode.Infrastructure,
+  SAMPLER_FAILED: ExitCode.Infrastructure,
+  ABORTED: ExitCode.Aborted,
+  VERDICT_FAILED: ExitCode.VerdictFailed,
+  INTERNAL: ExitCode.Infrastructure,
+};
+
+export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof LoadscopeError) return byCode[err.code];
+  return ExitCode.Infrastructure;
+}
