@@ -1,0 +1,112 @@
+// Two builders giving the same images: Dockerfile (needs a registry) and offline (debootstrap → docker import).
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { Readable } from 'node:stream';
+import { LoadscopeError } from '../../common/errors.ts';
+import { LABEL_INPUTS_HASH } from '../labels.ts';
+import type { ContainerRuntime } from '../runtime/port.ts';
+import { importChanges, type ImageSpec } from './spec.ts';
+
+export type BuilderKind = 'offline' | 'dockerfile';
+
+export interface BuildContext {
+  runtime: ContainerRuntime;
+  /** Debian mirror for debootstrap, read from the apt sources. */
+  mirror: string;
+  /** debootstrap keeps downloaded .debs here so the second image reuses the first one's. */
+  cacheDir: string;
+  log: (msg: string) => void;
+}
+
+export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildContext): Promise<void> {
+  const labels = { [LABEL_INPUTS_HASH]: spec.inputsHash };
+  if (kind === 'dockerfile') {
+    const tar = spawnTar(spec.contextDir);
+    await ctx.runtime.buildImage(tar, { ref: spec.ref, dockerfile: relative(spec.contextDir, join(spec.dir, 'Dockerfile')), labels });
+    return;
+  }
+  const rootfs = mkdtempSync(join(tmpdir(), 'loadscope-rootfs-'));
+  try {
+    mkdirSync(ctx.cacheDir, { recursive: true });
+    const args = ['--variant=minbase', `--cache-dir=${ctx.cacheDir}`];
+    if (spec.packages.length > 0) args.push(`--include=${spec.packages.join(',')}`);
+    run('debootstrap', [...args, 'bookworm', rootfs, ctx.mirror], `debootstrap for ${spec.ref}`);
+    for (const f of spec.files) {
+      const dst = join(rootfs, f.dst);
+      mkdirSync(join(dst, '..'), { recursive: true });
+      cpSync(join(spec.contextDir, f.src), dst);
+      if (f.mode) chmodSync(dst, parseInt(f.mode, 8));
+    }
+    for (const d of spec.dirs) {
+      cpSync(join(spec.contextDir, d.src), join(rootfs, d.dst), { recursive: true, filter: (src) => !src.includes('__pycache__') });
+    }
+    for (const cmd of spec.run) run('chroot', [rootfs, '/bin/sh', '-c', cmd], `${spec.ref}: run "${cmd}"`);
+    // Package caches and lists are build leftovers, not image content.
+    for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
+      const path = join(rootfs, dir);
+      if (!existsSync(path)) continue;
+      for (const entry of readdirSync(path)) if (entry.endsWith('.deb') || dir.endsWith('lists')) rmSync(join(path, entry), { recursive: true, force: true });
+    }
+    await ctx.runtime.importImage(spawnTar(rootfs), { ref: spec.ref, changes: importChanges(spec, labels) });
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+}
+
+function run(cmd: string, args: string[], what: string): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) {
+    const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
+    throw new LoadscopeError('IMAGE_BUILD_FAILED', `${what} failed (exit ${r.status ?? r.signal}):\n${tail}`);
+  }
+}
+
+function spawnTar(dir: string): Readable {
+  const child = spawn('tar', ['--numeric-owner', '-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return child.stdout;
+}
+
+/**
+ * The bookworm mirror from the apt sources (deb822 .sources first, then one-line .list), never hard-coded:
+ * the machine's mirror is the one that answers.
+ */
+export function mirrorFromAptSources(files: Array<{ name: string; text: string }>, suite = 'bookworm'): string | undefined {
+  for (const { name, text } of files) {
+    if (!name.endsWith('.sources')) continue;
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const fields = new Map<string, string>();
+      for (const line of stanza.split('\n')) {
+        const m = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
+        if (m?.[1] && m[2] !== undefined) fields.set(m[1].toLowerCase(), m[2].trim());
+      }
+      if (fields.get('enabled') === 'no' || !(fields.get('types') ?? '').split(/\s+/).includes('deb')) continue;
+      if ((fields.get('suites') ?? '').split(/\s+/).includes(suite)) {
+        const uri = fields.get('uris')?.split(/\s+/)[0];
+        if (uri) return uri;
+      }
+    }
+  }
+  for (const { name, text } of files) {
+    if (!name.endsWith('.list')) continue;
+    for (const line of text.split('\n')) {
+      const m = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line.trim());
+      if (m?.[1] && m[2] === suite) return m[1];
+    }
+  }
+  return undefined;
+}
+
+export function readAptSources(root = '/etc/apt'): Array<{ name: string; text: string }> {
+  const files: Array<{ name: string; text: string }> = [];
+  const main = join(root, 'sources.list');
+  if (existsSync(main)) files.push({ name: main, text: readFileSync(main, 'utf8') });
+  const dir = join(root, 'sources.list.d');
+  if (existsSync(dir)) {
+    for (const n of readdirSync(dir).sort()) {
+      if (n.endsWith('.sources') || n.endsWith('.list')) files.push({ name: join(dir, n), text: readFileSync(join(dir, n), 'utf8') });
+    }
+  }
+  return files;
+}
