@@ -1,0 +1,115 @@
+// Real exporter on a free loopback port, scraped with fetch.
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SampleSnapshot } from '../samplers/types.ts';
+import { Telemetry } from './otel.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const snapshot: SampleSnapshot = {
+  tMs: 1_000,
+  containers: {
+    app: {
+      service: 'app', containerId: 'c1', readMs: 1000, ageMs: 0, cgroup: 'v1', cpuCores: 0.75, cpuLimitUtilization: 0.5, cpuLimitCores: 1.5,
+      cpuUserSeconds: 3.7, cpuSystemSeconds: 2.05, throttlingPeriods: 1010, throttledPeriods: 103, throttledSeconds: 2.56, throttledRatio: 0.3,
+      memoryUsageBytes: 268435456, memoryWorkingSetBytes: 201326592, memoryRssBytes: 150994944, memoryLimitBytes: 536870912,
+      memoryAvailableBytes: 335544320, networkRxBytes: null, networkTxBytes: null, blockReadBytes: 11534336, blockWriteBytes: 23068672,
+      pids: 23, restarts: 1, oomKills: 0,
+    },
+  },
+  postgres: {
+    canReadAllStats: true, maxConnections: 100,
+    connectionsByState: { active: 3, idle: 2, 'idle in transaction': 1 },
+    connectionsByApp: { archiveorigin: { active: 3, idle: 2, 'idle in transaction': 1 } },
+    waitingByType: { Lock: 1 }, locksByMode: { AccessExclusiveLock: { granted: 1, waiting: 1 } }, ungrantedLocks: 1, blockedSessions: 1,
+    oldestXactAgeSeconds: 12.5, idleInTransaction: 1, oldestIdleInTransactionSeconds: 12, totals: { commits: 1234, rollbacks: 5, deadlocks: 0, blksHit: 99999, blksRead: 100, tempBytes: 0 },
+    perSecond: null,
+  },
+  host: { cpuUtilization: 0.25, cpuCount: 4, memoryUsedBytes: 4e9, memoryTotalBytes: 8e9, refreshDurationMs: 12 },
+  generator: { cpuCores: 0.2, memoryRssBytes: 123456789 },
+  sampler: { lagMs: 3, skippedTicks: 2, timings: { postgres: { durationMs: 4, ok: true } } },
+};
+
+let telemetry: Telemetry | undefined;
+afterEach(async () => {
+  await telemetry?.shutdown({ lingerMs: 0 });
+  telemetry = undefined;
+});
+
+function valueOf(text: string, series: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${series}{`)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+describe('Telemetry (real PrometheusExporter)', () => {
+  it('serves the sampled cache and synchronous instruments on 127.0.0.1', async () => {
+    const port = await freePort();
+    telemetry = await Telemetry.start({ runId: 'r1', scenario: 'normal', port });
+    expect(telemetry.url).toBe(`http://127.0.0.1:${port}/metrics`);
+    telemetry.setPhase('ramp');
+    telemetry.setPhase('steady');
+    telemetry.setActiveUsers(40);
+    telemetry.updateSnapshot(snapshot);
+    telemetry.recordRequests('GET /items', '2xx', 10);
+    telemetry.recordRequests('GET /items', '5xx', 2);
+    telemetry.recordLatency('GET /items', 0.004, 3);
+    telemetry.recordLatency('GET /items', 0.2);
+    telemetry.recordError('timeout');
+    const res = await fetch(telemetry.url);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const run = { run_id: 'r1', scenario: 'normal' };
+    expect(valueOf(text, 'container_cpu_usage', { ...run, service: 'app' })).toBe(0.75);
+    expect(valueOf(text, 'container_cpu_time_total', { service: 'app', cpu_mode: 'user' })).toBe(3.7);
+    expect(valueOf(text, 'container_memory_working_set', { service: 'app' })).toBe(201326592);
+    expect(valueOf(text, 'container_disk_io_total', { service: 'app', disk_io_direction: 'write' })).toBe(23068672);
+    expect(valueOf(text, 'loadscope_container_cpu_throttled_time_total', { service: 'app' })).toBe(2.56);
+    expect(valueOf(text, 'loadscope_container_restarts_total', { service: 'app' })).toBe(1);
+    expect(text).not.toContain('container_network_io_total{'); // host networking: no value, no series
+    expect(valueOf(text, 'loadscope_postgresql_connections', { state: 'idle in transaction', application_name: 'archiveorigin' })).toBe(1);
+    expect(valueOf(text, 'loadscope_postgresql_waiting', { wait_event_type: 'Lock' })).toBe(1);
+    expect(valueOf(text, 'postgresql_commits_total', run)).toBe(1234);
+    expect(valueOf(text, 'postgresql_backends', run)).toBe(6);
+    expect(valueOf(text, 'loadscope_postgresql_up', run)).toBe(1);
+    expect(valueOf(text, 'loadscope_phase', { phase: 'steady' })).toBe(1);
+    expect(valueOf(text, 'loadscope_phase', { phase: 'ramp' })).toBe(0);
+    expect(valueOf(text, 'loadscope_users_active', run)).toBe(40);
+    expect(valueOf(text, 'loadscope_requests_total', { ...run, phase: 'steady', endpoint: 'GET /items', status_class: '5xx' })).toBe(2);
+    expect(valueOf(text, 'loadscope_errors_total', { kind: 'timeout' })).toBe(1);
+    expect(valueOf(text, 'http_client_request_duration_bucket', { endpoint: 'GET /items', le: '0.005' })).toBe(3);
+    expect(valueOf(text, 'http_client_request_duration_bucket', { endpoint: 'GET /items', le: '0.25' })).toBe(4);
+    expect(valueOf(text, 'http_client_request_duration_count', { endpoint: 'GET /items' })).toBe(4);
+    expect(valueOf(text, 'loadscope_sampler_duration', { sampler: 'postgres' })).toBe(0.004);
+    expect(valueOf(text, 'loadscope_sampler_skipped_ticks_total', run)).toBe(2);
+    expect(text).not.toContain('otel_scope_name'); // withoutScopeInfo
+    expect(text).toContain('target_info{');
+  });
+
+  it('refuses a port in use instead of carrying on', async () => {
+    const port = await freePort();
+    telemetry = await Telemetry.start({ runId: 'r1', scenario: 's', port });
+    await expect(Telemetry.start({ runId: 'r2', scenario: 's', port })).rejects.toThrow(/EADDRINUSE/);
+  });
+
+  it('keeps the endpoint up for the linger time on shutdown', async () => {
+    const port = await freePort();
+    const t = await Telemetry.start({ runId: 'r1', scenario: 's', port });
+    const stopping = t.shutdown({ lingerMs: 300 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(t.url)).status).toBe(200);
+    await stopping;
+    await expect(fetch(t.url)).rejects.toThrow();
+  });
+});
