@@ -217,8 +217,14 @@ export class DockerodeRuntime implements ContainerRuntime {
       filters: { type: ['container'], label: labelFilters(labels) },
       abortSignal: signal,
     } as Parameters<Docker['getEvents']>[0])) as unknown as Readable;
-    signal.addEventListener('abort', () => stream.destroy(), { once: true });
     const rl = createInterface({ input: stream });
+    // A destroyed stream emits 'close', not 'end', so readline would wait forever: close it too.
+    const onAbort = (): void => {
+      stream.destroy();
+      rl.close();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const line of rl) {
         if (!line.trim()) continue;
@@ -244,8 +250,14 @@ export class DockerodeRuntime implements ContainerRuntime {
 
   async *stats(id: string, signal: AbortSignal): AsyncIterable<Record<string, unknown>> {
     const stream = (await this.docker.getContainer(id).stats({ stream: true, abortSignal: signal } as { stream: true })) as unknown as Readable;
-    signal.addEventListener('abort', () => stream.destroy(), { once: true });
     const rl = createInterface({ input: stream });
+    // A destroyed stream emits 'close', not 'end', so readline would wait forever: close it too.
+    const onAbort = (): void => {
+      stream.destroy();
+      rl.close();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const line of rl) {
         if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
