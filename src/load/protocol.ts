@@ -1,0 +1,25 @@
+// Messages between the engine (main thread) and its load workers.
+import type { FlowConfig } from '../config/schema.ts';
+import type { RecorderFlush } from './recorder.ts';
+
+export interface WorkerInit {
+  flow: FlowConfig;
+  target: string;
+  allowTargets: string[];
+  requestTimeoutMs: number;
+  thinkMinMs: number;
+  thinkMaxMs: number;
+  deadlineEpochMs: number;
+  keepRaw: boolean;
+  /** open model share of this worker; absent for closed-model (user) shapes */
+  open?: { rateRps: number; maxInFlight: number };
+}
+
+export type ToWorker = { type: 'add'; ids: number[] } | { type: 'remove'; count: number } | { type: 'flush'; seq: number } | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'flushed'; seq: number; data: RecorderFlush; activeUsers: number }
+  | { type: 'event'; kind: string; detail: Record<string, unknown> }
+  | { type: 'stopped'; data: RecorderFlush }
+  | { type: 'fatal'; message: string; code?: string };

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { planShape, usersAt } from './registry.ts';
+
+describe('shape plans', () => {
+  it('ramp: one user per step over rampUp, then hold, then end', () => {
+    expect(planShape({ kind: 'ramp', users: 4, rampUpMs: 1000, durationMs: 3000 })).toEqual({
+      durationMs: 3000,
+      steps: [
+        { atMs: 0, users: 1, phase: 'ramp-up' },
+        { atMs: 250, users: 2, phase: 'ramp-up' },
+        { atMs: 500, users: 3, phase: 'ramp-up' },
+        { atMs: 750, users: 4, phase: 'ramp-up' },
+        { atMs: 1000, users: 4, phase: 'hold' },
+        { atMs: 3000, users: 0, phase: 'end' },
+      ],
+    });
+  });
+
+  it('ramp: time scale multiplies every duration; users per ms are coalesced', () => {
+    expect(planShape({ kind: 'ramp', users: 4, rampUpMs: 100, durationMs: 8 * 3_600_000 }, 0.01)).toEqual({
+      durationMs: 288_000,
+      steps: [
+        { atMs: 0, users: 2, phase: 'ramp-up' },
+        { atMs: 1, users: 4, phase: 'ramp-up' },
+        { atMs: 1, users: 4, phase: 'hold' },
+        { atMs: 288_000, users: 0, phase: 'end' },
+      ],
+    });
+  });
+
+  it('ramp without ramp-up starts everyone at once', () => {
+    expect(planShape({ kind: 'ramp', users: 3, rampUpMs: 0, durationMs: 500 }).steps).toEqual([
+      { atMs: 0, users: 3, phase: 'ramp-up' },
+      { atMs: 0, users: 3, phase: 'hold' },
+      { atMs: 500, users: 0, phase: 'end' },
+    ]);
+  });
+
+  it('steps: each level ramps from the previous then holds; phases step-k:users', () => {
+    expect(planShape({ kind: 'steps', users: [2, 4], rampUpMs: 100, holdMs: 400 })).toEqual({
+      durationMs: 1000,
+      steps: [
+        { atMs: 0, users: 1, phase: 'step-1:2' },
+        { atMs: 50, users: 2, phase: 'step-1:2' },
+        { atMs: 500, users: 3, phase: 'step-2:4' },
+        { atMs: 550, users: 4, phase: 'step-2:4' },
+        { atMs: 1000, users: 0, phase: 'end' },
+      ],
+    });
+  });
+
+  it('steps: the plan ladder 100…2000 with 1m ramp and 5m hold lasts 30 min', () => {
+    const tl = planShape({ kind: 'steps', users: [100, 200, 500, 1000, 2000], rampUpMs: 60_000, holdMs: 300_000 });
+    expect(tl.durationMs).toBe(1_800_000);
+    expect(usersAt(tl, 60_000 + 1)).toEqual({ users: 100, phase: 'step-1:100' });
+    expect(usersAt(tl, 4 * 360_000 + 60_000)).toEqual({ users: 2000, phase: 'step-5:2000' });
+  });
+
+  it('spike: base, spikes every `every` for spikeFor, cut at duration', () => {
+    expect(planShape({ kind: 'spike', baseUsers: 100, spikeUsers: 500, spikeForMs: 120_000, everyMs: 180_000, durationMs: 600_000 })).toEqual({
+      durationMs: 600_000,
+      steps: [
+        { atMs: 0, users: 100, phase: 'base' },
+        { atMs: 180_000, users: 500, phase: 'spike-1' },
+        { atMs: 300_000, users: 100, phase: 'base' },
+        { atMs: 360_000, users: 500, phase: 'spike-2' },
+        { atMs: 480_000, users: 100, phase: 'base' },
+        { atMs: 540_000, users: 500, phase: 'spike-3' },
+        { atMs: 600_000, users: 0, phase: 'end' },
+      ],
+    });
+  });
+
+  it('constant-rate: open model with rate and in-flight cap', () => {
+    expect(planShape({ kind: 'constant-rate', rateRps: 200, durationMs: 10_000, maxInFlight: 50 }, 0.5)).toEqual({
+      durationMs: 5000,
+      open: { rateRps: 200, maxInFlight: 50 },
+      steps: [
+        { atMs: 0, users: 50, phase: 'constant-rate', rateRps: 200 },
+        { atMs: 5000, users: 0, phase: 'end' },
+      ],
+    });
+  });
+});

@@ -1,0 +1,66 @@
+// Load worker: runs its share of users, records per endpoint, ships encoded histograms on each flush.
+import { parentPort, workerData } from 'node:worker_threads';
+import { assertTargetAllowed } from '../config/target.ts';
+import { LoadscopeError } from '../common/errors.ts';
+import { startAutocannonUser } from './autocannon-driver.ts';
+import { compileFlow } from './flow-runner.ts';
+import { startHttpUser } from './http-user.ts';
+import { startOpenModel } from './open-model.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
+import { Recorder } from './recorder.ts';
+import type { RunningUser, UserDeps } from './user-context.ts';
+
+const port = parentPort;
+if (!port) throw new Error('worker.ts must run in a worker thread');
+const init = workerData as WorkerInit;
+const post = (m: FromWorker): void => port.postMessage(m);
+
+try {
+  const target = assertTargetAllowed(init.target, init.allowTargets, 'load worker');
+  const recorder = new Recorder(init.keepRaw);
+  const deps: UserDeps = {
+    flow: compileFlow(init.flow),
+    target,
+    recorder,
+    requestTimeoutMs: init.requestTimeoutMs,
+    thinkMinMs: init.thinkMinMs,
+    thinkMaxMs: init.thinkMaxMs,
+    deadlineEpochMs: init.deadlineEpochMs,
+    onEvent: (kind, detail) => post({ type: 'event', kind, detail }),
+  };
+  const users: RunningUser[] = [];
+  const stopping = new Set<Promise<void>>();
+  const useAutocannon = init.thinkMaxMs === 0;
+  if (init.open) users.push(startOpenModel(deps, init.open.rateRps, init.open.maxInFlight));
+
+  const stopUser = (u: RunningUser): void => {
+    const p = u.stop().catch((err: unknown) => deps.onEvent('user-error', { userId: u.id, message: String(err) }));
+    stopping.add(p);
+    void p.finally(() => stopping.delete(p));
+  };
+
+  port.on('message', (m: ToWorker) => {
+    switch (m.type) {
+      case 'add':
+        for (const id of m.ids) users.push(useAutocannon ? startAutocannonUser(id, deps, init.allowTargets) : startHttpUser(id, deps));
+        break;
+      case 'remove':
+        // newest first, like Locust: the longest-lived sessions stay
+        for (const u of users.splice(Math.max(0, users.length - m.count))) stopUser(u);
+        break;
+      case 'flush':
+        post({ type: 'flushed', seq: m.seq, data: recorder.flush(), activeUsers: init.open ? 0 : users.length });
+        break;
+      case 'stop':
+        for (const u of users.splice(0)) stopUser(u);
+        void Promise.allSettled([...stopping]).then(() => {
+          post({ type: 'stopped', data: recorder.flush() });
+          port.close();
+        });
+        break;
+    }
+  });
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'fatal', message: err instanceof Error ? err.message : String(err), code: err instanceof LoadscopeError ? err.code : undefined });
+}

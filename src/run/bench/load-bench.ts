@@ -1,0 +1,106 @@
+// Engine throughput vs raw autocannon and wrk against one trivial loopback server (own process), and
+// the engine's memory over a compressed soak.
+import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { rawAutocannonRps } from '../../load/autocannon-driver.ts';
+import { runLoad } from '../../load/engine.ts';
+import { planShape } from '../../load/shapes/registry.ts';
+import { RunWriter } from '../../store/run-writer.ts';
+
+const SERVER_JS = `const http = require('node:http');
+const s = http.createServer((q, r) => { r.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2 }); r.end('ok'); });
+s.keepAliveTimeout = 60000;
+s.listen(0, '127.0.0.1', () => process.send(s.address().port));`;
+
+async function startServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const file = join(dir, 'server.cjs');
+  writeFileSync(file, SERVER_JS);
+  const child = fork(file, [], { stdio: 'ignore' });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (p) => resolve(Number(p)));
+    child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function wrkRps(url: string, connections: number, durationS: number): Promise<number | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, `${url}/`], { timeout: (durationS + 15) * 1000 });
+    const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function engineRps(url: string, connections: number, durationS: number): Promise<number> {
+  const counts: number[] = [];
+  await runLoad({
+    flow: { onStart: [], tasks: [{ name: 'root', method: 'GET', path: '/', headers: {}, capture: {}, weight: 1 }] },
+    target: url,
+    allowTargets: [],
+    timeline: planShape({ kind: 'ramp', users: connections, rampUpMs: 0, durationMs: durationS * 1000 }),
+    thinkMinMs: 0,
+    thinkMaxMs: 0,
+    requestTimeoutMs: 10_000,
+    onSecond: (s) => {
+      if (!s.final) counts.push(s.endpoints.get('root')?.count ?? 0);
+    },
+  });
+  // first second includes user start-up, like autocannon's connection set-up
+  return counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length);
+}
+
+export interface LoadBenchResult {
+  connections: number;
+  durationS: number;
+  autocannonRps: number;
+  wrkRps?: number;
+  engineRps: number;
+  soakMemory: { atS: number; rssMB: number; heapMB: number }[];
+}
+
+export async function loadBench(opts: { connections?: number; durationS?: number; soakS?: number; log?: (l: string) => void } = {}): Promise<LoadBenchResult> {
+  const connections = opts.connections ?? 50;
+  const durationS = opts.durationS ?? 10;
+  const soakS = opts.soakS ?? 30;
+  const log = opts.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'loadscope-bench-'));
+  const { url, child } = await startServer(dir);
+  try {
+    log(`bench server ${url}; ${connections} connections × ${durationS} s each`);
+    const autocannonRps = await rawAutocannonRps(url, connections, durationS);
+    log(`autocannon: ${autocannonRps.toFixed(0)} req/s`);
+    const wrk = await wrkRps(url, connections, durationS);
+    log(`wrk:        ${wrk?.toFixed(0) ?? 'n/a'} req/s`);
+    const engine = await engineRps(url, connections, durationS);
+    log(`engine:     ${engine.toFixed(0)} req/s`);
+
+    // compressed soak: the 8 h, 200-user soak shape squeezed into soakS, think 1–3 s, writing a real run dir
+    const timeScale = soakS / (8 * 3600);
+    const writer = new RunWriter(join(dir, 'results'), 'soak-bench', 'soak');
+    const soakMemory: LoadBenchResult['soakMemory'] = [];
+    await runLoad({
+      flow: { onStart: [], tasks: [{ name: 'root', method: 'GET', path: '/', headers: {}, capture: {}, weight: 1 }] },
+      target: url,
+      allowTargets: [],
+      timeline: planShape({ kind: 'ramp', users: 200, rampUpMs: 600_000, durationMs: 8 * 3_600_000 }, timeScale),
+      thinkMinMs: 1000,
+      thinkMaxMs: 3000,
+      requestTimeoutMs: 10_000,
+      onSecond: (s) => {
+        writer.writeSecond(s);
+        const m = process.memoryUsage();
+        if (Math.round(s.elapsedS) % 5 === 0 || s.final) soakMemory.push({ atS: s.elapsedS, rssMB: +(m.rss / 2 ** 20).toFixed(1), heapMB: +(m.heapUsed / 2 ** 20).toFixed(1) });
+      },
+    });
+    writer.finish();
+    return { connections, durationS, autocannonRps, wrkRps: wrk, engineRps: engine, soakMemory };
+  } finally {
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,19 @@
+// Final summary table (plain text) for stdout.
+import type { RunScenarioResult } from './run-scenario.ts';
+
+export function formatSummary(r: RunScenarioResult): string {
+  const rows = [...r.summary.endpoints, r.summary.total];
+  const head = ['endpoint', 'requests', 'failures', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'];
+  const table = [head, ...rows.map((e) => [e.name, String(e.count), `${e.failures} (${(e.errorRatio * 100).toFixed(2)}%)`, e.rps.toFixed(1), String(e.p50Ms), String(e.p95Ms), String(e.p99Ms), String(e.maxMs)])];
+  const widths = head.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
+  const lines = table.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '));
+  const slo = r.slo.map((c) => `  ${c.pass ? 'PASS' : 'FAIL'} ${c.name} ${c.limit}: observed ${+c.observed.toFixed(4)}`);
+  return [
+    `run ${r.runId} (${r.stoppedBy}, ${r.summary.durationS.toFixed(1)} s of ${(r.plannedDurationMs / 1000).toFixed(1)} s planned) → ${r.runDir}`,
+    ...lines,
+    ...(r.summary.droppedLate ? [`dropped/late (open model): ${r.summary.droppedLate}`] : []),
+    ...(slo.length ? ['SLO:', ...slo] : []),
+    `generator CPU max ${r.summary.maxCpuCores.toFixed(2)} cores`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,150 @@
+// config → (stack up) → wait for the target → run the shape → stop → summary. The only module that wires load + store.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { ConfigError, LoadscopeError } from '../common/errors.ts';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../config/load.ts';
+import type { ResolvedConfig } from '../config/schema.ts';
+import { assertTargetAllowed } from '../config/target.ts';
+import { AUTOCANNON_VERSION } from '../load/autocannon-driver.ts';
+import { runLoad, type SecondSample, type StopReason } from '../load/engine.ts';
+import { describeShape, planShape } from '../load/shapes/registry.ts';
+import { RunWriter, type RunSummary } from '../store/run-writer.ts';
+import { checkSlo, defaultBreakRule, type SloCheck } from './slo.ts';
+import { waitForTarget } from './wait-target.ts';
+
+/** The lead plugs the Docker stack in here; attach mode (`--target`, or no `stack` key) uses none. */
+export interface StackProvider {
+  up(runId: string, runDir: string): Promise<{ down(): Promise<void> }>;
+}
+
+export interface RunScenarioOptions {
+  scenario: string;
+  configPath?: string;
+  /** already-resolved config (tests); wins over configPath */
+  config?: ResolvedConfig;
+  target?: string;
+  timeScale?: number;
+  outDir?: string;
+  keepStack?: boolean;
+  stack?: StackProvider;
+  workers?: number;
+  signal?: AbortSignal;
+  /** progress lines (stderr in the CLI) */
+  log?: (line: string) => void;
+  /** called once the run dir exists: samplers add their series sections here */
+  onWriter?: (writer: RunWriter) => void;
+  onSecond?: (s: SecondSample) => void;
+  keepRawLatencies?: boolean;
+  onRawLatencies?: (endpoint: string, latenciesUs: number[]) => void;
+  healthTimeoutMs?: number;
+}
+
+export interface RunScenarioResult {
+  runId: string;
+  runDir: string;
+  summary: RunSummary;
+  slo: SloCheck[];
+  stoppedBy: StopReason;
+  plannedDurationMs: number;
+}
+
+function loadscopeVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function newRunId(scenario: string, at = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${stamp}-${scenario}-${randomBytes(2).toString('hex')}`;
+}
+
+export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioResult> {
+  const timeScale = o.timeScale ?? 1;
+  if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new ConfigError('--time-scale', [{ path: '--time-scale', message: `must be a positive number (got ${o.timeScale})` }]);
+  const cfg =
+    o.config ?? loadConfigFile(o.configPath ?? DEFAULT_CONFIG_PATH, { scenario: o.scenario, targetOverride: o.target });
+  const scenario = cfg.scenarios[o.scenario];
+  if (!scenario) throw new ConfigError(o.configPath ?? 'config', [{ path: '--scenario', message: `unknown scenario "${o.scenario}"` }]);
+  const target = o.target ?? cfg.target;
+  // before anything connects or starts
+  const targetUrl = assertTargetAllowed(target, cfg.allowTargets, o.target !== undefined ? '--target' : 'target');
+  const attach = o.target !== undefined || !cfg.stack;
+  if (!attach && !o.stack) throw new LoadscopeError('ENGINE_UNAVAILABLE', 'config has a `stack` but no stack provider is available; pass --target to attach to a running system');
+
+  const log = o.log ?? (() => {});
+  const timeline = planShape(scenario.shape, timeScale);
+  const runId = newRunId(o.scenario);
+  const writer = new RunWriter(o.outDir ?? 'results', runId, o.scenario);
+  const startedAt = new Date();
+  const manifest = {
+    runId,
+    scenario: o.scenario,
+    shape: describeShape(scenario.shape),
+    timeScale,
+    plannedDurationMs: timeline.durationMs,
+    mode: attach ? 'attach' : 'stack',
+    target: targetUrl.origin,
+    host: hostname(),
+    versions: { node: process.version, loadscope: loadscopeVersion(), autocannon: AUTOCANNON_VERSION },
+    startedAt: startedAt.toISOString(),
+    endedAt: null as string | null,
+    stoppedBy: null as string | null,
+    config: cfg,
+  };
+  writer.writeManifest(manifest);
+  o.onWriter?.(writer);
+  log(`run ${runId}: ${o.scenario} — ${describeShape(scenario.shape)}${timeScale !== 1 ? ` ×${timeScale}` : ''} → ${targetUrl.origin}`);
+
+  let stack: { down(): Promise<void> } | undefined;
+  try {
+    if (!attach && o.stack) {
+      writer.event('stack-up-start');
+      stack = await o.stack.up(runId, writer.runDir);
+      writer.event('stack-up');
+    }
+    const waitedMs = await waitForTarget(targetUrl, { useHealth: cfg.flow.tasks.some((t) => t.path === '/health' && t.method === 'GET'), timeoutMs: o.healthTimeoutMs, signal: o.signal });
+    writer.event('target-ready', { waitedMs });
+
+    const result = await runLoad({
+      flow: cfg.flow,
+      target: targetUrl.origin,
+      allowTargets: cfg.allowTargets,
+      timeline,
+      // think time is user behaviour, not schedule: scaling it would multiply the request rate by 1/timeScale
+      thinkMinMs: scenario.thinkTime.minMs,
+      thinkMaxMs: scenario.thinkTime.maxMs,
+      requestTimeoutMs: cfg.requestTimeoutMs,
+      workers: o.workers ?? cfg.workers,
+      signal: o.signal,
+      keepRawLatencies: o.keepRawLatencies,
+      onRawLatencies: o.onRawLatencies,
+      breakRule: scenario.stopOnBreak ? defaultBreakRule(scenario) : undefined,
+      onEvent: (e) => {
+        writer.event(e.kind, e.detail, e.atMs);
+        if (e.kind === 'phase' || e.kind === 'break' || e.kind === 'stop') log(`${e.kind}: ${JSON.stringify(e.detail)}`);
+      },
+      onSecond: (s) => {
+        const line = writer.writeSecond(s);
+        o.onSecond?.(s);
+        const t = line.total;
+        const errors = Object.values(t.errors).reduce((a, b) => a + b, 0);
+        log(`${s.elapsedS.toFixed(0).padStart(5)}s ${s.phase.padEnd(14)} users=${String(s.activeUsers).padStart(5)} rps=${String(t.count).padStart(6)} err=${errors} p95=${t.p95Ms}ms cpu=${s.cpuCores}`);
+      },
+    });
+    const summary = writer.finish();
+    const slo = checkSlo(scenario, summary);
+    writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: result.stoppedBy, slo });
+    return { runId, runDir: writer.runDir, summary, slo, stoppedBy: result.stoppedBy, plannedDurationMs: timeline.durationMs };
+  } catch (err) {
+    writer.event('run-error', { message: (err as Error).message });
+    writer.finish();
+    writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: 'error' });
+    throw err;
+  } finally {
+    if (stack && !o.keepStack) await stack.down();
+  }
+}
