@@ -82,6 +82,10 @@ export const METRICS = {
   hostMemoryUsage: def('loadscope.host.memory.usage', 'observableUpDownCounter', 'By', R, 'Host memory in use (excluding reclaimable cache).', 'int'),
   generatorCpuUsage: def('loadscope.generator.cpu.usage', 'observableGauge', '{cpu}', R, 'CPU of the loadscope process in cores; near 1 means the generator itself is the bottleneck.'),
   generatorMemoryRss: def('loadscope.generator.memory.rss', 'observableUpDownCounter', 'By', R, 'RSS of the loadscope process.', 'int'),
+  // Verdicts (exported by the analysis engine while the run is live; gauges so dashboards/alerts can read them)
+  sloStatus: def('loadscope.slo.status', 'observableGauge', '1', [...R, 'slo'], 'SLO verdict per SLO: 1 pass, 0 fail.', 'int'),
+  leakSlope: def('loadscope.leak.slope', 'observableGauge', 'By/h', [...R, 'service'], 'Fitted working-set growth per service in bytes/hour (leak detector).'),
+  breakingPoint: def('loadscope.breaking_point.users', 'observableGauge', '{user}', R, 'Users at which the breaking point was detected (absent until found).', 'int'),
   // Sampler health
   samplerDuration: def('loadscope.sampler.duration', 'observableGauge', 's', [...R, 'sampler'], 'Duration of each sampler in the last tick.'),
   samplerLag: def('loadscope.sampler.lag', 'observableGauge', 's', R, 'How late the last tick started versus its due time.'),
