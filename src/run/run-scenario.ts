@@ -1,7 +1,9 @@
 // config → (stack up) → wait for the target → run the shape → stop → summary. The only module that wires load + store.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, LoadscopeError } from '../common/errors.ts';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../config/load.ts';
 import type { ResolvedConfig } from '../config/schema.ts';
@@ -12,10 +14,36 @@ import { describeShape, planShape } from '../load/shapes/registry.ts';
 import { RunWriter, type RunSummary } from '../store/run-writer.ts';
 import { checkSlo, defaultBreakRule, type SloCheck } from './slo.ts';
 import { waitForTarget } from './wait-target.ts';
+import type { ContainerTarget } from '../samplers/containers.ts';
+import type { ContainerRuntime } from '../stack/runtime/port.ts';
+import { parsePostgresDsn } from './dsn.ts';
+import { RunObserver } from './observer.ts';
 
-/** The lead plugs the Docker stack in here; attach mode (`--target`, or no `stack` key) uses none. */
+export const DEFAULT_METRICS: MetricsEndpoint = { host: '127.0.0.1', port: 9464, scrapeIntervalMs: 1000 };
+
+export interface StackHooks {
+  /** Stack lifecycle and container events, recorded in events.ndjson as they happen. */
+  onEvent(kind: string, detail: Record<string, unknown>, atMs?: number): void;
+  onContainerTrouble?(e: { kind: string; service: string; exitCode?: number; oomKilled?: boolean }): void;
+}
+
+export interface UpStack {
+  runtime: ContainerRuntime;
+  containers: ContainerTarget[];
+  down(): Promise<void>;
+}
+
+/** The Docker stack (run/docker-stack.ts) in stack mode; attach mode (`--target`, or no `stack` key) uses none. */
 export interface StackProvider {
-  up(runId: string, runDir: string): Promise<{ down(): Promise<void> }>;
+  up(runId: string, runDir: string, composePath: string, hooks: StackHooks): Promise<UpStack>;
+  /** The engine, for sampling containers by name in attach mode. */
+  connect?(): Promise<ContainerRuntime>;
+}
+
+export interface MetricsEndpoint {
+  host: string;
+  port: number;
+  scrapeIntervalMs: number;
 }
 
 export interface RunScenarioOptions {
@@ -38,6 +66,8 @@ export interface RunScenarioOptions {
   keepRawLatencies?: boolean;
   onRawLatencies?: (endpoint: string, latenciesUs: number[]) => void;
   healthTimeoutMs?: number;
+  /** Prometheus endpoint for the run; null turns it off. Default 127.0.0.1:9464. */
+  metrics?: MetricsEndpoint | null;
 }
 
 export interface RunScenarioResult {
@@ -72,6 +102,11 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
   const target = o.target ?? cfg.target;
   // before anything connects or starts
   const targetUrl = assertTargetAllowed(target, cfg.allowTargets, o.target !== undefined ? '--target' : 'target');
+  // the sampler's database connection obeys the same allowlist as the load
+  if (cfg.sample?.postgres) {
+    const pg = parsePostgresDsn(cfg.sample.postgres);
+    assertTargetAllowed(`http://${pg.host.includes(':') ? `[${pg.host}]` : pg.host}:${pg.port}/`, cfg.allowTargets, 'sample.postgres');
+  }
   const attach = o.target !== undefined || !cfg.stack;
   if (!attach && !o.stack) throw new LoadscopeError('ENGINE_UNAVAILABLE', 'config has a `stack` but no stack provider is available; pass --target to attach to a running system');
 
@@ -99,13 +134,30 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
   o.onWriter?.(writer);
   log(`run ${runId}: ${o.scenario} — ${describeShape(scenario.shape)}${timeScale !== 1 ? ` ×${timeScale}` : ''} → ${targetUrl.origin}`);
 
-  let stack: { down(): Promise<void> } | undefined;
+  let stack: UpStack | undefined;
+  let observer: RunObserver | undefined;
   try {
     if (!attach && o.stack) {
       writer.event('stack-up-start');
-      stack = await o.stack.up(runId, writer.runDir);
-      writer.event('stack-up');
+      stack = await o.stack.up(runId, writer.runDir, resolveComposePath(cfg.stack?.compose ?? 'compose/stack.yml', o.configPath), {
+        onEvent: (kind, detail, atMs) => {
+          writer.event(kind, detail, atMs);
+          if (kind === 'stack-container-died' || kind === 'stack-container-oom') log(`${kind}: ${JSON.stringify(detail)}`);
+        },
+        onContainerTrouble: (e) => observer?.noteStackTrouble(e),
+      });
+      writer.event('stack-up', { containers: stack.containers });
     }
+    observer = await RunObserver.start({
+      runId,
+      scenario: o.scenario,
+      writer,
+      ...(await samplingTargets(cfg.sample?.containers ?? [], stack, attach ? o.stack : undefined, (m) => writer.event('sampler-warning', { message: m }))),
+      postgresDsn: cfg.sample?.postgres,
+      intervalMs: cfg.sample?.intervalMs ?? 1000,
+      metrics: o.metrics === undefined ? DEFAULT_METRICS : o.metrics,
+      log,
+    });
     const waitedMs = await waitForTarget(targetUrl, { useHealth: cfg.flow.tasks.some((t) => t.path === '/health' && t.method === 'GET'), timeoutMs: o.healthTimeoutMs, signal: o.signal });
     writer.event('target-ready', { waitedMs });
 
@@ -129,6 +181,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
       },
       onSecond: (s) => {
         const line = writer.writeSecond(s);
+        observer?.onSecond(s);
         o.onSecond?.(s);
         const t = line.total;
         const errors = Object.values(t.errors).reduce((a, b) => a + b, 0);
@@ -145,6 +198,37 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: 'error' });
     throw err;
   } finally {
+    await observer?.stop();
     if (stack && !o.keepStack) await stack.down();
+  }
+}
+
+/** The Compose path from the config: as given from the working directory, else beside the config, else in loadscope's own folder. */
+function resolveComposePath(path: string, configPath: string | undefined): string {
+  const candidates = [resolve(path), ...(configPath ? [resolve(dirname(configPath), path)] : []), fileURLToPath(new URL(`../../${path}`, import.meta.url))];
+  return candidates.find((c) => existsSync(c)) ?? resolve(path);
+}
+
+/** Stack mode samples the Compose services; attach mode finds `sample.containers` by container name. */
+async function samplingTargets(
+  names: readonly string[],
+  stack: UpStack | undefined,
+  provider: StackProvider | undefined,
+  warn: (message: string) => void,
+): Promise<{ runtime?: ContainerRuntime; containers: ContainerTarget[] }> {
+  if (stack) return { runtime: stack.runtime, containers: stack.containers.filter((c) => names.length === 0 || names.includes(c.service)) };
+  if (names.length === 0 || !provider?.connect) return { containers: [] };
+  try {
+    const runtime = await provider.connect();
+    const containers: ContainerTarget[] = [];
+    for (const name of names) {
+      const info = await runtime.inspect(name);
+      if (info) containers.push({ service: name, containerId: info.id });
+      else warn(`container ${name} (sample.containers) not found: not sampled`);
+    }
+    return { runtime, containers };
+  } catch (err) {
+    warn(`no Docker engine for container sampling: ${(err as Error).message}`);
+    return { containers: [] };
   }
 }

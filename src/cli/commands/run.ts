@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.ts';
 import { DEFAULT_CONFIG_PATH } from '../../config/load.ts';
 import { formatSummary } from '../../run/format-summary.ts';
-import { runScenario, type StackProvider } from '../../run/run-scenario.ts';
+import { DEFAULT_METRICS, runScenario, type StackProvider } from '../../run/run-scenario.ts';
+import { dockerStackProvider } from '../../run/docker-stack.ts';
+import { resolveFromCwdOrPackage } from './stack.ts';
 import { ExitCode } from '../exit-codes.ts';
 
 interface RunFlags {
@@ -12,6 +14,9 @@ interface RunFlags {
   timeScale: string;
   out: string;
   keepStack?: boolean;
+  metricsHost: string;
+  metricsPort: string;
+  metrics: boolean;
 }
 
 /** `stack` is the real Docker stack provider (plugged in by the lead); without it only attach mode works. */
@@ -25,9 +30,23 @@ export function registerRunCommand(program: Command, setCode: (c: number) => voi
     .option('--time-scale <factor>', 'multiply every duration (0.01 turns 8h into 4.8 min)', '1')
     .option('--out <dir>', 'results directory', 'results')
     .option('--keep-stack', 'leave the stack running afterwards')
+    .option('--metrics-host <host>', 'address of the Prometheus endpoint (loopback unless you ask otherwise)', DEFAULT_METRICS.host)
+    .option('--metrics-port <port>', 'port of the Prometheus endpoint', String(DEFAULT_METRICS.port))
+    .option('--no-metrics', 'do not serve /metrics during the run')
+    .addHelpText('after', '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n')
     .action(async (scenario: string, flags: RunFlags) => {
       const timeScale = Number(flags.timeScale);
       if (!(timeScale > 0)) throw new UsageError(`--time-scale must be a positive number (got ${flags.timeScale})`);
+      const metricsPort = Number(flags.metricsPort);
+      if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UsageError(`--metrics-port must be a port number (got ${flags.metricsPort})`);
+      const provider =
+        stack ??
+        dockerStackProvider({
+          env: process.env,
+          dockerHost: process.env.DOCKER_HOST,
+          dockerdLogPath: process.env.LOADSCOPE_DOCKERD_LOG ?? '/var/log/loadscope/dockerd.log',
+          isRoot: process.getuid?.() === 0,
+        });
       const ac = new AbortController();
       const onSignal = (sig: NodeJS.Signals): void => {
         process.stderr.write(`\n${sig}: stopping load, writing results…\n`);
@@ -38,12 +57,13 @@ export function registerRunCommand(program: Command, setCode: (c: number) => voi
       try {
         const result = await runScenario({
           scenario,
-          configPath: flags.config,
+          configPath: resolveFromCwdOrPackage(flags.config),
+          metrics: flags.metrics ? { host: flags.metricsHost, port: metricsPort, scrapeIntervalMs: DEFAULT_METRICS.scrapeIntervalMs } : null,
           target: flags.target,
           timeScale,
           outDir: flags.out,
           keepStack: flags.keepStack,
-          stack,
+          stack: provider,
           signal: ac.signal,
           log: (line) => process.stderr.write(`${line}\n`),
         });

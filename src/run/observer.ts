@@ -1,0 +1,127 @@
+// Wires the samplers and telemetry into a run: one snapshot per second goes to series.ndjson (as the
+// `containers`, `postgres`, `host` and `sampler` sections) and to the Prometheus endpoint, beside the load.
+import type { SecondSample } from '../load/engine.ts';
+import type { LatencyHistogram } from '../load/histogram.ts';
+import { ContainerSampler } from '../samplers/containers.ts';
+import { HostSampler } from '../samplers/host.ts';
+import { PostgresSampler } from '../samplers/postgres.ts';
+import { SamplingScheduler } from '../samplers/scheduler.ts';
+import type { ContainerTarget } from '../samplers/containers.ts';
+import type { SampleSnapshot, SamplerEvent } from '../samplers/types.ts';
+import type { ContainerRuntime } from '../stack/runtime/port.ts';
+import type { RunWriter } from '../store/run-writer.ts';
+import { Telemetry } from '../telemetry/otel.ts';
+import { parsePostgresDsn } from './dsn.ts';
+
+export interface ObserverOptions {
+  runId: string;
+  scenario: string;
+  writer: RunWriter;
+  runtime?: ContainerRuntime;
+  containers: readonly ContainerTarget[];
+  postgresDsn?: string;
+  intervalMs: number;
+  /** null: no Prometheus endpoint for this run. */
+  metrics: { host: string; port: number; scrapeIntervalMs: number } | null;
+  log: (line: string) => void;
+}
+
+export class RunObserver {
+  private latest: SampleSnapshot | undefined;
+  private lastPhase = '';
+
+  private constructor(
+    private readonly o: ObserverOptions,
+    private readonly scheduler: SamplingScheduler,
+    private readonly containers: ContainerSampler | undefined,
+    private readonly postgres: PostgresSampler | undefined,
+    readonly telemetry: Telemetry | undefined,
+  ) {}
+
+  static async start(o: ObserverOptions): Promise<RunObserver> {
+    const onEvent = (e: SamplerEvent): void => {
+      o.writer.event(`sampler-${e.kind}`, { sampler: e.sampler, message: e.message, ...(e.data ?? {}) }, e.tMs);
+      o.log(`sampler ${e.sampler}: ${e.message}`);
+    };
+    const telemetry = o.metrics
+      ? await Telemetry.start({ runId: o.runId, scenario: o.scenario, host: o.metrics.host, port: o.metrics.port, scrapeIntervalMs: o.metrics.scrapeIntervalMs })
+      : undefined;
+    const containers = o.runtime && o.containers.length > 0 ? new ContainerSampler({ runtime: o.runtime, targets: o.containers, onEvent }) : undefined;
+    const postgres = o.postgresDsn ? new PostgresSampler({ connection: parsePostgresDsn(o.postgresDsn), onEvent }) : undefined;
+    const ref: { observer?: RunObserver } = {};
+    const scheduler = new SamplingScheduler({
+      intervalMs: o.intervalMs,
+      containers,
+      postgres,
+      host: new HostSampler(),
+      onEvent,
+      onSample: (s) => ref.observer?.onSample(s),
+    });
+    const observer = new RunObserver(o, scheduler, containers, postgres, telemetry);
+    ref.observer = observer;
+    // The series line for second N carries the newest snapshot taken by then (sampling is not aligned to the load clock).
+    o.writer.addSection('containers', () => observer.latest?.containers);
+    o.writer.addSection('postgres', () => (observer.latest ? observer.latest.postgres : undefined));
+    o.writer.addSection('host', () => observer.latest?.host);
+    o.writer.addSection('sampler', () => observer.latest?.sampler);
+    containers?.start();
+    scheduler.start();
+    if (telemetry) o.log(`metrics: ${telemetry.url}`);
+    return observer;
+  }
+
+  private onSample(s: SampleSnapshot): void {
+    this.latest = s;
+    this.telemetry?.updateSnapshot(s);
+  }
+
+  private readonly oomKills = new Map<string, number>();
+
+  /** The stack's own event watcher saw an OOM kill: count it on that service's series. */
+  noteStackTrouble(e: { kind: string; service: string }): void {
+    if (e.kind !== 'container-oom') return;
+    const n = (this.oomKills.get(e.service) ?? 0) + 1;
+    this.oomKills.set(e.service, n);
+    this.containers?.setLifecycleCounts(e.service, { oomKills: n });
+  }
+
+  /** One load second: requests by status class, errors by kind, latency histogram, phase and users. */
+  onSecond(s: SecondSample): void {
+    const t = this.telemetry;
+    if (!t) return;
+    if (s.phase !== this.lastPhase) {
+      t.setPhase(s.phase);
+      this.lastPhase = s.phase;
+    }
+    t.setActiveUsers(s.activeUsers);
+    for (const [endpoint, e] of s.endpoints) {
+      const failed = e.errors['4xx'] + e.errors['5xx'] + e.errors.timeout + e.errors.connection + e.errors.other;
+      t.recordRequests(endpoint, '2xx', Math.max(0, e.count - failed));
+      t.recordRequests(endpoint, '4xx', e.errors['4xx']);
+      t.recordRequests(endpoint, '5xx', e.errors['5xx']);
+      for (const kind of ['4xx', '5xx', 'timeout', 'connection', 'other'] as const) t.recordError(kind, e.errors[kind]);
+      forEachRecordedValue(e.hist, (valueUs, count) => t.recordLatency(endpoint, valueUs / 1e6, count));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.scheduler.stop();
+    await Promise.allSettled([this.containers?.stop(), this.postgres?.stop()]);
+    await this.telemetry?.shutdown();
+  }
+}
+
+interface IterableHistogram {
+  recordedValuesIterator: { reset(): void; hasNext(): boolean; next(): { valueIteratedTo: number; countAtValueIteratedTo: number } };
+}
+
+/** Each distinct recorded value with its count: the exporter's buckets get exactly what the engine measured. */
+function forEachRecordedValue(h: LatencyHistogram, fn: (valueUs: number, count: number) => void): void {
+  if (h.totalCount === 0) return;
+  const it = (h as unknown as IterableHistogram).recordedValuesIterator;
+  it.reset();
+  while (it.hasNext()) {
+    const v = it.next();
+    fn(v.valueIteratedTo, v.countAtValueIteratedTo);
+  }
+}
