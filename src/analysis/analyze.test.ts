@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeRun, type AnalyzeOptions } from './analyze.ts';
+import { compareRuns } from './compare.ts';
+import { AnalysisSchema } from './contract.ts';
+import { container, steppedRun } from './fixtures.test-helpers.ts';
+import { buildRecord, constant, type SecondSpec } from './testing.ts';
+
+const opts = (over: Partial<AnalyzeOptions['scenario']> = {}, incomplete = false): AnalyzeOptions => ({
+  scenario: { name: 'stress', shape: 'steps', thinkTimeMeanMs: 0, slo: { p95Ms: 50, errorRatio: 0.01 }, ...over },
+  generatorCores: 4,
+  incomplete,
+  usl: { resamples: 50 },
+});
+
+function soak(latMs: number, n = 900): SecondSpec[] {
+  return Array.from({ length: n }, (_, i) => ({
+    phase: i < 30 ? 'ramp-up' : 'hold',
+    users: 10,
+    latenciesMs: { api: constant(50, latMs), health: constant(10, 2) },
+    containers: { app: container({ memoryWorkingSetBytes: 300e6 + (i % 20) * 1e6 }) },
+    postgres: { maxConnections: 100, connectionsByState: { active: 5, idle: 5 }, connectionsByApp: { archiveorigin: { active: 5, idle: 5 } }, waitingByType: {}, ungrantedLocks: 0, blockedSessions: 0, idleInTransaction: 0, oldestIdleInTransactionSeconds: 0 },
+  }));
+}
+
+describe('analyzeRun', () => {
+  it('a full stepped analysis validates against the contract', () => {
+    const a = analyzeRun(steppedRun(), opts());
+    expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
+    expect(a.validity.valid).toBe(true);
+    expect(a.capacity.breakingPoint).toMatchObject({ users: 50 });
+    expect(a.slo.every((s) => s.status === 'pass')).toBe(true);
+    expect(a.verdict).toBe('pass');
+    expect(a.recommendations.map((r) => r.id)).toContain('capacity');
+  });
+
+  it('saturated generator → invalid, no bottleneck attribution', () => {
+    const a = analyzeRun(steppedRun(1, { genCpu: 3.9 }), opts());
+    expect(a.verdict).toBe('invalid');
+    expect(a.bottlenecks).toEqual([]);
+    expect(a.recommendations[0]?.id).toBe('generator-saturated');
+  });
+
+  it('soak: SLO pass, a 15-min run leaks nothing detectable; contract holds', () => {
+    const rec = buildRecord(soak(20));
+    const a = analyzeRun(rec, { ...opts({ name: 'soak', shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 100, errorRatio: 0.01, minThroughputRps: 10 } }), generatorCores: 4 });
+    expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
+    expect(a.slo.map((s) => s.status)).toEqual(['pass', 'pass', 'pass']);
+    expect(a.leaks).toHaveLength(1);
+    expect(a.leaks[0]!.verdict).not.toBe('FAIL');
+    expect(a.verdict).toBe('pass');
+  });
+
+  it('incomplete runs are inconclusive unless they already fail', () => {
+    const rec = buildRecord(soak(20, 300));
+    expect(analyzeRun(rec, opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 100 } }, true)).verdict).toBe('inconclusive');
+    expect(analyzeRun(rec, opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 5 } }, true)).verdict).toBe('fail');
+  });
+
+  it('missing SLO data is no-data and inconclusive, never pass', () => {
+    const rec = buildRecord(soak(20, 300));
+    const a = analyzeRun(rec, opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 100, endpoints: { missing: { p95Ms: 10 } } } }));
+    expect(a.slo.find((s) => s.name.startsWith('missing'))?.status).toBe('no-data');
+    expect(a.verdict).toBe('inconclusive');
+  });
+
+  it('empty record → invalid', () => {
+    expect(analyzeRun({ series: [], histograms: [], events: [] }, opts()).verdict).toBe('invalid');
+  });
+});
+
+describe('compareRuns', () => {
+  it('flags a p95 regression as significant and an identical run as unchanged', () => {
+    const base = buildRecord(soak(20, 300));
+    const slower = buildRecord(soak(30, 300));
+    const c = compareRuns({ record: base }, { record: slower });
+    const api = c.endpoints.find((e) => e.endpoint === 'api')!;
+    expect(api.change).toBe('regressed');
+    expect(api.p95Change).toBeCloseTo(0.5, 1);
+    expect(c.endpoints.find((e) => e.endpoint === 'health')!.change).toBe('unchanged');
+    const same = compareRuns({ record: base }, { record: base });
+    expect(same.endpoints.every((e) => e.change === 'unchanged')).toBe(true);
+  });
+
+  it('reports verdict and SLO status changes', () => {
+    const base = buildRecord(soak(20, 300));
+    const o = opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 25 } });
+    const a = analyzeRun(base, o);
+    const slow = buildRecord(soak(30, 300));
+    const b = analyzeRun(slow, o);
+    const c = compareRuns({ record: base, analysis: a }, { record: slow, analysis: b });
+    expect(c.verdictChange).toEqual({ base: 'pass', run: 'fail' });
+    expect(c.sloChanges).toEqual([{ name: 'p95 <= 25', base: 'pass', run: 'fail' }]);
+  });
+
+  it('empty runs → no-data', () => {
+    const c = compareRuns({ record: { series: [], histograms: [], events: [] } }, { record: { series: [], histograms: [], events: [] } });
+    expect(c.endpoints).toEqual([expect.objectContaining({ endpoint: '*', change: 'no-data' })]);
+  });
+});

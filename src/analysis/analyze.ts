@@ -1,0 +1,174 @@
+// analyzeRun: the one entry point. Validity first (an invalid run gets no SUT verdict), then SLOs, capacity,
+// leaks, spikes, bottlenecks and recommendations. Pure: record + options in, Analysis out.
+import { attributeBottlenecks, type Bottleneck } from './bottleneck.ts';
+import { analyzeCapacity, type BreakingPoint, type CapacityResult } from './capacity.ts';
+import { HistogramIndex } from './histograms.ts';
+import { detectLeak, type LeakKind, type LeakOptions, type LeakVerdict } from './leak.ts';
+import { recommend, type Recommendation } from './recommend.ts';
+import { evaluateSlo, type SloResult, type SloSpec } from './slo.ts';
+import { analyzeSpikes, type SpikeOptions, type SpikeVerdict } from './spike.ts';
+import type { RunRecord, WindowS } from './types.ts';
+import type { UslOptions, UslResult } from './usl.ts';
+import { checkValidity, type Validity } from './validity.ts';
+import { aggregate, loadSegments, steadyWindows, type LoadSegment } from './windows.ts';
+
+export type ShapeKind = 'ramp' | 'steps' | 'spike' | 'constant-rate';
+
+export interface AnalyzeOptions {
+  /** The scenario as configured (config/schema Scenario maps 1:1: shape.kind, thinkTime min/max mean, slo). */
+  scenario: {
+    name: string;
+    shape: ShapeKind;
+    /** Mean think time between a user's requests, ms. */
+    thinkTimeMeanMs: number;
+    slo?: SloSpec;
+    /** Open model: offered rate per phase name (e.g. { 'constant-rate': 200 }). */
+    offeredRpsByPhase?: Readonly<Record<string, number>>;
+  };
+  /** Cores available to the load generator (for the saturation check). */
+  generatorCores: number;
+  /** Run ended early / was killed. */
+  incomplete: boolean;
+  /** application_name of the SUT's DB pool. Default 'archiveorigin'. */
+  appName?: string;
+  poolMax?: number;
+  leak?: LeakOptions;
+  spike?: SpikeOptions;
+  usl?: UslOptions;
+}
+
+export interface LeakReport {
+  service: string;
+  verdict: LeakVerdict;
+  kind: LeakKind;
+  slopeBytesPerHour: number | null;
+  /** Non-finite bounds (too few floors for the CI) are null, so the analysis stays JSON-safe. */
+  ci95: [number | null, number | null] | null;
+  timeToLimitHours: number | null;
+  reason: string;
+}
+
+export interface Analysis {
+  scenario: string;
+  verdict: 'pass' | 'fail' | 'invalid' | 'inconclusive';
+  verdictReasons: string[];
+  incomplete: boolean;
+  validity: Validity;
+  slo: SloResult[];
+  capacity: {
+    maxThroughputRps: number | null;
+    breakingPoint: Pick<BreakingPoint, 'users' | 'throughputRps' | 'reason'> & Partial<BreakingPoint> | null;
+    knee: CapacityResult['knee'];
+    usl: UslResult | null;
+    notes: string[];
+  };
+  leaks: LeakReport[];
+  spikes: { startS: number; recoveryS: number | null; overshoot: number | null; verdict: SpikeVerdict; note: string }[];
+  bottlenecks: { resource: string; evidence: Bottleneck['evidence']; rank: number; role: Bottleneck['role'] }[];
+  recommendations: Recommendation[];
+}
+
+const fin = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
+
+function leakReports(record: RunRecord, segs: readonly LoadSegment[], o: AnalyzeOptions): LeakReport[] {
+  // constant-load steady segments only: memory under changing load is not a leak signal
+  const constant = segs.filter((s) => s.steady && (s.kind === 'hold' || s.kind === 'rate' || (o.scenario.shape === 'spike' ? false : s.kind === 'other')));
+  const w = constant.sort((a, b) => b.steady!.toS - b.steady!.fromS - (a.steady!.toS - a.steady!.fromS))[0]?.steady;
+  const services = new Set<string>();
+  for (const p of record.series) for (const s of Object.keys(p.containers ?? {})) services.add(s);
+  const t0Ms = record.series.length ? record.series[0]!.tMs - record.series[0]!.elapsedS * 1000 : 0;
+  return [...services].sort().map((service) => {
+    const pts = w ? record.series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && p.containers?.[service] && (p.containers[service]!.ageMs ?? 0) <= 2000) : [];
+    const cs = pts.map((p) => p.containers![service]!);
+    const all = record.series.map((p) => p.containers?.[service]).filter((c) => c !== undefined);
+    const oomDelta = all.length ? Math.max(0, all[all.length - 1]!.oomKills - all[0]!.oomKills) : 0;
+    const oomEvents = record.events.filter((e) => e.service === service && (e.kind === 'container-oom' || (e.kind === 'container-died' && e.oomKilled === true)) && (e.tMs - t0Ms) / 1000 >= 0).length;
+    const r = detectLeak({ tS: pts.map((p) => p.elapsedS), bytes: cs.map((c) => c.memoryWorkingSetBytes), limitBytes: cs.find((c) => c.memoryLimitBytes)?.memoryLimitBytes ?? null }, { ...o.leak, oomEvents: Math.max(oomDelta, oomEvents) });
+    return { service, verdict: r.verdict, kind: r.kind, slopeBytesPerHour: r.slopeBytesPerHour, ci95: r.ci95 ? [fin(r.ci95[0]), fin(r.ci95[1])] : null, timeToLimitHours: r.timeToLimitHours, reason: w ? r.reason : 'no constant-load steady window' };
+  });
+}
+
+function steadyMax(series: RunRecord['series'], segs: readonly LoadSegment[]): number | null {
+  const xs = segs.filter((s) => s.steady).map((s) => aggregate(series, s.steady!).goodputRps).filter(Number.isFinite);
+  return xs.length ? Math.max(...xs) : null;
+}
+
+export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
+  const series = [...record.series].filter((p) => Number.isFinite(p.elapsedS)).sort((a, b) => a.elapsedS - b.elapsedS);
+  const rec: RunRecord = { ...record, series };
+  const hist = new HistogramIndex(record.histograms);
+  hist.decodeAll();
+  const segs = loadSegments(series);
+  const model = o.scenario.shape === 'constant-rate' ? 'open' : 'closed';
+  const validity = checkValidity(series, hist, segs, { generatorCores: o.generatorCores, model, thinkTimeMeanMs: o.scenario.thinkTimeMeanMs });
+  const slo0 = o.scenario.slo;
+
+  const cap = analyzeCapacity(series, hist, segs, record.events, {
+    model,
+    rule: { p95Ms: slo0?.p95Ms, errorRatio: slo0?.errorRatio ?? 0.01 },
+    offeredRpsByPhase: o.scenario.offeredRpsByPhase,
+    usl: o.usl,
+  });
+  // SLO window: steps → the steps below the breaking point (the sustainable range); spikes → base phases;
+  // otherwise every steady window.
+  let sloWindows: WindowS[];
+  if (o.scenario.shape === 'steps') {
+    const bi = cap.breakingPoint ? cap.steps.findIndex((s) => s.phase === cap.breakingPoint!.phase) : -1;
+    const within = bi > 0 ? cap.steps.slice(0, bi) : bi === 0 ? cap.steps.slice(0, 1) : cap.steps;
+    sloWindows = within.map((s) => s.window);
+  } else if (o.scenario.shape === 'spike') sloWindows = steadyWindows(segs, ['base']);
+  else sloWindows = steadyWindows(segs);
+  const slo = evaluateSlo(slo0, series, hist, sloWindows);
+  const leaks = leakReports(rec, segs, o);
+  const spikes = analyzeSpikes(series, hist, segs, o.spike);
+  const bns = validity.valid ? attributeBottlenecks(series, hist, { sloP95Ms: slo0?.p95Ms, sloErrorRatio: slo0?.errorRatio, appName: o.appName, poolMax: o.poolMax }) : [];
+  const mixAgg = Object.fromEntries(hist.endpoints().map((n) => [n, aggregate(series, sloWindows, n).count]));
+  const mixTotal = Object.values(mixAgg).reduce((a, b) => a + b, 0);
+  const recommendations = recommend({
+    validity,
+    bottlenecks: bns,
+    leaks,
+    spikes,
+    capacity: o.scenario.shape === 'steps' || o.scenario.shape === 'constant-rate' ? cap : null,
+    endpointMix: mixTotal ? Object.fromEntries(Object.entries(mixAgg).map(([n, c]) => [n, c / mixTotal])) : {},
+    incomplete: o.incomplete,
+  });
+
+  const reasons: string[] = [];
+  let verdict: Analysis['verdict'];
+  if (!validity.valid) {
+    verdict = 'invalid';
+    reasons.push(...validity.problems.map((p) => p.message));
+  } else {
+    for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${s.observed}`);
+    for (const l of leaks) if (l.verdict === 'FAIL') reasons.push(`leak ${l.service}: ${l.reason}`);
+    for (const s of spikes) if (s.verdict === 'metastable' || s.verdict === 'not-recovered') reasons.push(`spike at ${s.startS} s: ${s.note}`);
+    if (reasons.length) verdict = 'fail';
+    else {
+      if (o.incomplete) reasons.push('run ended early');
+      for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data`);
+      if (o.scenario.shape === 'spike' && spikes.some((s) => s.verdict === 'no-data')) reasons.push('a spike has no baseline');
+      verdict = reasons.length ? 'inconclusive' : 'pass';
+    }
+  }
+  const bp = cap.breakingPoint;
+  return {
+    scenario: o.scenario.name,
+    verdict,
+    verdictReasons: reasons,
+    incomplete: o.incomplete,
+    validity,
+    slo,
+    capacity: {
+      maxThroughputRps: cap.steps.length ? cap.maxThroughputRps : steadyMax(series, segs),
+      breakingPoint: bp,
+      knee: cap.knee,
+      usl: cap.usl,
+      notes: [`knee: ${cap.kneeNote}`, `usl: ${cap.uslNote}`],
+    },
+    leaks,
+    spikes: spikes.map((s) => ({ startS: s.startS, recoveryS: s.recoveryS, overshoot: s.overshoot, verdict: s.verdict, note: s.note })),
+    bottlenecks: bns.map((b) => ({ resource: b.resource, evidence: b.evidence, rank: b.rank, role: b.role })),
+    recommendations,
+  };
+}

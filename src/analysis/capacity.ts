@@ -1,0 +1,200 @@
+// Stepped stress tests: per-step SLO predicates confirmed over two consecutive 10-s windows and by the next
+// step, max sustainable throughput, Kneedle knee and USL fit, and the failure mode at the break (§2.2–2.4).
+import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
+import { kneedle } from './kneedle.ts';
+import { mean, sd } from './stats.ts';
+import type { ErrorKind, RunEvent, SeriesPoint, WindowS } from './types.ts';
+import { analyzeUsl, type UslOptions, type UslResult } from './usl.ts';
+import { aggregate, subWindows, type LoadSegment } from './windows.ts';
+
+export interface StepRule {
+  p95Ms?: number;
+  /** Default 0.01. */
+  errorRatio?: number;
+  /** Open model: achieved/offered below this fails. Default 0.95. */
+  minAchievedRatio?: number;
+  windowS?: number;
+  /** Consecutive failing windows that make a step fail. Default 2. */
+  consecutiveWindows?: number;
+  /** Windows with fewer requests are not judged on latency. Default 20. */
+  minWindowRequests?: number;
+}
+
+export interface StepStats {
+  phase: string;
+  users: number;
+  window: WindowS;
+  throughputRps: number;
+  goodputRps: number;
+  errorRatio: number;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  meanLatencyMs: number | null;
+  offeredRps: number | null;
+  errorsByKind: Record<ErrorKind | 'unknown', number>;
+  /** Longest run of consecutive failing evaluation windows. */
+  failingWindowsInARow: number;
+  violated: boolean;
+  reasons: string[];
+}
+
+export interface FailureMode {
+  latency: { p95Ms: number | null; limitMs: number | null; exceeded: boolean };
+  errorsByKind: Record<ErrorKind | 'unknown', number>;
+  errorRatio: number;
+  retrograde: boolean;
+  containerEvents: { tS: number; service: string; kind: string; oomKilled: boolean }[];
+}
+
+export interface BreakingPoint {
+  users: number;
+  throughputRps: number;
+  reason: string;
+  phase: string;
+  /** Capacity ∈ [lastPassUsers, users): the step size is the resolution. */
+  lastPassUsers: number | null;
+  confirmedByNextStep: boolean;
+  failureMode: FailureMode;
+}
+
+export interface CapacityResult {
+  steps: StepStats[];
+  maxThroughputRps: number | null;
+  breakingPoint: BreakingPoint | null;
+  knee: { users: number; throughputRps: number; label: 'efficiency knee' } | null;
+  kneeNote: string;
+  usl: UslResult | null;
+  uslNote: string;
+}
+
+export interface CapacityOptions {
+  rule: StepRule;
+  model: 'closed' | 'open';
+  /** Offered rate per step phase (open model), rps. */
+  offeredRpsByPhase?: Readonly<Record<string, number>>;
+  usl?: UslOptions;
+  minLevels?: number;
+}
+
+export function stepStats(series: readonly SeriesPoint[], hist: HistogramIndex, seg: LoadSegment & { steady: WindowS }, o: CapacityOptions, prev?: StepStats, prevCv?: number): StepStats {
+  const w = seg.steady;
+  const agg = aggregate(series, w);
+  const lat = hist.stats(ALL_ENDPOINTS, w);
+  const maxErr = o.rule.errorRatio ?? 0.01;
+  const reasons: string[] = [];
+  let run = 0;
+  let bestRun = 0;
+  const badWhy = new Set<string>();
+  for (const sub of subWindows(w, o.rule.windowS ?? 10)) {
+    const a = aggregate(series, sub);
+    const l = hist.stats(ALL_ENDPOINTS, sub);
+    const slow = o.rule.p95Ms !== undefined && l !== null && l.count >= (o.rule.minWindowRequests ?? 20) && l.p95Ms > o.rule.p95Ms;
+    const errs = a.count > 0 && a.errorRatio > maxErr;
+    if (slow || errs) {
+      run++;
+      if (run >= (o.rule.consecutiveWindows ?? 2)) {
+        if (slow) badWhy.add(`p95 > ${o.rule.p95Ms} ms`);
+        if (errs) badWhy.add(`error ratio > ${(maxErr * 100).toFixed(1)} %`);
+      }
+    } else run = 0;
+    bestRun = Math.max(bestRun, run);
+  }
+  reasons.push(...badWhy);
+  const offered = o.offeredRpsByPhase?.[seg.phase] ?? null;
+  if (o.model === 'open' && offered !== null && offered > 0 && agg.goodputRps / offered < (o.rule.minAchievedRatio ?? 0.95)) {
+    reasons.push(`achieved ${agg.goodputRps.toFixed(1)} of ${offered} rps offered`);
+  }
+  if (o.model === 'closed' && prev && prevCv !== undefined && agg.goodputRps < prev.goodputRps * (1 - 2 * prevCv)) {
+    reasons.push(`retrograde throughput ${agg.goodputRps.toFixed(1)} < ${prev.goodputRps.toFixed(1)} rps`);
+  }
+  return {
+    phase: seg.phase,
+    users: seg.users,
+    window: w,
+    throughputRps: agg.throughputRps,
+    goodputRps: agg.goodputRps,
+    errorRatio: agg.errorRatio,
+    p95Ms: lat?.p95Ms ?? null,
+    p99Ms: lat?.p99Ms ?? null,
+    meanLatencyMs: lat?.meanMs ?? null,
+    offeredRps: offered,
+    errorsByKind: agg.errorsByKind,
+    failingWindowsInARow: bestRun,
+    violated: reasons.length > 0,
+    reasons,
+  };
+}
+
+function perSecondCv(series: readonly SeriesPoint[], w: WindowS): number {
+  const xs = series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS).map((p) => p.total.count);
+  const m = mean(xs);
+  return xs.length > 1 && m > 0 ? sd(xs) / m : 0;
+}
+
+export function failureMode(step: StepStats, rule: StepRule, events: readonly RunEvent[], t0Ms: number, fromS: number): FailureMode {
+  const containerEvents = events
+    .filter((e) => (e.kind === 'container-died' || e.kind === 'container-oom') && (e.tMs - t0Ms) / 1000 >= fromS)
+    .map((e) => ({ tS: (e.tMs - t0Ms) / 1000, service: String(e.service ?? ''), kind: e.kind, oomKilled: e.kind === 'container-oom' || e.oomKilled === true }));
+  return {
+    latency: { p95Ms: step.p95Ms, limitMs: rule.p95Ms ?? null, exceeded: rule.p95Ms !== undefined && step.p95Ms !== null && step.p95Ms > rule.p95Ms },
+    errorsByKind: step.errorsByKind,
+    errorRatio: step.errorRatio,
+    retrograde: step.reasons.some((r) => r.startsWith('retrograde')),
+    containerEvents,
+  };
+}
+
+/** Capacity of a stepped run; `segments` are the load segments in time order (only 'step'/'rate' kinds are used). */
+export function analyzeCapacity(series: readonly SeriesPoint[], hist: HistogramIndex, segments: readonly LoadSegment[], events: readonly RunEvent[], o: CapacityOptions): CapacityResult {
+  const stepSegs = segments.filter((s): s is LoadSegment & { steady: WindowS } => (s.kind === 'step' || s.kind === 'rate') && s.steady !== null);
+  const steps: StepStats[] = [];
+  for (let i = 0; i < stepSegs.length; i++) {
+    const prevSeg = stepSegs[i - 1];
+    steps.push(stepStats(series, hist, stepSegs[i]!, o, steps[i - 1], prevSeg ? perSecondCv(series, prevSeg.steady) : undefined));
+  }
+  const t0Ms = series.length ? series[0]!.tMs - series[0]!.elapsedS * 1000 : 0;
+  let breakingPoint: BreakingPoint | null = null;
+  let breakIdx = steps.length;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    const next = steps[i + 1];
+    if (!s.violated || (next && !next.violated)) continue; // monotone confirmation by the next step
+    breakIdx = i;
+    const seg = stepSegs[i]!;
+    const lastPass = i > 0 ? steps[i - 1]! : null;
+    breakingPoint = {
+      users: s.users,
+      throughputRps: s.goodputRps,
+      reason: s.reasons.join('; '),
+      phase: s.phase,
+      lastPassUsers: lastPass && !lastPass.violated ? lastPass.users : null,
+      confirmedByNextStep: next !== undefined,
+      failureMode: failureMode(s, o.rule, events, t0Ms, seg.startS),
+    };
+    break;
+  }
+  const sustained = steps.slice(0, breakIdx).filter((s) => !s.violated);
+  const maxThroughputRps = sustained.length ? Math.max(...sustained.map((s) => s.goodputRps)) : null;
+
+  const minLevels = o.minLevels ?? 6;
+  const levels = new Set(steps.map((s) => s.users)).size;
+  let knee: CapacityResult['knee'] = null;
+  let kneeNote = `needs ≥ ${minLevels} steps (have ${levels})`;
+  if (levels >= minLevels) {
+    const xs = o.model === 'open' ? steps.map((s) => s.offeredRps ?? s.users) : steps.map((s) => s.users);
+    const k = kneedle(xs, steps.map((s) => s.goodputRps));
+    kneeNote = k ? 'onset of diminishing returns (not the capacity)' : 'no knee: throughput still scales linearly over the measured range';
+    if (k) knee = { users: steps[k.index]!.users, throughputRps: k.y, label: 'efficiency knee' };
+  }
+  let usl: UslResult | null = null;
+  let uslNote = `needs ≥ ${minLevels} load levels (have ${levels})`;
+  if (o.model === 'open') uslNote = 'USL needs concurrency as the independent variable (closed model)';
+  else if (levels >= minLevels) {
+    usl = analyzeUsl(steps.map((s) => ({ users: s.users, throughputRps: s.goodputRps })), { ...o.usl, minLevels }) ?? null;
+    uslNote = usl ? usl.note : 'fit failed';
+    if (usl && knee && steps.filter((s) => s.users > knee!.users).length < 2) {
+      uslNote += '; fewer than 2 levels past the knee: the fit is weakly constrained';
+    }
+  }
+  return { steps, maxThroughputRps, breakingPoint, knee, kneeNote, usl, uslNote };
+}

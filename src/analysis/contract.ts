@@ -1,0 +1,65 @@
+// The Analysis contract as a zod schema: what report/ and the CLI may rely on. JSON-safe (finite numbers or null).
+import { z } from 'zod';
+
+const num = z.number();
+const nnum = z.number().nullable();
+const pair = z.tuple([num, num]);
+
+export const ValiditySchema = z.object({
+  valid: z.boolean(),
+  problems: z.array(z.object({ code: z.string(), message: z.string(), atS: num.optional(), observed: num.optional(), limit: num.optional() })),
+});
+
+export const SloRowSchema = z.object({ name: z.string(), limit: num, observed: nnum, unit: z.enum(['ms', 'ratio', 'rps']), status: z.enum(['pass', 'fail', 'no-data']) });
+
+export const UslSchema = z.object({
+  sigma: num,
+  kappa: num,
+  lambda: num,
+  constrainedBy: z.enum(['contention', 'coherency']),
+  r2: num,
+  peak: z.object({ users: num, throughputRps: num }).nullable(),
+  peakBeyondMeasuredRange: z.boolean(),
+  note: z.string(),
+  ci95: z.object({ sigma: pair, kappa: pair, lambda: pair, peakUsers: pair }).nullable(),
+  bootstrapResamples: num,
+});
+
+export const AnalysisSchema = z.object({
+  scenario: z.string(),
+  verdict: z.enum(['pass', 'fail', 'invalid', 'inconclusive']),
+  verdictReasons: z.array(z.string()),
+  incomplete: z.boolean(),
+  validity: ValiditySchema,
+  slo: z.array(SloRowSchema),
+  capacity: z.object({
+    maxThroughputRps: nnum,
+    breakingPoint: z.object({ users: num, throughputRps: num, reason: z.string() }).loose().nullable(),
+    knee: z.object({ users: num, throughputRps: num, label: z.literal('efficiency knee') }).nullable(),
+    usl: UslSchema.nullable(),
+    notes: z.array(z.string()),
+  }),
+  leaks: z.array(
+    z.object({
+      service: z.string(),
+      verdict: z.enum(['PASS', 'WARN', 'FAIL', 'INCONCLUSIVE']),
+      kind: z.string(),
+      slopeBytesPerHour: nnum,
+      ci95: z.tuple([nnum, nnum]).nullable(),
+      timeToLimitHours: nnum,
+      reason: z.string(),
+    }),
+  ),
+  spikes: z.array(z.object({ startS: num, recoveryS: nnum, overshoot: nnum, verdict: z.enum(['recovered', 'slow-recovery', 'not-recovered', 'metastable', 'no-data']), note: z.string() })),
+  bottlenecks: z.array(
+    z.object({
+      resource: z.string(),
+      rank: z.number().int().positive(),
+      role: z.enum(['PRIMARY', 'CONTRIBUTING', 'SATURATED']),
+      evidence: z.object({ onsetS: num, breachOnsetS: nnum, leadS: nnum, coverage: nnum, lagS: nnum, r: nnum, significant: z.boolean(), peak: num, detail: z.string() }),
+    }),
+  ),
+  recommendations: z.array(z.object({ id: z.string(), severity: z.enum(['critical', 'warning', 'info']), text: z.string(), basedOn: z.string() })),
+});
+
+export type AnalysisContract = z.infer<typeof AnalysisSchema>;

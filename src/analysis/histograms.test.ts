@@ -1,0 +1,63 @@
+import * as hdr from 'hdr-histogram-js';
+import { describe, expect, it } from 'vitest';
+import { ALL_ENDPOINTS, HistogramIndex, decodeHistogram, latencyStats, mergeHistograms } from './histograms.ts';
+import { normal, seededRng } from './stats.ts';
+import { encodeMs } from './testing.ts';
+import type { HistogramLine } from './types.ts';
+
+const build = (): hdr.Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32, autoResize: false, useWebAssembly: false });
+
+describe('histograms: merged = union (E2)', () => {
+  it('60 s × 4 generators of log-normal latencies: merged p50/p95/p99/max equal the single histogram', () => {
+    const rng = seededRng(42);
+    const all = build();
+    const lines: HistogramLine[] = [];
+    for (let s = 1; s <= 60; s++) {
+      const endpoints: Record<string, string> = {};
+      for (let g = 0; g < 4; g++) {
+        const v = Array.from({ length: 50 + g * 30 }, () => Math.exp(3 + 0.8 * normal(rng)));
+        for (const x of v) all.recordValue(Math.round(x * 1000));
+        endpoints[`gen${g}`] = encodeMs(v);
+      }
+      lines.push({ tMs: s * 1000, elapsedS: s, unit: 'us', endpoints });
+    }
+    const idx = new HistogramIndex(lines);
+    const merged = idx.stats(ALL_ENDPOINTS, { fromS: 1, toS: 60 })!;
+    expect(merged.count).toBe(all.totalCount);
+    expect(merged.p50Ms).toBe(all.getValueAtPercentile(50) / 1000);
+    expect(merged.p95Ms).toBe(all.getValueAtPercentile(95) / 1000);
+    expect(merged.p99Ms).toBe(all.getValueAtPercentile(99) / 1000);
+    expect(Math.abs(merged.maxMs - all.maxValue / 1000) / (all.maxValue / 1000)).toBeLessThan(0.001);
+    // the hdr add() path agrees too
+    const viaAdd = mergeHistograms(lines.flatMap((l) => Object.values(l.endpoints).map((b) => decodeHistogram(b)!)));
+    expect(latencyStats(viaAdd)!.p99Ms).toBe(merged.p99Ms);
+  });
+
+  it('E3: merging a fast and a slow-tailed worker gives the true p99, not the mean of p99s', () => {
+    const rng = seededRng(7);
+    const a = Array.from({ length: 100_000 }, () => 20 + 20 * rng());
+    const b = Array.from({ length: 5_500 }, (_, i) => (i < 550 ? 400 + 200 * rng() : 20 + 20 * rng()));
+    const idx = new HistogramIndex([{ tMs: 1000, elapsedS: 1, unit: 'us', endpoints: { a: encodeMs(a), b: encodeMs(b) } }]);
+    const pa = idx.stats('a', { fromS: 1, toS: 1 })!.p99Ms;
+    const pb = idx.stats('b', { fromS: 1, toS: 1 })!.p99Ms;
+    const merged = idx.stats(ALL_ENDPOINTS, { fromS: 1, toS: 1 })!.p99Ms;
+    const union = [...a, ...b].sort((x, y) => x - y)[Math.ceil(0.99 * 105_500) - 1]!;
+    expect(Math.abs(merged / union - 1)).toBeLessThan(0.01);
+    expect(Math.abs(merged - (pa + pb) / 2)).toBeGreaterThan(50);
+  });
+
+  it.each([
+    ['empty window', [] as HistogramLine[]],
+    ['corrupt payload', [{ tMs: 1, elapsedS: 1, unit: 'us' as const, endpoints: { x: 'not-base64!' } }]],
+    ['endpoint with no requests', [{ tMs: 1, elapsedS: 1, unit: 'us' as const, endpoints: { x: encodeMs([]) } }]],
+  ])('%s → null (no-data), never 0', (_n, lines) => {
+    const idx = new HistogramIndex(lines);
+    expect(idx.stats(ALL_ENDPOINTS, { fromS: 0, toS: 10 })).toBeNull();
+  });
+
+  it('counts corrupt payloads', () => {
+    const idx = new HistogramIndex([{ tMs: 1, elapsedS: 1, unit: 'us', endpoints: { x: '@@@' } }]);
+    idx.decodeAll();
+    expect(idx.corrupt).toBe(1);
+  });
+});

@@ -1,0 +1,202 @@
+// Memory-leak detection for soak runs (ANALYSIS-METHODS §1): GC-robust window floors and peaks, automatic
+// warm-up cut, Mann–Kendall + Hamed–Rao on the floors, Theil–Sen slope with Sen's CI from the corrected
+// variance, deceleration check, and time to the memory limit from the peaks. Verdict tiers, never a bare boolean:
+// a run that cannot exclude the leak size we care about is INCONCLUSIVE, never PASS.
+import { diff, mad, mannKendallHamedRao, median, ols, type TrendTest } from './stats.ts';
+
+export const MIB = 1024 * 1024;
+
+export type LeakVerdict = 'PASS' | 'WARN' | 'FAIL' | 'INCONCLUSIVE';
+export type LeakKind = 'PASS' | 'FAIL_LEAK' | 'FAIL_OOM' | 'WARN_DECELERATING' | 'WARN_SLOW_GROWTH' | 'WARN_NO_LIMIT' | 'INCONCLUSIVE';
+
+export interface MemorySeries {
+  /** Seconds (any origin), ascending. */
+  tS: readonly number[];
+  /** Working-set bytes. */
+  bytes: readonly number[];
+  limitBytes: number | null;
+}
+
+export interface LeakOptions {
+  /** MK significance. Default 0.01. */
+  alpha?: number;
+  /** Practical threshold; default max(5 MiB/h, 0.25 % of the limit per hour). */
+  sMinBytesPerHour?: number;
+  /** FAIL when the pessimistic time to the limit is below this. Default 72 h. */
+  hFailHours?: number;
+  /** PASS needs growth above headroom / hPass excluded. Default 168 h. */
+  hPassHours?: number;
+  /** Window length; default from the GC period (max(3 × period, 30 s); ≥ 600 s for soaks ≥ 4 h). */
+  windowS?: number;
+  /** Shorter steady load → INCONCLUSIVE. Default 120 s. */
+  minSteadyS?: number;
+  /** Fewer floors after the warm-up cut → INCONCLUSIVE. Default 8. */
+  minFloors?: number;
+  /** OOM kills / OOM events seen for this container during the run. */
+  oomEvents?: number;
+}
+
+export interface LeakResult {
+  verdict: LeakVerdict;
+  kind: LeakKind;
+  reason: string;
+  slopeBytesPerHour: number | null;
+  ci95: [number, number] | null;
+  /** Point estimate from the late slope; null without a limit or without growth. */
+  timeToLimitHours: number | null;
+  /** [headroom / upperCI, headroom / lowerCI]; Infinity when lowerCI ≤ 0. */
+  timeToLimitRangeHours: [number, number] | null;
+  mkP: number | null;
+  windowS: number | null;
+  floors: number;
+  warmupCutS: number | null;
+  /** β̂ · T_steady / first floor. */
+  relativeGrowth: number | null;
+  /** Smallest slope this run could have confirmed (the CI half-width), bytes/h. */
+  minDetectableBytesPerHour: number | null;
+}
+
+const inconclusive = (reason: string, extra: Partial<LeakResult> = {}): LeakResult => ({
+  verdict: 'INCONCLUSIVE',
+  kind: 'INCONCLUSIVE',
+  reason,
+  slopeBytesPerHour: null,
+  ci95: null,
+  timeToLimitHours: null,
+  timeToLimitRangeHours: null,
+  mkP: null,
+  windowS: null,
+  floors: 0,
+  warmupCutS: null,
+  relativeGrowth: null,
+  minDetectableBytesPerHour: null,
+  ...extra,
+});
+
+/** GC period from the median spacing of drops larger than 5 × MAD(Δy); undefined without ≥ 3 drops. */
+export function gcPeriodS(tS: readonly number[], y: readonly number[]): number | undefined {
+  const d = diff(y);
+  const m = mad(d);
+  if (!(m > 0)) return undefined;
+  const drops = d.map((v, i) => (v < -5 * m ? tS[i + 1]! : NaN)).filter(Number.isFinite);
+  if (drops.length < 3) return undefined;
+  return median(diff(drops));
+}
+
+export interface Envelope {
+  /** Window start times, s. */
+  tS: number[];
+  floors: number[];
+  peaks: number[];
+}
+
+/** Non-overlapping windows from tS[0]; the final partial window is dropped. */
+export function envelopes(tS: readonly number[], y: readonly number[], windowS: number): Envelope {
+  const out: Envelope = { tS: [], floors: [], peaks: [] };
+  if (!tS.length) return out;
+  const t0 = tS[0]!;
+  const end = tS[tS.length - 1]!;
+  let k = 0;
+  let i = 0;
+  while (t0 + (k + 1) * windowS <= end + 1e-9) {
+    const lo = t0 + k * windowS;
+    const hi = lo + windowS;
+    let mn = Infinity;
+    let mx = -Infinity;
+    while (i < tS.length && tS[i]! < hi) {
+      if (tS[i]! >= lo) {
+        mn = Math.min(mn, y[i]!);
+        mx = Math.max(mx, y[i]!);
+      }
+      i++;
+    }
+    if (mn <= mx) {
+      out.tS.push(lo);
+      out.floors.push(mn);
+      out.peaks.push(mx);
+    }
+    k++;
+  }
+  return out;
+}
+
+/** Two-segment least-squares breakpoint over the first half of the floors; returns the index of the second segment's first floor. */
+export function warmupBreak(t: readonly number[], f: readonly number[]): number {
+  const n = f.length;
+  let best = 0;
+  let bestSse = Infinity;
+  for (let k = 3; k <= Math.floor(n / 2); k++) {
+    const a = ols(t.slice(0, k), f.slice(0, k));
+    const b = ols(t.slice(k), f.slice(k));
+    const s = a.sse + b.sse;
+    if (s < bestSse) [best, bestSse] = [k, s];
+  }
+  return best;
+}
+
+export function detectLeak(mem: MemorySeries, o: LeakOptions = {}): LeakResult {
+  const pts = mem.tS.map((t, i) => [t, mem.bytes[i]!] as const).filter(([t, y]) => Number.isFinite(t) && Number.isFinite(y));
+  const tS = pts.map((p) => p[0]);
+  const y = pts.map((p) => p[1]);
+  const limit = mem.limitBytes !== null && mem.limitBytes > 0 ? mem.limitBytes : null;
+  if ((o.oomEvents ?? 0) > 0) {
+    return { ...inconclusive(''), verdict: 'FAIL', kind: 'FAIL_OOM', reason: `${o.oomEvents} OOM kill(s) during the run` };
+  }
+  const durationS = tS.length ? tS[tS.length - 1]! - tS[0]! : 0;
+  const minSteadyS = o.minSteadyS ?? 120;
+  if (durationS < minSteadyS) return inconclusive(`steady load lasted ${durationS.toFixed(0)} s (< ${minSteadyS} s): too short to rule out a leak`);
+
+  const period = gcPeriodS(tS, y);
+  const windowS = o.windowS ?? Math.max(period !== undefined ? 3 * period : 30, 30, durationS >= 4 * 3600 ? 600 : 0);
+  const env = envelopes(tS, y, windowS);
+  const minFloors = o.minFloors ?? 8;
+  if (env.floors.length < minFloors + 3) return inconclusive(`${env.floors.length} windows of ${windowS.toFixed(0)} s: too few to test a trend`, { windowS, floors: env.floors.length });
+
+  // warm-up: piecewise breakpoint + 1 window, never earlier than 10 % of the run
+  const k = warmupBreak(env.tS, env.floors);
+  const cutS = Math.max(env.tS[k]! + windowS, tS[0]! + 0.1 * durationS);
+  const keep = env.tS.map((t, i) => (t >= cutS - 1e-9 ? i : -1)).filter((i) => i >= 0);
+  const ft = keep.map((i) => env.tS[i]! / 3600);
+  const ff = keep.map((i) => env.floors[i]!);
+  const fp = keep.map((i) => env.peaks[i]!);
+  const warmupCutS = cutS - tS[0]!;
+  if (ff.length < minFloors) return inconclusive(`${ff.length} floors after the warm-up cut: too few`, { windowS, floors: ff.length, warmupCutS });
+
+  const alpha = o.alpha ?? 0.01;
+  const sMin = o.sMinBytesPerHour ?? Math.max(5 * MIB, limit ? 0.0025 * limit : 0);
+  const mk: TrendTest = mannKendallHamedRao(ft, ff, 0.05);
+  const [lo, hi] = mk.ci95;
+  const half = Math.floor(ff.length / 2);
+  const early = mannKendallHamedRao(ft.slice(0, half), ff.slice(0, half), 0.05);
+  const late = mannKendallHamedRao(ft.slice(half), ff.slice(half), 0.05);
+  const decelerating = early.ci95[0] > 0 && late.ci95[1] < 0.5 * early.ci95[0];
+
+  const lastHourFrom = ft[ft.length - 1]! - 1;
+  const recentPeak = Math.max(...fp.filter((_, i) => ft[i]! >= lastHourFrom));
+  const headroom = limit !== null ? limit - recentPeak : null;
+  const lateSlope = Number.isFinite(late.slope) ? late.slope : mk.slope;
+  const ttl = headroom !== null && lateSlope > 0 ? Math.max(0, headroom) / lateSlope : null;
+  const range: [number, number] | null = headroom !== null ? [hi > 0 ? Math.max(0, headroom) / hi : Infinity, lo > 0 ? Math.max(0, headroom) / lo : Infinity] : null;
+  const steadyH = ft[ft.length - 1]! - ft[0]! + windowS / 3600;
+  const base: Omit<LeakResult, 'verdict' | 'kind' | 'reason'> = {
+    slopeBytesPerHour: mk.slope,
+    ci95: [lo, hi],
+    timeToLimitHours: ttl,
+    timeToLimitRangeHours: range,
+    mkP: mk.p,
+    windowS,
+    floors: ff.length,
+    warmupCutS,
+    relativeGrowth: ff[0]! > 0 ? (mk.slope * steadyH) / ff[0]! : null,
+    minDetectableBytesPerHour: Number.isFinite(hi - lo) ? (hi - lo) / 2 : null,
+  };
+  const mb = (b: number): string => `${(b / MIB).toFixed(1)} MiB/h`;
+  const significant = mk.p < alpha && lo > sMin;
+  if (significant && decelerating) return { ...base, verdict: 'WARN', kind: 'WARN_DECELERATING', reason: `growth ${mb(mk.slope)} is decelerating (late ≤ ${mb(late.ci95[1])}): bounded growth likely; extend the soak` };
+  if (significant && headroom === null) return { ...base, verdict: 'WARN', kind: 'WARN_NO_LIMIT', reason: `growth ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}) but no memory limit to project against` };
+  if (significant && range !== null && range[0] < (o.hFailHours ?? 72)) return { ...base, verdict: 'FAIL', kind: 'FAIL_LEAK', reason: `leak ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}); limit reached in ${range[0].toFixed(1)}–${range[1].toFixed(1)} h` };
+  if (significant) return { ...base, verdict: 'WARN', kind: 'WARN_SLOW_GROWTH', reason: `slow growth ${mb(mk.slope)}; limit not reached within ${o.hFailHours ?? 72} h` };
+  const passBound = Math.max(sMin, headroom !== null && headroom > 0 ? headroom / (o.hPassHours ?? 168) : 0);
+  if (hi <= passBound) return { ...base, verdict: 'PASS', kind: 'PASS', reason: `growth > ${mb(hi)} excluded (95 %)` };
+  return { ...base, verdict: 'INCONCLUSIVE', kind: 'INCONCLUSIVE', reason: `cannot exclude growth up to ${mb(hi)} (threshold ${mb(passBound)}); run longer or reduce noise` };
+}
