@@ -12,6 +12,9 @@ import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import type { RunWriter } from '../store/run-writer.ts';
 import { Telemetry } from '../telemetry/otel.ts';
 import { parsePostgresDsn } from './dsn.ts';
+import { LiveVerdictTracker } from './live-verdicts.ts';
+import type { Scenario } from '../config/schema.ts';
+import type { RunSummary } from '../store/run-writer.ts';
 
 export interface ObserverOptions {
   runId: string;
@@ -24,11 +27,20 @@ export interface ObserverOptions {
   /** null: no Prometheus endpoint for this run. */
   metrics: { host: string; port: number; scrapeIntervalMs: number } | null;
   log: (line: string) => void;
+  /** For live verdicts: the scenario's SLOs and the run summary so far. */
+  scenarioConfig: Scenario;
+  summary: () => RunSummary;
 }
+
+// Live verdicts are recomputed every few seconds: the run summary merges every histogram of the run.
+const VERDICT_EVERY_S = 5;
 
 export class RunObserver {
   private latest: SampleSnapshot | undefined;
   private lastPhase = '';
+  private readonly verdicts: LiveVerdictTracker;
+  private readonly startMs = Date.now();
+  private seconds = 0;
 
   private constructor(
     private readonly o: ObserverOptions,
@@ -36,7 +48,9 @@ export class RunObserver {
     private readonly containers: ContainerSampler | undefined,
     private readonly postgres: PostgresSampler | undefined,
     readonly telemetry: Telemetry | undefined,
-  ) {}
+  ) {
+    this.verdicts = new LiveVerdictTracker(o.scenarioConfig);
+  }
 
   static async start(o: ObserverOptions): Promise<RunObserver> {
     const onEvent = (e: SamplerEvent): void => {
@@ -73,6 +87,7 @@ export class RunObserver {
   private onSample(s: SampleSnapshot): void {
     this.latest = s;
     this.telemetry?.updateSnapshot(s);
+    for (const [service, c] of Object.entries(s.containers)) this.verdicts.noteWorkingSet(service, (s.tMs - this.startMs) / 1000, c.memoryWorkingSetBytes);
   }
 
   private readonly oomKills = new Map<string, number>();
@@ -89,6 +104,7 @@ export class RunObserver {
   onSecond(s: SecondSample): void {
     const t = this.telemetry;
     if (!t) return;
+    if (++this.seconds % VERDICT_EVERY_S === 0 || s.final) t.setVerdicts(this.verdicts.verdicts(this.o.summary()));
     if (s.phase !== this.lastPhase) {
       t.setPhase(s.phase);
       this.lastPhase = s.phase;
@@ -102,6 +118,11 @@ export class RunObserver {
       for (const kind of ['4xx', '5xx', 'timeout', 'connection', 'other'] as const) t.recordError(kind, e.errors[kind]);
       forEachRecordedValue(e.hist, (valueUs, count) => t.recordLatency(endpoint, valueUs / 1e6, count));
     }
+  }
+
+  /** The engine's stop-on-break rule fired at this many users. */
+  noteBreak(users: number): void {
+    this.verdicts.noteBreak(users);
   }
 
   async stop(): Promise<void> {

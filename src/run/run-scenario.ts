@@ -157,10 +157,13 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
       intervalMs: cfg.sample?.intervalMs ?? 1000,
       metrics: o.metrics === undefined ? DEFAULT_METRICS : o.metrics,
       log,
+      scenarioConfig: scenario,
+      summary: () => writer.summary(),
     });
     const waitedMs = await waitForTarget(targetUrl, { useHealth: cfg.flow.tasks.some((t) => t.path === '/health' && t.method === 'GET'), timeoutMs: o.healthTimeoutMs, signal: o.signal });
     writer.event('target-ready', { waitedMs });
 
+    let lastActiveUsers = 0;
     const result = await runLoad({
       flow: cfg.flow,
       target: targetUrl.origin,
@@ -177,9 +180,11 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
       breakRule: scenario.stopOnBreak ? defaultBreakRule(scenario) : undefined,
       onEvent: (e) => {
         writer.event(e.kind, e.detail, e.atMs);
+        if (e.kind === 'break') observer?.noteBreak(lastActiveUsers);
         if (e.kind === 'phase' || e.kind === 'break' || e.kind === 'stop') log(`${e.kind}: ${JSON.stringify(e.detail)}`);
       },
       onSecond: (s) => {
+        lastActiveUsers = s.activeUsers;
         const line = writer.writeSecond(s);
         observer?.onSecond(s);
         o.onSecond?.(s);

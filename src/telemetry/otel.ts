@@ -40,6 +40,7 @@ export class Telemetry {
   private phase = '';
   private readonly phases = new Map<string, number>();
   private activeUsers = 0;
+  private verdicts?: { slo: { name: string; pass: boolean }[]; leakSlopeBytesPerHour: Record<string, number>; breakingPointUsers: number | null };
   private shutDown = false;
 
   private constructor(
@@ -105,6 +106,11 @@ export class Telemetry {
     this.phase = name;
   }
 
+  /** Live verdicts (SLO status, leak slope per service, breaking point), replaced as a whole. */
+  setVerdicts(v: { slo: { name: string; pass: boolean }[]; leakSlopeBytesPerHour: Record<string, number>; breakingPointUsers: number | null }): void {
+    this.verdicts = v;
+  }
+
   setActiveUsers(n: number): void {
     this.activeUsers = n;
   }
@@ -138,6 +144,11 @@ export class Telemetry {
 
   private observeAll(o: (key: ObservableKey, value: number | null | undefined, attrs?: Attributes) => void): void {
     o('usersActive', this.activeUsers);
+    if (this.verdicts) {
+      for (const slo of this.verdicts.slo) o('sloStatus', slo.pass ? 1 : 0, { slo: slo.name });
+      for (const [service, slope] of Object.entries(this.verdicts.leakSlopeBytesPerHour)) o('leakSlope', slope, { service });
+      if (this.verdicts.breakingPointUsers !== null) o('breakingPoint', this.verdicts.breakingPointUsers);
+    }
     for (const [name, index] of this.phases) o('phase', name === this.phase ? 1 : 0, { phase: name, phase_index: index });
     const s = this.snapshot;
     if (!s) return;
