@@ -11,8 +11,8 @@ import { LABEL_MANAGED, LABEL_RUN } from './labels.ts';
 import { downByLabel, installSignalTeardown, startStack, type SignalTarget, type StackEvent, type StackOptions } from './stack.ts';
 import type { Clock } from './wait.ts';
 
-const PG = 'loadscope-shop-postgres';
-const APP = 'loadscope-shop-app';
+const PG = 'loadscope-shop-postgres-run-1';
+const APP = 'loadscope-shop-app-run-1';
 
 const STACK_YML = `
 name: shop
@@ -134,7 +134,7 @@ describe('startStack', () => {
     const remove = vi.spyOn(fake, 'remove').mockRejectedValueOnce(new Error('engine hiccup'));
     const warnings: string[] = [];
     const err = await startFailure({ ...opts, onWarning: (m) => warnings.push(m) });
-    expect(err.message).toContain('service app: could not start container loadscope-shop-app: port 8080 in use');
+    expect(err.message).toContain('service app: could not start container loadscope-shop-app-run-1: port 8080 in use');
     expect(remove).toHaveBeenCalledTimes(2);
     expect(warnings.join('\n')).toContain('engine hiccup');
   });
@@ -170,13 +170,13 @@ services:
   migrate: { image: postgres:16 }
   app: { image: loadscope/app:dev, depends_on: { migrate: { condition: service_completed_successfully } } }
 `;
-    const ok = setup({ text, scripts: { 'loadscope-shop-migrate': { exitOnInspect: 2, exitCode: 0 } } });
+    const ok = setup({ text, scripts: { 'loadscope-shop-migrate-run-1': { exitOnInspect: 2, exitCode: 0 } } });
     const stack = await startStack(ok.opts);
-    expect(ok.fake.calls).toEqual(['create loadscope-shop-migrate', 'start loadscope-shop-migrate', `create ${APP}`, `start ${APP}`]);
+    expect(ok.fake.calls).toEqual(['create loadscope-shop-migrate-run-1', 'start loadscope-shop-migrate-run-1', `create ${APP}`, `start ${APP}`]);
     await stack.down();
     expect(ok.events.filter((e) => e.kind === 'container-died')).toEqual([]);
 
-    const bad = setup({ text, scripts: { 'loadscope-shop-migrate': { exitOnInspect: 1, exitCode: 3, logs: ['relation exists'] } } });
+    const bad = setup({ text, scripts: { 'loadscope-shop-migrate-run-1': { exitOnInspect: 1, exitCode: 3, logs: ['relation exists'] } } });
     const err = await startFailure(bad.opts);
     expect(err.service).toBe('migrate');
     expect(err.message).toContain('exited with code 3');
@@ -219,7 +219,7 @@ describe('running stack', () => {
     const { fake, events, opts } = setup();
     const stack = await startStack(opts);
     vi.spyOn(fake, 'remove').mockImplementationOnce(() => Promise.reject(new Error('device busy')));
-    await expect(stack.down()).rejects.toThrow(new LoadscopeError('STACK_TEARDOWN_FAILED', 'service app: could not remove container loadscope-shop-app: device busy'));
+    await expect(stack.down()).rejects.toThrow(new LoadscopeError('STACK_TEARDOWN_FAILED', 'service app: could not remove container loadscope-shop-app-run-1: device busy'));
     expect(fake.calls).toContain(`stop ${PG}`);
     expect([...fake.containers.values()].map((c) => c.spec.name)).toEqual([APP]);
     expect(events.at(-1)).toMatchObject({ kind: 'teardown-done', message: expect.stringContaining('device busy') });

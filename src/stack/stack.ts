@@ -6,7 +6,8 @@ import { LoadscopeError, StackStartError } from '../common/errors.ts';
 import { startOrder } from './compose/order.ts';
 import { defaultContainerName } from './compose/parse.ts';
 import type { ComposeProject, ComposeService } from './compose/types.ts';
-import { LABEL_MANAGED, LABEL_RUN, LABEL_SERVICE, managedLabels } from './labels.ts';
+import { LABEL_MANAGED, LABEL_RUN, LABEL_SERVICE, managedLabels, runSuffix } from './labels.ts';
+import { reapOrphans } from './reaper.ts';
 import type { ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec } from './runtime/port.ts';
 import { systemClock, waitForContainer, WaitError, type Clock, type WaitCondition } from './wait.ts';
 
@@ -37,6 +38,8 @@ export interface StackOptions {
   runDir?: string;
   /** Deadline for each service to become ready (healthy, or running without a healthcheck), e.g. 120_000. */
   healthTimeoutMs: number;
+  /** `loadscope up`: the containers outlive this process and are never reaped as orphans. */
+  detached?: boolean;
   onEvent?: (e: StackEvent) => void;
   /** Problems that must not fail the run: teardown steps, lost event or log streams. */
   onWarning?: (message: string) => void;
@@ -112,6 +115,7 @@ class Stack implements StartedStack {
   async start(): Promise<void> {
     const order = startOrder(this.opts.project);
     await this.checkImages(order);
+    for (const name of await reapOrphans(this.runtime)) this.warn(`removed orphan container ${name} of a crashed run`);
     await this.removeLeftovers(order);
     if (this.opts.runDir !== undefined) {
       const logDir = path.join(this.opts.runDir, 'logs');
@@ -225,7 +229,7 @@ class Stack implements StartedStack {
   }
 
   private containerName(s: ComposeService): string {
-    return s.containerName ?? defaultContainerName(this.opts.project.name, s.name);
+    return s.containerName ?? `${defaultContainerName(this.opts.project.name, s.name)}-${runSuffix(this.runId)}`;
   }
 
   private toSpec(s: ComposeService): ContainerSpec {
@@ -236,7 +240,7 @@ class Stack implements StartedStack {
       ...(s.command !== undefined && { cmd: s.command }),
       env: { ...s.environment },
       // Ours last so a compose label cannot hide a container from `loadscope down`.
-      labels: { ...s.labels, ...managedLabels(this.runId, s.name, this.opts.project.name) },
+      labels: { ...s.labels, ...managedLabels(this.runId, s.name, this.opts.project.name, this.opts.detached) },
       networkMode: 'host',
       ...(s.healthcheck !== undefined && { healthcheck: s.healthcheck }),
       ...(s.memoryBytes !== undefined && { memoryBytes: s.memoryBytes }),

@@ -40,7 +40,7 @@ export function registerStackCommands(program: Command, _setCode: (code: number)
     .action(async (opts: { compose: string; runId: string; healthTimeout: string }) => {
       const project = loadComposeFile(resolveFromCwdOrPackage(opts.compose), process.env);
       const runtime = await connectEngine();
-      const stack = await startStack({ runtime, project, runId: opts.runId, healthTimeoutMs: Number(opts.healthTimeout) });
+      const stack = await startStack({ runtime, project, runId: opts.runId, healthTimeoutMs: Number(opts.healthTimeout), detached: true });
       for (const s of stack.services) process.stdout.write(`${s.name}\t${s.containerId.slice(0, 12)}\thealthy\n`);
       process.stdout.write(`stack up (run ${opts.runId}); stop it with: loadscope down\n`);
       await stack.detach();
