@@ -19,59 +19,74 @@ interface RunFlags {
   metrics: boolean;
 }
 
-/** `stack` is the real Docker stack provider (plugged in by the lead); without it only attach mode works. */
-export function registerRunCommand(program: Command, setCode: (c: number) => void, stack?: StackProvider): void {
-  program
-    .command('run')
-    .description('run one scenario of the config against the stack (or an attached --target)')
-    .argument('<scenario>', 'scenario name from the config (normal, peak, stress, soak, spike, …)')
+const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n';
+
+/** Options shared by `run` and `demo`. */
+function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
+  return cmd
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--target <url>', 'attach to a running system instead of starting the stack (loopback unless in allowTargets)')
-    .option('--time-scale <factor>', 'multiply every duration (0.01 turns 8h into 4.8 min)', '1')
+    .option('--time-scale <factor>', 'multiply every duration (0.01 turns 8h into 4.8 min)', timeScaleDefault)
     .option('--out <dir>', 'results directory', 'results')
     .option('--keep-stack', 'leave the stack running afterwards')
     .option('--metrics-host <host>', 'address of the Prometheus endpoint (loopback unless you ask otherwise)', DEFAULT_METRICS.host)
     .option('--metrics-port <port>', 'port of the Prometheus endpoint', String(DEFAULT_METRICS.port))
-    .option('--no-metrics', 'do not serve /metrics during the run')
-    .addHelpText('after', '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n')
-    .action(async (scenario: string, flags: RunFlags) => {
-      const timeScale = Number(flags.timeScale);
-      if (!(timeScale > 0)) throw new UsageError(`--time-scale must be a positive number (got ${flags.timeScale})`);
-      const metricsPort = Number(flags.metricsPort);
-      if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UsageError(`--metrics-port must be a port number (got ${flags.metricsPort})`);
-      const provider =
-        stack ??
-        dockerStackProvider({
-          env: process.env,
-          dockerHost: process.env.DOCKER_HOST,
-          dockerdLogPath: process.env.LOADSCOPE_DOCKERD_LOG ?? '/var/log/loadscope/dockerd.log',
-          isRoot: process.getuid?.() === 0,
-        });
-      const ac = new AbortController();
-      const onSignal = (sig: NodeJS.Signals): void => {
-        process.stderr.write(`\n${sig}: stopping load, writing results…\n`);
-        ac.abort(sig);
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        const result = await runScenario({
-          scenario,
-          configPath: resolveFromCwdOrPackage(flags.config),
-          metrics: flags.metrics ? { host: flags.metricsHost, port: metricsPort, scrapeIntervalMs: DEFAULT_METRICS.scrapeIntervalMs } : null,
-          target: flags.target,
-          timeScale,
-          outDir: flags.out,
-          keepStack: flags.keepStack,
-          stack: provider,
-          signal: ac.signal,
-          log: (line) => process.stderr.write(`${line}\n`),
-        });
-        process.stdout.write(formatSummary(result));
-        setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : ExitCode.Ok);
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+    .option('--no-metrics', 'do not serve /metrics during the run');
+}
+
+/** `stack` replaces the real Docker stack provider (tests); without a stack in the config only attach mode is used. */
+export function registerRunCommand(program: Command, setCode: (c: number) => void, stack?: StackProvider): void {
+  withRunOptions(program.command('run'), '1')
+    .description('run one scenario of the config against the stack (or an attached --target)')
+    .argument('<scenario>', 'scenario name from the config (normal, peak, stress, soak, spike, …)')
+    .addHelpText('after', RUN_EXAMPLES)
+    .action((scenario: string, flags: RunFlags) => runCommand(scenario, flags, setCode, stack));
+  withRunOptions(program.command('demo'), String(DEMO_TIME_SCALE))
+    .description('the first-run tour: bring the reference stack up, run the normal preset squeezed to about a minute, summarise, tear down')
+    .addHelpText('after', '\nExamples:\n  loadscope demo\n  loadscope demo --time-scale 1      # the real 5-minute normal-load test\n')
+    .action((flags: RunFlags) => runCommand('normal', flags, setCode, stack));
+}
+
+// normal = 1 min ramp + 5 min hold: ×0.17 ≈ 61 s.
+const DEMO_TIME_SCALE = 0.17;
+
+async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number) => void, stack?: StackProvider): Promise<void> {
+  const timeScale = Number(flags.timeScale);
+  if (!(timeScale > 0)) throw new UsageError(`--time-scale must be a positive number (got ${flags.timeScale})`);
+  const metricsPort = Number(flags.metricsPort);
+  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UsageError(`--metrics-port must be a port number (got ${flags.metricsPort})`);
+  const provider =
+    stack ??
+    dockerStackProvider({
+      env: process.env,
+      dockerHost: process.env.DOCKER_HOST,
+      dockerdLogPath: process.env.LOADSCOPE_DOCKERD_LOG ?? '/var/log/loadscope/dockerd.log',
+      isRoot: process.getuid?.() === 0,
     });
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    process.stderr.write(`\n${sig}: stopping load, writing results…\n`);
+    ac.abort(sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await runScenario({
+      scenario,
+      configPath: resolveFromCwdOrPackage(flags.config),
+      metrics: flags.metrics ? { host: flags.metricsHost, port: metricsPort, scrapeIntervalMs: DEFAULT_METRICS.scrapeIntervalMs } : null,
+      target: flags.target,
+      timeScale,
+      outDir: flags.out,
+      keepStack: flags.keepStack,
+      stack: provider,
+      signal: ac.signal,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    process.stdout.write(formatSummary(result));
+    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : ExitCode.Ok);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
