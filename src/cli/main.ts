@@ -4,6 +4,7 @@ import { LoadscopeError } from '../common/errors.ts';
 import { registerStackCommands } from './commands/stack.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerDashboardsCommand } from './commands/dashboards.ts';
+import { registerAnalyzeCommands } from './commands/analyze.ts';
 
 /** Parses argv, runs one command and returns the exit code. Only cli/ writes to the terminal. */
 export async function main(argv: string[]): Promise<number> {
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   registerStackCommands(program, setCode);
   registerRunCommand(program, setCode);
   registerDashboardsCommand(program, setCode);
+  registerAnalyzeCommands(program, setCode);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

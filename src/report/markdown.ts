@@ -1,0 +1,36 @@
+// report.md: the same sections as report.html, for PR comments and terminals (charts stay in the HTML).
+import { escapeMd as md } from './format.ts';
+import { buildSections, verdictView, type Block } from './sections.ts';
+import type { ReportInput } from './types.ts';
+
+const ICON: Record<string, string> = { pass: '✅', fail: '❌', invalid: '⛔', inconclusive: '❔' };
+
+function block(b: Block): string {
+  switch (b.kind) {
+    case 'p':
+      return b.tone === 'fail' || b.tone === 'warn' ? `**${md(b.text)}**` : b.tone === 'muted' ? `_${md(b.text)}_` : md(b.text);
+    case 'kv':
+      return ['| | |', '|---|---|', ...b.rows.map(([k, v]) => `| **${md(k)}** | ${md(v)} |`)].join('\n');
+    case 'table':
+      return [
+        `| ${b.head.map(md).join(' | ')} |`,
+        `|${b.head.map(() => '---').join('|')}|`,
+        ...b.rows.map((r) => `| ${r.map((c) => (c.tone === 'fail' || c.tone === 'pass' ? `**${md(c.text)}**` : md(c.text))).join(' | ')} |`),
+      ].join('\n');
+  }
+}
+
+export function renderMarkdown(input: ReportInput): string {
+  const v = verdictView(input.analysis);
+  const out: string[] = [`# loadscope report: ${md(input.analysis.scenario)} (${md(input.meta.runId)})`, ''];
+  out.push(`## ${ICON[v.verdict]} Verdict: ${md(v.headline)}${v.incomplete ? ' — ⚠️ **INCOMPLETE RUN**' : ''}`, '');
+  for (const r of v.reasons) out.push(`- ${md(r)}`);
+  if (v.incomplete) for (const r of input.meta.incompleteReasons) out.push(`- incomplete: ${md(r)}`);
+  if (v.reasons.length || v.incomplete) out.push('');
+  for (const s of buildSections(input)) {
+    out.push(`## ${md(s.title)}`, '');
+    for (const b of s.blocks) out.push(block(b), '');
+  }
+  out.push('_Charts: see report.html in the same run directory._', '');
+  return out.join('\n');
+}
