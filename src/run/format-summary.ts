@@ -14,6 +14,19 @@ export function formatSummary(r: RunScenarioResult): string {
     ...(r.summary.droppedLate ? [`dropped/late (open model): ${r.summary.droppedLate}`] : []),
     ...(slo.length ? ['SLO:', ...slo] : []),
     `generator CPU max ${r.summary.maxCpuCores.toFixed(2)} cores`,
+    ...verdictLines(r),
     '',
   ].join('\n');
+}
+
+function verdictLines(r: RunScenarioResult): string[] {
+  const a = r.analysis;
+  if (!a) return ['verdict: not analysed (see events.ndjson)'];
+  const lines = [`verdict: ${a.verdict.toUpperCase()}${a.incomplete ? ' (incomplete run)' : ''}`];
+  for (const reason of a.verdictReasons ?? []) lines.push(`  - ${reason}`);
+  for (const l of a.leaks) lines.push(`  leak ${l.service}: ${l.verdict} ${l.slopeBytesPerHour === null ? "" : ` (${(l.slopeBytesPerHour / 1048576).toFixed(1)} MiB/h)`}`);
+  if (a.capacity.breakingPoint) lines.push(`  breaking point: ${a.capacity.breakingPoint.users} users at ${a.capacity.breakingPoint.throughputRps.toFixed(0)} req/s (${a.capacity.breakingPoint.reason})`);
+  for (const b of a.bottlenecks.slice(0, 3)) lines.push(`  bottleneck #${b.rank}: ${b.resource}`);
+  if (r.reportPath) lines.push(`report: ${r.reportPath}`);
+  return lines;
 }

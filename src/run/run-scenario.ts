@@ -18,6 +18,8 @@ import type { ContainerTarget } from '../samplers/containers.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { parsePostgresDsn } from './dsn.ts';
 import { RunObserver } from './observer.ts';
+import { analyzeRunDir } from './analyze-run.ts';
+import type { Analysis } from '../analysis/analyze.ts';
 
 export const DEFAULT_METRICS: MetricsEndpoint = { host: '127.0.0.1', port: 9464, scrapeIntervalMs: 1000 };
 
@@ -77,6 +79,9 @@ export interface RunScenarioResult {
   slo: SloCheck[];
   stoppedBy: StopReason;
   plannedDurationMs: number;
+  /** The post-mortem; absent only when the analysis itself failed (the reason is in events.ndjson). */
+  analysis?: Analysis;
+  reportPath?: string;
 }
 
 function loadscopeVersion(): string {
@@ -136,6 +141,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
 
   let stack: UpStack | undefined;
   let observer: RunObserver | undefined;
+  let outcome: RunScenarioResult;
   try {
     if (!attach && o.stack) {
       writer.event('stack-up-start');
@@ -196,7 +202,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     const summary = writer.finish();
     const slo = checkSlo(scenario, summary);
     writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: result.stoppedBy, slo });
-    return { runId, runDir: writer.runDir, summary, slo, stoppedBy: result.stoppedBy, plannedDurationMs: timeline.durationMs };
+    outcome = { runId, runDir: writer.runDir, summary, slo, stoppedBy: result.stoppedBy, plannedDurationMs: timeline.durationMs };
   } catch (err) {
     writer.event('run-error', { message: (err as Error).message });
     writer.finish();
@@ -205,6 +211,15 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
   } finally {
     await observer?.stop();
     if (stack && !o.keepStack) await stack.down();
+  }
+  // After teardown: the analysis is CPU only and must not keep the stack up.
+  try {
+    const { analysis, files } = analyzeRunDir(outcome.runDir);
+    return { ...outcome, analysis, ...(files.html ? { reportPath: files.html } : {}) };
+  } catch (err) {
+    writer.event('analysis-error', { message: (err as Error).message });
+    log(`analysis failed: ${(err as Error).message}`);
+    return outcome;
   }
 }
 

@@ -6,6 +6,7 @@ import { formatSummary } from '../../run/format-summary.ts';
 import { DEFAULT_METRICS, runScenario, type StackProvider } from '../../run/run-scenario.ts';
 import { dockerStackProvider } from '../../run/docker-stack.ts';
 import { resolveFromCwdOrPackage } from './stack.ts';
+import { exitCodeForVerdict } from './analyze.ts';
 import { ExitCode } from '../exit-codes.ts';
 
 interface RunFlags {
@@ -84,7 +85,8 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
       log: (line) => process.stderr.write(`${line}\n`),
     });
     process.stdout.write(formatSummary(result));
-    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : ExitCode.Ok);
+    // Aborted wins; otherwise the verdict decides (0 pass/inconclusive, 1 fail/invalid).
+    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : result.analysis ? exitCodeForVerdict(result.analysis.verdict) : ExitCode.Infrastructure);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
