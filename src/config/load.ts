@@ -2,15 +2,39 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError, type InputIssue } from '../common/errors.ts';
+import { interpolate, type Env } from '../common/interpolate.ts';
 import { configSchema, Flow, Shape, ThinkTime, type ResolvedConfig } from './schema.ts';
 import { validateConfig, validateFlow, validateScenarioName, validateShape, validateTarget, validateThinkTime, type ValidateOptions } from './validate.ts';
 
 export const DEFAULT_CONFIG_PATH = 'compose/loadscope.yaml';
 
-export function parseConfigText(text: string, source: string, opts: ValidateOptions = {}): ResolvedConfig {
+export interface LoadOptions extends ValidateOptions {
+  /** Environment for ${VAR:-default} in string values (Compose rules; `$$` is a literal `$`). Default: none set, so defaults apply. */
+  env?: Env;
+}
+
+export function parseConfigText(text: string, source: string, opts: LoadOptions = {}): ResolvedConfig {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => ({ path: '(yaml)', message: e.message })));
-  return parseConfigObject(doc.toJS(), source, opts);
+  const issues: InputIssue[] = [];
+  const expanded = expand(doc.toJS(), opts.env ?? {}, [], issues);
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return parseConfigObject(expanded, source, opts);
+}
+
+/** Interpolates every string value (never keys), recording a bad or required-but-unset variable with its path. */
+function expand(value: unknown, env: Env, path: string[], issues: InputIssue[]): unknown {
+  if (typeof value === 'string') {
+    try {
+      return interpolate(value, env);
+    } catch (err) {
+      issues.push({ path: path.join('.'), message: (err as Error).message });
+      return value;
+    }
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expand(v, env, [...path, String(i)], issues));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v, env, [...path, k], issues)]));
+  return value;
 }
 
 export function parseConfigObject(raw: unknown, source: string, opts: ValidateOptions = {}): ResolvedConfig {
@@ -29,7 +53,7 @@ export function parseConfigObject(raw: unknown, source: string, opts: ValidateOp
   return opts.targetOverride !== undefined ? { ...parsed.data, target: opts.targetOverride } : parsed.data;
 }
 
-export function loadConfigFile(path: string, opts: ValidateOptions = {}): ResolvedConfig {
+export function loadConfigFile(path: string, opts: LoadOptions = {}): ResolvedConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

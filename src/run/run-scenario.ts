@@ -68,6 +68,8 @@ export interface RunScenarioOptions {
   keepRawLatencies?: boolean;
   onRawLatencies?: (endpoint: string, latenciesUs: number[]) => void;
   healthTimeoutMs?: number;
+  /** Environment for ${VAR} in the config file (the CLI passes its own). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Prometheus endpoint for the run; null turns it off. Default 127.0.0.1:9464. */
   metrics?: MetricsEndpoint | null;
 }
@@ -101,7 +103,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
   const timeScale = o.timeScale ?? 1;
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new ConfigError('--time-scale', [{ path: '--time-scale', message: `must be a positive number (got ${o.timeScale})` }]);
   const cfg =
-    o.config ?? loadConfigFile(o.configPath ?? DEFAULT_CONFIG_PATH, { scenario: o.scenario, targetOverride: o.target });
+    o.config ?? loadConfigFile(o.configPath ?? DEFAULT_CONFIG_PATH, { scenario: o.scenario, targetOverride: o.target, ...(o.env ? { env: o.env } : {}) });
   const scenario = cfg.scenarios[o.scenario];
   if (!scenario) throw new ConfigError(o.configPath ?? 'config', [{ path: '--scenario', message: `unknown scenario "${o.scenario}"` }]);
   const target = o.target ?? cfg.target;

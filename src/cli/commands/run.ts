@@ -75,6 +75,7 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
     const result = await runScenario({
       scenario,
       configPath: resolveFromCwdOrPackage(flags.config),
+      env: process.env,
       metrics: flags.metrics ? { host: flags.metricsHost, port: metricsPort, scrapeIntervalMs: DEFAULT_METRICS.scrapeIntervalMs } : null,
       target: flags.target,
       timeScale,

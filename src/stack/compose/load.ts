@@ -2,4 +2,4 @@
 export { defaultContainerName, loadComposeFile, parseCompose } from './parse.ts';
 export { findCycle, startOrder } from './order.ts';
 export type { ComposeProject, ComposeService, DependsCondition, ServiceDependency } from './types.ts';
-export type { Env } from './interpolate.ts';
+export type { Env } from '../../common/interpolate.ts';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError, type InputIssue } from '../../common/errors.ts';
-import { interpolate, InterpolationError, type Env } from './interpolate.ts';
+import { interpolate, InterpolationError, type Env } from '../../common/interpolate.ts';
 import { findCycle } from './order.ts';
 import type { z } from 'zod';
 import { flattenIssues, projectNameSchema, serviceSchema, topLevelSchema, volumesSchema, type RawService } from './schema.ts';

@@ -2,7 +2,7 @@
 // "unsupported Compose key" issue; transforms convert Compose formats into ports-ready values.
 import { z } from 'zod';
 import type { HealthcheckSpec } from '../runtime/port.ts';
-import type { Env } from './interpolate.ts';
+import type { Env } from '../../common/interpolate.ts';
 import type { DependsCondition } from './types.ts';
 import { parseDurationMs, parseMemoryBytes, parseNanoCpus, shellSplit } from './units.ts';
 
