@@ -1,9 +1,18 @@
-// `npm run bench`: a list of bench sections; each prints its own figures. The lead adds stack timings here.
+// `npm run bench`: a list of bench sections; each prints its own figures as ratios or against goals.
 import { loadBench } from './load-bench.ts';
+import { median, stackBench } from './stack-bench.ts';
+import { samplerOverheadBench, samplerSoakMemoryBench } from './sampler-bench.ts';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 
 const sections: { name: string; run: () => Promise<void> }[] = [
+  {
+    name: 'reference stack: up-to-healthy and teardown (images present)',
+    run: async () => {
+      const r = await stackBench({ rounds: env('BENCH_STACK_ROUNDS', 3), log: (l) => console.log(`  ${l}`) });
+      console.log(`  median up-to-healthy ${(median(r.upMs) / 1000).toFixed(2)} s (goal ≤ 10 s), teardown ${(median(r.downMs) / 1000).toFixed(2)} s (goal ≤ 5 s)`);
+    },
+  },
   {
     name: 'load engine vs autocannon vs wrk',
     run: async () => {
@@ -11,6 +20,17 @@ const sections: { name: string; run: () => Promise<void> }[] = [
       console.log(`  engine/autocannon = ${(r.engineRps / r.autocannonRps).toFixed(3)} (goal ≥ 0.95)`);
       if (r.wrkRps) console.log(`  engine/wrk        = ${(r.engineRps / r.wrkRps).toFixed(3)} (goal ≥ 0.85)`);
       console.log(`  compressed soak memory (s: rss MB / heap MB): ${r.soakMemory.map((m) => `${m.atS}: ${m.rssMB}/${m.heapMB}`).join(', ')}`);
+    },
+  },
+  {
+    name: 'sampler overhead (1 Hz, 3 containers + Postgres + host) and compressed 8 h sampler memory',
+    run: async () => {
+      const log = (l: string): void => console.log(`  ${l}`);
+      const o = await samplerOverheadBench({ durationS: env('BENCH_SAMPLER_S', 20), log });
+      console.log(`  sampling overhead = ${o.overheadCorePct.toFixed(2)} % of one core (sampling ${o.samplingCorePct} % − idle ${o.idleCorePct} %; goal ≤ 3 %)`);
+      console.log(`  mean sampler time per tick (ms): ${Object.entries(o.meanTimingsMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      const m = await samplerSoakMemoryBench({ ticks: env('BENCH_SAMPLER_TICKS', 28_800), log });
+      console.log(`  memory over ${m.ticks} ticks: rss ${m.before.rssMB} → ${m.after.rssMB} MB (${m.rssGrowthMB >= 0 ? '+' : ''}${m.rssGrowthMB}), heap ${m.before.heapMB} → ${m.after.heapMB} MB (${m.heapGrowthMB >= 0 ? '+' : ''}${m.heapGrowthMB}); goal growth ≤ 5 MB`);
     },
   },
 ];
