@@ -1,6 +1,9 @@
 // Acceptance test: every panel and annotation query of every generated dashboard returns data from a real
-// Prometheus 2.42 that scraped a real loadscope exporter (with the committed recording/alert rules loaded).
-import { existsSync } from 'node:fs';
+// Prometheus 2.42 that scraped a real time-scaled run on the reference stack (with the committed recording and
+// alert rules loaded).
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARDS } from './generate.ts';
 import { dashboardQueries, type FoundQuery } from './queries.ts';
@@ -26,10 +29,10 @@ describe('dashboards against a real Prometheus', () => {
   beforeAll(async () => {
     // Fail loudly, never skip: without the binary this acceptance test proves nothing.
     if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} is missing: install Debian's prometheus package`);
-    const [port, verdictPort] = [await freePort(), await freePort()];
-    prom = await startPrometheus(deriveConfig([`127.0.0.1:${port}`, `127.0.0.1:${verdictPort}`]));
-    run = await produceRunMetrics(port, verdictPort);
-  }, 120_000);
+    const port = await freePort();
+    prom = await startPrometheus(deriveConfig([`127.0.0.1:${port}`]));
+    run = await produceRunMetrics(port, mkdtempSync(join(tmpdir(), 'loadscope-dash-run-')));
+  }, 240_000);
 
   afterAll(async () => {
     await prom?.stop();

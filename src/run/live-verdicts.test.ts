@@ -25,9 +25,9 @@ describe('LiveVerdictTracker', () => {
     expect(points).toBeLessThan(240);
   });
 
-  it('gives no slope before a minute of data, and keeps the first breaking point', () => {
+  it('gives no slope before half a minute of data, and keeps the first breaking point', () => {
     const t = new LiveVerdictTracker(scenario);
-    for (let s = 0; s < 30; s++) t.noteWorkingSet('app', s, 1e6 * s);
+    for (let s = 0; s < 20; s++) t.noteWorkingSet('app', s, 1e6 * s);
     t.noteBreak(500);
     t.noteBreak(1000);
     const v = t.verdicts(summary(1, 0));

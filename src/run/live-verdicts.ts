@@ -13,8 +13,8 @@ export interface LiveVerdicts {
 
 // Bounded memory whatever the run length: halve the history (keep every other point) when full.
 const MAX_POINTS = 240;
-// Working set needs some minutes before a slope means anything.
-const MIN_SPAN_S = 60;
+// Half a minute of working set before a live slope is shown: a rough early signal, the post-mortem decides.
+const MIN_SPAN_S = 30;
 
 export class LiveVerdictTracker {
   private readonly points = new Map<string, { tS: number[]; bytes: number[]; strideS: number; lastS: number }>();
