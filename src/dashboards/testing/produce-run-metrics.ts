@@ -15,15 +15,16 @@ export interface ProducedRun {
 const SCENARIO = 'dashboards';
 
 export async function produceRunMetrics(port: number, outDir: string): Promise<ProducedRun> {
-  const stack = await isolatedStack('loadscope-dash', { env: { POOL_MIN: '1', POOL_MAX: '1', SLOW_QUERY_MS: '40' } });
+  const stack = await isolatedStack('loadscope-dash', { env: { POOL_MIN: '1', POOL_MAX: '1', SLOW_QUERY_MS: '150' } });
   const { config } = testConfig(stack, {
     scenarios: {
       [SCENARIO]: {
         shape: { kind: 'steps', users: [3, 40], rampUp: '1s', hold: '35s' },
         thinkTime: { min: '50ms', max: '150ms' },
-        // 40 users on one pooled connection with a 40 ms query cannot stay under 300 ms: the ladder breaks there.
+        // 3 users on one pooled connection with a 150 ms query stay under ~0.5 s (at most 3 queue); 40 users queue
+        // for seconds: the ladder breaks on step 2, after step 1 gave the live leak slope its 30 s of history.
         // The 404 task (1 in 7) keeps the error panels honest without tripping the 30 % error rule.
-        slo: { p95: '300ms', errorRate: '30%', minThroughput: 100000 },
+        slo: { p95: '1500ms', errorRate: '30%', minThroughput: 100000 },
         stopOnBreak: true,
       },
     },
