@@ -1,81 +1,236 @@
-// The only autocannon importer. Zero-think-time users: one autocannon instance per user (connections 1),
-// so the user's captured variables live in this closure (autocannon resets its per-connection context
-// whenever the request list loops). autocannon's HTTP client is leaner than node:http, which matters on
-// this path where the generator, not the think time, bounds the rate.
+// The only autocannon importer. Zero-think-time users of one cohort (started together in one worker) run as
+// ONE autocannon instance with one connection per user: autocannon's HTTP client is much leaner than
+// node:http, and one instance costs one set of timers and histograms instead of one per user.
+//
+// Each connection IS a user. autocannon 9 has no per-connection hooks for what a user needs (own state
+// across request-list loops, onStart steps with back-off, individual stop), so setupClient steers these
+// parts of lib/httpClient.js on each client instance (checked there, so a changed autocannon fails loudly):
+// - requestIterator.context is the user object and resetContext() is a no-op: captured tokens survive;
+// - _doRequest() picks the user's next request (onStart state machine first, then weighted tasks) as
+//   pre-encoded bytes (static steps are encoded once), pauses for back-off, and destroys the client
+//   when the user stops; autocannon's request builder never runs;
+// - _destroyConnection() marks autocannon's request timeout, which it reports only after reconnecting.
 import type { EventEmitter } from 'node:events';
-import http from 'node:http';
 import autocannon from 'autocannon';
 import { assertTargetAllowed } from '../config/target.ts';
 import type { RenderContext } from '../config/template.ts';
-import { buildRequest, captureInto, exceptionErrorKind, pickTask, statusErrorKind, type CompiledStep } from './flow-runner.ts';
-import { runOnStart } from './http-user.ts';
-import { abortableSleep, type RunningUser, type UserDeps } from './user-context.ts';
+import { captureInto, exceptionErrorKind, pickTaskIndex, statusErrorKind, type CompiledStep } from './flow-runner.ts';
+import type { RunningUser, UserDeps } from './user-context.ts';
+import { wireBytes, wireStep, type WireStep } from './wire-request.ts';
 
 export const AUTOCANNON_VERSION = '9.0.0';
 
 /** The tracker autocannon returns: an EventEmitter with stop() (and a then()). */
 type Instance = EventEmitter & { stop(): void };
 
-export function startAutocannonUser(id: number, deps: UserDeps, allowTargets: readonly string[]): RunningUser {
-  // defence in depth: the config was checked, check again right before connecting
-  assertTargetAllowed(deps.target.origin + '/', allowTargets, 'load driver');
-  const ctx: RenderContext = { userId: id, vars: {} };
-  let stopping = false;
-  let wake: () => void = () => {};
-  let instance: Instance | undefined;
-  const sleep = (ms: number): Promise<void> => {
-    const s = abortableSleep(ms);
-    wake = s.wake;
-    return s.done;
-  };
-  const stopped = (): boolean => stopping || Date.now() >= deps.deadlineEpochMs;
+interface AcRequest {
+  requestBuffer: Buffer;
+  /** autocannon calls this with the body, before the client's 'response' event */
+  onResponse?: (status: number, body: string, context: unknown) => void;
+}
 
-  const run = async (): Promise<void> => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const ok = await runOnStart(agent, deps, ctx, stopped, sleep).finally(() => agent.destroy());
-    if (!ok || stopped()) return;
-    let cur: CompiledStep = pickTask(deps.flow);
-    const remainingS = Math.max(1, Math.ceil((deps.deadlineEpochMs - Date.now()) / 1000));
-    const inst = autocannon({
-      url: deps.target.origin,
-      connections: 1,
-      pipelining: 1,
-      duration: remainingS,
-      timeout: Math.max(1, Math.ceil(deps.requestTimeoutMs / 1000)),
-      skipAggregateResult: true,
-      requests: [
-        {
-          setupRequest: (req: Record<string, unknown>) => {
-            cur = pickTask(deps.flow);
-            const b = buildRequest(cur, ctx);
-            return { ...req, method: b.method, path: b.path, headers: b.headers, body: b.body };
-          },
-          onResponse: (status: number, body: string) => {
-            if (status < 400 && cur.capture.length) captureInto(cur, body, ctx.vars);
-          },
-        },
-      ],
-    } as unknown as autocannon.Options) as unknown as Instance;
-    instance = inst;
-    inst.on('response', (_client: unknown, status: number, resBytes: number, responseTimeMs: number) => {
-      // 'response' fires before the next setupRequest, so `cur` is still this response's task
-      deps.recorder.response(cur.name, cur.method, responseTimeMs * 1000, statusErrorKind(status), resBytes, status);
-    });
-    inst.on('reqError', (err: Error) => {
-      const kind = exceptionErrorKind(err);
-      deps.recorder.exception(cur.name, cur.method, kind, (err as { code?: string }).code ?? kind);
-    });
-    if (stopping) inst.stop();
-    await new Promise<void>((resolve) => inst.on('done', () => resolve()));
+/** The parts of autocannon 9's lib/httpClient.js Client this driver uses. */
+interface AcClient extends EventEmitter {
+  requestIterator: { context: unknown; resetContext(): void; nextRequest(): unknown; currentRequest: AcRequest };
+  pipelinedRequests: { clear(): void };
+  timeoutTicker: { reschedule(ms: number): void };
+  /** ms */
+  timeout: number;
+  destroyed: boolean;
+  _doRequest(): void;
+  _destroyConnection(): void;
+  destroy(): void;
+}
+
+interface AcUser {
+  id: number;
+  ctx: RenderContext;
+  /** index of the onStart step to send next; onStart.length once the user is set up */
+  startIdx: number;
+  attempt: number;
+  /** step of the request in flight (or last sent): its response is recorded under this endpoint */
+  step: CompiledStep;
+  awaiting: boolean;
+  connErr?: Error;
+  /** autocannon dropped the connection itself: its request timeout */
+  dropped: boolean;
+  pauseMs: number;
+  pauseTimer?: NodeJS.Timeout;
+  stopping: boolean;
+  client?: AcClient;
+  finished: () => void;
+  done: Promise<void>;
+}
+
+interface Prepared {
+  w: WireStep;
+  /** shared request object for static steps (nothing in it is per user) */
+  req?: AcRequest;
+  onResponse?: AcRequest['onResponse'];
+}
+
+// a zero-think loop against a failing target would spin; back off a little, like the node:http users
+const FAIL_PAUSE_MS = 10;
+const TIMEOUT_ERR = Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' });
+
+export interface ZeroThinkDriver {
+  /** starts `ids.length` users as one autocannon instance, one connection each */
+  startCohort(ids: readonly number[]): RunningUser[];
+}
+
+export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly string[]): ZeroThinkDriver {
+  const { flow, recorder } = deps;
+  const host = deps.target.host;
+
+  const startFailed = (u: AcUser, status?: number): void => {
+    // same schedule as runOnStart on node:http: retry with back-off, then the whole flow again after 1 s
+    if (++u.attempt > u.step.retries) {
+      deps.onEvent('onstart-failed', { userId: u.id, step: u.step.name, status });
+      u.startIdx = 0;
+      u.attempt = 0;
+      u.pauseMs = 1000;
+    } else u.pauseMs = Math.min(1000, 50 * 2 ** u.attempt);
   };
-  const loop = run();
+  const onStartResponse = (status: number, body: string, context: unknown): void => {
+    const u = context as AcUser;
+    if (statusErrorKind(status) === undefined && captureInto(u.step, body, u.ctx.vars)) {
+      u.startIdx++;
+      u.attempt = 0;
+    } else startFailed(u, status);
+  };
+  const onCaptureResponse = (status: number, body: string, context: unknown): void => {
+    const u = context as AcUser;
+    if (statusErrorKind(status) === undefined) captureInto(u.step, body, u.ctx.vars);
+  };
+  const prepare = (s: CompiledStep, onResponse: AcRequest['onResponse']): Prepared => {
+    const w = wireStep(s, host);
+    return { w, onResponse, req: w.fixed && { requestBuffer: w.fixed, onResponse } };
+  };
+  const onStart = flow.onStart.map((s) => prepare(s, onStartResponse));
+  const tasks = flow.tasks.map((s) => prepare(s, s.capture.length > 0 ? onCaptureResponse : undefined));
+
+  const nextRequest = (u: AcUser): AcRequest => {
+    const p = u.startIdx < onStart.length ? onStart[u.startIdx] : tasks[tasks.length === 1 ? 0 : pickTaskIndex(flow)];
+    if (!p) throw new Error('flow has no tasks');
+    u.step = p.w.step;
+    return p.req ?? { requestBuffer: wireBytes(p.w, host, u.ctx), onResponse: p.onResponse };
+  };
+
+  /** The request in flight got no response: record why, drop autocannon's stale queue entry, back off. */
+  const failed = (u: AcUser, client: AcClient): void => {
+    u.awaiting = false;
+    // autocannon keeps the lost request queued and would match the next response (and latency) to it
+    client.pipelinedRequests.clear();
+    const err = u.connErr ?? (u.dropped ? TIMEOUT_ERR : undefined);
+    // a close without error (server ended a keep-alive connection) is not counted, like autocannon itself
+    if (!err) return;
+    const kind = exceptionErrorKind(err);
+    recorder.exception(u.step.name, u.step.method, kind, (err as { code?: string }).code ?? kind);
+    if (u.startIdx < onStart.length) startFailed(u);
+    else u.pauseMs = Math.max(u.pauseMs, FAIL_PAUSE_MS);
+  };
+
+  const steer = (client: AcClient, u: AcUser): void => {
+    const it = client.requestIterator;
+    const send = client._doRequest;
+    const dropConnection = client._destroyConnection;
+    if (typeof send !== 'function' || typeof dropConnection !== 'function' || typeof it?.nextRequest !== 'function' || !client.pipelinedRequests) {
+      throw new Error(`autocannon client internals differ from ${AUTOCANNON_VERSION}; the zero-think driver cannot steer them`);
+    }
+    u.client = client;
+    it.context = u;
+    it.resetContext = () => {};
+    it.nextRequest = () => it.currentRequest;
+    client._destroyConnection = () => {
+      u.dropped = true;
+      dropConnection.call(client);
+    };
+    client._doRequest = () => {
+      if (u.pauseTimer) return; // a paused send is pending and will go out on the current connection
+      if (u.awaiting) failed(u, client);
+      if (u.stopping || Date.now() >= deps.deadlineEpochMs) return client.destroy();
+      if (u.pauseMs > 0) {
+        const ms = u.pauseMs;
+        u.pauseMs = 0;
+        // nothing is in flight while paused: keep autocannon's request timeout off the idle connection
+        client.timeoutTicker.reschedule(ms + client.timeout);
+        u.pauseTimer = setTimeout(() => {
+          u.pauseTimer = undefined;
+          if (!client.destroyed) client._doRequest();
+        }, ms);
+        return;
+      }
+      it.currentRequest = nextRequest(u);
+      u.awaiting = true;
+      u.connErr = undefined;
+      u.dropped = false;
+      send.call(client);
+    };
+    client.on('response', (status: number, bytes: number, ms: number) => {
+      u.awaiting = false;
+      recorder.response(u.step.name, u.step.method, ms * 1000, statusErrorKind(status), bytes, status);
+    });
+    client.on('connError', (err: Error) => (u.connErr = err));
+    client.on('done', () => {
+      clearTimeout(u.pauseTimer);
+      u.pauseTimer = undefined;
+      u.finished();
+    });
+  };
+
+  const newUser = (id: number): AcUser => {
+    let finished: () => void = () => {};
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    const first = onStart[0]?.w.step ?? tasks[0]?.w.step;
+    if (!first) throw new Error('flow has no tasks');
+    return { id, ctx: { userId: id, vars: {} }, startIdx: 0, attempt: 0, step: first, awaiting: false, dropped: false, pauseMs: 0, stopping: false, finished, done };
+  };
+
   return {
-    id,
-    stop() {
-      stopping = true;
-      wake();
-      instance?.stop();
-      return loop;
+    startCohort(ids) {
+      // defence in depth: the config was checked, check again right before connecting
+      assertTargetAllowed(deps.target.origin + '/', allowTargets, 'load driver');
+      const users = ids.map(newUser);
+      const finishAll = (): void => users.forEach((u) => u.finished());
+      if (users.length > 0 && Date.now() < deps.deadlineEpochMs) {
+        let nextClient = 0;
+        try {
+          const inst = autocannon({
+            url: deps.target.origin,
+            connections: users.length,
+            pipelining: 1,
+            duration: Math.max(1, Math.ceil((deps.deadlineEpochMs - Date.now()) / 1000)),
+            // autocannon refuses timeouts under 1 s
+            timeout: Math.max(1, deps.requestTimeoutMs / 1000),
+            skipAggregateResult: true,
+            setupClient: (c: unknown) => {
+              const u = users[nextClient++];
+              if (!u) throw new Error('autocannon made more connections than users');
+              steer(c as AcClient, u);
+            },
+          } as unknown as autocannon.Options) as unknown as Instance;
+          inst.on('done', finishAll);
+          inst.on('error', (err: Error) => {
+            deps.onEvent('user-error', { users: ids.length, message: err.message });
+            finishAll();
+          });
+        } catch (err) {
+          deps.onEvent('user-error', { users: ids.length, message: err instanceof Error ? err.message : String(err) });
+          users.forEach((u) => u.client?.destroy());
+          finishAll();
+        }
+      } else finishAll();
+      return users.map((u) => ({
+        id: u.id,
+        stop() {
+          // finish the request in flight: _doRequest destroys the client instead of sending the next one
+          u.stopping = true;
+          const c = u.client;
+          if (!c || c.destroyed) u.finished();
+          else if (u.pauseTimer) c.destroy();
+          return u.done;
+        },
+      }));
     },
   };
 }

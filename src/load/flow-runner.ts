@@ -50,7 +50,9 @@ export function compileFlow(flow: FlowConfig): CompiledFlow {
   return { onStart: flow.onStart.map(compileStep), tasks, cumWeights };
 }
 
-export function pickTask(flow: CompiledFlow, rnd = Math.random()): CompiledStep {
+export const pickTask = (flow: CompiledFlow, rnd = Math.random()): CompiledStep => flow.tasks[pickTaskIndex(flow, rnd)] as CompiledStep;
+
+export function pickTaskIndex(flow: CompiledFlow, rnd = Math.random()): number {
   const total = flow.cumWeights[flow.cumWeights.length - 1] ?? 0;
   const x = rnd * total;
   let lo = 0;
@@ -60,7 +62,7 @@ export function pickTask(flow: CompiledFlow, rnd = Math.random()): CompiledStep 
     if ((flow.cumWeights[mid] ?? 0) > x) hi = mid;
     else lo = mid + 1;
   }
-  return flow.tasks[lo] as CompiledStep;
+  return lo;
 }
 
 function setPath(obj: unknown, path: string[], value: string): unknown {

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { assertTargetAllowed } from '../config/target.ts';
 import { LoadscopeError } from '../common/errors.ts';
-import { startAutocannonUser } from './autocannon-driver.ts';
+import { createZeroThinkDriver } from './autocannon-driver.ts';
 import { compileFlow } from './flow-runner.ts';
 import { startHttpUser } from './http-user.ts';
 import { startOpenModel } from './open-model.ts';
@@ -30,7 +30,8 @@ try {
   };
   const users: RunningUser[] = [];
   const stopping = new Set<Promise<void>>();
-  const useAutocannon = init.thinkMaxMs === 0;
+  // zero think time: each 'add' batch is one cohort = one autocannon instance, one connection per user
+  const zeroThink = init.thinkMaxMs === 0 ? createZeroThinkDriver(deps, init.allowTargets) : undefined;
   if (init.open) users.push(startOpenModel(deps, init.open.rateRps, init.open.maxInFlight));
 
   const stopUser = (u: RunningUser): void => {
@@ -42,10 +43,12 @@ try {
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'add':
-        for (const id of m.ids) users.push(useAutocannon ? startAutocannonUser(id, deps, init.allowTargets) : startHttpUser(id, deps));
+        if (zeroThink) users.push(...zeroThink.startCohort(m.ids));
+        else for (const id of m.ids) users.push(startHttpUser(id, deps));
         break;
       case 'remove':
-        // newest first, like Locust: the longest-lived sessions stay
+        // newest first, like Locust: the longest-lived sessions stay. A zero-think user closes just its
+        // own connection; its cohort's instance ends by itself once all of its connections are gone.
         for (const u of users.splice(Math.max(0, users.length - m.count))) stopUser(u);
         break;
       case 'flush':

@@ -36,8 +36,18 @@ async function wrkRps(url: string, connections: number, durationS: number): Prom
   }
 }
 
-async function engineRps(url: string, connections: number, durationS: number): Promise<number> {
+/** Raw autocannon req/s and this process's CPU µs per request (all threads; robust on a busy machine). */
+async function autocannonRun(url: string, connections: number, durationS: number): Promise<{ rps: number; cpuUsPerReq: number }> {
+  const c0 = process.cpuUsage();
+  const rps = await rawAutocannonRps(url, connections, durationS);
+  const c = process.cpuUsage(c0);
+  return { rps, cpuUsPerReq: (c.user + c.system) / Math.max(1, rps * durationS) };
+}
+
+async function engineRun(url: string, connections: number, durationS: number): Promise<{ rps: number; cpuUsPerReq: number }> {
   const counts: number[] = [];
+  let cpuS = 0;
+  let cpuReqs = 0;
   await runLoad({
     flow: { onStart: [], tasks: [{ name: 'root', method: 'GET', path: '/', headers: {}, capture: {}, weight: 1 }] },
     target: url,
@@ -47,23 +57,37 @@ async function engineRps(url: string, connections: number, durationS: number): P
     thinkMaxMs: 0,
     requestTimeoutMs: 10_000,
     onSecond: (s) => {
-      if (!s.final) counts.push(s.endpoints.get('root')?.count ?? 0);
+      if (s.final) return;
+      const n = s.endpoints.get('root')?.count ?? 0;
+      // CPU per request from the second second on: the first carries worker warm-up
+      if (counts.length > 0) [cpuS, cpuReqs] = [cpuS + s.cpuCores, cpuReqs + n];
+      counts.push(n);
     },
   });
   // first second includes user start-up, like autocannon's connection set-up
-  return counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length);
+  return { rps: counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length), cpuUsPerReq: (cpuS * 1e6) / Math.max(1, cpuReqs) };
 }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
 
 export interface LoadBenchResult {
   connections: number;
   durationS: number;
+  /** medians over the rounds */
   autocannonRps: number;
   wrkRps?: number;
   engineRps: number;
+  rounds: { autocannonRps: number; wrkRps?: number; engineRps: number }[];
   soakMemory: { atS: number; rssMB: number; heapMB: number }[];
 }
 
-export async function loadBench(opts: { connections?: number; durationS?: number; soakS?: number; log?: (l: string) => void } = {}): Promise<LoadBenchResult> {
+export async function loadBench(opts: { connections?: number; durationS?: number; soakS?: number; rounds?: number; log?: (l: string) => void } = {}): Promise<LoadBenchResult> {
+  // on a shared machine one run of each tool is mostly noise: BENCH_ROUNDS > 1 interleaves them and takes medians
+  const nRounds = Math.max(1, opts.rounds ?? Number(process.env.BENCH_ROUNDS ?? 1));
   const connections = opts.connections ?? 50;
   const durationS = opts.durationS ?? 10;
   const soakS = opts.soakS ?? 30;
@@ -71,13 +95,23 @@ export async function loadBench(opts: { connections?: number; durationS?: number
   const dir = mkdtempSync(join(tmpdir(), 'loadscope-bench-'));
   const { url, child } = await startServer(dir);
   try {
-    log(`bench server ${url}; ${connections} connections × ${durationS} s each`);
-    const autocannonRps = await rawAutocannonRps(url, connections, durationS);
-    log(`autocannon: ${autocannonRps.toFixed(0)} req/s`);
-    const wrk = await wrkRps(url, connections, durationS);
-    log(`wrk:        ${wrk?.toFixed(0) ?? 'n/a'} req/s`);
-    const engine = await engineRps(url, connections, durationS);
-    log(`engine:     ${engine.toFixed(0)} req/s`);
+    log(`bench server ${url}; ${connections} connections × ${durationS} s each${nRounds > 1 ? `, ${nRounds} interleaved rounds` : ''}`);
+    const rounds: LoadBenchResult['rounds'] = [];
+    for (let i = 0; i < nRounds; i++) {
+      const tag = nRounds > 1 ? `[${i + 1}] ` : '';
+      const ac = await autocannonRun(url, connections, durationS);
+      log(`${tag}autocannon: ${ac.rps.toFixed(0)} req/s (${ac.cpuUsPerReq.toFixed(1)} µs CPU/req)`);
+      const wrk = await wrkRps(url, connections, durationS);
+      log(`${tag}wrk:        ${wrk?.toFixed(0) ?? 'n/a'} req/s`);
+      const engine = await engineRun(url, connections, durationS);
+      log(`${tag}engine:     ${engine.rps.toFixed(0)} req/s (${engine.cpuUsPerReq.toFixed(1)} µs CPU/req)`);
+      rounds.push({ autocannonRps: ac.rps, wrkRps: wrk, engineRps: engine.rps });
+    }
+    const autocannonRps = median(rounds.map((r) => r.autocannonRps));
+    const wrks = rounds.flatMap((r) => (r.wrkRps === undefined ? [] : [r.wrkRps]));
+    const wrk = wrks.length ? median(wrks) : undefined;
+    const engine = median(rounds.map((r) => r.engineRps));
+    if (nRounds > 1) log(`medians: autocannon ${autocannonRps.toFixed(0)}, wrk ${wrk?.toFixed(0) ?? 'n/a'}, engine ${engine.toFixed(0)} req/s`);
 
     // compressed soak: the 8 h, 200-user soak shape squeezed into soakS, think 1–3 s, writing a real run dir
     const timeScale = soakS / (8 * 3600);
@@ -98,7 +132,7 @@ export async function loadBench(opts: { connections?: number; durationS?: number
       },
     });
     writer.finish();
-    return { connections, durationS, autocannonRps, wrkRps: wrk, engineRps: engine, soakMemory };
+    return { connections, durationS, autocannonRps, wrkRps: wrk, engineRps: engine, rounds, soakMemory };
   } finally {
     child.kill();
     rmSync(dir, { recursive: true, force: true });
