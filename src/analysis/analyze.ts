@@ -1,10 +1,11 @@
 // analyzeRun: the one entry point. Validity first (an invalid run gets no SUT verdict), then SLOs, capacity,
 // leaks, spikes, bottlenecks and recommendations. Pure: record + options in, Analysis out.
 import { attributeBottlenecks, type Bottleneck } from './bottleneck.ts';
-import { analyzeCapacity, type BreakingPoint, type CapacityResult } from './capacity.ts';
+import { analyzeCapacity, containerEventKind, type BreakingPoint, type CapacityResult } from './capacity.ts';
 import { HistogramIndex } from './histograms.ts';
 import { detectLeak, type LeakKind, type LeakOptions, type LeakVerdict } from './leak.ts';
 import { recommend, type Recommendation } from './recommend.ts';
+import { findIncidents, type Incident } from './incidents.ts';
 import { evaluateSlo, type SloResult, type SloSpec } from './slo.ts';
 import { analyzeSpikes, type SpikeOptions, type SpikeVerdict } from './spike.ts';
 import type { RunRecord, WindowS } from './types.ts';
@@ -46,6 +47,8 @@ export interface LeakReport {
   ci95: [number | null, number | null] | null;
   timeToLimitHours: number | null;
   reason: string;
+  /** Elapsed seconds the slope was fitted over (the steady window after the detector's warm-up cut); null without a fit. */
+  fittedS?: WindowS | null;
 }
 
 export interface Analysis {
@@ -66,6 +69,8 @@ export interface Analysis {
   spikes: { startS: number; recoveryS: number | null; overshoot: number | null; verdict: SpikeVerdict; note: string }[];
   bottlenecks: { resource: string; evidence: Bottleneck['evidence']; rank: number; role: Bottleneck['role'] }[];
   recommendations: Recommendation[];
+  /** What failed in the system under test, in time order (OOM, crash, Postgres outage, 5xx/timeout windows). */
+  incidents: Incident[];
 }
 
 const fin = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
@@ -82,9 +87,9 @@ function leakReports(record: RunRecord, segs: readonly LoadSegment[], o: Analyze
     const cs = pts.map((p) => p.containers![service]!);
     const all = record.series.map((p) => p.containers?.[service]).filter((c) => c !== undefined);
     const oomDelta = all.length ? Math.max(0, all[all.length - 1]!.oomKills - all[0]!.oomKills) : 0;
-    const oomEvents = record.events.filter((e) => e.service === service && (e.kind === 'container-oom' || (e.kind === 'container-died' && e.oomKilled === true)) && (e.tMs - t0Ms) / 1000 >= 0).length;
+    const oomEvents = record.events.filter((e) => e.service === service && (containerEventKind(e.kind) === 'container-oom' || (containerEventKind(e.kind) === 'container-died' && e.oomKilled === true)) && (e.tMs - t0Ms) / 1000 >= 0).length;
     const r = detectLeak({ tS: pts.map((p) => p.elapsedS), bytes: cs.map((c) => c.memoryWorkingSetBytes), limitBytes: cs.find((c) => c.memoryLimitBytes)?.memoryLimitBytes ?? null }, { ...o.leak, oomEvents: Math.max(oomDelta, oomEvents) });
-    return { service, verdict: r.verdict, kind: r.kind, slopeBytesPerHour: r.slopeBytesPerHour, ci95: r.ci95 ? [fin(r.ci95[0]), fin(r.ci95[1])] : null, timeToLimitHours: r.timeToLimitHours, reason: w ? r.reason : 'no constant-load steady window' };
+    return { service, verdict: r.verdict, kind: r.kind, slopeBytesPerHour: r.slopeBytesPerHour, ci95: r.ci95 ? [fin(r.ci95[0]), fin(r.ci95[1])] : null, timeToLimitHours: r.timeToLimitHours, reason: w ? r.reason : 'no constant-load steady window', fittedS: w && r.warmupCutS !== null && pts.length ? { fromS: pts[0]!.elapsedS + r.warmupCutS, toS: pts[pts.length - 1]!.elapsedS } : null };
   });
 }
 
@@ -170,5 +175,6 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     spikes: spikes.map((s) => ({ startS: s.startS, recoveryS: s.recoveryS, overshoot: s.overshoot, verdict: s.verdict, note: s.note })),
     bottlenecks: bns.map((b) => ({ resource: b.resource, evidence: b.evidence, rank: b.rank, role: b.role })),
     recommendations,
+    incidents: findIncidents(record.events, series),
   };
 }

@@ -60,6 +60,8 @@ export const AnalysisSchema = z.object({
     }),
   ),
   recommendations: z.array(z.object({ id: z.string(), severity: z.enum(['critical', 'warning', 'info']), text: z.string(), basedOn: z.string() })),
+  /** SUT failures seen during the run (analysis/incidents.ts); absent in analyses written before it existed. */
+  incidents: z.array(z.object({ kind: z.string(), service: z.string(), tMs: num, atS: num, endTMs: num.optional(), endS: num.optional(), message: z.string() })).optional(),
 });
 
 export type AnalysisContract = z.infer<typeof AnalysisSchema>;

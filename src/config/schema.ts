@@ -15,6 +15,9 @@ const Duration = z
   })
   .meta({ description: 'duration: 500ms, 1s, 1m30s, 8h, or a number of milliseconds' });
 
+/** A run length: a duration that must be longer than zero (a 0 s run would send a request and "pass"). */
+const RunDuration = Duration.refine((ms) => ms > 0, { message: 'must be longer than 0' });
+
 /** `1%` or a ratio 0..1. */
 const Percent = z
   .union([z.number().min(0).max(1), z.string()])
@@ -29,13 +32,13 @@ const Percent = z
 
 const Users = z.number().int().positive();
 
-const RampShape = z.object({ kind: z.literal('ramp'), users: Users, rampUp: Duration.default(0), duration: Duration }).strict();
-const StepsShape = z.object({ kind: z.literal('steps'), users: z.array(Users).min(1), rampUp: Duration.default(0), hold: Duration }).strict();
+const RampShape = z.object({ kind: z.literal('ramp'), users: Users, rampUp: Duration.default(0), duration: RunDuration }).strict();
+const StepsShape = z.object({ kind: z.literal('steps'), users: z.array(Users).min(1), rampUp: Duration.default(0), hold: RunDuration }).strict();
 const SpikeShape = z
-  .object({ kind: z.literal('spike'), baseUsers: Users, spikeUsers: Users, spikeFor: Duration, every: Duration, duration: Duration })
+  .object({ kind: z.literal('spike'), baseUsers: Users, spikeUsers: Users, spikeFor: RunDuration, every: RunDuration, duration: RunDuration })
   .strict();
 const ConstantRateShape = z
-  .object({ kind: z.literal('constant-rate'), rateRps: z.number().positive(), duration: Duration, maxInFlight: Users.default(100) })
+  .object({ kind: z.literal('constant-rate'), rateRps: z.number().positive(), duration: RunDuration, maxInFlight: Users.default(100) })
   .strict();
 
 export const Shape = z.discriminatedUnion('kind', [RampShape, StepsShape, SpikeShape, ConstantRateShape]).transform((s) => {

@@ -2,6 +2,7 @@
 import { escapeMd as md } from './format.ts';
 import { buildSections, verdictView, type Block } from './sections.ts';
 import type { ReportInput } from './types.ts';
+import { failureMode, type Incident } from '../analysis/incidents.ts';
 
 const ICON: Record<string, string> = { pass: '✅', fail: '❌', invalid: '⛔', inconclusive: '❔' };
 
@@ -27,6 +28,13 @@ export function renderMarkdown(input: ReportInput): string {
   for (const r of v.reasons) out.push(`- ${md(r)}`);
   if (v.incomplete) for (const r of input.meta.incompleteReasons) out.push(`- incomplete: ${md(r)}`);
   if (v.reasons.length || v.incomplete) out.push('');
+  const incidents = input.analysis.incidents ?? [];
+  if (incidents.length) {
+    const mode = failureMode(incidents as Incident[])!;
+    out.push(`**Failure mode: ${md(mode.kind)}** — ${md(mode.message)}`, '', '## Incidents', '', '| At | Kind | Service | What |', '|---|---|---|---|');
+    for (const i of incidents) out.push(`| ${i.atS} s | ${md(i.kind)} | ${md(i.service)} | ${md(i.message)} |`);
+    out.push('');
+  }
   for (const s of buildSections(input)) {
     out.push(`## ${md(s.title)}`, '');
     for (const b of s.blocks) out.push(block(b), '');

@@ -4,6 +4,7 @@ import { ensureEngine } from '../stack/engine/engine.ts';
 import { loadComposeFile } from '../stack/compose/load.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { startStack, type StackEvent } from '../stack/stack.ts';
+import { reapOrphans } from '../stack/reaper.ts';
 import type { StackHooks, StackProvider, UpStack } from './run-scenario.ts';
 
 export interface DockerStackOptions {
@@ -28,6 +29,11 @@ export function dockerStackProvider(o: DockerStackOptions): StackProvider & { co
       const project = loadComposeFile(composePath, o.env);
       for (const w of project.warnings) hooks.onEvent('compose-warning', { message: w });
       const rt = await connect();
+      if (hooks.beforeStart) {
+        // orphans of a crashed run hold the same ports: reap them first (startStack's own reap then finds none)
+        for (const name of await reapOrphans(rt)) hooks.onEvent('stack-warning', { message: `removed orphan container ${name} of a crashed run` });
+        await hooks.beforeStart();
+      }
       const onEvent = (e: StackEvent): void => {
         hooks.onEvent(`stack-${e.kind}`, {
           service: e.service,

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, LoadscopeError } from '../common/errors.ts';
@@ -19,7 +20,12 @@ import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { parsePostgresDsn } from './dsn.ts';
 import { RunObserver } from './observer.ts';
 import { analyzeRunDir } from './analyze-run.ts';
+import { loadComposeFile } from '../stack/compose/load.ts';
 import type { Analysis } from '../analysis/analyze.ts';
+import type { SampleSnapshot } from '../samplers/types.ts';
+
+/** Environment knobs of the reference stack recorded in manifest.stackEnv (stack mode). */
+const STACK_KNOBS = ['POOL_MIN', 'POOL_MAX', 'STATEMENT_TIMEOUT_MS', 'LEAK_BYTES_PER_REQUEST', 'SLOW_QUERY_MS', 'CPU_BURN_MS'] as const;
 
 export const DEFAULT_METRICS: MetricsEndpoint = { host: '127.0.0.1', port: 9464, scrapeIntervalMs: 1000 };
 
@@ -27,6 +33,8 @@ export interface StackHooks {
   /** Stack lifecycle and container events, recorded in events.ndjson as they happen. */
   onEvent(kind: string, detail: Record<string, unknown>, atMs?: number): void;
   onContainerTrouble?(e: { kind: string; service: string; exitCode?: number; oomKilled?: boolean }): void;
+  /** Called once orphans of crashed runs are reaped, before any container starts: e.g. the ports must be free. */
+  beforeStart?(): Promise<void>;
 }
 
 export interface UpStack {
@@ -65,6 +73,8 @@ export interface RunScenarioOptions {
   /** called once the run dir exists: samplers add their series sections here */
   onWriter?: (writer: RunWriter) => void;
   onSecond?: (s: SecondSample) => void;
+  /** the samplers' newest snapshot (containers, Postgres), about once per sample.intervalMs */
+  onSample?: (s: SampleSnapshot) => void;
   keepRawLatencies?: boolean;
   onRawLatencies?: (endpoint: string, latenciesUs: number[]) => void;
   healthTimeoutMs?: number;
@@ -116,6 +126,18 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
   }
   const attach = o.target !== undefined || !cfg.stack;
   if (!attach && !o.stack) throw new LoadscopeError('ENGINE_UNAVAILABLE', 'config has a `stack` but no stack provider is available; pass --target to attach to a running system');
+  // Stack mode: the Compose file is input too — parse it (and check sample.containers against it) before anything starts.
+  const composePath = attach ? undefined : resolveComposePath(cfg.stack?.compose ?? 'compose/stack.yml', o.configPath);
+  if (composePath) {
+    const project = loadComposeFile(composePath, o.env ?? process.env);
+    const services = new Set(project.services.map((s) => s.name));
+    const unknown = (cfg.sample?.containers ?? []).flatMap((name, i) =>
+      services.has(name) ? [] : [{ path: `sample.containers.${i}`, message: `"${name}" is not a service of ${composePath} (have: ${[...services].join(', ')})` }],
+    );
+    if (unknown.length > 0) throw new ConfigError(o.configPath ?? 'config', unknown);
+  }
+  const metrics = o.metrics === undefined ? DEFAULT_METRICS : o.metrics;
+  if (metrics) await assertPortFree(metrics.host, metrics.port, `the metrics endpoint (--metrics-host/--metrics-port)`);
 
   const log = o.log ?? (() => {});
   const timeline = planShape(scenario.shape, timeScale);
@@ -136,9 +158,10 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     endedAt: null as string | null,
     stoppedBy: null as string | null,
     config: cfg,
+    // the SUT's fault/pool knobs as given to the stack's Compose interpolation (the analysis reads POOL_MAX)
+    ...(attach ? {} : { stackEnv: Object.fromEntries(STACK_KNOBS.flatMap((k) => ((o.env ?? process.env)[k] !== undefined ? [[k, (o.env ?? process.env)[k]!]] : []))) }),
   };
   writer.writeManifest(manifest);
-  o.onWriter?.(writer);
   log(`run ${runId}: ${o.scenario} — ${describeShape(scenario.shape)}${timeScale !== 1 ? ` ×${timeScale}` : ''} → ${targetUrl.origin}`);
 
   let stack: UpStack | undefined;
@@ -147,7 +170,15 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
   try {
     if (!attach && o.stack) {
       writer.event('stack-up-start');
-      stack = await o.stack.up(runId, writer.runDir, resolveComposePath(cfg.stack?.compose ?? 'compose/stack.yml', o.configPath), {
+      stack = await o.stack.up(runId, writer.runDir, composePath ?? resolveComposePath('compose/stack.yml', o.configPath), {
+        // the stack serves the target (and the sampled Postgres) on these loopback ports: someone else there is an error
+        beforeStart: async () => {
+          await assertPortFree(targetUrl.hostname, portOf(targetUrl), `target ${targetUrl.origin} (served by the stack)`, { loopbackOnly: true });
+          if (cfg.sample?.postgres) {
+            const pg = parsePostgresDsn(cfg.sample.postgres);
+            await assertPortFree(pg.host, pg.port, 'sample.postgres (served by the stack)', { loopbackOnly: true });
+          }
+        },
         onEvent: (kind, detail, atMs) => {
           writer.event(kind, detail, atMs);
           if (kind === 'stack-container-died' || kind === 'stack-container-oom') log(`${kind}: ${JSON.stringify(detail)}`);
@@ -163,15 +194,29 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
       ...(await samplingTargets(cfg.sample?.containers ?? [], stack, attach ? o.stack : undefined, (m) => writer.event('sampler-warning', { message: m }))),
       postgresDsn: cfg.sample?.postgres,
       intervalMs: cfg.sample?.intervalMs ?? 1000,
-      metrics: o.metrics === undefined ? DEFAULT_METRICS : o.metrics,
+      metrics,
       log,
       scenarioConfig: scenario,
       summary: () => writer.summary(),
+      onSample: o.onSample,
     });
     const waitedMs = await waitForTarget(targetUrl, { useHealth: cfg.flow.tasks.some((t) => t.path === '/health' && t.method === 'GET'), timeoutMs: o.healthTimeoutMs, signal: o.signal });
     writer.event('target-ready', { waitedMs });
 
     let lastActiveUsers = 0;
+    // A failed write (disk full, folder gone) must stop the load, not escape into the engine and leave workers running.
+    const writeFailed = new AbortController();
+    let writeError: unknown;
+    const guarded = (fn: () => void): void => {
+      if (writeError !== undefined) return;
+      try {
+        fn();
+      } catch (err) {
+        writeError = err;
+        writeFailed.abort(err);
+      }
+    };
+    const loadSignal = o.signal ? AbortSignal.any([o.signal, writeFailed.signal]) : writeFailed.signal;
     const result = await runLoad({
       flow: cfg.flow,
       target: targetUrl.origin,
@@ -182,16 +227,16 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
       thinkMaxMs: scenario.thinkTime.maxMs,
       requestTimeoutMs: cfg.requestTimeoutMs,
       workers: o.workers ?? cfg.workers,
-      signal: o.signal,
+      signal: loadSignal,
       keepRawLatencies: o.keepRawLatencies,
       onRawLatencies: o.onRawLatencies,
       breakRule: scenario.stopOnBreak ? defaultBreakRule(scenario) : undefined,
-      onEvent: (e) => {
+      onEvent: (e) => guarded(() => {
         writer.event(e.kind, e.detail, e.atMs);
         if (e.kind === 'break') observer?.noteBreak(lastActiveUsers);
         if (e.kind === 'phase' || e.kind === 'break' || e.kind === 'stop') log(`${e.kind}: ${JSON.stringify(e.detail)}`);
-      },
-      onSecond: (s) => {
+      }),
+      onSecond: (s) => guarded(() => {
         lastActiveUsers = s.activeUsers;
         const line = writer.writeSecond(s);
         observer?.onSecond(s);
@@ -199,17 +244,23 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
         const t = line.total;
         const errors = Object.values(t.errors).reduce((a, b) => a + b, 0);
         log(`${s.elapsedS.toFixed(0).padStart(5)}s ${s.phase.padEnd(14)} users=${String(s.activeUsers).padStart(5)} rps=${String(t.count).padStart(6)} err=${errors} p95=${t.p95Ms}ms cpu=${s.cpuCores}`);
-      },
+      }),
     });
+    if (writeError !== undefined) throw isWriteError(writeError) ? unwritable(writer.runDir, writeError) : writeError;
     const summary = writer.finish();
     const slo = checkSlo(scenario, summary);
     writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: result.stoppedBy, slo });
     outcome = { runId, runDir: writer.runDir, summary, slo, stoppedBy: result.stoppedBy, plannedDurationMs: timeline.durationMs };
   } catch (err) {
-    writer.event('run-error', { message: (err as Error).message });
-    writer.finish();
-    writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: 'error' });
-    throw err;
+    // best effort: on a full disk these fail too, and must not hide the original error
+    for (const record of [() => writer.event('run-error', { message: (err as Error).message }), () => writer.finish(), () => writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: 'error' })]) {
+      try {
+        record();
+      } catch {
+        /* already failing */
+      }
+    }
+    throw isWriteError(err) ? unwritable(writer.runDir, err) : err;
   } finally {
     await observer?.stop();
     if (stack && !o.keepStack) await stack.down();
@@ -219,10 +270,40 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     const { analysis, files } = analyzeRunDir(outcome.runDir);
     return { ...outcome, analysis, ...(files.html ? { reportPath: files.html } : {}) };
   } catch (err) {
-    writer.event('analysis-error', { message: (err as Error).message });
+    try {
+      writer.event('analysis-error', { message: (err as Error).message });
+    } catch {
+      /* e.g. the disk is full: the log line below still says why */
+    }
     log(`analysis failed: ${(err as Error).message}`);
     return outcome;
   }
+}
+
+const WRITE_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'ENOENT', 'EBADF']);
+const isWriteError = (err: unknown): boolean => !(err instanceof LoadscopeError) && WRITE_ERRNOS.has(String((err as NodeJS.ErrnoException)?.code));
+function unwritable(runDir: string, err: unknown): LoadscopeError {
+  if (err instanceof LoadscopeError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const hint = e.code === 'ENOSPC' || e.code === 'EDQUOT' ? ' (disk full: free space or choose another --out)' : '';
+  return new LoadscopeError('RUN_DIR_UNWRITABLE', `cannot write the run record in ${runDir}: ${e.message}${hint}; the load was stopped and the stack torn down`, { cause: err });
+}
+
+const portOf = (u: URL): number => (u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80);
+const isLoopbackAddress = (h: string): boolean => /^127\./.test(h) || h === 'localhost' || h === '::1' || h === '[::1]';
+
+/** Fails with PORT_IN_USE when something already listens on host:port (port 0 = any free one, always fine). */
+export async function assertPortFree(host: string, port: number, what: string, o: { loopbackOnly?: boolean } = {}): Promise<void> {
+  if (port === 0 || (o.loopbackOnly && !isLoopbackAddress(host))) return;
+  const bindHost = host.replace(/^\[|\]$/g, '');
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'is already in use by another process: stop it or choose another port' : `cannot be bound: ${err.message}`;
+      reject(new LoadscopeError('PORT_IN_USE', `${what}: port ${port} on ${bindHost} ${why}`, { cause: err }));
+    });
+    srv.listen({ host: bindHost, port, exclusive: true }, () => srv.close(() => resolve()));
+  });
 }
 
 /** The Compose path from the config: as given from the working directory, else beside the config, else in loadscope's own folder. */

@@ -6,7 +6,9 @@ would itself show up as overhead in the load tests this app is a target for.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import time
 
 # LEAK_BYTES_PER_REQUEST appends here and nothing ever removes: a real leak.
@@ -30,14 +32,60 @@ def burn_cpu(ms: int) -> None:
             digest = hashlib.sha256(digest).digest()
 
 
+async def _send_500(send) -> None:
+    body = b'{"detail":"injected fault: FAIL_500"}'
+    await send({
+        "type": "http.response.start",
+        "status": 500,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
 class FaultMiddleware:
-    def __init__(self, app, leak_bytes: int, cpu_burn_ms: int):
+    """Per-request knobs, plus timed faults whose clock starts at the first
+    request that is not GET /health (i.e. when load begins, not when the
+    container's healthcheck first probes):
+
+      FAIL_500_AFTER_S / FAIL_500_FOR_S  every request answers 500 in
+                                         [after, after + for) seconds
+      HANG_AFTER_S                       from then on requests never answer
+      EXIT_AFTER_S / EXIT_CODE           the process exits with EXIT_CODE
+    """
+
+    def __init__(self, app, leak_bytes: int, cpu_burn_ms: int, fail_500_after_s: int = 0,
+                 fail_500_for_s: int = 0, hang_after_s: int = 0, exit_after_s: int = 0, exit_code: int = 1):
         self.app = app
         self.leak_bytes = leak_bytes
         self.cpu_burn_ms = cpu_burn_ms
+        self.fail_500_after_s = fail_500_after_s
+        self.fail_500_for_s = fail_500_for_s
+        self.hang_after_s = hang_after_s
+        self.exit_after_s = exit_after_s
+        self.exit_code = exit_code
+        self.timed = fail_500_for_s > 0 or hang_after_s > 0 or exit_after_s > 0
+        self.load_started: float | None = None
+
+    def _clock(self, scope) -> float | None:
+        """Seconds since load began (None before the first non-health request)."""
+        if self.load_started is None and scope.get("path") != "/health":
+            self.load_started = time.monotonic()
+            if self.exit_after_s > 0:
+                asyncio.get_running_loop().call_later(self.exit_after_s, os._exit, self.exit_code)
+        return None if self.load_started is None else time.monotonic() - self.load_started
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
+            if self.timed:
+                t = self._clock(scope)
+                if t is not None:
+                    if self.hang_after_s > 0 and t >= self.hang_after_s:
+                        # never answers; the client's timeout ends it (bounded so nothing lingers forever)
+                        await asyncio.sleep(3600)
+                        return
+                    if self.fail_500_for_s > 0 and self.fail_500_after_s <= t < self.fail_500_after_s + self.fail_500_for_s:
+                        await _send_500(send)
+                        return
             if self.leak_bytes > 0:
                 # b"\xa5" * n writes every byte, so the pages are really
                 # resident (a zero-filled bytearray may stay untouched).

@@ -90,6 +90,11 @@ app.add_middleware(
     FaultMiddleware,
     leak_bytes=SETTINGS.leak_bytes_per_request,
     cpu_burn_ms=SETTINGS.cpu_burn_ms,
+    fail_500_after_s=SETTINGS.fail_500_after_s,
+    fail_500_for_s=SETTINGS.fail_500_for_s,
+    hang_after_s=SETTINGS.hang_after_s,
+    exit_after_s=SETTINGS.exit_after_s,
+    exit_code=SETTINGS.exit_code,
 )
 
 

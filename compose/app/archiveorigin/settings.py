@@ -36,6 +36,11 @@ class Settings:
     leak_bytes_per_request: int
     slow_query_ms: int
     cpu_burn_ms: int
+    fail_500_after_s: int = 0
+    fail_500_for_s: int = 0
+    hang_after_s: int = 0
+    exit_after_s: int = 0
+    exit_code: int = 1
 
     def redacted_database_url(self) -> str:
         """DATABASE_URL with the password replaced, for logs."""
@@ -55,7 +60,9 @@ class Settings:
             f"statement_timeout_ms={self.statement_timeout_ms} "
             f"db_connect_timeout_s={self.db_connect_timeout_s} "
             f"leak_bytes_per_request={self.leak_bytes_per_request} "
-            f"slow_query_ms={self.slow_query_ms} cpu_burn_ms={self.cpu_burn_ms}"
+            f"slow_query_ms={self.slow_query_ms} cpu_burn_ms={self.cpu_burn_ms} "
+            f"fail_500_after_s={self.fail_500_after_s} fail_500_for_s={self.fail_500_for_s} "
+            f"hang_after_s={self.hang_after_s} exit_after_s={self.exit_after_s} exit_code={self.exit_code}"
         )
 
 
@@ -78,6 +85,11 @@ def load() -> Settings:
         leak_bytes_per_request=_int("LEAK_BYTES_PER_REQUEST", 0),
         slow_query_ms=_int("SLOW_QUERY_MS", 0),
         cpu_burn_ms=_int("CPU_BURN_MS", 0),
+        fail_500_after_s=_int("FAIL_500_AFTER_S", 0),
+        fail_500_for_s=_int("FAIL_500_FOR_S", 0),
+        hang_after_s=_int("HANG_AFTER_S", 0),
+        exit_after_s=_int("EXIT_AFTER_S", 0),
+        exit_code=_int("EXIT_CODE", 1),
     )
 
 
