@@ -5,6 +5,7 @@ import { registerStackCommands } from './commands/stack.ts';
 import { registerRunCommand } from './commands/run.ts';
 import { registerDashboardsCommand } from './commands/dashboards.ts';
 import { registerAnalyzeCommands } from './commands/analyze.ts';
+import { registerScenariosCommand } from './commands/scenarios.ts';
 
 /** Parses argv, runs one command and returns the exit code. Only cli/ writes to the terminal. */
 export async function main(argv: string[]): Promise<number> {
@@ -12,7 +13,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('Observability-centric load tests: bring up the system under test, drive real user flows, sample containers and Postgres, report why.')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText('after', '\nExamples:\n  loadscope scenarios\n  loadscope run normal --time-scale 0.1\n  loadscope demo\n  loadscope run --help\n\nExit codes: 0 pass, 1 a verdict failed, 2 usage/config, 3 infrastructure, 130 aborted. Docs: docs/LOAD_TESTING.md\n');
   let code: number = ExitCode.Ok;
   const setCode = (c: number): void => {
     code = c;
@@ -21,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRunCommand(program, setCode);
   registerDashboardsCommand(program, setCode);
   registerAnalyzeCommands(program, setCode);
+  registerScenariosCommand(program, setCode);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

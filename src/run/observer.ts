@@ -30,6 +30,8 @@ export interface ObserverOptions {
   /** For live verdicts: the scenario's SLOs and the run summary so far. */
   scenarioConfig: Scenario;
   summary: () => RunSummary;
+  /** each new snapshot, for the CLI's live view */
+  onSample?: (s: SampleSnapshot) => void;
 }
 
 // Live verdicts are recomputed every few seconds: the run summary merges every histogram of the run.
@@ -87,6 +89,7 @@ export class RunObserver {
   private onSample(s: SampleSnapshot): void {
     this.latest = s;
     this.telemetry?.updateSnapshot(s);
+    this.o.onSample?.(s);
     for (const [service, c] of Object.entries(s.containers)) this.verdicts.noteWorkingSet(service, (s.tMs - this.startMs) / 1000, c.memoryWorkingSetBytes);
   }
 

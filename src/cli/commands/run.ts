@@ -8,6 +8,7 @@ import { dockerStackProvider } from '../../run/docker-stack.ts';
 import { resolveFromCwdOrPackage } from './stack.ts';
 import { exitCodeForVerdict } from './analyze.ts';
 import { ExitCode } from '../exit-codes.ts';
+import { jsonResult, plannedSeconds, startLiveView } from '../live-view.ts';
 
 interface RunFlags {
   config: string;
@@ -18,9 +19,10 @@ interface RunFlags {
   metricsHost: string;
   metricsPort: string;
   metrics: boolean;
+  json?: boolean;
 }
 
-const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n';
+const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run peak --time-scale 0.05 --json > peak.json\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n';
 
 /** Options shared by `run` and `demo`. */
 function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
@@ -32,7 +34,8 @@ function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
     .option('--keep-stack', 'leave the stack running afterwards')
     .option('--metrics-host <host>', 'address of the Prometheus endpoint (loopback unless you ask otherwise)', DEFAULT_METRICS.host)
     .option('--metrics-port <port>', 'port of the Prometheus endpoint', String(DEFAULT_METRICS.port))
-    .option('--no-metrics', 'do not serve /metrics during the run');
+    .option('--no-metrics', 'do not serve /metrics during the run')
+    .option('--json', 'print a JSON summary (runId, runDir, reportPath, verdict, slo, capacity, leaks, summary) on stdout; progress goes to stderr');
 }
 
 /** `stack` replaces the real Docker stack provider (tests); without a stack in the config only attach mode is used. */
@@ -71,6 +74,8 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const configPath = resolveFromCwdOrPackage(flags.config);
+  const live = startLiveView({ scenario, plannedS: plannedSeconds(configPath, scenario, timeScale, process.env, flags.target) }, process.stderr);
   try {
     const result = await runScenario({
       scenario,
@@ -83,9 +88,13 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
       keepStack: flags.keepStack,
       stack: provider,
       signal: ac.signal,
-      log: (line) => process.stderr.write(`${line}\n`),
+      ...live.runOptions,
     });
-    process.stdout.write(formatSummary(result));
+    live.close();
+    if (flags.json) {
+      process.stderr.write(formatSummary(result));
+      process.stdout.write(`${JSON.stringify(jsonResult(result), null, 2)}\n`);
+    } else process.stdout.write(formatSummary(result));
     // Aborted wins; otherwise the verdict decides (0 pass/inconclusive, 1 fail/invalid).
     setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : result.analysis ? exitCodeForVerdict(result.analysis.verdict) : ExitCode.Infrastructure);
   } finally {
