@@ -48,13 +48,17 @@ export function registerRunCommand(program: Command, setCode: (c: number) => voi
   withRunOptions(program.command('demo'), String(DEMO_TIME_SCALE))
     .description('the first-run tour: bring the reference stack up, run the normal preset squeezed to about a minute, summarise, tear down')
     .addHelpText('after', '\nExamples:\n  loadscope demo\n  loadscope demo --time-scale 1      # the real 5-minute normal-load test\n')
-    .action((flags: RunFlags) => runCommand('normal', flags, setCode, stack));
+    .action((flags: RunFlags) => runCommand('normal', flags, setCode, stack, { verdictDecidesExit: false }));
 }
 
 // normal = 1 min ramp + 5 min hold: ×0.17 ≈ 61 s.
 const DEMO_TIME_SCALE = 0.17;
 
-async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number) => void, stack?: StackProvider): Promise<void> {
+/**
+ * `run` exits with the verdict (CI gates on it); `demo` is a tour: it exits 0 when the run completed and was
+ * analysed, whatever the verdict, which it prints.
+ */
+async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number) => void, stack?: StackProvider, mode = { verdictDecidesExit: true }): Promise<void> {
   const timeScale = Number(flags.timeScale);
   if (!(timeScale > 0)) throw new UsageError(`--time-scale must be a positive number (got ${flags.timeScale})`);
   const metricsPort = Number(flags.metricsPort);
@@ -95,8 +99,8 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
       process.stderr.write(formatSummary(result));
       process.stdout.write(`${JSON.stringify(jsonResult(result), null, 2)}\n`);
     } else process.stdout.write(formatSummary(result));
-    // Aborted wins; otherwise the verdict decides (0 pass/inconclusive, 1 fail/invalid).
-    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : result.analysis ? exitCodeForVerdict(result.analysis.verdict) : ExitCode.Infrastructure);
+    // Aborted wins; otherwise the verdict decides for `run` (0 pass/inconclusive, 1 fail/invalid).
+    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : !result.analysis ? ExitCode.Infrastructure : mode.verdictDecidesExit ? exitCodeForVerdict(result.analysis.verdict) : ExitCode.Ok);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
