@@ -167,6 +167,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
   let stack: UpStack | undefined;
   let observer: RunObserver | undefined;
   let outcome: RunScenarioResult;
+  let recorded = false;
   try {
     if (!attach && o.stack) {
       writer.event('stack-up-start');
@@ -180,7 +181,12 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
           }
         },
         onEvent: (kind, detail, atMs) => {
-          writer.event(kind, detail, atMs);
+          // also called during teardown, after finish(): a failing write (disk full) must not break the teardown
+          try {
+            writer.event(kind, detail, atMs);
+          } catch {
+            /* the run record already reports the write failure */
+          }
           if (kind === 'stack-container-died' || kind === 'stack-container-oom') log(`${kind}: ${JSON.stringify(detail)}`);
         },
         onContainerTrouble: (e) => observer?.noteStackTrouble(e),
@@ -200,6 +206,8 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
       summary: () => writer.summary(),
       onSample: o.onSample,
     });
+    // After the observer: a caller's own sections win over the samplers' of the same name.
+    o.onWriter?.(writer);
     const waitedMs = await waitForTarget(targetUrl, { useHealth: cfg.flow.tasks.some((t) => t.path === '/health' && t.method === 'GET'), timeoutMs: o.healthTimeoutMs, signal: o.signal });
     writer.event('target-ready', { waitedMs });
 
@@ -251,6 +259,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     const slo = checkSlo(scenario, summary);
     writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: result.stoppedBy, slo });
     outcome = { runId, runDir: writer.runDir, summary, slo, stoppedBy: result.stoppedBy, plannedDurationMs: timeline.durationMs };
+    recorded = true;
   } catch (err) {
     // best effort: on a full disk these fail too, and must not hide the original error
     for (const record of [() => writer.event('run-error', { message: (err as Error).message }), () => writer.finish(), () => writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: 'error' })]) {
@@ -263,7 +272,12 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     throw isWriteError(err) ? unwritable(writer.runDir, err) : err;
   } finally {
     await observer?.stop();
-    if (stack && !o.keepStack) await stack.down();
+    // events.ndjson stays open through teardown (stack-teardown-started/-done); the failed path closes it here
+    try {
+      if (stack && !o.keepStack) await stack.down();
+    } finally {
+      if (!recorded) closeQuietly(writer);
+    }
   }
   // After teardown: the analysis is CPU only and must not keep the stack up.
   try {
@@ -277,6 +291,16 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     }
     log(`analysis failed: ${(err as Error).message}`);
     return outcome;
+  } finally {
+    closeQuietly(writer);
+  }
+}
+
+function closeQuietly(writer: RunWriter): void {
+  try {
+    writer.close();
+  } catch {
+    /* best effort: the run's outcome or error is what matters */
   }
 }
 

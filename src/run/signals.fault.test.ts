@@ -116,7 +116,7 @@ describe('kill -9 of `loadscope run`', () => {
 
   it('during teardown: `loadscope down --run-id` removes what is left; analyze writes the missing report', async () => {
     const r = await startRun('loadscope-kill-teardown', { kind: 'ramp', users: 3, duration: '4s' });
-    // summary.json is written right before the observer stops and the stack goes down (events are closed by then)
+    // summary.json is written right before the observer stops and the stack goes down
     await waitFor('the end of the load (summary.json)', () => (existsSync(join(r.runDir, 'summary.json')) ? true : undefined), 90_000, 10);
     expect((await managedContainers(runtime, r.runId)).length, 'killed before teardown removed everything').toBeGreaterThan(0);
     // the load had completed and its record was closed (summary, endedAt) before teardown: the record is complete,
@@ -150,7 +150,12 @@ describe('SIGTERM / SIGINT of `loadscope run`', () => {
       figures[`${sig}: ms signal → exit`] = exitAt - signalAt;
       expect(stop!.tMs - signalAt).toBeLessThanOrEqual(2000);
       expect(lastLine.tMs - signalAt).toBeLessThanOrEqual(2000);
-      // teardown runs after the writer closed (no event): the proof is that no container of the run is left
+      // events.ndjson stays open through teardown: its end is recorded, after the stop, with no warning
+      const events = readEvents(r.runDir);
+      const done = events.find((e) => e.kind === 'stack-teardown-done');
+      expect(done, `stack-teardown-done event in ${events.map((e) => e.kind).join(', ')}`).toBeDefined();
+      expect(done!.tMs).toBeGreaterThanOrEqual(stop!.tMs);
+      expect(done!.message, 'teardown problems').toBeUndefined();
       expect(await managedContainers(runtime, r.runId)).toEqual([]);
       expect(existsSync(join(r.runDir, 'report.md'))).toBe(true);
       expect(JSON.parse(readFileSync(join(r.runDir, 'manifest.json'), 'utf8')).stoppedBy).toBe('signal');

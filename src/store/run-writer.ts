@@ -50,6 +50,7 @@ export class RunWriter {
   private droppedLate = 0;
   private maxCpuCores = 0;
   private closed = false;
+  private eventsClosed = false;
 
   constructor(
     readonly outDir: string,
@@ -84,8 +85,9 @@ export class RunWriter {
     renameSync(tmp, join(this.runDir, 'manifest.json'));
   }
 
+  /** Appends to events.ndjson; open until close(), so the stack's teardown events (after finish()) are recorded. */
   event(kind: string, detail: Record<string, unknown> = {}, atMs = Date.now()): void {
-    if (this.closed) return;
+    if (this.eventsClosed) return;
     writeSync(this.fds.events, `${JSON.stringify({ t: new Date(atMs).toISOString(), tMs: atMs, kind, ...detail })}\n`);
   }
 
@@ -179,7 +181,7 @@ export class RunWriter {
     };
   }
 
-  /** Writes the Locust stats/failures CSVs and summary.json, closes the files. */
+  /** Writes the Locust stats/failures CSVs and summary.json, closes the series/histogram/history files (events stay open until close()). */
   finish(): RunSummary {
     const summary = this.summary();
     if (this.closed) return summary;
@@ -187,8 +189,16 @@ export class RunWriter {
     writeFileSync(join(this.runDir, `${this.scenario}_stats.csv`), `${stats.join('\n')}\n`);
     writeFileSync(join(this.runDir, `${this.scenario}_failures.csv`), `${[FAILURES_HEADER, ...failuresRows(this.failures)].join('\n')}\n`);
     writeFileSync(join(this.runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    for (const fd of Object.values(this.fds)) closeSync(fd);
+    for (const fd of [this.fds.series, this.fds.hist, this.fds.history]) closeSync(fd);
     this.closed = true;
     return summary;
+  }
+
+  /** Closes events.ndjson (after teardown); finish() first if it was not called. Idempotent. */
+  close(): void {
+    if (!this.closed) this.finish();
+    if (this.eventsClosed) return;
+    this.eventsClosed = true;
+    closeSync(this.fds.events);
   }
 }
