@@ -4,6 +4,7 @@ import { compareRuns } from './compare.ts';
 import { AnalysisSchema } from './contract.ts';
 import { container, steppedRun } from './fixtures.test-helpers.ts';
 import { buildRecord, constant, type SecondSpec } from './testing.ts';
+import type { RunEvent } from './types.ts';
 
 const opts = (over: Partial<AnalyzeOptions['scenario']> = {}, incomplete = false): AnalyzeOptions => ({
   scenario: { name: 'stress', shape: 'steps', thinkTimeMeanMs: 0, slo: { p95Ms: 50, errorRatio: 0.01 }, ...over },
@@ -61,6 +62,37 @@ describe('analyzeRun', () => {
     const a = analyzeRun(rec, opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 100, endpoints: { missing: { p95Ms: 10 } } } }));
     expect(a.slo.find((s) => s.name.startsWith('missing'))?.status).toBe('no-data');
     expect(a.verdict).toBe('inconclusive');
+  });
+
+  it('the observed real run: POOL_MAX=1, stopped on break 8 s into step 2 → breaking point, pool bottleneck and advice', () => {
+    // step 1: 3 users, 60 req/s at 50 ms (in flight 3 ≈ Little), one connection busy now and then
+    // step 2: 40 users, the single connection always active, 50 req/s at 760 ms (≈ 38 requests in flight, queued)
+    const pgPoint = (app: Record<string, number>) => ({ maxConnections: 100, connectionsByState: app, connectionsByApp: { archiveorigin: app }, waitingByType: {}, ungrantedLocks: 0, blockedSessions: 0, idleInTransaction: 0, oldestIdleInTransactionSeconds: 0 });
+    const specs: SecondSpec[] = [
+      ...Array.from({ length: 60 }, (_, i) => ({ phase: 'step-1:3', users: 3, latenciesMs: { api: constant(60, 50) }, containers: { app: container() }, postgres: pgPoint(i % 3 ? { idle: 1 } : { active: 1 }) })),
+      ...Array.from({ length: 9 }, () => ({ phase: 'step-2:40', users: 40, latenciesMs: { api: constant(50, 760) }, containers: { app: container() }, postgres: pgPoint({ active: 1 }) })),
+    ];
+    const events: RunEvent[] = [];
+    const rec = buildRecord(specs, events);
+    const t = (s: number): number => rec.series[0]!.tMs + (s - 1) * 1000;
+    events.push({ tMs: t(69), kind: 'break', reason: 'p95 760 ms > 300 ms for 3 s at 40 users (step-2:40)', phase: 'step-2:40' });
+    const a = analyzeRun(rec, opts({ slo: { p95Ms: 300 } }));
+    expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
+    expect(a.capacity.breakingPoint).toMatchObject({ users: 40, phase: 'step-2:40', lastPassUsers: 3 });
+    expect(a.capacity.breakingPoint!.reason).toContain('p95 760 ms > 300 ms');
+    expect(a.capacity.breakingPoint!.throughputRps).toBeCloseTo(50, 0);
+    expect(a.bottlenecks[0]).toMatchObject({ resource: 'db-pool:archiveorigin', rank: 1 });
+    expect(a.recommendations.map((r) => r.id)).toEqual(expect.arrayContaining(['pool:archiveorigin', 'capacity']));
+    // the SLOs are judged on the sustainable step only
+    expect(a.slo.every((s) => s.status === 'pass')).toBe(true);
+  });
+
+  it('an OOM kill recorded by the stack (stack-container-oom) fails the leak check of that service', () => {
+    const events: RunEvent[] = [];
+    const rec = buildRecord(soak(20, 300), events);
+    events.push({ tMs: rec.series[100]!.tMs, kind: 'stack-container-oom', service: 'app' });
+    const a = analyzeRun(rec, opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 100 } }));
+    expect(a.leaks.find((l) => l.service === 'app')).toMatchObject({ verdict: 'FAIL', kind: 'FAIL_OOM' });
   });
 
   it('empty record → invalid', () => {

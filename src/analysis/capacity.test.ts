@@ -45,4 +45,39 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
     const c = analyzeCapacity([], new HistogramIndex([]), [], [], { model: 'closed', rule: {} });
     expect(c).toMatchObject({ steps: [], maxThroughputRps: null, breakingPoint: null, knee: null, usl: null });
   });
+
+  it('run stopped on break before the step had a steady part → breaking point from the stop (users, goodput, reason, deaths)', () => {
+    // 60 s at 3 users (passing), then 8 s at 40 users with p95 760 ms: the stop rule fired; no steady window
+    const specs = [
+      ...Array.from({ length: 60 }, () => ({ phase: 'step-1:3', users: 3, latenciesMs: { api: constant(30, 20) } })),
+      ...Array.from({ length: 8 }, (_, i) => ({ phase: 'step-2:40', users: i < 2 ? 20 : 40, latenciesMs: { api: constant(50, 760) }, errors: { api: { '5xx': 5 } } })),
+    ];
+    const rec = buildRecord(specs);
+    const t = (s: number): number => rec.series[0]!.tMs + (s - 1) * 1000;
+    const events = [
+      { tMs: t(66), kind: 'stack-container-died', service: 'app', exitCode: 137, oomKilled: false },
+      { tMs: t(68), kind: 'break', reason: 'p95 760.0 ms > 300 ms for 3 s at 40 users (step-2:40)', phase: 'step-2:40' },
+    ];
+    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, { model: 'closed', rule: { p95Ms: 300 } });
+    expect(c.steps.map((s) => s.phase)).toEqual(['step-1:3']);
+    expect(c.breakingPoint).toMatchObject({ users: 40, phase: 'step-2:40', detectedBy: 'stop-rule', lastPassUsers: 3, confirmedByNextStep: false });
+    expect(c.breakingPoint!.throughputRps).toBeCloseTo(45, 0);
+    expect(c.breakingPoint!.reason).toContain('p95 760.0 ms > 300 ms for 3 s at 40 users');
+    expect(c.breakingPoint!.failureMode.latency.exceeded).toBe(true);
+    expect(c.breakingPoint!.failureMode.errorRatio).toBeCloseTo(0.1, 5);
+    expect(c.breakingPoint!.failureMode.containerEvents).toEqual([expect.objectContaining({ service: 'app', kind: 'container-died', oomKilled: false })]);
+    expect(c.maxThroughputRps).toBeCloseTo(30, 0);
+  });
+
+  it('stopped while still ramping to the step → the users active at the stop', () => {
+    const specs = [
+      ...Array.from({ length: 60 }, () => ({ phase: 'step-1:3', users: 3, latenciesMs: { api: constant(30, 20) } })),
+      ...Array.from({ length: 5 }, (_, i) => ({ phase: 'step-2:40', users: 5 + 2 * i, latenciesMs: { api: constant(20, 900) } })),
+    ];
+    const rec = buildRecord(specs);
+    const events = [{ tMs: rec.series[0]!.tMs + 64_000, kind: 'break', reason: 'p95 900 ms > 300 ms for 3 s at 13 users (step-2:40)', phase: 'step-2:40' }];
+    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, { model: 'closed', rule: { p95Ms: 300 } });
+    expect(c.breakingPoint).toMatchObject({ users: 13, detectedBy: 'stop-rule' });
+  });
 });
+

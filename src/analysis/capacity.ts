@@ -51,6 +51,10 @@ export interface BreakingPoint {
   throughputRps: number;
   reason: string;
   phase: string;
+  /** 'step-rule': a step's steady part violated the predicates (§2.2); 'stop-rule': the run's stop-on-break rule fired. */
+  detectedBy: 'step-rule' | 'stop-rule';
+  /** Elapsed second the stop rule fired (stop-rule only). */
+  atS?: number;
   /** Capacity ∈ [lastPassUsers, users): the step size is the resolution. */
   lastPassUsers: number | null;
   confirmedByNextStep: boolean;
@@ -131,16 +135,98 @@ function perSecondCv(series: readonly SeriesPoint[], w: WindowS): number {
   return xs.length > 1 && m > 0 ? sd(xs) / m : 0;
 }
 
+/** Container death / OOM events, as the stack records them (`stack-container-died`) or unprefixed. */
+export const containerEventKind = (kind: string): 'container-died' | 'container-oom' | null => {
+  const k = kind.startsWith('stack-') ? kind.slice('stack-'.length) : kind;
+  return k === 'container-died' || k === 'container-oom' ? k : null;
+};
+
 export function failureMode(step: StepStats, rule: StepRule, events: readonly RunEvent[], t0Ms: number, fromS: number): FailureMode {
   const containerEvents = events
-    .filter((e) => (e.kind === 'container-died' || e.kind === 'container-oom') && (e.tMs - t0Ms) / 1000 >= fromS)
-    .map((e) => ({ tS: (e.tMs - t0Ms) / 1000, service: String(e.service ?? ''), kind: e.kind, oomKilled: e.kind === 'container-oom' || e.oomKilled === true }));
+    .filter((e) => containerEventKind(e.kind) !== null && (e.tMs - t0Ms) / 1000 >= fromS)
+    .map((e) => ({ tS: (e.tMs - t0Ms) / 1000, service: String(e.service ?? ''), kind: containerEventKind(e.kind)!, oomKilled: containerEventKind(e.kind) === 'container-oom' || e.oomKilled === true }));
   return {
     latency: { p95Ms: step.p95Ms, limitMs: rule.p95Ms ?? null, exceeded: rule.p95Ms !== undefined && step.p95Ms !== null && step.p95Ms > rule.p95Ms },
     errorsByKind: step.errorsByKind,
     errorRatio: step.errorRatio,
     retrograde: step.reasons.some((r) => r.startsWith('retrograde')),
     containerEvents,
+  };
+}
+
+/** Target users of a step phase (`step-3:40` → 40), else undefined. */
+const stepLevel = (phase: string): number | undefined => {
+  const m = /^step-\d+:(\d+)$/.exec(phase);
+  return m ? Number(m[1]) : undefined;
+};
+
+/** The breaking point from the first `break` event of the stop-on-break rule; null without one. */
+export function breakFromStopRule(
+  series: readonly SeriesPoint[],
+  hist: HistogramIndex,
+  segments: readonly LoadSegment[],
+  events: readonly RunEvent[],
+  steps: readonly StepStats[],
+  o: CapacityOptions,
+  t0Ms: number,
+): BreakingPoint | null {
+  const ev = events.filter((e) => e.kind === 'break').sort((a, b) => a.tMs - b.tMs)[0];
+  if (!ev || !series.length) return null;
+  const atS = (ev.tMs - t0Ms) / 1000;
+  const named = typeof ev.phase === 'string' ? segments.filter((s) => s.phase === ev.phase) : [];
+  const seg = named.find((s) => atS >= s.startS - 1 && atS <= s.endS + 1) ?? named[named.length - 1] ?? segments.find((s) => atS >= s.startS && atS <= s.endS + 1) ?? segments.filter((s) => s.startS <= atS).pop();
+  if (!seg) return null;
+  const pts = series.filter((p) => p.elapsedS >= seg.startS && p.elapsedS <= Math.min(seg.endS, atS + 1));
+  const level = stepLevel(seg.phase) ?? (pts.length ? Math.max(...pts.map((p) => p.activeUsers)) : seg.users);
+  const reached = pts.find((p) => p.activeUsers >= level);
+  // stopped while still ramping to the level: the users actually active at the stop are the breaking point
+  const upToStop = pts.filter((p) => p.elapsedS <= atS + 0.5 && p.activeUsers > 0);
+  const atStop = upToStop.length ? Math.max(...upToStop.map((p) => p.activeUsers)) : undefined;
+  const users = reached || atStop === undefined ? level : atStop;
+  // throughput over the last 10 s before the stop (within the phase); latency and errors over the 3 s the stop
+  // rule fired on (3 consecutive seconds over a limit, so their merged p95 / error ratio is over it too)
+  const toS = Math.min(seg.endS, Math.max(atS, seg.startS));
+  const fromS = Math.max(seg.startS, toS - 9);
+  const window: WindowS = { fromS, toS };
+  const rate = aggregate(series, window);
+  const ruleWindow: WindowS = { fromS: atS - 2.5, toS: atS + 0.5 };
+  const agg = aggregate(series, ruleWindow);
+  const lat = hist.stats(ALL_ENDPOINTS, ruleWindow);
+  const reason = String(ev.reason ?? 'stop-on-break rule fired');
+  const stat: StepStats = {
+    phase: seg.phase,
+    users,
+    window,
+    throughputRps: rate.throughputRps,
+    goodputRps: rate.goodputRps,
+    errorRatio: agg.count ? agg.errorRatio : 0,
+    p95Ms: lat?.p95Ms ?? null,
+    p99Ms: lat?.p99Ms ?? null,
+    meanLatencyMs: lat?.meanMs ?? null,
+    offeredRps: o.offeredRpsByPhase?.[seg.phase] ?? null,
+    errorsByKind: agg.errorsByKind,
+    failingWindowsInARow: 0,
+    violated: true,
+    reasons: [reason],
+  };
+  const before = steps.filter((s) => s.phase !== seg.phase && s.window.toS <= seg.startS);
+  const lastPass = before[before.length - 1];
+  const fm = failureMode(stat, o.rule, events, t0Ms, seg.startS);
+  const details = [
+    lat ? `p95 ${lat.p95Ms.toFixed(0)} ms${o.rule.p95Ms !== undefined ? ` (limit ${o.rule.p95Ms} ms)` : ''}` : null,
+    agg.count ? `error ratio ${(100 * stat.errorRatio).toFixed(1)} %` : null,
+    ...fm.containerEvents.map((e) => `${e.service} ${e.oomKilled ? 'OOM-killed' : 'died'} at ${e.tS.toFixed(0)} s`),
+  ].filter((x): x is string => x !== null);
+  return {
+    users,
+    throughputRps: Number.isFinite(rate.goodputRps) ? rate.goodputRps : 0,
+    reason: `run stopped on break: ${reason}${details.length ? ` (last 3 s: ${details.join(', ')}; goodput ${Number.isFinite(rate.goodputRps) ? rate.goodputRps.toFixed(1) : 'n/a'} rps over the last ${(toS - fromS + 1).toFixed(0)} s)` : ''}`,
+    phase: seg.phase,
+    detectedBy: 'stop-rule',
+    atS,
+    lastPassUsers: lastPass && !lastPass.violated ? lastPass.users : null,
+    confirmedByNextStep: false,
+    failureMode: fm,
   };
 }
 
@@ -169,9 +255,21 @@ export function analyzeCapacity(series: readonly SeriesPoint[], hist: HistogramI
       phase: s.phase,
       lastPassUsers: lastPass && !lastPass.violated ? lastPass.users : null,
       confirmedByNextStep: next !== undefined,
+      detectedBy: 'step-rule',
       failureMode: failureMode(s, o.rule, events, t0Ms, seg.startS),
     };
     break;
+  }
+  // The run stopped on its break rule before a step had a steady part to judge (or before the next step could
+  // confirm): the stop itself is the breaking point. The step's level (or the users active at the stop), its goodput
+  // over the last 10 s and the failure mode over the 3 s the rule fired on.
+  if (!breakingPoint) {
+    const fromStop = breakFromStopRule(series, hist, segments, events, steps, o, t0Ms);
+    if (fromStop) {
+      breakingPoint = fromStop;
+      breakIdx = steps.findIndex((s) => s.phase === fromStop.phase);
+      if (breakIdx < 0) breakIdx = steps.length;
+    }
   }
   const sustained = steps.slice(0, breakIdx).filter((s) => !s.violated);
   const maxThroughputRps = sustained.length ? Math.max(...sustained.map((s) => s.goodputRps)) : null;

@@ -149,4 +149,43 @@ describe('leak detector: edge cases', () => {
     const e = envelopes([0, 1, 2, 3, 4], [5, 1, 7, 2, 9], 2);
     expect(e).toEqual({ tS: [0, 2], floors: [1, 2], peaks: [5, 7] });
   });
+
+  // Real-run case (postmortem.int.test.ts): a 64 KiB-per-request leak at ~30 req/s held for ~2.5 min. 30-s windows
+  // gave too few floors (INCONCLUSIVE for a 6 GiB/h leak); short soaks use shorter windows with a stricter effect gate.
+  it('short soak (150 s at 1 Hz): a 6 GiB/h monotone leak FAILs with the slope within 10 %', () => {
+    const rng = seededRng(11);
+    const tS = Array.from({ length: 150 }, (_, i) => i);
+    const slope = 6 * 1024 * MIB; // bytes/h
+    const bytes = tS.map((t) => 60 * MIB + (slope * t) / 3600 + 0.5 * MIB * normal(rng));
+    const r = detectLeak({ tS, bytes, limitBytes: 2048 * MIB });
+    expect(r.kind, r.reason).toBe('FAIL_LEAK');
+    expect(Math.abs(r.slopeBytesPerHour! - slope) / slope).toBeLessThan(0.1);
+  });
+
+  it('short soak (150 s) with a fast sawtooth (+10/−7 MiB every ~4 s, as the reference app shows) on a 7 GiB/h leak → FAIL within 15 %', () => {
+    const rng = seededRng(5);
+    const tS = Array.from({ length: 150 }, (_, i) => i);
+    const slope = 7 * 1024 * MIB;
+    const bytes = tS.map((t) => 60 * MIB + (slope * t) / 3600 + (t % 4 === 3 ? 9 * MIB : 0) + 0.3 * MIB * normal(rng));
+    const r = detectLeak({ tS, bytes, limitBytes: 2048 * MIB });
+    expect(r.kind, r.reason).toBe('FAIL_LEAK');
+    expect(Math.abs(r.slopeBytesPerHour! - slope) / slope).toBeLessThan(0.15);
+  });
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('short soak (150 s), flat sawtooth with noise (seed %i) → never FAIL', (seed) => {
+    const g = generate({ ...THIRTY_MIN, durationS: 150, warmMb: 0 }, seed);
+    const r = detectLeak({ ...g, limitBytes: LIMIT });
+    expect(r.verdict).not.toBe('FAIL');
+    expect(r.verdict, 'a short soak never claims PASS').not.toBe('PASS');
+  });
+
+  it('short soaks (150 s, 100 seeds): flat / fast sawtooth / AR wander → FAIL ≤ 5, PASS never', () => {
+    const base: Gen = { durationS: 150, dtS: 1, periodS: [3, 6], ampMb: [5, 10], sigmaMb: 1, warmMb: 0, warmTauS: 60 };
+    for (const g of [{ ...THIRTY_MIN, durationS: 150, warmMb: 0 }, base, { ...base, ar: { sigmaMb: 5, tauS: 600 } }]) {
+      const kinds = Array.from({ length: 100 }, (_, seed) => detectLeak({ ...generate(g, seed), limitBytes: LIMIT }).verdict);
+      expect(kinds.filter((k) => k === 'FAIL').length).toBeLessThanOrEqual(5);
+      expect(kinds.filter((k) => k === 'PASS')).toEqual([]);
+    }
+  });
 });
+

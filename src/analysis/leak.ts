@@ -147,9 +147,17 @@ export function detectLeak(mem: MemorySeries, o: LeakOptions = {}): LeakResult {
   if (durationS < minSteadyS) return inconclusive(`steady load lasted ${durationS.toFixed(0)} s (< ${minSteadyS} s): too short to rule out a leak`);
 
   const period = gcPeriodS(tS, y);
-  const windowS = o.windowS ?? Math.max(period !== undefined ? 3 * period : 30, 30, durationS >= 4 * 3600 ? 600 : 0);
-  const env = envelopes(tS, y, windowS);
   const minFloors = o.minFloors ?? 8;
+  let windowS = o.windowS ?? Math.max(period !== undefined ? 3 * period : 30, 30, durationS >= 4 * 3600 ? 600 : 0);
+  // Short soaks (< ~10 min): 30-s windows cannot give minFloors floors after the warm-up cut. Shorter windows are
+  // used, each still spanning at least one GC period when a sawtooth is seen (so a window holds a post-GC trough on
+  // average; long soaks use 3); the price is a stricter effect gate below (S_min raised to 3·MAD of the detrended
+  // floors over the steady time, ANALYSIS-METHODS §1.6 note) and no PASS. Synthetic 150-s checks (100 seeds):
+  // flat / fast sawtooth / AR wander FAIL 0–1 %; a warm-up still running inside the window FAILs ~14 %.
+  const shortMaxW = durationS / (2 * minFloors + 3);
+  const short = o.windowS === undefined && windowS > shortMaxW;
+  if (short) windowS = Math.max(period !== undefined ? period : 0, 5, shortMaxW);
+  const env = envelopes(tS, y, windowS);
   if (env.floors.length < minFloors + 3) return inconclusive(`${env.floors.length} windows of ${windowS.toFixed(0)} s: too few to test a trend`, { windowS, floors: env.floors.length });
 
   // warm-up: piecewise breakpoint + 1 window, never earlier than 10 % of the run
@@ -163,8 +171,16 @@ export function detectLeak(mem: MemorySeries, o: LeakOptions = {}): LeakResult {
   if (ff.length < minFloors) return inconclusive(`${ff.length} floors after the warm-up cut: too few`, { windowS, floors: ff.length, warmupCutS });
 
   const alpha = o.alpha ?? 0.01;
-  const sMin = o.sMinBytesPerHour ?? Math.max(5 * MIB, limit ? 0.0025 * limit : 0);
   const mk: TrendTest = mannKendallHamedRao(ft, ff, 0.05);
+  const steadyH = ft[ft.length - 1]! - ft[0]! + windowS / 3600;
+  const sMin = o.sMinBytesPerHour ?? Math.max(5 * MIB, limit ? 0.0025 * limit : 0);
+  // the effect gate for a FAIL/WARN; PASS keeps the plain S_min (a short run must not pass more easily)
+  let sMinTrend = sMin;
+  if (short && o.sMinBytesPerHour === undefined && Number.isFinite(mk.slope)) {
+    const t0 = ft[0]!;
+    const resid = ff.map((f, i) => f - mk.slope * (ft[i]! - t0));
+    sMinTrend = Math.max(sMin, (3 * mad(resid)) / steadyH);
+  }
   const [lo, hi] = mk.ci95;
   const half = Math.floor(ff.length / 2);
   const early = mannKendallHamedRao(ft.slice(0, half), ff.slice(0, half), 0.05);
@@ -177,7 +193,6 @@ export function detectLeak(mem: MemorySeries, o: LeakOptions = {}): LeakResult {
   const lateSlope = Number.isFinite(late.slope) ? late.slope : mk.slope;
   const ttl = headroom !== null && lateSlope > 0 ? Math.max(0, headroom) / lateSlope : null;
   const range: [number, number] | null = headroom !== null ? [hi > 0 ? Math.max(0, headroom) / hi : Infinity, lo > 0 ? Math.max(0, headroom) / lo : Infinity] : null;
-  const steadyH = ft[ft.length - 1]! - ft[0]! + windowS / 3600;
   const base: Omit<LeakResult, 'verdict' | 'kind' | 'reason'> = {
     slopeBytesPerHour: mk.slope,
     ci95: [lo, hi],
@@ -191,12 +206,14 @@ export function detectLeak(mem: MemorySeries, o: LeakOptions = {}): LeakResult {
     minDetectableBytesPerHour: Number.isFinite(hi - lo) ? (hi - lo) / 2 : null,
   };
   const mb = (b: number): string => `${(b / MIB).toFixed(1)} MiB/h`;
-  const significant = mk.p < alpha && lo > sMin;
+  const significant = mk.p < alpha && lo > sMinTrend;
   if (significant && decelerating) return { ...base, verdict: 'WARN', kind: 'WARN_DECELERATING', reason: `growth ${mb(mk.slope)} is decelerating (late ≤ ${mb(late.ci95[1])}): bounded growth likely; extend the soak` };
   if (significant && headroom === null) return { ...base, verdict: 'WARN', kind: 'WARN_NO_LIMIT', reason: `growth ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}) but no memory limit to project against` };
   if (significant && range !== null && range[0] < (o.hFailHours ?? 72)) return { ...base, verdict: 'FAIL', kind: 'FAIL_LEAK', reason: `leak ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}); limit reached in ${range[0].toFixed(1)}–${range[1].toFixed(1)} h` };
   if (significant) return { ...base, verdict: 'WARN', kind: 'WARN_SLOW_GROWTH', reason: `slow growth ${mb(mk.slope)}; limit not reached within ${o.hFailHours ?? 72} h` };
   const passBound = Math.max(sMin, headroom !== null && headroom > 0 ? headroom / (o.hPassHours ?? 168) : 0);
+  // a soak too short for the standard windows can confirm a big leak but never claim "no leak" (§1.5)
+  if (hi <= passBound && short) return { ...base, verdict: 'INCONCLUSIVE', kind: 'INCONCLUSIVE', reason: `growth > ${mb(hi)} excluded (95 %), but ${durationS.toFixed(0)} s of steady load is too short to rule out a slow leak` };
   if (hi <= passBound) return { ...base, verdict: 'PASS', kind: 'PASS', reason: `growth > ${mb(hi)} excluded (95 %)` };
   return { ...base, verdict: 'INCONCLUSIVE', kind: 'INCONCLUSIVE', reason: `cannot exclude growth up to ${mb(hi)} (threshold ${mb(passBound)}); run longer or reduce noise` };
 }

@@ -52,6 +52,10 @@ export function analyzeOptionsFromManifest(manifest: RunManifest, incomplete: bo
     slo = Object.fromEntries(Object.entries({ p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, errorRatio: s.errorRatio, minThroughputRps: s.minThroughputRps }).filter(([, v]) => num(v) !== undefined)) as SloSpec;
   }
   const rate = num(sc?.shape?.rateRps);
+  // the app's pool size: given, else the POOL_MAX the stack was started with (manifest.stackEnv, stack mode)
+  const stackEnv = manifest.stackEnv as Record<string, unknown> | undefined;
+  const envPoolMax = typeof stackEnv?.POOL_MAX === 'string' && /^\d+$/.test(stackEnv.POOL_MAX.trim()) ? Number(stackEnv.POOL_MAX) : undefined;
+  const poolMax = o.poolMax ?? (envPoolMax !== undefined && envPoolMax > 0 ? envPoolMax : undefined);
   return {
     scenario: {
       name,
@@ -63,7 +67,7 @@ export function analyzeOptionsFromManifest(manifest: RunManifest, incomplete: bo
     generatorCores: o.generatorCores ?? num(manifest.generatorCores) ?? cpus().length,
     incomplete,
     ...(o.appName ? { appName: o.appName } : {}),
-    ...(o.poolMax !== undefined ? { poolMax: o.poolMax } : {}),
+    ...(poolMax !== undefined ? { poolMax } : {}),
     ...o.analyze,
   };
 }
