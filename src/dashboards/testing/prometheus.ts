@@ -2,25 +2,15 @@
 // collectors/prometheus.yml (same globals and rule files, targets rewritten). stop() always kills and cleans up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../generate.ts';
+import { freePort } from '../../stack/testing.ts';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 interface PromConfig {
   global: Record<string, unknown>;
