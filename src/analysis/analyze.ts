@@ -98,6 +98,8 @@ function steadyMax(series: RunRecord['series'], segs: readonly LoadSegment[]): n
   return xs.length ? Math.max(...xs) : null;
 }
 
+const STOP_RULE_SECONDS = 3;
+
 export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const series = [...record.series].filter((p) => Number.isFinite(p.elapsedS)).sort((a, b) => a.elapsedS - b.elapsedS);
   const rec: RunRecord = { ...record, series };
@@ -126,7 +128,19 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const slo = evaluateSlo(slo0, series, hist, sloWindows);
   const leaks = leakReports(rec, segs, o);
   const spikes = analyzeSpikes(series, hist, segs, o.spike);
-  const bns = validity.valid ? attributeBottlenecks(series, hist, { sloP95Ms: slo0?.p95Ms, sloErrorRatio: slo0?.errorRatio, appName: o.appName, poolMax: o.poolMax }) : [];
+  // The stop rule fires after STOP_RULE_SECONDS consecutive seconds over the limit: those seconds are a breach.
+  const stopEv = record.events.filter((e) => e.kind === 'break').sort((a, b) => a.tMs - b.tMs)[0];
+  const t0Ms = series.length ? series[0]!.tMs - series[0]!.elapsedS * 1000 : 0;
+  const stopAtS = stopEv ? (stopEv.tMs - t0Ms) / 1000 : undefined;
+  const bns = validity.valid
+    ? attributeBottlenecks(series, hist, {
+        sloP95Ms: slo0?.p95Ms,
+        sloErrorRatio: slo0?.errorRatio,
+        appName: o.appName,
+        poolMax: o.poolMax,
+        ...(stopAtS !== undefined ? { stopRuleBreach: { fromS: stopAtS - STOP_RULE_SECONDS, toS: stopAtS } } : {}),
+      })
+    : [];
   const mixAgg = Object.fromEntries(hist.endpoints().map((n) => [n, aggregate(series, sloWindows, n).count]));
   const mixTotal = Object.values(mixAgg).reduce((a, b) => a + b, 0);
   const recommendations = recommend({

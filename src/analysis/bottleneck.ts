@@ -42,6 +42,11 @@ export interface BottleneckOptions {
   appName?: string;
   /** Configured pool size of the app, when known. */
   poolMax?: number;
+  /**
+   * The seconds the run's own stop-on-break rule saw over the limit (per-second histograms). They count as breach
+   * seconds too: the trailing 10-s windows used here can smooth a 3-s breach at the very end of a run away.
+   */
+  stopRuleBreach?: { fromS: number; toS: number };
   cpuUtil?: number;
   throttledRatio?: number;
   memoryRatio?: number;
@@ -156,7 +161,10 @@ const sustainedOnset = (sat: readonly boolean[]): number => {
 export function attributeBottlenecks(series: readonly SeriesPoint[], hist: HistogramIndex, o: BottleneckOptions = {}): Bottleneck[] {
   if (series.length < 3) return [];
   const { p95, err } = red(series, hist);
-  const breach = series.map((_, i) => (o.sloP95Ms !== undefined && p95[i]! > o.sloP95Ms) || err[i]! > (o.sloErrorRatio ?? 0.01));
+  const stop = o.stopRuleBreach;
+  const breach = series.map(
+    (p, i) => (o.sloP95Ms !== undefined && p95[i]! > o.sloP95Ms) || err[i]! > (o.sloErrorRatio ?? 0.01) || (stop !== undefined && p.elapsedS >= stop.fromS && p.elapsedS <= stop.toS),
+  );
   const breachIdx = breach.findIndex((b, i) => b && breach[i + 1] === true);
   const breachOnsetS = breachIdx >= 0 ? series[breachIdx]!.elapsedS : null;
   const breachSeconds = breach.map((b, i) => (b ? i : -1)).filter((i) => i >= 0);
