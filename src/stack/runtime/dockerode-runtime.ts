@@ -217,57 +217,24 @@ export class DockerodeRuntime implements ContainerRuntime {
       filters: { type: ['container'], label: labelFilters(labels) },
       abortSignal: signal,
     } as Parameters<Docker['getEvents']>[0])) as unknown as Readable;
-    const rl = createInterface({ input: stream });
-    // A destroyed stream emits 'close', not 'end', so readline would wait forever: close it too.
-    const onAbort = (): void => {
-      stream.destroy();
-      rl.close();
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      for await (const line of rl) {
-        if (!line.trim()) continue;
-        const e = JSON.parse(line) as RawEvent;
-        const attrs = e.Actor?.Attributes ?? {};
-        const { name = '', exitCode, ...rest } = attrs;
-        yield {
-          action: (e.Action ?? e.status ?? '').split(':')[0] ?? '',
-          id: e.Actor?.ID ?? e.id ?? '',
-          name,
-          labels: rest,
-          ...(exitCode !== undefined ? { exitCode: Number(exitCode) } : {}),
-          timeMs: e.timeNano ? Math.round(e.timeNano / NS_PER_MS) : (e.time ?? 0) * 1000,
-        };
-      }
-    } catch (err) {
-      if (!signal.aborted) throw err;
-    } finally {
-      rl.close();
-      stream.destroy();
+    for await (const raw of ndjson(stream, signal)) {
+      const e = raw as RawEvent;
+      const attrs = e.Actor?.Attributes ?? {};
+      const { name = '', exitCode, ...rest } = attrs;
+      yield {
+        action: (e.Action ?? e.status ?? '').split(':')[0] ?? '',
+        id: e.Actor?.ID ?? e.id ?? '',
+        name,
+        labels: rest,
+        ...(exitCode !== undefined ? { exitCode: Number(exitCode) } : {}),
+        timeMs: e.timeNano ? Math.round(e.timeNano / NS_PER_MS) : (e.time ?? 0) * 1000,
+      };
     }
   }
 
   async *stats(id: string, signal: AbortSignal): AsyncIterable<Record<string, unknown>> {
     const stream = (await this.docker.getContainer(id).stats({ stream: true, abortSignal: signal } as { stream: true })) as unknown as Readable;
-    const rl = createInterface({ input: stream });
-    // A destroyed stream emits 'close', not 'end', so readline would wait forever: close it too.
-    const onAbort = (): void => {
-      stream.destroy();
-      rl.close();
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      for await (const line of rl) {
-        if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
-      }
-    } catch (err) {
-      if (!signal.aborted) throw err;
-    } finally {
-      rl.close();
-      stream.destroy();
-    }
+    yield* ndjson(stream, signal);
   }
 
   private followProgress(stream: Readable, what: string): Promise<void> {
@@ -279,6 +246,28 @@ export class DockerodeRuntime implements ContainerRuntime {
         resolve();
       });
     });
+  }
+}
+
+/** One JSON object per line of an engine stream (events, stats), until the stream ends or the signal aborts. */
+async function* ndjson(stream: Readable, signal: AbortSignal): AsyncIterable<Record<string, unknown>> {
+  const rl = createInterface({ input: stream });
+  // A destroyed stream emits 'close', not 'end', so readline would wait forever: close it too.
+  const onAbort = (): void => {
+    stream.destroy();
+    rl.close();
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const line of rl) {
+      if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  } finally {
+    rl.close();
+    stream.destroy();
   }
 }
 
