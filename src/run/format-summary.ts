@@ -1,4 +1,5 @@
 // Final summary table (plain text) for stdout.
+import type { SloResult } from '../analysis/slo.ts';
 import type { RunScenarioResult } from './run-scenario.ts';
 
 export function formatSummary(r: RunScenarioResult): string {
@@ -7,16 +8,31 @@ export function formatSummary(r: RunScenarioResult): string {
   const table = [head, ...rows.map((e) => [e.name, String(e.count), `${e.failures} (${(e.errorRatio * 100).toFixed(2)}%)`, e.rps.toFixed(1), String(e.p50Ms), String(e.p95Ms), String(e.p99Ms), String(e.maxMs)])];
   const widths = head.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
   const lines = table.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '));
-  const slo = r.slo.map((c) => `  ${c.pass ? 'PASS' : 'FAIL'} ${c.name} ${c.limit}: observed ${+c.observed.toFixed(4)}`);
+  const slo = sloLines(r);
   return [
     `run ${r.runId} (${r.stoppedBy}, ${r.summary.durationS.toFixed(1)} s of ${(r.plannedDurationMs / 1000).toFixed(1)} s planned) → ${r.runDir}`,
     ...lines,
     ...(r.summary.droppedLate ? [`dropped/late (open model): ${r.summary.droppedLate}`] : []),
-    ...(slo.length ? ['SLO:', ...slo] : []),
+    ...slo,
     `generator CPU max ${r.summary.maxCpuCores.toFixed(2)} cores`,
     ...verdictLines(r),
     '',
   ].join('\n');
+}
+
+const UNIT: Record<SloResult['unit'], string> = { ms: ' ms', ratio: '', rps: ' req/s' };
+
+/**
+ * The analysis judges SLOs over the steady windows, which is the verdict; the whole-run numbers (warm-up and ramps
+ * included) can disagree with it, so they are printed only when the run could not be analysed, and say so.
+ */
+function sloLines(r: RunScenarioResult): string[] {
+  if (r.analysis) {
+    const rows = r.analysis.slo.map((s) => `  ${s.status.toUpperCase()} ${s.name}: observed ${s.observed === null ? 'no data' : `${+s.observed.toFixed(4)}${UNIT[s.unit]}`}`);
+    return rows.length ? ['SLO (steady windows):', ...rows] : [];
+  }
+  const rows = r.slo.map((c) => `  ${c.pass ? 'PASS' : 'FAIL'} ${c.name} ${c.limit}: observed ${+c.observed.toFixed(4)}`);
+  return rows.length ? ['SLO (whole run, not analysed):', ...rows] : [];
 }
 
 function verdictLines(r: RunScenarioResult): string[] {
