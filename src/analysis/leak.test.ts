@@ -189,3 +189,55 @@ describe('leak detector: edge cases', () => {
   });
 });
 
+
+// The postmortem soak on the reference stack: ~6.5 min of steady load. Its app's memory drops at irregular times
+// (median spacing 4–26 s between runs); windows sized by that "period" left too few floors and an 8 GiB/h leak came
+// out INCONCLUSIVE. Short soaks size windows by the floor count and gate on the signal's own band instead.
+describe('leak detector: 390-s soaks (100 seeds)', () => {
+  const SOAK: Gen = { durationS: 390, dtS: 1, periodS: [22, 30], ampMb: [2, 12], sigmaMb: 0.5, warmMb: 0, warmTauS: 60 };
+
+  it('an 8 GiB/h leak under irregular 22–30 s drops FAILs ≥ 95 with the slope within 10 %', () => {
+    const slope = 8192 * MIB;
+    const rs = SEEDS.map((s) => detectLeak({ ...generate({ ...SOAK, leakMbPerH: 8192 }, s), limitBytes: LIMIT }));
+    console.log('390 s leak', tally(rs));
+    expect(count(rs, (r) => r.kind === 'FAIL_LEAK')).toBeGreaterThanOrEqual(95);
+    expect(count(rs, (r) => Math.abs(r.slopeBytesPerHour! - slope) / slope < 0.1)).toBeGreaterThanOrEqual(95);
+  });
+
+  it.each([
+    ['irregular 22–30 s drops', SOAK],
+    ['slow sawtooth 20–90 s, 10–60 MiB', { ...SOAK, periodS: [20, 90], ampMb: [10, 60] } as Gen],
+    ['fast sawtooth 4–20 s, 20–60 MiB', { ...SOAK, periodS: [4, 20], ampMb: [20, 60], sigmaMb: 2 } as Gen],
+    ['AR wander σ 5 MiB, τ 10 min', { ...SOAK, ar: { sigmaMb: 5, tauS: 600 } } as Gen],
+  ])('flat memory with %s: FAIL ≤ 5, PASS never', (_, g) => {
+    const rs = SEEDS.map((s) => detectLeak({ ...generate(g, s), limitBytes: LIMIT }));
+    expect(count(rs, (r) => r.verdict === 'FAIL'), JSON.stringify(tally(rs))).toBeLessThanOrEqual(5);
+    expect(count(rs, (r) => r.verdict === 'PASS')).toBe(0);
+  });
+});
+
+describe('leak detector: working set vs anonymous memory', () => {
+  const tS = Array.from({ length: 1800 }, (_, i) => i);
+  const rng = seededRng(3);
+  // a database caching a growing table: +200 MiB/h of page cache / shared buffers, its own memory flat
+  const ws = tS.map((t) => 300 * MIB + (200 * MIB * t) / 3600 + 0.3 * MIB * normal(rng));
+  const flat = tS.map(() => 40 * MIB + 0.3 * MIB * normal(rng));
+
+  it('growth in page cache / shared memory only (anon flat) is WARN_CACHE_GROWTH, not a leak', () => {
+    expect(detectLeak({ tS, bytes: ws, limitBytes: 1024 * MIB }).kind, 'working set alone').toBe('FAIL_LEAK');
+    const r = detectLeak({ tS, bytes: ws, anonBytes: flat, limitBytes: 1024 * MIB });
+    expect(r.verdict).toBe('WARN');
+    expect(r.kind).toBe('WARN_CACHE_GROWTH');
+    expect(r.reason).toMatch(/anonymous memory does not/);
+    expect(Math.abs(r.slopeBytesPerHour! - 200 * MIB) / (200 * MIB)).toBeLessThan(0.05);
+    expect(Math.abs(r.anonSlopeBytesPerHour!)).toBeLessThan(5 * MIB);
+  });
+
+  it('growth in anonymous memory too stays a FAIL; missing anon samples leave the working-set verdict', () => {
+    const anon = ws.map((b) => b - 260 * MIB);
+    const r = detectLeak({ tS, bytes: ws, anonBytes: anon, limitBytes: 1024 * MIB });
+    expect(r.kind).toBe('FAIL_LEAK');
+    expect(r.anonSlopeBytesPerHour! / MIB).toBeCloseTo(200, -1);
+    expect(detectLeak({ tS, bytes: ws, anonBytes: flat.map((v, i) => (i === 7 ? null : v)), limitBytes: 1024 * MIB }).kind).toBe('FAIL_LEAK');
+  });
+});

@@ -24,6 +24,8 @@ export interface ContainerPoint {
   cpuLimitCores: number | null;
   throttledRatio: number | null;
   memoryWorkingSetBytes: number;
+  /** Anonymous memory (v1 rss, v2 anon); absent in runs recorded without it. */
+  memoryRssBytes?: number | null;
   memoryLimitBytes: number | null;
   restarts: number;
   oomKills: number;
