@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectLeak, envelopes, MIB, type LeakResult } from './leak.ts';
+import { detectLeak, envelopes, hoursSpan, MIB, type LeakResult } from './leak.ts';
 import { normCdf, normal, ols, seededRng } from './stats.ts';
 
 // Synthetic generator G (ANALYSIS-METHODS §1.6): base + sawtooth − warm-up + leak + AR(1) wander + noise, in MiB.
@@ -240,4 +240,14 @@ describe('leak detector: working set vs anonymous memory', () => {
     expect(r.anonSlopeBytesPerHour! / MIB).toBeCloseTo(200, -1);
     expect(detectLeak({ tS, bytes: ws, anonBytes: flat.map((v, i) => (i === 7 ? null : v)), limitBytes: 1024 * MIB }).kind).toBe('FAIL_LEAK');
   });
+});
+
+describe('hoursSpan', () => {
+  it.each([
+    [0.1, 0.12, '6–7 min'],
+    [0.75, 1.2, '45 min–1.2 h'],
+    [12.93, 30.7, '12.9–30.7 h'],
+    [5, Infinity, '5.0 h–∞'],
+    [0.5, Infinity, '30 min–∞'],
+  ])('%f–%f h → %s', (lo, hi, text) => expect(hoursSpan(lo, hi)).toBe(text));
 });

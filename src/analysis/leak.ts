@@ -138,6 +138,18 @@ export function warmupBreak(t: readonly number[], f: readonly number[]): number 
   return best;
 }
 
+/** "6–7 min", "45 min–1.2 h", "12.9–30.7 h": a fast leak's time to the limit is minutes, not "0.1–0.1 h". */
+export function hoursSpan(lo: number, hi: number): string {
+  const f = (h: number): [string, string] => (!Number.isFinite(h) ? ['∞', ''] : h < 1 ? [String(Math.max(1, Math.round(h * 60))), 'min'] : [h.toFixed(1), 'h']);
+  const [a, ua] = f(lo);
+  const [b, ub] = f(hi);
+  const withUnit = (v: string, u: string): string => (u ? `${v} ${u}` : v);
+  return ua === ub && ua ? `${a}–${b} ${ub}` : `${withUnit(a, ua)}–${withUnit(b, ub)}`;
+}
+
+/** One time to the limit in words: "40 min", "3 h". */
+export const hoursText = (h: number): string => (h < 1 ? `${Math.max(1, Math.round(h * 60))} min` : `${h.toFixed(0)} h`);
+
 const GROWTH: ReadonlySet<LeakKind> = new Set(['FAIL_LEAK', 'WARN_DECELERATING', 'WARN_SLOW_GROWTH', 'WARN_NO_LIMIT']);
 
 /**
@@ -245,7 +257,7 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const significant = mk.p < alpha && lo > sMinTrend;
   if (significant && decelerating) return { ...base, verdict: 'WARN', kind: 'WARN_DECELERATING', reason: `growth ${mb(mk.slope)} is decelerating (late ≤ ${mb(late.ci95[1])}): bounded growth likely; extend the soak` };
   if (significant && headroom === null) return { ...base, verdict: 'WARN', kind: 'WARN_NO_LIMIT', reason: `growth ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}) but no memory limit to project against` };
-  if (significant && range !== null && range[0] < (o.hFailHours ?? 72)) return { ...base, verdict: 'FAIL', kind: 'FAIL_LEAK', reason: `leak ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}); limit reached in ${range[0].toFixed(1)}–${range[1].toFixed(1)} h` };
+  if (significant && range !== null && range[0] < (o.hFailHours ?? 72)) return { ...base, verdict: 'FAIL', kind: 'FAIL_LEAK', reason: `leak ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}); limit reached in ${hoursSpan(range[0], range[1])}` };
   if (significant) return { ...base, verdict: 'WARN', kind: 'WARN_SLOW_GROWTH', reason: `slow growth ${mb(mk.slope)}; limit not reached within ${o.hFailHours ?? 72} h` };
   const passBound = Math.max(sMin, headroom !== null && headroom > 0 ? headroom / (o.hPassHours ?? 168) : 0);
   // a soak too short for the standard windows can confirm a big leak but never claim "no leak" (§1.5)

@@ -55,6 +55,7 @@ const cases: Case[] = [
   { name: 'primary CPU → CPU-bound', input: input({ bottlenecks: [bn('cpu', 'PRIMARY', 'cpu:app', 'app')] }), expected: [{ id: 'cpu:app', severity: 'critical', text: /CPU-bound/ }] },
   { name: 'locks → lock contention', input: input({ bottlenecks: [bn('locks', 'CONTRIBUTING', 'postgres:locks', 'postgres')] }), expected: [{ id: 'postgres-locks', severity: 'warning', text: /lock contention/ }] },
   { name: 'leak FAIL → critical with rate and time to limit', input: input({ leaks: [leak('FAIL')], endpointMix: { api: 0.75, health: 0.25 } }), expected: [{ id: 'leak:app', severity: 'critical', text: /512\.0 MiB\/h.*about 3 h.*api 75 %, health 25 %/ }] },
+  { name: 'fast leak: time to the limit in minutes, not "about 0 h"', input: input({ leaks: [{ ...leak('FAIL'), timeToLimitHours: 0.11 }] }), expected: [{ id: 'leak:app', severity: 'critical', text: /limit is reached in about 7 min\./ }] },
   { name: 'leak WARN → extend the soak', input: input({ leaks: [leak('WARN')] }), expected: [{ id: 'leak:app', severity: 'warning', text: /extend the soak/ }] },
   { name: 'cache growth (anon flat) → info: bound the cache, not a leak', input: input({ leaks: [{ ...leak('WARN'), service: 'postgres', kind: 'WARN_CACHE_GROWTH', slopeBytesPerHour: 50 * MIB }] }), expected: [{ id: 'leak:postgres', severity: 'info', text: /50\.0 MiB\/h in page cache or shared memory.*not a leak.*shared_buffers/ }] },
   { name: 'leak PASS / INCONCLUSIVE → nothing', input: input({ leaks: [leak('PASS'), leak('INCONCLUSIVE')] }), expected: [] },

@@ -1,7 +1,7 @@
 // Recommendations derived only from findings: each one names the evidence it rests on.
 import type { Bottleneck } from './bottleneck.ts';
 import type { CapacityResult } from './capacity.ts';
-import { MIB } from './leak.ts';
+import { hoursText, MIB } from './leak.ts';
 import type { SpikeResult } from './spike.ts';
 import type { Validity } from './validity.ts';
 
@@ -65,7 +65,7 @@ export function recommend(i: RecommendInput): Recommendation[] {
   const mix = Object.entries(i.endpointMix ?? {}).sort((a, b) => b[1] - a[1]).map(([n, s]) => `${n} ${(s * 100).toFixed(0)} %`).join(', ');
   for (const l of i.leaks) {
     const rate = l.slopeBytesPerHour !== null ? `${(l.slopeBytesPerHour / MIB).toFixed(1)} MiB/h` : 'unknown rate';
-    if (l.verdict === 'FAIL') out.push({ id: `leak:${l.service}`, severity: 'critical', text: `${l.service} leaks memory at ${rate}${l.timeToLimitHours !== null ? `; the limit is reached in about ${l.timeToLimitHours.toFixed(0)} h` : ''}. Take heap snapshots under the same endpoint mix (${mix || 'see series'}).`, basedOn: `${l.kind} ${rate}` });
+    if (l.verdict === 'FAIL') out.push({ id: `leak:${l.service}`, severity: 'critical', text: `${l.service} leaks memory at ${rate}${l.timeToLimitHours !== null ? `; the limit is reached in about ${hoursText(l.timeToLimitHours)}` : ''}. Take heap snapshots under the same endpoint mix (${mix || 'see series'}).`, basedOn: `${l.kind} ${rate}` });
     else if (l.kind === 'WARN_CACHE_GROWTH') out.push({ id: `leak:${l.service}`, severity: 'info', text: `${l.service} working set grows at ${rate} in page cache or shared memory, not in its own (anonymous) memory: not a leak. If the memory limit is tight, bound the cache (e.g. Postgres shared_buffers) and check over a longer soak that it levels off.`, basedOn: `${l.kind} ${rate}` });
     else if (l.verdict === 'WARN') out.push({ id: `leak:${l.service}`, severity: 'warning', text: `${l.service} memory grows at ${rate} (${l.kind}); extend the soak to see whether it levels off. Endpoint mix: ${mix || 'see series'}.`, basedOn: l.kind });
   }

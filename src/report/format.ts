@@ -60,7 +60,7 @@ export function fmtBytes(x: number | null | undefined): string {
 }
 
 export const fmtBytesPerHour = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : `${fmtBytes(x)}/h`);
-export const fmtHours = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : x >= 48 ? `${(x / 24).toFixed(1)} d` : `${x.toFixed(1)} h`);
+export const fmtHours = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : x >= 48 ? `${(x / 24).toFixed(1)} d` : x < 1 ? `${Math.max(1, Math.round(x * 60))} min` : `${x.toFixed(1)} h`);
 
 /** An SLO row's observed value in its unit. */
 export function fmtSloValue(v: number | null, unit: 'ms' | 'ratio' | 'rps'): string {

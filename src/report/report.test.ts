@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnalysisContract } from '../analysis/contract.ts';
 import type { Comparison } from '../analysis/compare.ts';
 import { formatComparison } from './compare-table.ts';
-import { escapeHtml, escapeMd, escapeXml, fmtNum, jsonForScript } from './format.ts';
+import { escapeHtml, escapeMd, escapeXml, fmtHours, fmtNum, jsonForScript } from './format.ts';
 import { HOSTILE_NAME, syntheticRecord } from './fixtures.test-helpers.ts';
 import { renderHtml } from './html.ts';
 import { renderJunit } from './junit.ts';
@@ -74,6 +74,15 @@ describe('escaping', () => {
     expect(JSON.parse(jsonForScript({ n: '</script>' }))).toEqual({ n: '</script>' });
     expect(fmtNum(1.79e305)).toBe('1.79e+305');
   });
+});
+
+describe('fmtHours', () => {
+  it.each([
+    [0.11, '7 min'],
+    [3.24, '3.2 h'],
+    [72, '3.0 d'],
+    [null, '—'],
+  ])('%s h → %s', (h, text) => expect(fmtHours(h)).toBe(text));
 });
 
 describe('renderHtml', () => {
