@@ -145,10 +145,17 @@ export function buildCharts(a: AnalysisContract, record: RunRecord, appName = 'a
       const c = freshContainer(p, s);
       return c ? c.memoryWorkingSetBytes / MIB : null;
     } });
+    // anonymous memory beside the working set: a gap that widens is page cache / shared memory, not the heap
+    if (series.some((p) => typeof freshContainer(p, s)?.memoryRssBytes === 'number')) {
+      memLines.push({ label: `${s} anon`, color, dash: [1, 3], get: (p) => {
+        const rss = freshContainer(p, s)?.memoryRssBytes;
+        return typeof rss === 'number' ? rss / MIB : null;
+      } });
+    }
     const slope = a.leaks.find((l) => l.service === s)?.slopeBytesPerHour;
     if (slope !== undefined && slope !== null && Number.isFinite(slope)) memLines.push({ label: `${s} trend`, color, dash: [6, 4], get: trendLine(series, s, slope) });
   });
-  charts.push(spec('memory', 'Working set per container (dashed: leak trend)', 'MiB', series, memLines, markers, noContainers ? { empty: noContainers } : {}));
+  charts.push(spec('memory', 'Working set per container (dashed: leak trend; dotted: anonymous memory)', 'MiB', series, memLines, markers, noContainers ? { empty: noContainers } : {}));
 
   const pgPoints = series.filter((p) => p.postgres);
   const byApp = pgPoints.some((p) => p.postgres!.connectionsByApp[appName]);

@@ -54,7 +54,7 @@ export function syntheticRecord(o: SyntheticRunOptions = {}): RunRecord {
     const lat = Array.from({ length: Math.max(1, Math.round(0.75 * rps)) }, () => latMs * Math.exp(0.08 * normal(rng)));
     const health = Array.from({ length: Math.max(1, Math.round(0.25 * rps)) }, () => 2 + rng());
     const timeouts = users >= 60 ? Math.round(0.05 * lat.length) : 0;
-    const appC: ContainerPoint = { cpuCores: Math.min(1.9, 0.22 * k + 0.05 * rng()), cpuLimitUtilization: Math.min(0.95, 0.11 * k), cpuLimitCores: 2, throttledRatio: 0, memoryWorkingSetBytes: (300 + leakMiB + 4 * rng()) * MIB, memoryLimitBytes: 1024 * MIB, restarts: 0, oomKills: 0, ageMs: 300 };
+    const appC: ContainerPoint = { cpuCores: Math.min(1.9, 0.22 * k + 0.05 * rng()), cpuLimitUtilization: Math.min(0.95, 0.11 * k), cpuLimitCores: 2, throttledRatio: 0, memoryWorkingSetBytes: (300 + leakMiB + 4 * rng()) * MIB, memoryRssBytes: (260 + leakMiB + 4 * rng()) * MIB, memoryLimitBytes: 1024 * MIB, restarts: 0, oomKills: 0, ageMs: 300 };
     const pgC: ContainerPoint = { cpuCores: 0.05 * k + 0.02 * rng(), cpuLimitUtilization: 0.05 * k, cpuLimitCores: 1, throttledRatio: 0, memoryWorkingSetBytes: (120 + 2 * rng()) * MIB, memoryLimitBytes: 1024 * MIB, restarts: 0, oomKills: 0, ageMs: 300 };
     const active = Math.min(20, Math.round(users / 4 + rng() * 2));
     const postgres: PostgresPoint = {

@@ -123,6 +123,9 @@ describe('renderHtml', () => {
     expect(charts.map((c) => c.id)).toEqual(['load', 'latency', 'errors', 'cpu', 'memory', 'pool']);
     expect(charts[0]!.markers.map((m) => m.label)).toEqual(expect.arrayContaining(['breaking point 50 users', 'spike 1', 'recovered 1', 'spike 2', 'SLO breach']));
     expect(charts.find((c) => c.id === 'memory')!.lines.map((l) => l.label)).toContain(`app${EVIL} trend`);
+    // anonymous memory where the samples carry it (the app's do, the fixture's Postgres samples do not)
+    expect(charts.find((c) => c.id === 'memory')!.lines.map((l) => l.label)).toContain(`app${EVIL} anon`);
+    expect(charts.find((c) => c.id === 'memory')!.lines.map((l) => l.label)).not.toContain('postgres anon');
     expect(charts.find((c) => c.id === 'pool')!.lines.map((l) => l.label)).toEqual(['active', 'idle', 'idle in transaction']);
   });
 
