@@ -245,6 +245,7 @@ describe('leak detector: working set vs anonymous memory', () => {
 describe('hoursSpan', () => {
   it.each([
     [0.1, 0.12, '6–7 min'],
+    [0.11, 0.115, '7 min'],
     [0.75, 1.2, '45 min–1.2 h'],
     [12.93, 30.7, '12.9–30.7 h'],
     [5, Infinity, '5.0 h–∞'],

@@ -144,6 +144,7 @@ export function hoursSpan(lo: number, hi: number): string {
   const [a, ua] = f(lo);
   const [b, ub] = f(hi);
   const withUnit = (v: string, u: string): string => (u ? `${v} ${u}` : v);
+  if (ua === ub && a === b) return withUnit(a, ua);
   return ua === ub && ua ? `${a}–${b} ${ub}` : `${withUnit(a, ua)}–${withUnit(b, ub)}`;
 }
 
