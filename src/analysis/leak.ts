@@ -138,18 +138,23 @@ export function warmupBreak(t: readonly number[], f: readonly number[]): number 
   return best;
 }
 
-/** "6–7 min", "45 min–1.2 h", "12.9–30.7 h": a fast leak's time to the limit is minutes, not "0.1–0.1 h". */
+/** A duration in hours as [value, unit]: minutes under an hour (a fast leak reaches its limit in "7 min", not "0.1 h"). */
+export const hoursParts = (h: number, digits: number): [string, string] => (!Number.isFinite(h) ? ['∞', ''] : h < 1 ? [String(Math.max(1, Math.round(h * 60))), 'min'] : [h.toFixed(digits), 'h']);
+const withUnit = ([v, u]: [string, string]): string => (u ? `${v} ${u}` : v);
+
+/** "6–7 min", "45 min–1.2 h", "12.9–30.7 h", "7 min" when both ends round alike. */
 export function hoursSpan(lo: number, hi: number): string {
-  const f = (h: number): [string, string] => (!Number.isFinite(h) ? ['∞', ''] : h < 1 ? [String(Math.max(1, Math.round(h * 60))), 'min'] : [h.toFixed(1), 'h']);
-  const [a, ua] = f(lo);
-  const [b, ub] = f(hi);
-  const withUnit = (v: string, u: string): string => (u ? `${v} ${u}` : v);
-  if (ua === ub && a === b) return withUnit(a, ua);
-  return ua === ub && ua ? `${a}–${b} ${ub}` : `${withUnit(a, ua)}–${withUnit(b, ub)}`;
+  const a = hoursParts(lo, 1);
+  const b = hoursParts(hi, 1);
+  if (a[0] === b[0] && a[1] === b[1]) return withUnit(a);
+  return a[1] === b[1] && a[1] ? `${a[0]}–${withUnit(b)}` : `${withUnit(a)}–${withUnit(b)}`;
 }
 
 /** One time to the limit in words: "40 min", "3 h". */
-export const hoursText = (h: number): string => (h < 1 ? `${Math.max(1, Math.round(h * 60))} min` : `${h.toFixed(0)} h`);
+export const hoursText = (h: number): string => withUnit(hoursParts(h, 0));
+
+/** Bytes per hour as "12.3 MiB/h". */
+const mb = (b: number): string => `${(b / MIB).toFixed(1)} MiB/h`;
 
 const GROWTH: ReadonlySet<LeakKind> = new Set(['FAIL_LEAK', 'WARN_DECELERATING', 'WARN_SLOW_GROWTH', 'WARN_NO_LIMIT']);
 
@@ -169,13 +174,13 @@ export function detectLeak(mem: MemorySeries, o: LeakOptions = {}): LeakResult {
   if (!GROWTH.has(ws.kind) || !anon || anon.length !== mem.tS.length || anon.some((v) => v === null || !Number.isFinite(v))) return ws;
   const a = detectOn(mem.tS, anon as readonly number[], limit, o);
   if (GROWTH.has(a.kind)) return { ...ws, anonSlopeBytesPerHour: a.slopeBytesPerHour };
-  const mb = (b: number | null): string => (b === null ? '?' : `${(b / MIB).toFixed(1)} MiB/h`);
+  const mbOrUnknown = (b: number | null): string => (b === null ? '?' : mb(b));
   return {
     ...ws,
     verdict: 'WARN',
     kind: 'WARN_CACHE_GROWTH',
     anonSlopeBytesPerHour: a.slopeBytesPerHour,
-    reason: `working set grows ${mb(ws.slopeBytesPerHour)} (95 % CI ${mb(ws.ci95?.[0] ?? null)}…${mb(ws.ci95?.[1] ?? null)}) but anonymous memory does not (${a.verdict}: ${a.reason}): page cache or shared memory is filling (e.g. a database caching a growing table), which the kernel reclaims or its configuration bounds — not counted as a leak; a longer soak shows whether it levels off`,
+    reason: `working set grows ${mbOrUnknown(ws.slopeBytesPerHour)} (95 % CI ${mbOrUnknown(ws.ci95?.[0] ?? null)}…${mbOrUnknown(ws.ci95?.[1] ?? null)}) but anonymous memory does not (${a.verdict}: ${a.reason}): page cache or shared memory is filling (e.g. a database caching a growing table), which the kernel reclaims or its configuration bounds — not counted as a leak; a longer soak shows whether it levels off`,
   };
 }
 
@@ -254,7 +259,6 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
     relativeGrowth: ff[0]! > 0 ? (mk.slope * steadyH) / ff[0]! : null,
     minDetectableBytesPerHour: Number.isFinite(hi - lo) ? (hi - lo) / 2 : null,
   };
-  const mb = (b: number): string => `${(b / MIB).toFixed(1)} MiB/h`;
   const significant = mk.p < alpha && lo > sMinTrend;
   if (significant && decelerating) return { ...base, verdict: 'WARN', kind: 'WARN_DECELERATING', reason: `growth ${mb(mk.slope)} is decelerating (late ≤ ${mb(late.ci95[1])}): bounded growth likely; extend the soak` };
   if (significant && headroom === null) return { ...base, verdict: 'WARN', kind: 'WARN_NO_LIMIT', reason: `growth ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}) but no memory limit to project against` };

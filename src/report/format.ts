@@ -1,4 +1,5 @@
 // Escaping and number formatting shared by the HTML, Markdown and JUnit renderers.
+import { hoursParts } from '../analysis/leak.ts';
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -60,7 +61,7 @@ export function fmtBytes(x: number | null | undefined): string {
 }
 
 export const fmtBytesPerHour = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : `${fmtBytes(x)}/h`);
-export const fmtHours = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : x >= 48 ? `${(x / 24).toFixed(1)} d` : x < 1 ? `${Math.max(1, Math.round(x * 60))} min` : `${x.toFixed(1)} h`);
+export const fmtHours = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : x >= 48 ? `${(x / 24).toFixed(1)} d` : hoursParts(x, 1).join(' '));
 
 /** An SLO row's observed value in its unit. */
 export function fmtSloValue(v: number | null, unit: 'ms' | 'ratio' | 'rps'): string {

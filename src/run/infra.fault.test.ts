@@ -12,6 +12,13 @@ import { CLI, isolatedStack, managedContainers, REPO_ROOT, removeTempDirs, testC
 
 let runtime: ContainerRuntime;
 const mounts: string[] = [];
+/** A tmpfs mounted at dir (created), unmounted after the file. */
+function tmpfsAt(dir: string, options: string): string {
+  mkdirSync(dir);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+  mounts.push(dir);
+  return dir;
+}
 const runIdsOf = (out: string): string[] => (existsSync(out) ? readdirSync(out).filter((f) => f !== 'latest' && !f.startsWith('.')) : []);
 
 beforeAll(async () => {
@@ -104,10 +111,7 @@ describe('infrastructure faults → clear message, exit 3, nothing left running'
 
   it('results folder on a read-only mount', async () => {
     const { stack, configPath } = await setup('loadscope-infra-ro');
-    const ro = join(stack.dir, 'ro');
-    mkdirSync(ro);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', ro]);
-    mounts.push(ro);
+    const ro = tmpfsAt(join(stack.dir, 'ro'), 'size=1m,ro');
     const r = await runCli(['run', 'infra', '-c', configPath, '--out', ro, '--no-metrics'], stack.env);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/RUN_DIR_UNWRITABLE.*cannot write run directory/);
@@ -115,10 +119,7 @@ describe('infrastructure faults → clear message, exit 3, nothing left running'
 
   it('disk full while writing (64 KiB tmpfs): exit 3, clear message, stack torn down', async () => {
     const { stack, configPath } = await setup('loadscope-infra-full', { shape: { kind: 'ramp', users: 5, duration: '20s' }, thinkTime: { min: '20ms', max: '50ms' } });
-    const small = join(stack.dir, 'small');
-    mkdirSync(small);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small]);
-    mounts.push(small);
+    const small = tmpfsAt(join(stack.dir, 'small'), 'size=64k');
     const r = await runCli(['run', 'infra', '-c', configPath, '--out', small, '--no-metrics'], stack.env);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr, r.stderr.split("\n").filter((l) => !/^ *[0-9]+s /.test(l)).join("\n")).toMatch(/(RUN_DIR_UNWRITABLE|cannot write).*(no space left on device|ENOSPC)/i);
