@@ -3,7 +3,7 @@
 // segment's level (ANALYSIS-METHODS §0.3). Ramp and end phases have no steady part.
 import { ERROR_KINDS, errorsOf, type ErrorKind, type SeriesPoint, type WindowS } from './types.ts';
 
-export type SegmentKind = 'ramp' | 'hold' | 'step' | 'base' | 'spike' | 'rate' | 'end' | 'other';
+export type SegmentKind = 'ramp' | 'hold' | 'step' | 'base' | 'spike' | 'rate' | 'recovery' | 'end' | 'other';
 
 export interface LoadSegment {
   phase: string;
@@ -24,6 +24,7 @@ export function segmentKind(phase: string): SegmentKind {
   if (phase === 'hold') return 'hold';
   if (phase === 'base') return 'base';
   if (phase === 'end') return 'end';
+  if (phase === 'recovery') return 'recovery';
   if (phase === 'constant-rate') return 'rate';
   if (phase.startsWith('ramp')) return 'ramp';
   if (/^step-\d+/.test(phase)) return 'step';

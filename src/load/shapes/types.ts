@@ -15,7 +15,16 @@ export interface Timeline {
   durationMs: number;
   /** open model (constant-rate): users are in-flight slots, requests are paced by rateRps */
   open?: { rateRps: number; maxInFlight: number };
+  /**
+   * Recovery phase (ladders): after the ladder ends, or as soon as a stop-on-break rule fires, the engine holds
+   * `users` for `durationMs` in phase RECOVERY_PHASE, then stops. A planned ladder's `steps` already end with it;
+   * on a break the engine jumps to it instead of stopping.
+   */
+  recovery?: { users: number; durationMs: number };
 }
+
+/** Phase name of the recovery hold after a ladder (see Timeline.recovery). */
+export const RECOVERY_PHASE = 'recovery';
 
 export type ShapeOf<K extends ShapeConfig['kind']> = Extract<ShapeConfig, { kind: K }>;
 
