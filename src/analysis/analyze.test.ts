@@ -51,6 +51,18 @@ describe('analyzeRun', () => {
     expect(a.verdict).toBe('pass');
   });
 
+  it('a throughput SLO the shape cannot produce fails with the bound and is listed under feasibility', () => {
+    // 10 users × 60 req/s observed; objective 1,000 req/s; as configured (10 users, 150 ms think) ≤ 66.7 req/s
+    const slo = { p95Ms: 100, minThroughputRps: 1000 };
+    const a = analyzeRun(buildRecord(soak(20, 300)), opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo, feasibility: { model: 'closed', users: 10, thinkTimeMeanMs: 150, slo } }));
+    expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
+    expect(a.verdict).toBe('fail');
+    expect(a.feasibility.map((f) => [f.objective, Math.round(f.boundRps * 10) / 10])).toEqual([['minThroughputRps', 66.7]]);
+    expect(a.verdictReasons.find((r) => r.includes('goodputRps'))).toContain('infeasible by design');
+    // without the input (an older manifest) nothing is judged and the reason stays plain
+    expect(analyzeRun(buildRecord(soak(20, 300)), opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo })).feasibility).toEqual([]);
+  });
+
   it('incomplete runs are inconclusive unless they already fail', () => {
     const rec = buildRecord(soak(20, 300));
     expect(analyzeRun(rec, opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 100 } }, true)).verdict).toBe('inconclusive');

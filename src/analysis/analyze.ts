@@ -3,6 +3,7 @@
 import { attributeBottlenecks, type Bottleneck } from './bottleneck.ts';
 import { analyzeCapacity, containerEventKind, type BreakingPoint, type CapacityResult } from './capacity.ts';
 import { HistogramIndex } from './histograms.ts';
+import { checkFeasibility, type FeasibilityFinding, type FeasibilityInput } from './feasibility.ts';
 import { detectLeak, type LeakKind, type LeakOptions, type LeakVerdict } from './leak.ts';
 import { recommend, type Recommendation } from './recommend.ts';
 import { findIncidents, type Incident } from './incidents.ts';
@@ -25,6 +26,8 @@ export interface AnalyzeOptions {
     slo?: SloSpec;
     /** Open model: offered rate per phase name (e.g. { 'constant-rate': 200 }). */
     offeredRpsByPhase?: Readonly<Record<string, number>>;
+    /** What the shape can produce (feasibility.ts), judged against the SLOs; absent: not judged. */
+    feasibility?: FeasibilityInput;
   };
   /** Cores available to the load generator (for the saturation check). */
   generatorCores: number;
@@ -71,6 +74,8 @@ export interface Analysis {
   recommendations: Recommendation[];
   /** What failed in the system under test, in time order (OOM, crash, Postgres outage, 5xx/timeout windows). */
   incidents: Incident[];
+  /** SLOs the scenario's shape cannot produce whatever the server does (the same check `run` makes before it starts). */
+  feasibility: FeasibilityFinding[];
 }
 
 const fin = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
@@ -153,13 +158,14 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     incomplete: o.incomplete,
   });
 
+  const feasibility = o.scenario.feasibility ? checkFeasibility(o.scenario.feasibility) : [];
   const reasons: string[] = [];
   let verdict: Analysis['verdict'];
   if (!validity.valid) {
     verdict = 'invalid';
     reasons.push(...validity.problems.map((p) => p.message));
   } else {
-    for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${s.observed}`);
+    for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${s.observed}${infeasibleNote(s.name, feasibility)}`);
     for (const l of leaks) if (l.verdict === 'FAIL') reasons.push(`leak ${l.service}: ${l.reason}`);
     for (const s of spikes) if (s.verdict === 'metastable' || s.verdict === 'not-recovered') reasons.push(`spike at ${s.startS} s: ${s.note}`);
     if (reasons.length) verdict = 'fail';
@@ -190,5 +196,12 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     bottlenecks: bns.map((b) => ({ resource: b.resource, evidence: b.evidence, rank: b.rank, role: b.role })),
     recommendations,
     incidents: findIncidents(record.events, series),
+    feasibility,
   };
+}
+
+/** A failed throughput SLO that the shape could never meet says so: the fix is in the scenario, not the server. */
+function infeasibleNote(sloName: string, findings: readonly FeasibilityFinding[]): string {
+  const f = /goodputRps/.test(sloName) ? findings.find((x) => x.objective === 'minThroughputRps') : undefined;
+  return f ? ` (infeasible by design: ${f.message})` : '';
 }

@@ -62,6 +62,10 @@ export const AnalysisSchema = z.object({
   recommendations: z.array(z.object({ id: z.string(), severity: z.enum(['critical', 'warning', 'info']), text: z.string(), basedOn: z.string() })),
   /** SUT failures seen during the run (analysis/incidents.ts); absent in analyses written before it existed. */
   incidents: z.array(z.object({ kind: z.string(), service: z.string(), tMs: num, atS: num, endTMs: num.optional(), endS: num.optional(), message: z.string() })).optional(),
+  /** SLOs the shape cannot produce (analysis/feasibility.ts); absent in analyses written before it existed. */
+  feasibility: z
+    .array(z.object({ objective: z.enum(['minThroughputRps', 'maxInFlight']), feasible: z.literal(false), boundRps: num, limit: num, message: z.string(), fix: z.string() }))
+    .optional(),
 });
 
 export type AnalysisContract = z.infer<typeof AnalysisSchema>;

@@ -3,7 +3,7 @@
 // One case is a run-time check by nature — a capture whose field is missing in the real response — and is reported as
 // an `onstart-failed` event with failed onStart requests counted (the run continues; see docs/RELIABILITY.md).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,8 @@ const CASES: Case[] = [
   { name: 'Compose file is not YAML', config: withCompose('services: [oops\n'), path: /yaml|\(file\)|\(root\)|services/ },
   { name: '--time-scale 0', config: edit(() => {}), args: ['--time-scale', '0'], path: '--time-scale' },
   { name: '--metrics-port out of range', config: edit(() => {}), args: ['--metrics-port', '99999'], path: '--metrics-port' },
+  // 1 user thinking 150 ms on average sends at most ≈ 6.7 req/s: a 100 req/s objective is infeasible by design
+  { name: '--strict with an SLO the shape cannot produce', config: edit((c) => (c.scenarios[SCENARIO].slo = { minThroughput: 100 })), args: ['--strict'], path: `${S}.slo` },
 ];
 
 function managedRunsOf(scenario: string): string[] {
@@ -173,6 +175,34 @@ describe('bad input through `loadscope run` (main)', () => {
     expect(connections - before, 'connections to the loopback listener').toBe(0);
     expect(managedRunsOf(SCENARIO)).toEqual([]);
   });
+
+  it('an infeasible SLO without --strict: a warning before the first request, an event, and a line in the analysis', async () => {
+    const caseDir = mkdtempSync(join(dir, 'feasibility-'));
+    const configPath = join(caseDir, 'loadscope.yaml');
+    writeFileSync(configPath, edit((c) => (c.scenarios[SCENARIO].slo = { minThroughput: 100 }))());
+    const out = join(caseDir, 'results');
+    let connectionsAtWarning: number | undefined;
+    let stderr = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += chunk.toString();
+      if (connectionsAtWarning === undefined && stderr.includes('warning: throughput')) connectionsAtWarning = connections;
+      return true;
+    });
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const before = connections;
+    try {
+      await main(['run', SCENARIO, '-c', configPath, '--out', out, '--no-metrics']);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(stderr).toContain('≤ 6.7 req/s');
+    expect(connectionsAtWarning, 'the warning comes before the first connection').toBe(before);
+    const runDir = join(out, readdirSync(out).find((f) => f !== 'latest')!);
+    expect(readEvents(runDir).filter((e) => e.kind === 'preflight-infeasible').map((e) => e.boundRps)).toEqual([1 / 0.15]);
+    const analysis = JSON.parse(readFileSync(join(runDir, 'analysis.json'), 'utf8')) as { feasibility: { objective: string; fix: string }[] };
+    expect(analysis.feasibility.map((f) => f.objective)).toEqual(['minThroughputRps']);
+    expect(analysis.feasibility[0]!.fix).toContain('≥ 16');
+  }, 60_000);
 
   // Run-time by nature: the config is valid; only the response shows the field is missing. Decision: reported as
   // an `onstart-failed` event (step name, status) per failed attempt and the enroll requests counted — not exit 2,

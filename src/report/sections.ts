@@ -57,6 +57,7 @@ function validity(a: AnalysisContract): Section {
 
 function slo(a: AnalysisContract): Section {
   if (!a.slo.length) return { id: 'slo', title: 'Service-level objectives', blocks: [{ kind: 'p', text: 'No SLOs are configured for this scenario.', tone: 'muted' }] };
+  const infeasible: Block[] = (a.feasibility ?? []).map((f) => ({ kind: 'p', text: `Infeasible by design: ${f.message}. To make it feasible: ${f.fix}.`, tone: 'warn' }));
   return {
     id: 'slo',
     title: 'Service-level objectives',
@@ -66,6 +67,7 @@ function slo(a: AnalysisContract): Section {
         head: ['Objective', 'Limit', 'Observed', 'Status'],
         rows: a.slo.map((s) => [c(s.name), c(fmtSloValue(s.limit, s.unit)), c(fmtSloValue(s.observed, s.unit)), c(s.status.toUpperCase(), statusTone(s.status))]),
       },
+      ...infeasible,
       { kind: 'p', text: 'Judged over the steady windows (ramps and transients excluded); latency from merged per-second HDR histograms, throughput as goodput.', tone: 'muted' },
     ],
   };

@@ -39,7 +39,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('analyzeOptionsFromManifest', () => {
   it('derives shape, think time, SLOs and generator cores from the resolved config', () => {
     const o = analyzeOptionsFromManifest(syntheticManifest({ complete: true }) as RunManifest, false);
-    expect(o.scenario).toEqual({ name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, slo: { p95Ms: 50, errorRatio: 0.01 } });
+    const { feasibility, ...scenario } = o.scenario;
+    expect(scenario).toEqual({ name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, slo: { p95Ms: 50, errorRatio: 0.01 } });
+    // the feasibility input is the scenario's own: users of the top step, mean think, SLO limits
+    expect(feasibility).toMatchObject({ model: 'closed', thinkTimeMeanMs: 1000, slo: { p95Ms: 50 } });
     expect(o.generatorCores).toBe(8);
     const rate = analyzeOptionsFromManifest({ scenario: 'cr', config: { scenarios: { cr: { shape: { kind: 'constant-rate', rateRps: 200 }, thinkTime: { minMs: 0, maxMs: 0 } } } } }, true, { generatorCores: 2 });
     expect(rate.scenario.offeredRpsByPhase).toEqual({ 'constant-rate': 200 });

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { analyzeRun, type Analysis, type AnalyzeOptions, type ShapeKind } from '../analysis/analyze.ts';
+import { feasibilityInput } from '../analysis/feasibility.ts';
 import type { SloSpec } from '../analysis/slo.ts';
 import { LoadscopeError } from '../common/errors.ts';
 import { renderHtml } from '../report/html.ts';
@@ -63,6 +64,7 @@ export function analyzeOptionsFromManifest(manifest: RunManifest, incomplete: bo
       thinkTimeMeanMs: (minMs + maxMs) / 2,
       ...(slo ? { slo } : {}),
       ...(shape === 'constant-rate' && rate !== undefined ? { offeredRpsByPhase: { 'constant-rate': rate } } : {}),
+      ...(sc ? { feasibility: feasibilityInput(sc) } : {}),
     },
     generatorCores: o.generatorCores ?? num(manifest.generatorCores) ?? cpus().length,
     incomplete,

@@ -22,6 +22,7 @@ import { RunObserver } from './observer.ts';
 import { analyzeRunDir } from './analyze-run.ts';
 import { loadComposeFile } from '../stack/compose/load.ts';
 import type { Analysis } from '../analysis/analyze.ts';
+import { checkFeasibility, feasibilityInput } from '../analysis/feasibility.ts';
 import type { SampleSnapshot } from '../samplers/types.ts';
 
 /** Environment knobs of the reference stack recorded in manifest.stackEnv (stack mode). */
@@ -82,6 +83,8 @@ export interface RunScenarioOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Prometheus endpoint for the run; null turns it off. Default 127.0.0.1:9464. */
   metrics?: MetricsEndpoint | null;
+  /** An SLO the scenario's shape cannot produce is a config error (exit 2, nothing started) instead of a warning. */
+  strict?: boolean;
 }
 
 export interface RunScenarioResult {
@@ -136,6 +139,11 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     );
     if (unknown.length > 0) throw new ConfigError(o.configPath ?? 'config', unknown);
   }
+  // Preflight feasibility (docs/ANALYSIS.md "Feasibility"): say before the first request what the shape cannot produce.
+  const infeasible = checkFeasibility(feasibilityInput(scenario));
+  if (infeasible.length > 0 && o.strict) {
+    throw new ConfigError(o.configPath ?? 'config', infeasible.map((f) => ({ path: `scenarios.${o.scenario}.slo`, message: `${f.message}; to make it feasible: ${f.fix} (--strict)` })));
+  }
   const metrics = o.metrics === undefined ? DEFAULT_METRICS : o.metrics;
   if (metrics) await assertPortFree(metrics.host, metrics.port, `the metrics endpoint (--metrics-host/--metrics-port)`);
 
@@ -158,11 +166,16 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     endedAt: null as string | null,
     stoppedBy: null as string | null,
     config: cfg,
+    ...(infeasible.length > 0 ? { feasibility: infeasible } : {}),
     // the SUT's fault/pool knobs as given to the stack's Compose interpolation (the analysis reads POOL_MAX)
     ...(attach ? {} : { stackEnv: Object.fromEntries(STACK_KNOBS.flatMap((k) => ((o.env ?? process.env)[k] !== undefined ? [[k, (o.env ?? process.env)[k]!]] : []))) }),
   };
   writer.writeManifest(manifest);
   log(`run ${runId}: ${o.scenario} — ${describeShape(scenario.shape)}${timeScale !== 1 ? ` ×${timeScale}` : ''} → ${targetUrl.origin}`);
+  for (const f of infeasible) {
+    log(`warning: ${f.message}; to make it feasible: ${f.fix}`);
+    writer.event('preflight-infeasible', { objective: f.objective, boundRps: f.boundRps, limit: f.limit, message: f.message, fix: f.fix });
+  }
 
   let stack: UpStack | undefined;
   let observer: RunObserver | undefined;

@@ -20,6 +20,7 @@ interface RunFlags {
   metricsPort: string;
   metrics: boolean;
   json?: boolean;
+  strict?: boolean;
 }
 
 const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run peak --time-scale 0.05 --json > peak.json\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n';
@@ -35,6 +36,7 @@ function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
     .option('--metrics-host <host>', 'address of the Prometheus endpoint (loopback unless you ask otherwise)', DEFAULT_METRICS.host)
     .option('--metrics-port <port>', 'port of the Prometheus endpoint', String(DEFAULT_METRICS.port))
     .option('--no-metrics', 'do not serve /metrics during the run')
+    .option('--strict', 'no soft outcomes: an SLO the scenario cannot produce by design (e.g. more req/s than its users can send) is an error (exit 2 before anything starts), and an inconclusive verdict exits 1 as with analyze --strict')
     .option('--json', 'print a JSON summary (runId, runDir, reportPath, verdict, slo, capacity, leaks, summary) on stdout; progress goes to stderr');
 }
 
@@ -92,6 +94,7 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
       keepStack: flags.keepStack,
       stack: provider,
       signal: ac.signal,
+      strict: flags.strict,
       ...live.runOptions,
     });
     live.close();
@@ -100,7 +103,7 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
       process.stdout.write(`${JSON.stringify(jsonResult(result), null, 2)}\n`);
     } else process.stdout.write(formatSummary(result));
     // Aborted wins; otherwise the verdict decides for `run` (0 pass/inconclusive, 1 fail/invalid).
-    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : !result.analysis ? ExitCode.Infrastructure : mode.verdictDecidesExit ? exitCodeForVerdict(result.analysis.verdict) : ExitCode.Ok);
+    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : !result.analysis ? ExitCode.Infrastructure : mode.verdictDecidesExit ? exitCodeForVerdict(result.analysis.verdict, flags.strict) : ExitCode.Ok);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
