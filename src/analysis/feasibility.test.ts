@@ -45,3 +45,14 @@ describe('checkFeasibility (open model)', () => {
     expect(checkFeasibility({ model: 'open', rateRps: 200, maxInFlight: 100, slo: { p95Ms: 500, minThroughputRps: 200 } })).toEqual([]);
   });
 });
+
+describe('the reference presets (compose/loadscope.yaml)', () => {
+  it('normal is infeasible by the plan\'s own numbers (≤ 50 req/s for > 100 req/s); peak, stress, soak and spike are not', async () => {
+    const { loadConfigFile } = await import('../config/load.ts');
+    const cfg = loadConfigFile(new URL('../../compose/loadscope.yaml', import.meta.url).pathname, { env: {} });
+    const findings = Object.fromEntries(Object.entries(cfg.scenarios).map(([name, sc]) => [name, checkFeasibility(feasibilityInput(sc))]));
+    expect(findings.normal!.map((f) => f.boundRps)).toEqual([50]);
+    expect(findings.normal![0]!.message).toContain('≤ 50 req/s');
+    for (const name of ['peak', 'stress', 'soak', 'spike']) expect(findings[name], name).toEqual([]);
+  });
+});
