@@ -52,6 +52,8 @@ export interface LeakReport {
   reason: string;
   /** Elapsed seconds the slope was fitted over (the steady window after the detector's warm-up cut); null without a fit. */
   fittedS?: WindowS | null;
+  /** INCONCLUSIVE: steady time that would decide at the configured threshold (leak.ts steadyToDecide); null: none would. */
+  steadyNeededS?: number | null;
 }
 
 export interface Analysis {
@@ -94,7 +96,7 @@ function leakReports(record: RunRecord, segs: readonly LoadSegment[], o: Analyze
     const oomDelta = all.length ? Math.max(0, all[all.length - 1]!.oomKills - all[0]!.oomKills) : 0;
     const oomEvents = record.events.filter((e) => e.service === service && (containerEventKind(e.kind) === 'container-oom' || (containerEventKind(e.kind) === 'container-died' && e.oomKilled === true)) && (e.tMs - t0Ms) / 1000 >= 0).length;
     const r = detectLeak({ tS: pts.map((p) => p.elapsedS), bytes: cs.map((c) => c.memoryWorkingSetBytes), anonBytes: cs.map((c) => c.memoryRssBytes ?? null), limitBytes: cs.find((c) => c.memoryLimitBytes)?.memoryLimitBytes ?? null }, { ...o.leak, oomEvents: Math.max(oomDelta, oomEvents) });
-    return { service, verdict: r.verdict, kind: r.kind, slopeBytesPerHour: r.slopeBytesPerHour, ci95: r.ci95 ? [fin(r.ci95[0]), fin(r.ci95[1])] : null, timeToLimitHours: r.timeToLimitHours, reason: w ? r.reason : 'no constant-load steady window', fittedS: w && r.warmupCutS !== null && pts.length ? { fromS: pts[0]!.elapsedS + r.warmupCutS, toS: pts[pts.length - 1]!.elapsedS } : null };
+    return { service, verdict: r.verdict, kind: r.kind, slopeBytesPerHour: r.slopeBytesPerHour, ci95: r.ci95 ? [fin(r.ci95[0]), fin(r.ci95[1])] : null, timeToLimitHours: r.timeToLimitHours, reason: w ? r.reason : 'no constant-load steady window', fittedS: w && r.warmupCutS !== null && pts.length ? { fromS: pts[0]!.elapsedS + r.warmupCutS, toS: pts[pts.length - 1]!.elapsedS } : null, ...(r.verdict === 'INCONCLUSIVE' && w ? { steadyNeededS: r.steadyNeededS ?? null } : {}) };
   });
 }
 

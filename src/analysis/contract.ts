@@ -48,6 +48,8 @@ export const AnalysisSchema = z.object({
       ci95: z.tuple([nnum, nnum]).nullable(),
       timeToLimitHours: nnum,
       reason: z.string(),
+      /** INCONCLUSIVE only: steady seconds that would decide; absent in older analyses. */
+      steadyNeededS: nnum.optional(),
     }),
   ),
   spikes: z.array(z.object({ startS: num, recoveryS: nnum, overshoot: nnum, verdict: z.enum(['recovered', 'slow-recovery', 'not-recovered', 'metastable', 'no-data']), note: z.string() })),

@@ -252,3 +252,36 @@ describe('hoursSpan', () => {
     [0.5, Infinity, '30 min–∞'],
   ])('%f–%f h → %s', (lo, hi, text) => expect(hoursSpan(lo, hi)).toBe(text));
 });
+
+// Power of an INCONCLUSIVE (ANALYSIS.md "Leak"): the reason states what the run ruled out and the steady time that
+// would decide. The prediction assumes the Theil–Sen CI half-width shrinks as T^(-3/2); checked by re-running the
+// same process (same seed, 30-min flat soak with sawtooth + AR wander) for the suggested time.
+describe('leak detector: what an INCONCLUSIVE could rule out', () => {
+  const WANDER: Gen = { ...THIRTY_MIN, ar: { sigmaMb: 5, tauS: 600 } };
+  it('states the bound ruled out and a steady time; at that time the CI half-width is as predicted (median within ±25 %)', () => {
+    const ratios: number[] = [];
+    for (const seed of SEEDS.slice(0, 60)) {
+      const r = detectLeak({ ...generate(WANDER, seed), limitBytes: LIMIT });
+      if (r.verdict !== 'INCONCLUSIVE' || !r.steadyNeededS || !r.ci95) continue;
+      expect(r.reason).toMatch(/growth above [\d.]+ MiB\/h ruled out at 95 %/);
+      expect(r.reason).toMatch(/about \d+(\.\d)? (min|h) of steady load would decide/);
+      expect(r.steadyNeededS).toBeGreaterThan(r.warmupCutS ?? 0);
+      const longer = detectLeak({ ...generate({ ...WANDER, durationS: r.steadyNeededS }, seed), limitBytes: LIMIT });
+      const fitted = (x: LeakResult): number => x.floors * x.windowS!;
+      const predicted = ((r.ci95[1] - r.ci95[0]) / 2) * (fitted(r) / fitted(longer)) ** 1.5;
+      ratios.push((longer.ci95![1] - longer.ci95![0]) / 2 / predicted);
+    }
+    ratios.sort((a, b) => a - b);
+    console.info('INCONCLUSIVE runs', ratios.length, 'half-width actual/predicted median', ratios[Math.floor(ratios.length / 2)]!.toFixed(2));
+    expect(ratios.length).toBeGreaterThanOrEqual(20);
+    const med = ratios[Math.floor(ratios.length / 2)]!;
+    expect(med).toBeGreaterThan(0.75);
+    expect(med).toBeLessThan(1.33);
+  });
+
+  it('too short for any fit: says how long it needs', () => {
+    const r = detectLeak({ ...generate({ ...THIRTY_MIN, durationS: 90 }, 1), limitBytes: LIMIT });
+    expect(r).toMatchObject({ verdict: 'INCONCLUSIVE', steadyNeededS: 120 });
+    expect(r.reason).toContain('needs ≥ 120 s of constant load');
+  });
+});

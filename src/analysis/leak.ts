@@ -58,6 +58,11 @@ export interface LeakResult {
   minDetectableBytesPerHour: number | null;
   /** Slope of anonymous memory, when the working-set growth was checked against it. */
   anonSlopeBytesPerHour?: number | null;
+  /**
+   * INCONCLUSIVE only: the steady time (s) this run suggests would decide at the configured threshold (a PASS, or a
+   * significant growth); null when no extension can decide (e.g. the estimate sits on the threshold).
+   */
+  steadyNeededS?: number | null;
 }
 
 const inconclusive = (reason: string, extra: Partial<LeakResult> = {}): LeakResult => ({
@@ -190,7 +195,7 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const y = pts.map((p) => p[1]);
   const durationS = tS.length ? tS[tS.length - 1]! - tS[0]! : 0;
   const minSteadyS = o.minSteadyS ?? 120;
-  if (durationS < minSteadyS) return inconclusive(`steady load lasted ${durationS.toFixed(0)} s (< ${minSteadyS} s): too short to rule out a leak`);
+  if (durationS < minSteadyS) return inconclusive(`steady load lasted ${durationS.toFixed(0)} s (< ${minSteadyS} s): too short to rule out a leak; needs ≥ ${minSteadyS} s of constant load`, { steadyNeededS: minSteadyS });
 
   const period = gcPeriodS(tS, y);
   const minFloors = o.minFloors ?? 8;
@@ -206,7 +211,10 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const short = o.windowS === undefined && windowS > shortMaxW;
   if (short) windowS = Math.max(5, shortMaxW);
   const env = envelopes(tS, y, windowS);
-  if (env.floors.length < minFloors + 3) return inconclusive(`${env.floors.length} windows of ${windowS.toFixed(0)} s: too few to test a trend`, { windowS, floors: env.floors.length });
+  if (env.floors.length < minFloors + 3) {
+    const neededS = Math.ceil((minFloors + 3) * windowS);
+    return inconclusive(`${env.floors.length} windows of ${windowS.toFixed(0)} s: too few to test a trend; needs ≥ ${neededS} s of steady load`, { windowS, floors: env.floors.length, steadyNeededS: neededS });
+  }
 
   // warm-up: piecewise breakpoint + 1 window, never earlier than 10 % of the run
   const k = warmupBreak(env.tS, env.floors);
@@ -216,7 +224,10 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const ff = keep.map((i) => env.floors[i]!);
   const fp = keep.map((i) => env.peaks[i]!);
   const warmupCutS = cutS - tS[0]!;
-  if (ff.length < minFloors) return inconclusive(`${ff.length} floors after the warm-up cut: too few`, { windowS, floors: ff.length, warmupCutS });
+  if (ff.length < minFloors) {
+    const neededS = Math.ceil(warmupCutS + minFloors * windowS);
+    return inconclusive(`${ff.length} floors after the warm-up cut: too few; needs ≥ ${neededS} s of steady load`, { windowS, floors: ff.length, warmupCutS, steadyNeededS: neededS });
+  }
 
   const alpha = o.alpha ?? 0.01;
   const mk: TrendTest = mannKendallHamedRao(ft, ff, 0.05);
@@ -266,7 +277,34 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   if (significant) return { ...base, verdict: 'WARN', kind: 'WARN_SLOW_GROWTH', reason: `slow growth ${mb(mk.slope)}; limit not reached within ${o.hFailHours ?? 72} h` };
   const passBound = Math.max(sMin, headroom !== null && headroom > 0 ? headroom / (o.hPassHours ?? 168) : 0);
   // a soak too short for the standard windows can confirm a big leak but never claim "no leak" (§1.5)
-  if (hi <= passBound && short) return { ...base, verdict: 'INCONCLUSIVE', kind: 'INCONCLUSIVE', reason: `growth > ${mb(hi)} excluded (95 %), but ${durationS.toFixed(0)} s of steady load is too short to rule out a slow leak` };
+  if (hi <= passBound && short) {
+    // the standard windows: the default (GC-period) window × the floor count a warm-up break may halve
+    const neededS = Math.ceil((2 * minFloors + 3) * Math.max(period !== undefined ? 3 * period : 30, 30));
+    return { ...base, verdict: 'INCONCLUSIVE', kind: 'INCONCLUSIVE', steadyNeededS: neededS, reason: `growth above ${mb(hi)} ruled out at 95 %, but ${durationS.toFixed(0)} s of steady load is too short to rule out a slow leak; a PASS needs ≥ ${durationText(neededS)} of steady load` };
+  }
   if (hi <= passBound) return { ...base, verdict: 'PASS', kind: 'PASS', reason: `growth > ${mb(hi)} excluded (95 %)` };
-  return { ...base, verdict: 'INCONCLUSIVE', kind: 'INCONCLUSIVE', reason: `cannot exclude growth up to ${mb(hi)} (threshold ${mb(passBound)}); run longer or reduce noise` };
+  const fitS = steadyToDecide(mk.slope, lo, hi, passBound, sMinTrend, steadyH * 3600);
+  // the warm-up this run needed comes first again
+  const neededS = fitS === null ? null : Math.ceil(warmupCutS + fitS);
+  const decide = neededS === null ? 'the slope estimate sits at the threshold: a longer soak alone may not decide' : `about ${durationText(neededS)} of steady load would decide at the threshold`;
+  return { ...base, verdict: 'INCONCLUSIVE', kind: 'INCONCLUSIVE', steadyNeededS: neededS, reason: `growth above ${mb(hi)} ruled out at 95 %, but not above the threshold ${mb(passBound)}; ${decide}` };
+}
+
+/**
+ * Steady time that would decide, from this run's own CI. The Theil–Sen CI half-width of a trend over floors at a
+ * fixed window shrinks as T^(-3/2) (n ∝ T points spread over T), so with the slope estimate unchanged: a PASS needs
+ * β̂ + h·(T/T')^1.5 ≤ bound, a significant growth β̂ − h·(T/T')^1.5 > S_min. Null when neither can happen
+ * (β̂ between the two thresholds' reach, or no CI).
+ */
+export function steadyToDecide(slope: number, lo: number, hi: number, passBound: number, sMinTrend: number, steadyS: number): number | null {
+  const half = (hi - lo) / 2;
+  if (!(half > 0) || !Number.isFinite(half) || !(steadyS > 0)) return null;
+  const gap = slope < passBound ? passBound - slope : slope > sMinTrend ? slope - sMinTrend : 0;
+  if (!(gap > 0)) return null;
+  return Math.ceil(steadyS * (half / gap) ** (2 / 3));
+}
+
+/** "9 min", "2.5 h" — for how long to run. */
+function durationText(s: number): string {
+  return s < 3600 ? `${Math.max(1, Math.round(s / 60))} min` : `${(s / 3600).toFixed(1)} h`;
 }
