@@ -1,8 +1,39 @@
-// Lint config; layering rules keep analysis/ and report/ pure and dockerode/pg/autocannon/OTel in one adapter each.
+// Lint config: the architecture is checked, not just described (docs/ARCHITECTURE.md). Each outside system has one
+// adapter module; analysis/ and report/ are pure (no I/O, no clock, no process, no pipeline stages).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const pureLayers = ['**/stack/**', '**/load/**', '**/samplers/**', '**/telemetry/**', '**/store/**', '**/run/**', '**/cli/**', 'node:fs', 'node:fs/promises', 'node:child_process', 'node:net', 'node:http'];
+/** One adapter per outside library: the file allowed to import it, and the restriction everyone else gets. */
+const ADAPTERS = [
+  { file: 'src/stack/runtime/dockerode-runtime.ts', name: 'dockerode' },
+  { file: 'src/samplers/pg-client.ts', name: 'pg' },
+  { file: 'src/load/autocannon-driver.ts', name: 'autocannon' },
+  { file: 'src/samplers/host.ts', name: 'systeminformation' },
+  { file: 'src/telemetry/otel.ts', name: '@opentelemetry/*', pattern: true },
+];
+const adapterPaths = (except) =>
+  ADAPTERS.filter((a) => a.file !== except && !a.pattern).map((a) => ({ name: a.name, message: `Only the ${a.name} adapter (${a.file}) may import ${a.name}.` }));
+const adapterPatterns = (except) =>
+  ADAPTERS.filter((a) => a.file !== except && a.pattern).map((a) => ({ group: [a.name], message: `Only the adapter ${a.file} may import ${a.name}.` }));
+
+const PURE_MESSAGE = 'analysis/ and report/ are pure: no I/O, no clock, no process, no pipeline stages (docs/ARCHITECTURE.md).';
+const impureModules = ['**/stack/**', '**/load/**', '**/samplers/**', '**/telemetry/**', '**/store/**', '**/run/**', '**/cli/**'];
+const impureNode = ['fs', 'fs/promises', 'os', 'child_process', 'net', 'http', 'https', 'dns', 'worker_threads', 'perf_hooks', 'timers', 'process'];
+const pureRestrictions = {
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: [...adapterPaths(), ...impureNode.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: PURE_MESSAGE }))],
+      patterns: [...adapterPatterns(), ...impureModules.map((group) => ({ group: [group], message: PURE_MESSAGE }))],
+    },
+  ],
+  'no-restricted-globals': ['error', ...['process', 'performance', 'setTimeout', 'setInterval', 'setImmediate', 'fetch'].map((name) => ({ name, message: PURE_MESSAGE }))],
+  'no-restricted-syntax': [
+    'error',
+    { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: `Date.now(): ${PURE_MESSAGE} Take the time as input.` },
+    { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: `new Date(): ${PURE_MESSAGE} Take the time as input.` },
+  ],
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dashboards/**', 'results/**', 'src/**/*.mjs'] },
@@ -12,21 +43,9 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', {
-        paths: [
-          { name: 'dockerode', message: 'Only src/stack/runtime/dockerode-runtime.ts may import dockerode.' },
-          { name: 'pg', message: 'Only the pg adapter (src/samplers/pg-client.ts) may import pg.' },
-          { name: 'autocannon', message: 'Only the autocannon adapter (src/load/autocannon-driver.ts) may import autocannon.' },
-        ],
-      }],
+      'no-restricted-imports': ['error', { paths: adapterPaths(), patterns: adapterPatterns() }],
     },
   },
-  { files: ['src/stack/runtime/dockerode-runtime.ts'], rules: { 'no-restricted-imports': 'off' } },
-  { files: ['src/samplers/pg-client.ts'], rules: { 'no-restricted-imports': 'off' } },
-  { files: ['src/load/autocannon-driver.ts'], rules: { 'no-restricted-imports': 'off' } },
-  {
-    files: ['src/analysis/**/*.ts', 'src/report/**/*.ts'],
-    ignores: ['**/*.test.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: pureLayers.map((group) => ({ group: [group], message: 'analysis/ and report/ are pure: no I/O, no pipeline stages.' })) }] },
-  },
+  ...ADAPTERS.map((a) => ({ files: [a.file], rules: { 'no-restricted-imports': ['error', { paths: adapterPaths(a.file), patterns: adapterPatterns(a.file) }] } })),
+  { files: ['src/analysis/**/*.ts', 'src/report/**/*.ts'], ignores: ['**/*.test.ts'], rules: pureRestrictions },
 );
