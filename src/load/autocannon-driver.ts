@@ -71,6 +71,13 @@ interface Prepared {
 
 // a zero-think loop against a failing target would spin; back off a little, like the node:http users
 const FAIL_PAUSE_MS = 10;
+
+// Each instance would build three wasm HDR histograms (5 significant digits, auto-resizing) and record every
+// response in them; the recorder keeps its own, so these record nothing. Profiled as the worker's top cost
+// at 1,000-2,000 users (wasm histogram growth plus its garbage).
+// `__custom` makes autocannon skip encoding them.
+const NO_HIST = { __custom: true, recordValue() {}, recordValueWithExpectedInterval() {}, reset() {}, destroy() {} };
+const NO_HISTOGRAMS = { latencies: NO_HIST, requests: NO_HIST, throughput: NO_HIST };
 const TIMEOUT_ERR = Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' });
 
 export interface ZeroThinkDriver {
@@ -203,6 +210,7 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
             // autocannon refuses timeouts under 1 s
             timeout: Math.max(1, deps.requestTimeoutMs / 1000),
             skipAggregateResult: true,
+            histograms: NO_HISTOGRAMS,
             setupClient: (c: unknown) => {
               const u = users[nextClient++];
               if (!u) throw new Error('autocannon made more connections than users');
