@@ -155,7 +155,7 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
     client._doRequest = () => {
       if (u.pauseTimer) return; // a paused send is pending and will go out on the current connection
       if (u.awaiting) failed(u, client);
-      if (u.stopping || Date.now() >= deps.deadlineEpochMs) return client.destroy();
+      if (u.stopping || deps.runStopped?.() || Date.now() >= deps.deadlineEpochMs) return client.destroy();
       if (u.pauseMs > 0) {
         const ms = u.pauseMs;
         u.pauseMs = 0;
@@ -230,11 +230,16 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
       } else finishAll();
       return users.map((u) => ({
         id: u.id,
-        stop() {
-          // finish the request in flight: _doRequest destroys the client instead of sending the next one
+        stop(cancel) {
           u.stopping = true;
           const c = u.client;
           if (!c || c.destroyed) u.finished();
+          else if (cancel) {
+            if (u.awaiting) recorder.cancelled(u.step.name, u.step.method);
+            u.awaiting = false;
+            c.destroy();
+          }
+          // graceful: finish the request in flight, then _doRequest destroys the client instead of sending
           else if (u.pauseTimer) c.destroy();
           return u.done;
         },

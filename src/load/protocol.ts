@@ -10,6 +10,8 @@ export interface WorkerInit {
   thinkMinMs: number;
   thinkMaxMs: number;
   deadlineEpochMs: number;
+  /** Int32Array view, [0] !== 0 once the engine stopped the run (set before 'stop' is posted) */
+  stopFlag: SharedArrayBuffer;
   keepRaw: boolean;
   /** open model share of this worker; absent for closed-model (user) shapes */
   open?: { rateRps: number; maxInFlight: number };
