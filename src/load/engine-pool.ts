@@ -198,6 +198,11 @@ export class WorkerPool {
     this.activeUsers = 0;
   }
 
+  /** Test hook: every worker's loop busy for `ms`. */
+  stall(ms: number): void {
+    for (const s of this.live()) this.send(s, { type: 'stall', ms });
+  }
+
   async terminate(): Promise<void> {
     await Promise.all(this.slots.map((s) => s?.w.terminate()));
   }

@@ -50,6 +50,8 @@ export interface LoadOptions {
   onRawLatencies?: (endpoint: string, latenciesUs: number[]) => void;
   /** stopOnBreak hook: return a reason to stop the run after this second */
   breakRule?: (s: SecondSample) => string | undefined;
+  /** test hook: at `atMs` after the start, every worker's loop is kept busy for `forMs` */
+  stallWorkers?: { atMs: number; forMs: number };
 }
 
 export interface LoadResult {
@@ -234,7 +236,10 @@ class EngineRun {
     if (o.signal?.aborted) this.stop('signal');
     this.hardDeadline = setTimeout(() => this.stop('deadline'), this.tl.durationMs + this.graceMs);
     this.applySteps();
+    const stall = o.stallWorkers;
+    const stallTimer = stall && setTimeout(() => this.pool.stall(stall.forMs), stall.atMs);
     await this.clock();
+    clearTimeout(stallTimer);
     const stoppedBy = this.stopReason ?? 'completed';
     clearTimeout(this.stepTimer);
     this.emit('stop', { reason: stoppedBy, activeUsers: this.pool.activeUsers });

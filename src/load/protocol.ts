@@ -17,7 +17,13 @@ export interface WorkerInit {
   open?: { rateRps: number; maxInFlight: number };
 }
 
-export type ToWorker = { type: 'add'; ids: number[] } | { type: 'remove'; count: number } | { type: 'flush'; seq: number } | { type: 'stop' };
+export type ToWorker =
+  | { type: 'add'; ids: number[] }
+  | { type: 'remove'; count: number }
+  | { type: 'flush'; seq: number }
+  | { type: 'stop' }
+  /** test hook: keep this worker's event loop busy for `ms`, like an overloaded users' loop */
+  | { type: 'stall'; ms: number };
 
 export type FromWorker =
   | { type: 'ready' }

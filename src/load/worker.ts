@@ -65,6 +65,11 @@ try {
       case 'flush':
         post({ type: 'flushed', seq: m.seq, data: recorder.flush(), activeUsers: init.open ? 0 : users.length });
         break;
+      case 'stall': {
+        const untilMs = Date.now() + m.ms;
+        while (Date.now() < untilMs); // busy on purpose: nothing else runs on this thread meanwhile
+        break;
+      }
       case 'stop':
         // the run is over: requests in flight (ramp-down leavers' too) are cancelled, not awaited
         for (const u of [...users.splice(0), ...leaving]) stopUser(u, true);
