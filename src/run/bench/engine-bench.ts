@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import type { FlowConfig } from '../../config/schema.ts';
 import { runLoad } from '../../load/engine.ts';
 import { planShape } from '../../load/shapes/registry.ts';
-import { engineRun, median, startServer, wrkRps } from './load-bench.ts';
+import { engineRun, median, startServer, wrkRun } from './load-bench.ts';
 
 export interface ConcurrencyFigures {
   connections: number;
   /** medians over the rounds */
   wrkRps?: number;
+  /** wrk's own CPU per request: the reference for how the cost per request grows with connections here */
+  wrkCpuUsPerReq?: number;
   engineRps: number;
   engineCpuUsPerReq: number;
 }
@@ -59,18 +61,19 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
   const dir = mkdtempSync(join(tmpdir(), 'loadscope-engine-bench-'));
   const { url, child } = await startServer(dir);
   try {
-    const raw = new Map<number, { wrk: number[]; rps: number[]; cpu: number[] }>(opts.connections.map((c) => [c, { wrk: [], rps: [], cpu: [] }]));
+    const raw = new Map<number, { wrk: number[]; wrkCpu: number[]; rps: number[]; cpu: number[] }>(opts.connections.map((c) => [c, { wrk: [], wrkCpu: [], rps: [], cpu: [] }]));
     const steps: StepFigures[] = [];
     for (let i = 0; i < opts.rounds; i++) {
       // interleaved: each round measures every level with both tools back to back
       for (const c of opts.connections) {
         const r = raw.get(c)!;
-        const wrk = await wrkRps(url, c, opts.durationS);
+        const wrk = await wrkRun(url, c, opts.durationS);
         const e = await engineRun(url, c, opts.durationS);
-        if (wrk !== undefined) r.wrk.push(wrk);
+        if (wrk) r.wrk.push(wrk.rps);
+        if (wrk?.cpuUsPerReq !== undefined) r.wrkCpu.push(wrk.cpuUsPerReq);
         r.rps.push(e.rps);
         r.cpu.push(e.cpuUsPerReq);
-        opts.log(`[${i + 1}] ${c} connections: wrk ${wrk?.toFixed(0) ?? 'n/a'} req/s, engine ${e.rps.toFixed(0)} req/s, ${e.cpuUsPerReq.toFixed(1)} µs CPU/req`);
+        opts.log(`[${i + 1}] ${c} connections: wrk ${wrk?.rps.toFixed(0) ?? 'n/a'} req/s (${wrk?.cpuUsPerReq?.toFixed(1) ?? 'n/a'} µs CPU/req), engine ${e.rps.toFixed(0)} req/s, ${e.cpuUsPerReq.toFixed(1)} µs CPU/req`);
       }
       const st = await stepRun(url, opts.holdS);
       steps.push(st);
@@ -78,7 +81,7 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
     }
     const levels = opts.connections.map((c) => {
       const r = raw.get(c)!;
-      return { connections: c, wrkRps: r.wrk.length ? median(r.wrk) : undefined, engineRps: median(r.rps), engineCpuUsPerReq: median(r.cpu) };
+      return { connections: c, wrkRps: r.wrk.length ? median(r.wrk) : undefined, wrkCpuUsPerReq: r.wrkCpu.length ? median(r.wrkCpu) : undefined, engineRps: median(r.rps), engineCpuUsPerReq: median(r.cpu) };
     });
     return { levels, steps };
   } finally {
@@ -89,10 +92,15 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
 
 /** The lines `npm run bench` prints for the goals. */
 export function engineBenchLines(r: EngineBenchResult): string[] {
-  const lines = r.levels.map((l) => `engine/wrk at ${l.connections} connections = ${l.wrkRps ? (l.engineRps / l.wrkRps).toFixed(3) : 'n/a (no wrk)'} (goal ≥ 0.95); ${l.engineCpuUsPerReq.toFixed(1)} µs CPU/req`);
+  const lines = r.levels.map(
+    (l) => `engine/wrk at ${l.connections} connections = ${l.wrkRps ? (l.engineRps / l.wrkRps).toFixed(3) : 'n/a (no wrk)'} (goal ≥ 0.95); CPU/req engine ${l.engineCpuUsPerReq.toFixed(1)} µs, wrk ${l.wrkCpuUsPerReq?.toFixed(1) ?? 'n/a'} µs`,
+  );
   const lo = r.levels[0];
   const hi = r.levels.at(-1);
-  if (lo && hi && lo !== hi) lines.push(`CPU per request ${hi.connections} ÷ ${lo.connections} connections = ${(hi.engineCpuUsPerReq / lo.engineCpuUsPerReq).toFixed(3)} (goal within 20 %: 0.8–1.2)`);
+  if (lo && hi && lo !== hi) {
+    const wrkRatio = lo.wrkCpuUsPerReq && hi.wrkCpuUsPerReq ? (hi.wrkCpuUsPerReq / lo.wrkCpuUsPerReq).toFixed(3) : 'n/a';
+    lines.push(`engine CPU per request ${hi.connections} ÷ ${lo.connections} connections = ${(hi.engineCpuUsPerReq / lo.engineCpuUsPerReq).toFixed(3)} (goal within 20 %: 0.8–1.2; wrk's own: ${wrkRatio})`);
+  }
   lines.push(`1,000→2,000 zero-think step: seconds with 0 completions per round = ${r.steps.map((s) => s.zeroSeconds).join(', ')} (goal 0)`);
   return lines;
 }

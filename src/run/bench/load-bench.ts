@@ -27,10 +27,21 @@ export async function startServer(dir: string): Promise<{ url: string; child: Ch
 }
 
 export async function wrkRps(url: string, connections: number, durationS: number): Promise<number | undefined> {
+  return (await wrkRun(url, connections, durationS))?.rps;
+}
+
+/** wrk req/s and wrk's own CPU µs per request (its user + system time, from the shell's `times`). */
+export async function wrkRun(url: string, connections: number, durationS: number): Promise<{ rps: number; cpuUsPerReq?: number } | undefined> {
   try {
-    const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, `${url}/`], { timeout: (durationS + 15) * 1000 });
+    const script = `wrk -t1 -c${connections} -d${durationS}s ${url}/; times`;
+    const { stdout } = await promisify(execFile)('sh', ['-c', script], { timeout: (durationS + 15) * 1000 });
     const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
-    return m ? Number(m[1]) : undefined;
+    if (!m) return undefined;
+    const rps = Number(m[1]);
+    // `times` prints the shell's own user/system line, then its children's (wrk): "0m1.234s 0m0.567s"
+    const t = [...stdout.matchAll(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/g)].at(-1);
+    const cpuS = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : undefined;
+    return { rps, cpuUsPerReq: cpuS === undefined ? undefined : (cpuS * 1e6) / Math.max(1, rps * durationS) };
   } catch {
     return undefined;
   }
