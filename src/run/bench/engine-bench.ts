@@ -17,6 +17,10 @@ export interface ConcurrencyFigures {
   wrkCpuUsPerReq?: number;
   engineRps: number;
   engineCpuUsPerReq: number;
+  /** median over the rounds of engine ÷ wrk measured back to back (robust to a neighbour's load) */
+  rpsRatio?: number;
+  /** median over the rounds of engine CPU per request ÷ the lowest level's, same round */
+  cpuPerReqRatio?: number;
 }
 
 export interface StepFigures {
@@ -61,7 +65,9 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
   const dir = mkdtempSync(join(tmpdir(), 'loadscope-engine-bench-'));
   const { url, child } = await startServer(dir);
   try {
-    const raw = new Map<number, { wrk: number[]; wrkCpu: number[]; rps: number[]; cpu: number[] }>(opts.connections.map((c) => [c, { wrk: [], wrkCpu: [], rps: [], cpu: [] }]));
+    const raw = new Map<number, { wrk: number[]; wrkCpu: number[]; rps: number[]; cpu: number[]; ratio: number[]; cpuRatio: number[] }>(
+      opts.connections.map((c) => [c, { wrk: [], wrkCpu: [], rps: [], cpu: [], ratio: [], cpuRatio: [] }]),
+    );
     const steps: StepFigures[] = [];
     for (let i = 0; i < opts.rounds; i++) {
       // interleaved: each round measures every level with both tools back to back
@@ -70,6 +76,9 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
         const wrk = await wrkRun(url, c, opts.durationS);
         const e = await engineRun(url, c, opts.durationS);
         if (wrk) r.wrk.push(wrk.rps);
+        if (wrk) r.ratio.push(e.rps / wrk.rps);
+        const base = raw.get(opts.connections[0] ?? c)!.cpu[i];
+        if (base) r.cpuRatio.push(e.cpuUsPerReq / base);
         if (wrk?.cpuUsPerReq !== undefined) r.wrkCpu.push(wrk.cpuUsPerReq);
         r.rps.push(e.rps);
         r.cpu.push(e.cpuUsPerReq);
@@ -81,7 +90,7 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
     }
     const levels = opts.connections.map((c) => {
       const r = raw.get(c)!;
-      return { connections: c, wrkRps: r.wrk.length ? median(r.wrk) : undefined, wrkCpuUsPerReq: r.wrkCpu.length ? median(r.wrkCpu) : undefined, engineRps: median(r.rps), engineCpuUsPerReq: median(r.cpu) };
+      return { connections: c, wrkRps: r.wrk.length ? median(r.wrk) : undefined, wrkCpuUsPerReq: r.wrkCpu.length ? median(r.wrkCpu) : undefined, engineRps: median(r.rps), engineCpuUsPerReq: median(r.cpu), rpsRatio: r.ratio.length ? median(r.ratio) : undefined, cpuPerReqRatio: r.cpuRatio.length ? median(r.cpuRatio) : undefined };
     });
     return { levels, steps };
   } finally {
@@ -93,13 +102,13 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
 /** The lines `npm run bench` prints for the goals. */
 export function engineBenchLines(r: EngineBenchResult): string[] {
   const lines = r.levels.map(
-    (l) => `engine/wrk at ${l.connections} connections = ${l.wrkRps ? (l.engineRps / l.wrkRps).toFixed(3) : 'n/a (no wrk)'} (goal ≥ 0.95); CPU/req engine ${l.engineCpuUsPerReq.toFixed(1)} µs, wrk ${l.wrkCpuUsPerReq?.toFixed(1) ?? 'n/a'} µs`,
+    (l) => `engine/wrk at ${l.connections} connections = ${l.rpsRatio?.toFixed(3) ?? 'n/a (no wrk)'} (goal ≥ 0.95; median of per-round ratios; medians ${l.engineRps.toFixed(0)} / ${l.wrkRps?.toFixed(0) ?? 'n/a'} req/s); CPU/req engine ${l.engineCpuUsPerReq.toFixed(1)} µs, wrk ${l.wrkCpuUsPerReq?.toFixed(1) ?? 'n/a'} µs`,
   );
   const lo = r.levels[0];
   const hi = r.levels.at(-1);
   if (lo && hi && lo !== hi) {
     const wrkRatio = lo.wrkCpuUsPerReq && hi.wrkCpuUsPerReq ? (hi.wrkCpuUsPerReq / lo.wrkCpuUsPerReq).toFixed(3) : 'n/a';
-    lines.push(`engine CPU per request ${hi.connections} ÷ ${lo.connections} connections = ${(hi.engineCpuUsPerReq / lo.engineCpuUsPerReq).toFixed(3)} (goal within 20 %: 0.8–1.2; wrk's own: ${wrkRatio})`);
+    lines.push(`engine CPU per request ${hi.connections} ÷ ${lo.connections} connections = ${hi.cpuPerReqRatio?.toFixed(3) ?? 'n/a'} (goal within 20 %: 0.8–1.2; wrk's own: ${wrkRatio})`);
   }
   lines.push(`1,000→2,000 zero-think step: seconds with 0 completions per round = ${r.steps.map((s) => s.zeroSeconds).join(', ')} (goal 0)`);
   return lines;
