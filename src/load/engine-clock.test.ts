@@ -119,7 +119,11 @@ describe('the stop: requests in flight are cancelled, never completions', () => 
 
 describe('stop-on-break with a recovery hold', () => {
   const ladder = (): Timeline => planShape({ kind: 'steps', users: [2, 6, 12, 20], rampUpMs: 200, holdMs: 1_300 });
-  const breakAt6 = (s: SecondSample): string | undefined => (s.activeUsers >= 6 && s.phase !== RECOVERY_PHASE ? 'users ≥ 6' : undefined);
+  // once it fired it fires on every later second too: the engine must not apply it inside the recovery hold
+  const breakAt6 = (): ((s: SecondSample) => string | undefined) => {
+    let broken = false;
+    return (s) => ((broken ||= s.activeUsers >= 6) ? 'users ≥ 6' : undefined);
+  };
 
   const run = async (timeline: Timeline) => {
     const server = await startCapacityServer(4, 20);
@@ -136,7 +140,7 @@ describe('stop-on-break with a recovery hold', () => {
         thinkMaxMs: 50,
         requestTimeoutMs: 5_000,
         workers: 1,
-        breakRule: breakAt6,
+        breakRule: breakAt6(),
         onSecond: (s) => seen.push(see(s)),
         onEvent: (e) => events.push(e),
       });
@@ -151,6 +155,7 @@ describe('stop-on-break with a recovery hold', () => {
     const { res, seen, events } = await run({ ...ladder(), recovery });
     expect(res.stoppedBy).toBe('break');
     const brk = events.find((e) => e.kind === 'break');
+    expect(events.filter((e) => e.kind === 'break')).toHaveLength(1);
     expect(brk?.detail).toMatchObject({ reason: 'users ≥ 6', recovery: true });
     expect(events.some((e) => e.kind === 'phase' && e.detail.phase === RECOVERY_PHASE)).toBe(true);
     const rec = seen.filter((s) => s.phase === RECOVERY_PHASE && !s.final);

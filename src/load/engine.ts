@@ -173,8 +173,8 @@ class EngineRun {
   /** Stop-on-break: with a recovery hold planned (Timeline.recovery), jump to it instead of stopping. */
   private onBreak(reason: string): void {
     const rec = this.tl.recovery;
-    this.emit('break', { reason, phase: this.phase, recovery: rec !== undefined && this.phase !== RECOVERY_PHASE });
-    if (!rec || this.phase === RECOVERY_PHASE) return this.stop('break');
+    this.emit('break', { reason, phase: this.phase, recovery: rec !== undefined });
+    if (!rec) return this.stop('break');
     clearTimeout(this.stepTimer);
     this.stepIdx = this.tl.steps.length;
     this.enterPhase(RECOVERY_PHASE, Date.now() - this.startedAtMs);
@@ -207,7 +207,8 @@ class EngineRun {
       final,
     };
     this.o.onSecond(sample);
-    const why = !final && this.o.breakRule ? this.o.breakRule(sample) : undefined;
+    // the recovery hold is observed to its end: a rule that still fires there is what recovery measures
+    const why = !final && this.phase !== RECOVERY_PHASE && this.o.breakRule ? this.o.breakRule(sample) : undefined;
     this.acc.reset();
     if (why) this.onBreak(why);
   }
