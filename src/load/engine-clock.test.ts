@@ -122,7 +122,10 @@ describe('stop-on-break with a recovery hold', () => {
   // once it fired it fires on every later second too: the engine must not apply it inside the recovery hold
   const breakAt6 = (): ((s: SecondSample) => string | undefined) => {
     let broken = false;
-    return (s) => ((broken ||= s.activeUsers >= 6) ? 'users ≥ 6' : undefined);
+    return (s) => {
+      broken ||= s.activeUsers >= 6;
+      return broken ? 'users ≥ 6' : undefined;
+    };
   };
 
   const run = async (timeline: Timeline) => {

@@ -185,9 +185,14 @@ export class WorkerPool {
     for (const [s, count] of removes) this.send(s, { type: 'remove', count });
   }
 
-  /** Raises the shared stop flag at once (workers book what ends afterwards as cancelled), then stops them. */
-  async stop(boundMs: number): Promise<void> {
+  /** From now on the workers book whatever ends as cancelled and send nothing new (a shared flag, no message). */
+  raiseStopFlag(): void {
     Atomics.store(this.flagView, 0, 1);
+  }
+
+  /** Stops every worker (cancelling what is in flight) and takes their last counters; bounded by `boundMs`. */
+  async stop(boundMs: number): Promise<void> {
+    this.raiseStopFlag();
     const all = this.live().map(
       (s) =>
         new Promise<void>((resolve) => {

@@ -131,6 +131,8 @@ class EngineRun {
     if (!this.stopReason) {
       this.stopReason = why;
       this.stopAtMs = Date.now();
+      // the stop instant is now, not when the clock loop gets round to it: later completions are cancelled
+      this.pool.raiseStopFlag();
     }
     this.wakeMain();
   }

@@ -86,7 +86,7 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
       }
       const st = await stepRun(url, opts.holdS);
       steps.push(st);
-      opts.log(`[${i + 1}] 1,000→2,000 step: ${st.zeroSeconds} of ${st.seconds} s with 0 completions, min ${st.minRps} req/s, median generator CPU ${st.medianCpuCores} cores`);
+      opts.log(`[${i + 1}] 1,000→2,000 step: ${st.zeroSeconds} of ${st.seconds} s with 0 completions, min ${st.minRps} req/s, median generator CPU ${st.medianCpuCores.toFixed(2)} cores`);
     }
     const levels = opts.connections.map((c) => {
       const r = raw.get(c)!;
