@@ -15,6 +15,8 @@ export interface EndpointSecond {
   p95Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Requests in flight when the run stopped: in no count, error or latency (absent in older runs). */
+  cancelled?: number;
 }
 
 /** The subset of the samplers' ContainerSample the analysis reads. */

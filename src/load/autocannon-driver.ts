@@ -71,6 +71,13 @@ interface Prepared {
 
 // a zero-think loop against a failing target would spin; back off a little, like the node:http users
 const FAIL_PAUSE_MS = 10;
+
+// Each instance would build three wasm HDR histograms (5 significant digits, auto-resizing) and record every
+// response in them; the recorder keeps its own, so these record nothing. Profiled as the worker's top cost
+// at 1,000-2,000 users (wasm histogram growth plus its garbage).
+// `__custom` makes autocannon skip encoding them.
+const NO_HIST = { __custom: true, recordValue() {}, recordValueWithExpectedInterval() {}, reset() {}, destroy() {} };
+const NO_HISTOGRAMS = { latencies: NO_HIST, requests: NO_HIST, throughput: NO_HIST };
 const TIMEOUT_ERR = Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' });
 
 export interface ZeroThinkDriver {
@@ -148,7 +155,7 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
     client._doRequest = () => {
       if (u.pauseTimer) return; // a paused send is pending and will go out on the current connection
       if (u.awaiting) failed(u, client);
-      if (u.stopping || Date.now() >= deps.deadlineEpochMs) return client.destroy();
+      if (u.stopping || deps.runStopped?.() || Date.now() >= deps.deadlineEpochMs) return client.destroy();
       if (u.pauseMs > 0) {
         const ms = u.pauseMs;
         u.pauseMs = 0;
@@ -203,6 +210,7 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
             // autocannon refuses timeouts under 1 s
             timeout: Math.max(1, deps.requestTimeoutMs / 1000),
             skipAggregateResult: true,
+            histograms: NO_HISTOGRAMS,
             setupClient: (c: unknown) => {
               const u = users[nextClient++];
               if (!u) throw new Error('autocannon made more connections than users');
@@ -222,11 +230,16 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
       } else finishAll();
       return users.map((u) => ({
         id: u.id,
-        stop() {
-          // finish the request in flight: _doRequest destroys the client instead of sending the next one
+        stop(cancel) {
           u.stopping = true;
           const c = u.client;
           if (!c || c.destroyed) u.finished();
+          else if (cancel) {
+            if (u.awaiting) recorder.cancelled(u.step.name, u.step.method);
+            u.awaiting = false;
+            c.destroy();
+          }
+          // graceful: finish the request in flight, then _doRequest destroys the client instead of sending
           else if (u.pauseTimer) c.destroy();
           return u.done;
         },

@@ -66,7 +66,7 @@ export async function runOnStart(agent: http.Agent, deps: UserDeps, ctx: RenderC
   let step = 0;
   let attempt = 0;
   while (step < deps.flow.onStart.length) {
-    if (stopped() || Date.now() >= deps.deadlineEpochMs) return false;
+    if (stopped() || deps.runStopped?.() === true || Date.now() >= deps.deadlineEpochMs) return false;
     const s = deps.flow.onStart[step] as CompiledStep;
     const res = await sendStep(agent, deps, s, ctx);
     if (res.ok && captureInto(s, res.body ?? '', ctx.vars)) {
@@ -96,7 +96,7 @@ export function startHttpUser(id: number, deps: UserDeps): RunningUser {
     wake = s.wake;
     return s.done;
   };
-  const stopped = (): boolean => stopping || Date.now() >= deps.deadlineEpochMs;
+  const stopped = (): boolean => stopping || deps.runStopped?.() === true || Date.now() >= deps.deadlineEpochMs;
   const loop = (async () => {
     if (!(await runOnStart(agent, deps, ctx, stopped, sleep))) return;
     const spanMs = deps.thinkMaxMs - deps.thinkMinMs;
@@ -113,9 +113,11 @@ export function startHttpUser(id: number, deps: UserDeps): RunningUser {
   })().finally(() => agent.destroy());
   return {
     id,
-    stop() {
+    stop(cancel) {
       stopping = true;
       wake();
+      // the request in flight fails on its destroyed socket; the recorder books it as cancelled (run stopped)
+      if (cancel) agent.destroy();
       return loop;
     },
   };

@@ -14,7 +14,7 @@ export function startOpenModel(deps: UserDeps, rateRps: number, maxInFlight: num
   let timer: NodeJS.Timeout | undefined;
   let inFlight = 0;
   let finish: () => void = () => {};
-  const stopped = (): boolean => stopping || Date.now() >= deps.deadlineEpochMs;
+  const stopped = (): boolean => stopping || deps.runStopped?.() === true || Date.now() >= deps.deadlineEpochMs;
   const done = new Promise<void>((resolve) => (finish = resolve));
 
   const loop = async (): Promise<void> => {
@@ -50,9 +50,11 @@ export function startOpenModel(deps: UserDeps, rateRps: number, maxInFlight: num
   void loop();
   return {
     id: 0,
-    stop() {
+    stop(cancel) {
       stopping = true;
       clearTimeout(timer);
+      // requests in flight fail on their destroyed sockets and are booked as cancelled (run stopped)
+      if (cancel) agent.destroy();
       drain();
       return done.finally(() => agent.destroy());
     },

@@ -10,12 +10,20 @@ export interface WorkerInit {
   thinkMinMs: number;
   thinkMaxMs: number;
   deadlineEpochMs: number;
+  /** Int32Array view, [0] !== 0 once the engine stopped the run (set before 'stop' is posted) */
+  stopFlag: SharedArrayBuffer;
   keepRaw: boolean;
   /** open model share of this worker; absent for closed-model (user) shapes */
   open?: { rateRps: number; maxInFlight: number };
 }
 
-export type ToWorker = { type: 'add'; ids: number[] } | { type: 'remove'; count: number } | { type: 'flush'; seq: number } | { type: 'stop' };
+export type ToWorker =
+  | { type: 'add'; ids: number[] }
+  | { type: 'remove'; count: number }
+  | { type: 'flush'; seq: number }
+  | { type: 'stop' }
+  /** test hook: keep this worker's event loop busy for `ms`, like an overloaded users' loop */
+  | { type: 'stall'; ms: number };
 
 export type FromWorker =
   | { type: 'ready' }

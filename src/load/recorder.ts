@@ -10,6 +10,8 @@ export interface EndpointSecondWire {
   count: number;
   errors: ErrorCounts;
   bytes: number;
+  /** requests in flight when the run stopped: not in count, errors or hist */
+  cancelled: number;
   /** latency µs, hdr compressed base64 */
   hist: string;
 }
@@ -27,6 +29,7 @@ export interface RecorderFlush {
 interface EndpointAcc {
   method: string;
   count: number;
+  cancelled: number;
   errors: ErrorCounts;
   bytes: number;
   hist: LatencyHistogram;
@@ -38,14 +41,18 @@ export class Recorder {
   private rawUs: Record<string, number[]> | undefined;
   droppedLate = 0;
 
-  constructor(private readonly keepRaw = false) {
+  /** @param stopped true once the run has stopped: whatever ends after that was cancelled, not completed */
+  constructor(
+    private readonly keepRaw = false,
+    private readonly stopped: () => boolean = () => false,
+  ) {
     if (keepRaw) this.rawUs = {};
   }
 
   private acc(name: string, method: string): EndpointAcc {
     let a = this.byName.get(name);
     if (!a) {
-      a = { method, count: 0, errors: zeroErrors(), bytes: 0, hist: createLatencyHistogram() };
+      a = { method, count: 0, cancelled: 0, errors: zeroErrors(), bytes: 0, hist: createLatencyHistogram() };
       this.byName.set(name, a);
     }
     return a;
@@ -53,6 +60,7 @@ export class Recorder {
 
   /** A response arrived (any status). */
   response(name: string, method: string, latencyUs: number, errorKind: ErrorKind | undefined, bytes: number, status: number): void {
+    if (this.stopped()) return this.cancelled(name, method);
     const a = this.acc(name, method);
     a.count++;
     a.bytes += bytes;
@@ -66,10 +74,17 @@ export class Recorder {
 
   /** No response: timeout, connection error, other. Counted, no latency recorded. */
   exception(name: string, method: string, kind: ErrorKind, detail: string): void {
+    // after the stop, the error is most likely our own teardown of the connection
+    if (this.stopped()) return this.cancelled(name, method);
     const a = this.acc(name, method);
     a.count++;
     a.errors[kind]++;
     this.fail(method, name, detail);
+  }
+
+  /** A request was in flight when the run stopped: neither a completion nor an error, no latency. */
+  cancelled(name: string, method: string): void {
+    this.acc(name, method).cancelled++;
   }
 
   private fail(method: string, name: string, error: string): void {
@@ -80,9 +95,10 @@ export class Recorder {
   flush(): RecorderFlush {
     const endpoints: Record<string, EndpointSecondWire> = {};
     for (const [name, a] of this.byName) {
-      if (a.count === 0) continue;
-      endpoints[name] = { method: a.method, count: a.count, errors: { ...a.errors }, bytes: a.bytes, hist: encodeHistogram(a.hist) };
+      if (a.count === 0 && a.cancelled === 0) continue;
+      endpoints[name] = { method: a.method, count: a.count, cancelled: a.cancelled, errors: { ...a.errors }, bytes: a.bytes, hist: encodeHistogram(a.hist) };
       a.count = 0;
+      a.cancelled = 0;
       a.bytes = 0;
       for (const k of ERROR_KINDS) a.errors[k] = 0;
       a.hist.reset();

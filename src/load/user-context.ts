@@ -11,13 +11,18 @@ export interface UserDeps {
   thinkMaxMs: number;
   /** epoch ms after which nothing may be sent (hard deadline) */
   deadlineEpochMs: number;
+  /** true once the engine has stopped the run: nothing new is sent, what ends afterwards was cancelled */
+  runStopped?: () => boolean;
   onEvent: (kind: string, detail: Record<string, unknown>) => void;
 }
 
 export interface RunningUser {
   readonly id: number;
-  /** finish the in-flight request, then stop */
-  stop(): Promise<void>;
+  /**
+   * Stop the user. Graceful (a ramp-down): the request in flight finishes and is recorded. `cancel` (the run
+   * stops): the request in flight is dropped at once and counted as cancelled.
+   */
+  stop(cancel?: boolean): Promise<void>;
 }
 
 /** A sleep that ends early when `wake()` is called. */

@@ -77,7 +77,7 @@ describe('run directory', () => {
       onWriter: (w) => w.addSection('postgres', ({ elapsedS }) => ({ connections: 3, elapsedS })),
     });
     const stats = readFileSync(join(r.runDir, 'quick_stats.csv'), 'utf8').split('\n');
-    expect(stats[0]).toBe('Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%');
+    expect(stats[0]).toBe('Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Cancelled Count');
     expect(stats.some((l) => l.startsWith(',Aggregated,'))).toBe(true);
     expect(readFileSync(join(r.runDir, 'quick_stats_history.csv'), 'utf8')).toMatch(/^Timestamp,User Count,Type,Name,Requests\/s,.*Total Average Content Size\n/);
     expect(readFileSync(join(r.runDir, 'quick_failures.csv'), 'utf8')).toBe('Method,Name,Error,Occurrences\n');

@@ -8,8 +8,9 @@ export interface SeriesLine {
   elapsedS: number;
   phase: string;
   activeUsers: number;
-  endpoints: Record<string, { count: number; errors: Record<string, number>; bytes: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>;
-  total: { count: number; errors: Record<string, number>; bytes: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number };
+  /** cancelled: requests in flight when the run stopped (present only when > 0) */
+  endpoints: Record<string, { count: number; errors: Record<string, number>; bytes: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; cancelled?: number }>;
+  total: { count: number; errors: Record<string, number>; bytes: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; cancelled?: number };
   generator: { cpuCores: number; droppedLate: number };
   [section: string]: unknown;
 }

@@ -29,6 +29,8 @@ export interface RunSummary {
   endpoints: EndpointSummary[];
   total: EndpointSummary;
   droppedLate: number;
+  /** requests in flight when the run stopped: in no count, error or latency */
+  cancelled: number;
   maxCpuCores: number;
 }
 
@@ -48,6 +50,7 @@ export class RunWriter {
   private lastTMs = 0;
   private lastElapsedS = 0;
   private droppedLate = 0;
+  private cancelled = 0;
   private maxCpuCores = 0;
   private closed = false;
   private eventsClosed = false;
@@ -106,14 +109,19 @@ export class RunWriter {
     const totalErrors = zeroErrors();
     const historyRows: string[] = [];
     const tsS = Math.floor(s.tMs / 1000);
+    let cancelled = 0;
     for (const [name, e] of [...s.endpoints].sort(([a], [b]) => a.localeCompare(b))) {
-      if (e.count === 0) continue;
-      endpoints[name] = { count: e.count, errors: { ...e.errors }, bytes: e.bytes, ...summaryMs(e.hist) };
+      const c = e.cancelled ?? 0;
+      if (e.count === 0 && c === 0) continue;
+      // cancelled (in flight at the stop) only appears when there are some: old readers see the old line
+      endpoints[name] = { count: e.count, errors: { ...e.errors }, bytes: e.bytes, ...summaryMs(e.hist), ...(c > 0 && { cancelled: c }) };
+      cancelled += c;
       hists[name] = encodeHistogram(e.hist);
       let t = this.totals.get(name);
-      if (!t) this.totals.set(name, (t = { method: e.method, count: 0, failures: 0, bytes: 0, hist: createLatencyHistogram() }));
+      if (!t) this.totals.set(name, (t = { method: e.method, count: 0, failures: 0, cancelled: 0, bytes: 0, hist: createLatencyHistogram() }));
       const failures = failuresOf(e.errors);
       t.count += e.count;
+      t.cancelled = (t.cancelled ?? 0) + c;
       t.failures += failures;
       t.bytes += e.bytes;
       t.hist.add(e.hist);
@@ -125,6 +133,8 @@ export class RunWriter {
       historyRows.push(historyRow(tsS, s.activeUsers, e.method, name, { ...e, failures }, t));
     }
     const agg = this.aggregate;
+    this.cancelled += cancelled;
+    agg.cancelled = (agg.cancelled ?? 0) + cancelled;
     agg.count += sec.count;
     agg.failures += sec.failures;
     agg.bytes += sec.bytes;
@@ -141,7 +151,7 @@ export class RunWriter {
       phase: s.phase,
       activeUsers: s.activeUsers,
       endpoints,
-      total: { count: sec.count, errors: totalErrors, bytes: sec.bytes, ...summaryMs(sec.hist) },
+      total: { count: sec.count, errors: totalErrors, bytes: sec.bytes, ...summaryMs(sec.hist), ...(cancelled > 0 && { cancelled }) },
       generator: { cpuCores: s.cpuCores, droppedLate: s.droppedLate },
     };
     for (const [name, provide] of this.sections) {
@@ -177,6 +187,7 @@ export class RunWriter {
       endpoints: [...this.totals].map(([n, t]) => row(n, t)),
       total: row('Aggregated', this.aggregate),
       droppedLate: this.droppedLate,
+      cancelled: this.cancelled,
       maxCpuCores: this.maxCpuCores,
     };
   }

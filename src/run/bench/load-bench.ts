@@ -15,7 +15,7 @@ const s = http.createServer((q, r) => { r.writeHead(200, { 'content-type': 'text
 s.keepAliveTimeout = 60000;
 s.listen(0, '127.0.0.1', () => process.send(s.address().port));`;
 
-async function startServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
+export async function startServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
   const file = join(dir, 'server.cjs');
   writeFileSync(file, SERVER_JS);
   const child = fork(file, [], { stdio: 'ignore' });
@@ -26,11 +26,22 @@ async function startServer(dir: string): Promise<{ url: string; child: ChildProc
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-async function wrkRps(url: string, connections: number, durationS: number): Promise<number | undefined> {
+export async function wrkRps(url: string, connections: number, durationS: number): Promise<number | undefined> {
+  return (await wrkRun(url, connections, durationS))?.rps;
+}
+
+/** wrk req/s and wrk's own CPU µs per request (its user + system time, from the shell's `times`). */
+export async function wrkRun(url: string, connections: number, durationS: number): Promise<{ rps: number; cpuUsPerReq?: number } | undefined> {
   try {
-    const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${connections}`, `-d${durationS}s`, `${url}/`], { timeout: (durationS + 15) * 1000 });
+    const script = `wrk -t1 -c${connections} -d${durationS}s ${url}/; times`;
+    const { stdout } = await promisify(execFile)('sh', ['-c', script], { timeout: (durationS + 15) * 1000 });
     const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
-    return m ? Number(m[1]) : undefined;
+    if (!m) return undefined;
+    const rps = Number(m[1]);
+    // `times` prints the shell's own user/system line, then its children's (wrk): "0m1.234s 0m0.567s"
+    const t = [...stdout.matchAll(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/g)].at(-1);
+    const cpuS = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : undefined;
+    return { rps, cpuUsPerReq: cpuS === undefined ? undefined : (cpuS * 1e6) / Math.max(1, rps * durationS) };
   } catch {
     return undefined;
   }
@@ -44,7 +55,7 @@ async function autocannonRun(url: string, connections: number, durationS: number
   return { rps, cpuUsPerReq: (c.user + c.system) / Math.max(1, rps * durationS) };
 }
 
-async function engineRun(url: string, connections: number, durationS: number): Promise<{ rps: number; cpuUsPerReq: number }> {
+export async function engineRun(url: string, connections: number, durationS: number): Promise<{ rps: number; cpuUsPerReq: number }> {
   const counts: number[] = [];
   let cpuS = 0;
   let cpuReqs = 0;
@@ -68,7 +79,7 @@ async function engineRun(url: string, connections: number, durationS: number): P
   return { rps: counts.reduce((a, b) => a + b, 0) / Math.max(1, counts.length), cpuUsPerReq: (cpuS * 1e6) / Math.max(1, cpuReqs) };
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;

@@ -1,4 +1,5 @@
 // `npm run bench`: a list of bench sections; each prints its own figures as ratios or against goals.
+import { engineBench, engineBenchLines } from './engine-bench.ts';
 import { loadBench } from './load-bench.ts';
 import { median, stackBench } from './stack-bench.ts';
 import { samplerOverheadBench, samplerSoakMemoryBench } from './sampler-bench.ts';
@@ -11,6 +12,14 @@ const sections: { name: string; run: () => Promise<void> }[] = [
     run: async () => {
       const r = await stackBench({ rounds: env('BENCH_STACK_ROUNDS', 3), log: (l) => console.log(`  ${l}`) });
       console.log(`  median up-to-healthy ${(median(r.upMs) / 1000).toFixed(2)} s (goal ≤ 10 s), teardown ${(median(r.downMs) / 1000).toFixed(2)} s (goal ≤ 5 s)`);
+    },
+  },
+  {
+    name: 'load generator vs wrk at 50, 500, 2,000 connections; 1,000→2,000 zero-think step',
+    run: async () => {
+      const connections = (process.env.BENCH_ENGINE_CONNECTIONS ?? '50,500,2000').split(',').map(Number);
+      const r = await engineBench({ connections, durationS: env('BENCH_DURATION_S', 10), holdS: env('BENCH_STEP_HOLD_S', 8), rounds: env('BENCH_ROUNDS', 3), log: (l) => console.log(`  ${l}`) });
+      for (const l of engineBenchLines(r)) console.log(`  ${l}`);
     },
   },
   {
@@ -35,7 +44,9 @@ const sections: { name: string; run: () => Promise<void> }[] = [
   },
 ];
 
-for (const s of sections) {
+// BENCH_ONLY=<words>: run just the sections whose name contains them
+const only = process.env.BENCH_ONLY?.toLowerCase();
+for (const s of sections.filter((x) => !only || x.name.toLowerCase().includes(only))) {
   console.log(`== ${s.name}`);
   await s.run();
 }
