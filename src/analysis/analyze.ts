@@ -2,7 +2,7 @@
 // leaks, spikes, bottlenecks and recommendations. Pure: record + options in, Analysis out.
 import { attributeBottlenecks, type Bottleneck } from './bottleneck.ts';
 import { analyzeCapacity, containerEventKind, type BreakingPoint, type CapacityResult } from './capacity.ts';
-import { HistogramIndex } from './histograms.ts';
+import { ALL_ENDPOINTS, HistogramIndex } from './histograms.ts';
 import { detectLeak, type LeakKind, type LeakOptions, type LeakVerdict } from './leak.ts';
 import { recommend, type Recommendation } from './recommend.ts';
 import { findIncidents, type Incident } from './incidents.ts';
@@ -105,7 +105,8 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const rec: RunRecord = { ...record, series };
   const hist = new HistogramIndex(record.histograms);
   hist.decodeAll();
-  const segs = loadSegments(series);
+  // each second's own histogram p95 is the latency indicator of the MSER-5 warm-up cut (docs/ANALYSIS.md)
+  const segs = loadSegments(series, { latencyMsAt: (s) => hist.stats(ALL_ENDPOINTS, { fromS: s, toS: s })?.p95Ms ?? null });
   const model = o.scenario.shape === 'constant-rate' ? 'open' : 'closed';
   const validity = checkValidity(series, hist, segs, { generatorCores: o.generatorCores, model, thinkTimeMeanMs: o.scenario.thinkTimeMeanMs });
   const slo0 = o.scenario.slo;
