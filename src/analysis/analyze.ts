@@ -116,6 +116,8 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     rule: { p95Ms: slo0?.p95Ms, errorRatio: slo0?.errorRatio ?? 0.01 },
     offeredRpsByPhase: o.scenario.offeredRpsByPhase,
     usl: o.usl,
+    ...(o.appName !== undefined ? { appName: o.appName } : {}),
+    ...(o.poolMax !== undefined ? { poolMax: o.poolMax } : {}),
   });
   // SLO window: steps → the steps below the breaking point (the sustainable range); spikes → base phases;
   // otherwise every steady window.
@@ -184,7 +186,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
       breakingPoint: bp,
       knee: cap.knee,
       usl: cap.usl,
-      notes: [`knee: ${cap.kneeNote}`, `usl: ${cap.uslNote}`],
+      notes: [`knee: ${cap.kneeNote}`, `usl: ${cap.uslNote}`, ...cap.stepNotes],
     },
     leaks,
     spikes: spikes.map((s) => ({ startS: s.startS, recoveryS: s.recoveryS, overshoot: s.overshoot, verdict: s.verdict, note: s.note })),

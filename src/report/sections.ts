@@ -79,6 +79,13 @@ function capacity(a: AnalysisContract): Section {
     ['Breaking point', bp ? `${fmtNum(bp.users, 0)} users at ${fmtRps(bp.throughputRps)} — ${bp.reason}` : 'none reached'],
     ['Efficiency knee', cap.knee ? `${fmtNum(cap.knee.users, 0)} users at ${fmtRps(cap.knee.throughputRps)}` : 'none found'],
   ];
+  // what went first at the break, then the other signals in order (docs/ANALYSIS.md "failure mode")
+  const fm = bp?.failureMode;
+  if (fm) {
+    rows.push(['Failure mode', fm.summary]);
+    const later = fm.signals.slice(1);
+    if (later.length) rows.push(['Then', later.map((s) => s.evidence).join('; ')]);
+  }
   const u = cap.usl;
   if (u) {
     rows.push(['USL fit', `σ=${u.sigma.toFixed(4)} κ=${u.kappa.toExponential(2)} λ=${fmtNum(u.lambda, 2)} req/s/user, R²=${u.r2.toFixed(3)}, ${u.constrainedBy}-bound`]);
