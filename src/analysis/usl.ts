@@ -1,5 +1,5 @@
 // Universal Scalability Law: X(N) = λN / (1 + σ(N−1) + κN(N−1)), fitted by bounded Levenberg–Marquardt
-// (0 ≤ σ < 1, κ ≥ 0, λ > 0) with a seeded residual bootstrap for CIs (ANALYSIS-METHODS §2.4).
+// (0 ≤ σ < 1, κ ≥ 0, λ > 0) with a seeded residual bootstrap for CIs (docs/ANALYSIS.md).
 import { quantile, seededRng, type Rng } from './stats.ts';
 
 export interface UslParams {
