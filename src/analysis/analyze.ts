@@ -168,7 +168,9 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     if (reasons.length) verdict = 'fail';
     else {
       if (o.incomplete) reasons.push('run ended early');
-      for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data`);
+      // a no-data SLO names the segments too short for a steady part, with the seconds they needed
+      const short = segs.filter((s) => s.steadyNote).map((s) => `${s.phase} ${s.steadyNote}`);
+      for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data${short.length ? ` (${short.join('; ')})` : ''}`);
       if (o.scenario.shape === 'spike' && spikes.some((s) => s.verdict === 'no-data')) reasons.push('a spike has no baseline');
       verdict = reasons.length ? 'inconclusive' : 'pass';
     }

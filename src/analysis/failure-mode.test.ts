@@ -69,14 +69,14 @@ describe('failure mode: what went first, with its evidence', () => {
   });
 
   it('one bad second is not an onset; latency alone is named as queueing', () => {
-    const s = signals(run((t) => ({ errors: t === 10 ? { '5xx': 50 } : {}, latMs: t >= 45 ? 700 : 20 })));
+    const s = signals(run((t) => ({ errors: t === 10 ? { '5xx': 50 } : { '5xx': 0 }, latMs: t >= 45 ? 700 : 20 })));
     expect(s).toHaveLength(1);
     expect(s[0]).toMatchObject({ kind: 'latency', atS: 45 });
   });
 
   it('an OOM kill inside the window comes first', () => {
-    const rec = run((t) => ({ latMs: t >= 30 ? 900 : 20 }));
-    rec.events.push({ tMs: rec.series[27]!.tMs, kind: 'stack-container-oom', service: 'app' });
+    const base = run((t) => ({ latMs: t >= 30 ? 900 : 20 }));
+    const rec: RunRecord = { ...base, events: [{ tMs: base.series[27]!.tMs, kind: 'stack-container-oom', service: 'app' }] };
     expect(signals(rec)[0]).toMatchObject({ kind: 'oom', service: 'app', atS: 28 });
   });
 });
