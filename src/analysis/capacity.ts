@@ -171,7 +171,7 @@ export const containerEventKind = (kind: string): 'container-died' | 'container-
 };
 
 /** Failure mode of a breaking step; `w` runs from the last passing step's window to the end of the breaking one. */
-export function failureMode(series: readonly SeriesPoint[], hist: HistogramIndex, step: StepStats, o: CapacityOptions, events: readonly RunEvent[], t0Ms: number, w: WindowS): FailureMode {
+export function failureMode(series: readonly SeriesPoint[], hist: HistogramIndex, step: StepStats, o: CapacityOptions, events: readonly RunEvent[], t0Ms: number, w: WindowS, lastPass?: StepStats | null): FailureMode {
   const rule = o.rule;
   const fromS = w.fromS;
   const signals = failureSignals(series, hist, events, w, { p95Ms: rule.p95Ms, errorRatio: rule.errorRatio ?? 0.01, appName: o.appName, poolMax: o.poolMax });
@@ -186,8 +186,14 @@ export function failureMode(series: readonly SeriesPoint[], hist: HistogramIndex
     containerEvents,
     first: signals[0] ?? null,
     signals,
-    summary: describeFailure(signals[0] ?? null),
+    summary: describeFailure(signals[0] ?? null) + plateau(step, lastPass),
   };
+}
+
+/** Queueing named without a sampled resource: how goodput moved against users says whether a limit was hit. */
+function plateau(step: StepStats, lastPass: StepStats | null | undefined): string {
+  if (!lastPass || !Number.isFinite(step.goodputRps) || !Number.isFinite(lastPass.goodputRps)) return '';
+  return `; goodput ${lastPass.goodputRps.toFixed(0)} → ${step.goodputRps.toFixed(0)} req/s while users went ${lastPass.users} → ${step.users}`;
 }
 
 /** Target users of a step phase (`step-3:40` → 40), else undefined. */
@@ -247,7 +253,7 @@ export function breakFromStopRule(
   };
   const before = steps.filter((s) => s.phase !== seg.phase && s.window.toS <= seg.startS);
   const lastPass = before[before.length - 1];
-  const fm = failureMode(series, hist, stat, o, events, t0Ms, { fromS: lastPass?.window.fromS ?? seg.startS, toS: atS + 0.5 });
+  const fm = failureMode(series, hist, stat, o, events, t0Ms, { fromS: lastPass?.window.fromS ?? seg.startS, toS: atS + 0.5 }, lastPass);
   const details = [
     lat ? `p95 ${lat.p95Ms.toFixed(0)} ms${o.rule.p95Ms !== undefined ? ` (limit ${o.rule.p95Ms} ms)` : ''}` : null,
     agg.count ? `error ratio ${(100 * stat.errorRatio).toFixed(1)} %` : null,
@@ -292,7 +298,7 @@ export function analyzeCapacity(series: readonly SeriesPoint[], hist: HistogramI
       lastPassUsers: lastPass && !lastPass.violated ? lastPass.users : null,
       confirmedByNextStep: next !== undefined,
       detectedBy: 'step-rule',
-      failureMode: failureMode(series, hist, s, o, events, t0Ms, { fromS: lastPass?.window.fromS ?? seg.startS, toS: s.window.toS }),
+      failureMode: failureMode(series, hist, s, o, events, t0Ms, { fromS: lastPass?.window.fromS ?? seg.startS, toS: s.window.toS }, lastPass),
     };
     break;
   }

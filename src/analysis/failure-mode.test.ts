@@ -120,6 +120,8 @@ describe('breaking point on a short-step ladder (5-s ramp + 20-s hold)', () => {
     expect(a.capacity.maxThroughputRps!).toBeLessThan(220);
     expect(a.capacity.breakingPoint).toMatchObject({ users: breakAt, detectedBy: 'step-rule' });
     expect(a.capacity.breakingPoint!.failureMode!.first!.kind).toBe('latency');
+    // queueing with no sampled resource: the plateau is the evidence (≈ 200 req/s at the last passing step and at the break)
+    expect(a.capacity.breakingPoint!.failureMode!.summary).toMatch(new RegExp(`goodput (19\\d|20\\d) → (19\\d|20\\d) req/s while users went ${levels[levels.length - 2]} → ${breakAt}$`));
     expect(a.capacity.knee).not.toBeNull();
     expect(a.capacity.usl).not.toBeNull();
     expect(a.slo.find((s) => s.name.startsWith('p95'))?.status).toBe('pass');
