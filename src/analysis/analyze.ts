@@ -2,7 +2,7 @@
 // leaks, spikes, bottlenecks and recommendations. Pure: record + options in, Analysis out.
 import { attributeBottlenecks, type Bottleneck } from './bottleneck.ts';
 import { analyzeCapacity, containerEventKind, type BreakingPoint, type CapacityResult } from './capacity.ts';
-import { HistogramIndex } from './histograms.ts';
+import { ALL_ENDPOINTS, HistogramIndex } from './histograms.ts';
 import { checkFeasibility, type FeasibilityFinding, type FeasibilityInput } from './feasibility.ts';
 import { detectLeak, type LeakKind, type LeakOptions, type LeakVerdict } from './leak.ts';
 import { recommend, type Recommendation } from './recommend.ts';
@@ -112,7 +112,8 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const rec: RunRecord = { ...record, series };
   const hist = new HistogramIndex(record.histograms);
   hist.decodeAll();
-  const segs = loadSegments(series);
+  // each second's own histogram p95 is the latency indicator of the MSER-5 warm-up cut (docs/ANALYSIS.md)
+  const segs = loadSegments(series, { latencyMsAt: (s) => hist.stats(ALL_ENDPOINTS, { fromS: s, toS: s })?.p95Ms ?? null });
   const model = o.scenario.shape === 'constant-rate' ? 'open' : 'closed';
   const validity = checkValidity(series, hist, segs, { generatorCores: o.generatorCores, model, thinkTimeMeanMs: o.scenario.thinkTimeMeanMs });
   const slo0 = o.scenario.slo;
@@ -122,6 +123,8 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     rule: { p95Ms: slo0?.p95Ms, errorRatio: slo0?.errorRatio ?? 0.01 },
     offeredRpsByPhase: o.scenario.offeredRpsByPhase,
     usl: o.usl,
+    ...(o.appName !== undefined ? { appName: o.appName } : {}),
+    ...(o.poolMax !== undefined ? { poolMax: o.poolMax } : {}),
   });
   // SLO window: steps → the steps below the breaking point (the sustainable range); spikes → base phases;
   // otherwise every steady window.
@@ -173,7 +176,9 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     if (reasons.length) verdict = 'fail';
     else {
       if (o.incomplete) reasons.push('run ended early');
-      for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data`);
+      // a no-data SLO names the segments too short for a steady part, with the seconds they needed
+      const short = segs.filter((s) => s.steadyNote).map((s) => `${s.phase} ${s.steadyNote}`);
+      for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data${short.length ? ` (${short.join('; ')})` : ''}`);
       if (o.scenario.shape === 'spike' && spikes.some((s) => s.verdict === 'no-data')) reasons.push('a spike has no baseline');
       verdict = reasons.length ? 'inconclusive' : 'pass';
     }
@@ -191,7 +196,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
       breakingPoint: bp,
       knee: cap.knee,
       usl: cap.usl,
-      notes: [`knee: ${cap.kneeNote}`, `usl: ${cap.uslNote}`],
+      notes: [`knee: ${cap.kneeNote}`, `usl: ${cap.uslNote}`, ...cap.stepNotes],
     },
     leaks,
     spikes: spikes.map((s) => ({ startS: s.startS, recoveryS: s.recoveryS, overshoot: s.overshoot, verdict: s.verdict, note: s.note })),

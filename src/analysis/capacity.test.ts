@@ -23,14 +23,14 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
     expect(b.breakingPoint?.users).toBe(a.breakingPoint?.users);
   });
 
-  it('≥ 6 levels → knee and USL attempted; < 6 → explicit notes', () => {
+  it('≥ 4 levels → knee and USL attempted; fewer → explicit notes with the count needed', () => {
     const c = capacityOf(steppedRun());
     expect(c.kneeNote).not.toMatch(/needs/);
     const rec = buildRecord(Array.from({ length: 120 }, (_, i) => ({ phase: `step-${i < 60 ? 1 : 2}:${i < 60 ? 1 : 2}`, users: i < 60 ? 1 : 2, latenciesMs: { api: constant(10, 10) } })));
     const small = capacityOf(rec);
     expect(small.knee).toBeNull();
     expect(small.usl).toBeNull();
-    expect(small.uslNote).toMatch(/needs ≥ 6/);
+    expect(small.uslNote).toMatch(/needs ≥ 4 load levels with a steady part \(have 2\)/);
     expect(small.breakingPoint).toBeNull();
   });
 

@@ -1,10 +1,12 @@
-// Stepped stress tests: per-step SLO predicates confirmed over two consecutive 10-s windows and by the next
-// step, max sustainable throughput, Kneedle knee and USL fit, and the failure mode at the break (§2.2–2.4).
+// Stepped stress tests: per-step SLO predicates confirmed over two consecutive evaluation windows and by the next
+// step, max sustainable throughput, Kneedle knee and USL fit, and the failure mode at the break.
+// docs/ANALYSIS.md "Capacity / breaking point / failure mode".
+import { describeFailure, failureSignals, type FailureSignal } from './failure-mode.ts';
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import { kneedle } from './kneedle.ts';
 import { mean, sd } from './stats.ts';
 import type { ErrorKind, RunEvent, SeriesPoint, WindowS } from './types.ts';
-import { analyzeUsl, type UslOptions, type UslResult } from './usl.ts';
+import { analyzeUsl, USL_MIN_LEVELS, type UslOptions, type UslResult } from './usl.ts';
 import { aggregate, subWindows, type LoadSegment } from './windows.ts';
 
 export interface StepRule {
@@ -13,6 +15,7 @@ export interface StepRule {
   errorRatio?: number;
   /** Open model: achieved/offered below this fails. Default 0.95. */
   minAchievedRatio?: number;
+  /** Evaluation window, s. Default 10; shorter (down to MIN_EVAL_WINDOW_S) when a steady part is under 2 windows. */
   windowS?: number;
   /** Consecutive failing windows that make a step fail. Default 2. */
   consecutiveWindows?: number;
@@ -44,6 +47,12 @@ export interface FailureMode {
   errorRatio: number;
   retrograde: boolean;
   containerEvents: { tS: number; service: string; kind: string; oomKilled: boolean }[];
+  /** What went first (failure-mode.ts), null when no signal was seen. */
+  first: FailureSignal | null;
+  /** Every signal seen from the last passing step on, in the order that names the first. */
+  signals: FailureSignal[];
+  /** People's line: the failure mode and its evidence. */
+  summary: string;
 }
 
 export interface BreakingPoint {
@@ -69,6 +78,8 @@ export interface CapacityResult {
   kneeNote: string;
   usl: UslResult | null;
   uslNote: string;
+  /** Steps without a steady part, each with the seconds it needed. */
+  stepNotes: string[];
 }
 
 export interface CapacityOptions {
@@ -77,8 +88,26 @@ export interface CapacityOptions {
   /** Offered rate per step phase (open model), rps. */
   offeredRpsByPhase?: Readonly<Record<string, number>>;
   usl?: UslOptions;
+  /** Distinct load levels Kneedle and the USL fit need. Default MIN_LEVELS (4: three parameters plus one residual). */
   minLevels?: number;
+  /** For the failure mode's DB-pool signal. */
+  appName?: string;
+  poolMax?: number;
 }
+
+/** Load levels for a knee or a USL fit: the seed ladder has 5; 4 leave the 3-parameter USL one residual degree of freedom. */
+export const MIN_LEVELS = USL_MIN_LEVELS;
+/** Levels from which a USL fit is as well constrained as the method's reference fits (codahale/usl refuses fewer). */
+export const WELL_CONSTRAINED_LEVELS = 6;
+/** Shortest evaluation window, s: below it a window holds too few requests to judge a p95 at human loads. */
+export const MIN_EVAL_WINDOW_S = 3;
+
+/** Evaluation window for a steady part of `lengthS`: the rule's (10 s) if two fit, else half the part, ≥ MIN_EVAL_WINDOW_S. */
+export const evalWindowS = (lengthS: number, rule: StepRule): number => {
+  const want = rule.windowS ?? 10;
+  const k = rule.consecutiveWindows ?? 2;
+  return Math.max(MIN_EVAL_WINDOW_S, Math.min(want, Math.floor(lengthS / k)));
+};
 
 export function stepStats(series: readonly SeriesPoint[], hist: HistogramIndex, seg: LoadSegment & { steady: WindowS }, o: CapacityOptions, prev?: StepStats, prevCv?: number): StepStats {
   const w = seg.steady;
@@ -89,7 +118,7 @@ export function stepStats(series: readonly SeriesPoint[], hist: HistogramIndex, 
   let run = 0;
   let bestRun = 0;
   const badWhy = new Set<string>();
-  for (const sub of subWindows(w, o.rule.windowS ?? 10)) {
+  for (const sub of subWindows(w, evalWindowS(w.toS - w.fromS + 1, o.rule))) {
     const a = aggregate(series, sub);
     const l = hist.stats(ALL_ENDPOINTS, sub);
     const slow = o.rule.p95Ms !== undefined && l !== null && l.count >= (o.rule.minWindowRequests ?? 20) && l.p95Ms > o.rule.p95Ms;
@@ -141,7 +170,11 @@ export const containerEventKind = (kind: string): 'container-died' | 'container-
   return k === 'container-died' || k === 'container-oom' ? k : null;
 };
 
-export function failureMode(step: StepStats, rule: StepRule, events: readonly RunEvent[], t0Ms: number, fromS: number): FailureMode {
+/** Failure mode of a breaking step; `w` runs from the last passing step's window to the end of the breaking one. */
+export function failureMode(series: readonly SeriesPoint[], hist: HistogramIndex, step: StepStats, o: CapacityOptions, events: readonly RunEvent[], t0Ms: number, w: WindowS, lastPass?: StepStats | null): FailureMode {
+  const rule = o.rule;
+  const fromS = w.fromS;
+  const signals = failureSignals(series, hist, events, w, { p95Ms: rule.p95Ms, errorRatio: rule.errorRatio ?? 0.01, appName: o.appName, poolMax: o.poolMax });
   const containerEvents = events
     .filter((e) => containerEventKind(e.kind) !== null && (e.tMs - t0Ms) / 1000 >= fromS)
     .map((e) => ({ tS: (e.tMs - t0Ms) / 1000, service: String(e.service ?? ''), kind: containerEventKind(e.kind)!, oomKilled: containerEventKind(e.kind) === 'container-oom' || e.oomKilled === true }));
@@ -151,7 +184,16 @@ export function failureMode(step: StepStats, rule: StepRule, events: readonly Ru
     errorRatio: step.errorRatio,
     retrograde: step.reasons.some((r) => r.startsWith('retrograde')),
     containerEvents,
+    first: signals[0] ?? null,
+    signals,
+    summary: describeFailure(signals[0] ?? null) + plateau(step, lastPass),
   };
+}
+
+/** Queueing named without a sampled resource: how goodput moved against users says whether a limit was hit. */
+function plateau(step: StepStats, lastPass: StepStats | null | undefined): string {
+  if (!lastPass || !Number.isFinite(step.goodputRps) || !Number.isFinite(lastPass.goodputRps)) return '';
+  return `; goodput ${lastPass.goodputRps.toFixed(0)} → ${step.goodputRps.toFixed(0)} req/s while users went ${lastPass.users} → ${step.users}`;
 }
 
 /** Target users of a step phase (`step-3:40` → 40), else undefined. */
@@ -211,7 +253,7 @@ export function breakFromStopRule(
   };
   const before = steps.filter((s) => s.phase !== seg.phase && s.window.toS <= seg.startS);
   const lastPass = before[before.length - 1];
-  const fm = failureMode(stat, o.rule, events, t0Ms, seg.startS);
+  const fm = failureMode(series, hist, stat, o, events, t0Ms, { fromS: lastPass?.window.fromS ?? seg.startS, toS: atS + 0.5 }, lastPass);
   const details = [
     lat ? `p95 ${lat.p95Ms.toFixed(0)} ms${o.rule.p95Ms !== undefined ? ` (limit ${o.rule.p95Ms} ms)` : ''}` : null,
     agg.count ? `error ratio ${(100 * stat.errorRatio).toFixed(1)} %` : null,
@@ -256,7 +298,7 @@ export function analyzeCapacity(series: readonly SeriesPoint[], hist: HistogramI
       lastPassUsers: lastPass && !lastPass.violated ? lastPass.users : null,
       confirmedByNextStep: next !== undefined,
       detectedBy: 'step-rule',
-      failureMode: failureMode(s, o.rule, events, t0Ms, seg.startS),
+      failureMode: failureMode(series, hist, s, o, events, t0Ms, { fromS: lastPass?.window.fromS ?? seg.startS, toS: s.window.toS }, lastPass),
     };
     break;
   }
@@ -274,25 +316,29 @@ export function analyzeCapacity(series: readonly SeriesPoint[], hist: HistogramI
   const sustained = steps.slice(0, breakIdx).filter((s) => !s.violated);
   const maxThroughputRps = sustained.length ? Math.max(...sustained.map((s) => s.goodputRps)) : null;
 
-  const minLevels = o.minLevels ?? 6;
+  const minLevels = o.minLevels ?? MIN_LEVELS;
   const levels = new Set(steps.map((s) => s.users)).size;
+  const few = levels < WELL_CONSTRAINED_LEVELS ? ` from ${levels} levels (fewer than ${WELL_CONSTRAINED_LEVELS}: low confidence, one step is the resolution)` : '';
   let knee: CapacityResult['knee'] = null;
-  let kneeNote = `needs ≥ ${minLevels} steps (have ${levels})`;
+  let kneeNote = `needs ≥ ${minLevels} steps with a steady part (have ${levels})`;
   if (levels >= minLevels) {
     const xs = o.model === 'open' ? steps.map((s) => s.offeredRps ?? s.users) : steps.map((s) => s.users);
     const k = kneedle(xs, steps.map((s) => s.goodputRps));
-    kneeNote = k ? 'onset of diminishing returns (not the capacity)' : 'no knee: throughput still scales linearly over the measured range';
+    kneeNote = (k ? 'onset of diminishing returns (not the capacity)' : 'no knee: throughput still scales linearly over the measured range') + few;
     if (k) knee = { users: steps[k.index]!.users, throughputRps: k.y, label: 'efficiency knee' };
   }
   let usl: UslResult | null = null;
-  let uslNote = `needs ≥ ${minLevels} load levels (have ${levels})`;
+  let uslNote = `needs ≥ ${minLevels} load levels with a steady part (have ${levels})`;
   if (o.model === 'open') uslNote = 'USL needs concurrency as the independent variable (closed model)';
   else if (levels >= minLevels) {
     usl = analyzeUsl(steps.map((s) => ({ users: s.users, throughputRps: s.goodputRps })), { ...o.usl, minLevels }) ?? null;
     uslNote = usl ? usl.note : 'fit failed';
+    // 3 parameters: n levels leave n − 3 residual degrees of freedom; the bootstrap resamples only those residuals
+    if (usl && levels < WELL_CONSTRAINED_LEVELS) uslNote += `; fitted to ${levels} levels (${levels - 3} residual degree${levels - 3 === 1 ? '' : 's'} of freedom): the CIs are wide and may still understate the uncertainty`;
     if (usl && knee && steps.filter((s) => s.users > knee!.users).length < 2) {
       uslNote += '; fewer than 2 levels past the knee: the fit is weakly constrained';
     }
   }
-  return { steps, maxThroughputRps, breakingPoint, knee, kneeNote, usl, uslNote };
+  const stepNotes = segments.filter((s) => (s.kind === 'step' || s.kind === 'rate') && !s.steady && s.steadyNote).map((s) => `${s.phase}: ${s.steadyNote}`);
+  return { steps, maxThroughputRps, breakingPoint, knee, kneeNote, usl, uslNote, stepNotes };
 }

@@ -25,6 +25,13 @@ export const UslSchema = z.object({
   bootstrapResamples: num,
 });
 
+export const FailureSignalSchema = z.object({
+  kind: z.enum(['oom', 'container-died', 'db-pool', 'cpu', 'connection-errors', 'timeouts', '5xx', 'latency']),
+  service: z.string().nullable(),
+  atS: num,
+  evidence: z.string(),
+});
+
 export const AnalysisSchema = z.object({
   scenario: z.string(),
   verdict: z.enum(['pass', 'fail', 'invalid', 'inconclusive']),
@@ -34,7 +41,16 @@ export const AnalysisSchema = z.object({
   slo: z.array(SloRowSchema),
   capacity: z.object({
     maxThroughputRps: nnum,
-    breakingPoint: z.object({ users: num, throughputRps: num, reason: z.string() }).loose().nullable(),
+    breakingPoint: z
+      .object({
+        users: num,
+        throughputRps: num,
+        reason: z.string(),
+        /** What went first at the break (analysis/failure-mode.ts); absent in analyses written before it existed. */
+        failureMode: z.object({ first: FailureSignalSchema.nullable(), signals: z.array(FailureSignalSchema), summary: z.string() }).optional(),
+      })
+      .loose()
+      .nullable(),
     knee: z.object({ users: num, throughputRps: num, label: z.literal('efficiency knee') }).nullable(),
     usl: UslSchema.nullable(),
     notes: z.array(z.string()),

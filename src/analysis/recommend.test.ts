@@ -25,12 +25,13 @@ const capacity = (containerEvents: FailureMode['containerEvents']): CapacityResu
     detectedBy: 'stop-rule',
     lastPassUsers: 3,
     confirmedByNextStep: false,
-    failureMode: { latency: { p95Ms: 760, limitMs: 300, exceeded: true }, errorsByKind: { '4xx': 0, '5xx': 0, timeout: 0, connection: 0, other: 0, unknown: 0 }, errorRatio: 0, retrograde: false, containerEvents },
+    failureMode: { latency: { p95Ms: 760, limitMs: 300, exceeded: true }, errorsByKind: { '4xx': 0, '5xx': 0, timeout: 0, connection: 0, other: 0, unknown: 0 }, errorRatio: 0, retrograde: false, containerEvents, first: null, signals: [], summary: '' },
   },
   knee: null,
   kneeNote: '',
   usl: null,
   uslNote: '',
+  stepNotes: [],
 });
 
 const input = (over: Partial<RecommendInput>): RecommendInput => ({ validity: valid, bottlenecks: [], leaks: [], spikes: [], capacity: null, incomplete: false, ...over });

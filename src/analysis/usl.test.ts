@@ -64,7 +64,7 @@ describe('USL fit', () => {
 
   it.each([
     ['empty', []],
-    ['5 levels', [1, 2, 3, 4, 5].map((n) => ({ users: n, throughputRps: n * 10 }))],
+    ['3 levels (no residual left for 3 parameters)', [1, 2, 3].map((n) => ({ users: n, throughputRps: n * 10 }))],
     ['NaN throughput', Array.from({ length: 8 }, (_, i) => ({ users: i + 1, throughputRps: NaN }))],
   ])('%s → no fit', (_n, pts) => {
     expect(analyzeUsl(pts)).toBeUndefined();

@@ -1,5 +1,5 @@
 // Universal Scalability Law: X(N) = λN / (1 + σ(N−1) + κN(N−1)), fitted by bounded Levenberg–Marquardt
-// (0 ≤ σ < 1, κ ≥ 0, λ > 0) with a seeded residual bootstrap for CIs (ANALYSIS-METHODS §2.4).
+// (0 ≤ σ < 1, κ ≥ 0, λ > 0) with a seeded residual bootstrap for CIs (docs/ANALYSIS.md).
 import { quantile, seededRng, type Rng } from './stats.ts';
 
 export interface UslParams {
@@ -113,8 +113,11 @@ function quadraticStart(pts: readonly UslPoint[]): UslParams | undefined {
   return clampP([b - a, a, x1]);
 }
 
+/** Distinct load levels a fit needs by default: 3 parameters plus one residual degree of freedom (docs/ANALYSIS.md). */
+export const USL_MIN_LEVELS = 4;
+
 /** Least-squares USL fit; undefined with fewer than `minLevels` distinct levels. */
-export function fitUsl(points: readonly UslPoint[], minLevels = 6): UslParams | undefined {
+export function fitUsl(points: readonly UslPoint[], minLevels = USL_MIN_LEVELS): UslParams | undefined {
   const pts = points.filter((q) => Number.isFinite(q.users) && q.users > 0 && Number.isFinite(q.throughputRps) && q.throughputRps >= 0);
   if (new Set(pts.map((q) => q.users)).size < minLevels) return undefined;
   const lambda0 = Math.max(...pts.map((q) => q.throughputRps / q.users));
@@ -158,9 +161,9 @@ export interface UslOptions {
   minLevels?: number;
 }
 
-/** Fit + bootstrap + extrapolation guard. Undefined below `minLevels` (default 6) levels. */
+/** Fit + bootstrap + extrapolation guard. Undefined below `minLevels` (default USL_MIN_LEVELS) levels. */
 export function analyzeUsl(points: readonly UslPoint[], o: UslOptions = {}): UslResult | undefined {
-  const fit = fitUsl(points, o.minLevels ?? 6);
+  const fit = fitUsl(points, o.minLevels ?? USL_MIN_LEVELS);
   if (!fit) return undefined;
   const pts = points.filter((q) => Number.isFinite(q.users) && q.users > 0 && Number.isFinite(q.throughputRps));
   const maxN = Math.max(...pts.map((q) => q.users));

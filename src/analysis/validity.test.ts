@@ -37,6 +37,15 @@ describe('validity', () => {
     expect(check(rec, 4, 900).valid).toBe(true);
   });
 
+  it("the stop second (0 users, the in-flight requests finishing) is not averaged into the hold's Little check", () => {
+    // 90 users, 100 ms + 900 ms think → 90 rps; the stop line books 400 completions with 0 users active (averaged in,
+    // the last 10 s of a 40-s hold would read 82 users against X·(R+Z) = 118: 44 % off)
+    const secs = Array.from({ length: 40 }, () => ({ phase: 'hold', users: 90, latenciesMs: { api: constant(90, 100) } }));
+    const rec = buildRecord([...secs, { phase: 'hold', users: 0, latenciesMs: { api: constant(400, 100) } }]);
+    expect(check(rec, 4, 900)).toEqual({ valid: true, problems: [] });
+    expect(loadSegments(rec.series)[0]!.steady!.toS).toBe(40);
+  });
+
   it.each([
     ['empty', buildRecord([])],
     ['no requests', buildRecord(Array.from({ length: 10 }, () => ({ phase: 'hold', users: 1, latenciesMs: {} })))],

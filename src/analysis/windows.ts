@@ -1,6 +1,8 @@
 // Load segments (one per contiguous phase) and their steady parts, plus per-window request aggregates.
-// Steady part of a segment = after max(30 s, 20 % of the segment) and after active users reached the
-// segment's level (ANALYSIS-METHODS §0.3). Ramp and end phases have no steady part.
+// Steady part of a segment: from the MSER-5 truncation point of per-second throughput and latency (the later of
+// the two), never before the segment's users are reached, at most half the segment in; the stop second and the
+// drain (0 active users) are never inside it. Ramp and end phases have no steady part. docs/ANALYSIS.md "Steady state".
+import { MSER_BATCH, mserTruncation } from './mser.ts';
 import { ERROR_KINDS, errorsOf, type ErrorKind, type SeriesPoint, type WindowS } from './types.ts';
 
 export type SegmentKind = 'ramp' | 'hold' | 'step' | 'base' | 'spike' | 'rate' | 'recovery' | 'end' | 'other';
@@ -13,12 +15,19 @@ export interface LoadSegment {
   startS: number;
   endS: number;
   steady: WindowS | null;
+  /** Seconds from the segment's start to its steady part (ramp-to-level + MSER-5 warm-up); null without one. */
+  transientS?: number | null;
+  /** Why a load segment has no steady part (too short: with the seconds it needed). */
+  steadyNote?: string;
 }
 
-export interface TransientOptions {
-  minTransientS?: number;
-  transientFraction?: number;
+export interface SteadyOptions {
+  /** Per-second latency indicator (ms) for the MSER-5 cut, e.g. each second's own histogram p95; null = no requests. */
+  latencyMsAt?: (elapsedS: number) => number | null;
 }
+
+/** Seconds at the segment's level a steady part needs: two MSER batches (one may be cut as warm-up). */
+export const MIN_LEVEL_S = 2 * MSER_BATCH;
 
 export function segmentKind(phase: string): SegmentKind {
   if (phase === 'hold') return 'hold';
@@ -32,9 +41,28 @@ export function segmentKind(phase: string): SegmentKind {
   return 'other';
 }
 
-export function loadSegments(series: readonly SeriesPoint[], o: TransientOptions = {}): LoadSegment[] {
-  const minCut = o.minTransientS ?? 30;
-  const frac = o.transientFraction ?? 0.2;
+/** Steady window of one segment's points (see the file comment), or a note saying why there is none. */
+export function steadyPart(pts: readonly SeriesPoint[], users: number, o: SteadyOptions = {}): { steady: WindowS | null; transientS: number | null; note?: string } {
+  const startS = pts[0]!.elapsedS;
+  const endS = pts[pts.length - 1]!.elapsedS;
+  const reachedIdx = pts.findIndex((p) => p.activeUsers >= users);
+  let lastIdx = pts.length - 1;
+  while (lastIdx >= 0 && !(pts[lastIdx]!.activeUsers > 0)) lastIdx--; // stop second and drain
+  const level = reachedIdx >= 0 && lastIdx >= reachedIdx ? pts.slice(reachedIdx, lastIdx + 1) : [];
+  if (level.length < MIN_LEVEL_S) {
+    return { steady: null, transientS: null, note: `needs ≥ ${MIN_LEVEL_S} s at ${users} users for a steady part (had ${level.length} s)` };
+  }
+  const cuts = [mserTruncation(level.map((p) => (Number.isFinite(p.total.count) ? p.total.count : null)))];
+  if (o.latencyMsAt) cuts.push(mserTruncation(level.map((p) => o.latencyMsAt!(p.elapsedS))));
+  const cut = Math.max(0, ...cuts.filter((c): c is number => c !== undefined));
+  const reachedS = level[0]!.elapsedS;
+  const capS = Math.max(reachedS, startS + Math.floor((endS - startS + 1) / 2));
+  const fromS = Math.min(level[Math.min(cut, level.length - 1)]!.elapsedS, capS);
+  const from = level.find((p) => p.elapsedS >= fromS)!;
+  return { steady: { fromS: from.elapsedS, toS: level[level.length - 1]!.elapsedS }, transientS: from.elapsedS - startS };
+}
+
+export function loadSegments(series: readonly SeriesPoint[], o: SteadyOptions = {}): LoadSegment[] {
   const out: LoadSegment[] = [];
   let i = 0;
   while (i < series.length) {
@@ -46,14 +74,14 @@ export function loadSegments(series: readonly SeriesPoint[], o: TransientOptions
     const endS = pts[pts.length - 1]!.elapsedS;
     const users = Math.max(...pts.map((p) => (Number.isFinite(p.activeUsers) ? p.activeUsers : 0)));
     const kind = segmentKind(phase);
-    let steady: WindowS | null = null;
+    const seg: LoadSegment = { phase, kind, users, startS, endS, steady: null, transientS: null };
     if (kind !== 'ramp' && kind !== 'end' && users > 0) {
-      const lengthS = endS - startS + 1;
-      const reached = pts.find((p) => p.activeUsers >= users)?.elapsedS ?? endS;
-      const fromS = Math.max(startS + Math.max(minCut, frac * lengthS), reached);
-      if (fromS <= endS) steady = { fromS, toS: endS };
+      const sp = steadyPart(pts, users, o);
+      seg.steady = sp.steady;
+      seg.transientS = sp.transientS;
+      if (sp.note) seg.steadyNote = sp.note;
     }
-    out.push({ phase, kind, users, startS, endS, steady });
+    out.push(seg);
     i = j + 1;
   }
   return out;

@@ -51,6 +51,7 @@ describe('reference config', () => {
     expect(cfg.scenarios.peak?.slo).toMatchObject({ p95Ms: 1000, errorRatio: 0.02, minThroughputRps: 500 });
     expect(cfg.scenarios.soak?.shape).toEqual({ kind: 'ramp', users: 200, rampUpMs: 600_000, durationMs: 28_800_000 });
     expect(cfg.scenarios.stress).toMatchObject({ stopOnBreak: true, thinkTime: { minMs: 0, maxMs: 0 }, shape: { users: [100, 200, 500, 1000, 2000], holdMs: 300_000 } });
+    expect(cfg.scenarios.stress?.slo).toMatchObject({ p95Ms: 1000, errorRatio: 0.02 });
     expect(cfg.flow.tasks.map((t) => [t.name, t.weight])).toEqual([['lock_proof', 3], ['health', 1], ['ledger', 2]]);
     expect(cfg.requestTimeoutMs).toBe(10_000);
   });

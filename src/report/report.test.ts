@@ -139,6 +139,16 @@ describe('renderHtml', () => {
 });
 
 describe('renderMarkdown', () => {
+  it('names the failure mode at the break with its evidence, then the signals that followed', () => {
+    const pool = { kind: 'db-pool' as const, service: 'archiveorigin', atS: 130, evidence: 'archiveorigin DB pool: 10 busy connections of 10 (pool max) at t=130 s' };
+    const slow = { kind: 'latency' as const, service: null, atS: 133, evidence: 'p95 1200 ms at t=133 s, above the 1000 ms limit' };
+    const bp = { users: 500, throughputRps: 180, reason: 'p95 > 1000 ms', failureMode: { first: pool, signals: [pool, slow], summary: `DB connection pool exhausted — ${pool.evidence}` } };
+    const a = analysis();
+    const md = renderMarkdown(input({ ...a, capacity: { ...a.capacity, breakingPoint: bp } }));
+    expect(md).toContain('| **Failure mode** | DB connection pool exhausted — archiveorigin DB pool: 10 busy connections of 10 (pool max) at t=130 s |');
+    expect(md).toContain('| **Then** | p95 1200 ms at t=133 s, above the 1000 ms limit |');
+  });
+
   it('has every section, escaped tables and the incomplete marker', () => {
     const md = renderMarkdown(input(analysis({ incomplete: true }), ['torn line']));
     for (const t of ['Validity', 'Service-level objectives', 'Capacity', 'Memory leaks', 'Spikes', 'Bottlenecks', 'Recommendations', 'Run metadata']) expect(md).toContain(`## ${t}`);

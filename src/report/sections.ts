@@ -81,11 +81,20 @@ function capacity(a: AnalysisContract): Section {
     ['Breaking point', bp ? `${fmtNum(bp.users, 0)} users at ${fmtRps(bp.throughputRps)} — ${bp.reason}` : 'none reached'],
     ['Efficiency knee', cap.knee ? `${fmtNum(cap.knee.users, 0)} users at ${fmtRps(cap.knee.throughputRps)}` : 'none found'],
   ];
+  // what went first at the break, then the other signals in order (docs/ANALYSIS.md "failure mode")
+  const fm = bp?.failureMode;
+  if (fm) {
+    rows.push(['Failure mode', fm.summary]);
+    const later = fm.signals.slice(1);
+    if (later.length) rows.push(['Then', later.map((s) => s.evidence).join('; ')]);
+  }
   const u = cap.usl;
   if (u) {
     rows.push(['USL fit', `σ=${u.sigma.toFixed(4)} κ=${u.kappa.toExponential(2)} λ=${fmtNum(u.lambda, 2)} req/s/user, R²=${u.r2.toFixed(3)}, ${u.constrainedBy}-bound`]);
     rows.push(['USL peak', u.peak ? `${fmtNum(u.peak.users, 0)} users at ${fmtRps(u.peak.throughputRps)}${u.peakBeyondMeasuredRange ? ' (extrapolated beyond the measured range)' : ''}` : 'none (throughput still rising)']);
-    if (u.ci95) rows.push(['USL peak users 95 % CI', `${fmtNum(u.ci95.peakUsers[0], 0)} – ${fmtNum(u.ci95.peakUsers[1], 0)} (${u.bootstrapResamples} bootstrap resamples)`]);
+    // κ = 0 in some resamples: no peak at all, stored as the largest finite number
+    const upper = u.ci95 && u.ci95.peakUsers[1] < 1e15 ? fmtNum(u.ci95.peakUsers[1], 0) : 'unbounded';
+    if (u.ci95) rows.push(['USL peak users 95 % CI', `${fmtNum(u.ci95.peakUsers[0], 0)} – ${upper} (${u.bootstrapResamples} bootstrap resamples)`]);
     if (u.note) rows.push(['USL note', u.note]);
   } else rows.push(['USL fit', 'not fitted']);
   const blocks: Block[] = [{ kind: 'kv', rows }];

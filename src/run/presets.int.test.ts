@@ -52,10 +52,11 @@ describe('the reference presets match LOAD-TESTING-PLAN.md', () => {
     expect(sc.peak!.slo).toEqual({ p95Ms: 1000, p99Ms: undefined, errorRatio: 0.02, minThroughputRps: 500 });
   });
 
-  it('stress: 100, 200, 500, 1000, 2000 users, 1 min ramp and 5 min per level, minimal think, stop on break', () => {
+  it('stress: 100, 200, 500, 1000, 2000 users, 1 min ramp and 5 min per level, minimal think, stop on break at the peak limits (p95 < 1 s, errors < 2 %)', () => {
     expect(sc.stress!.shape).toEqual({ kind: 'steps', users: [100, 200, 500, 1000, 2000], rampUpMs: m(1), holdMs: m(5) });
     expect(sc.stress!.thinkTime).toEqual({ minMs: 0, maxMs: 0 });
     expect(sc.stress!.stopOnBreak).toBe(true);
+    expect(sc.stress!.slo).toEqual({ p95Ms: 1000, p99Ms: undefined, errorRatio: 0.02, minThroughputRps: undefined });
   });
 
   it('soak: 200 users, 10 min ramp, 8 h, think 1–3 s', () => {

@@ -23,7 +23,14 @@ export function checkSlo(sc: Scenario, s: RunSummary): SloCheck[] {
   return out;
 }
 
-/** Breaks after `seconds` consecutive seconds over the error-ratio (default 5 %) or p95 (SLO) limit. */
+/**
+ * Seconds with fewer completed requests are not judged by the break rule (they neither count nor reset the run): a p95
+ * of a handful of requests is their maximum, e.g. the first users' enroll burst. The same floor as the per-step
+ * evaluation windows (docs/ANALYSIS.md "Capacity / breaking point / failure mode").
+ */
+export const MIN_RULE_REQUESTS = 20;
+
+/** Breaks after `seconds` consecutive judged seconds over the error-ratio (default 5 %) or p95 (SLO) limit. */
 export function defaultBreakRule(sc: Scenario, seconds = 3): (s: SecondSample) => string | undefined {
   const maxErrorRatio = sc.slo?.errorRatio ?? 0.05;
   const maxP95Ms = sc.slo?.p95Ms;
@@ -38,7 +45,7 @@ export function defaultBreakRule(sc: Scenario, seconds = 3): (s: SecondSample) =
       errors += ERROR_KINDS.reduce((n, k) => n + e.errors[k], 0);
       merged.add(e.hist);
     }
-    if (count === 0) return undefined;
+    if (count < MIN_RULE_REQUESTS) return undefined;
     const p95Ms = merged.totalCount ? merged.getValueAtPercentile(95) / 1000 : 0;
     const why = errors / count > maxErrorRatio ? `error ratio ${(errors / count).toFixed(3)} > ${maxErrorRatio}` : maxP95Ms !== undefined && p95Ms > maxP95Ms ? `p95 ${p95Ms.toFixed(1)} ms > ${maxP95Ms} ms` : undefined;
     bad = why ? bad + 1 : 0;

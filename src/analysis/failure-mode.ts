@@ -1,0 +1,144 @@
+// Failure mode of a breaking step: what went first — a container gone (OOM / crash), the app's DB pool at its
+// maximum, a container's CPU at its limit, connection errors, timeouts, HTTP 5xx, or latency alone (queueing) —
+// each with the second it started and the values seen then. docs/ANALYSIS.md "Capacity / breaking point / failure mode".
+import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
+import type { RunEvent, SeriesPoint, WindowS } from './types.ts';
+
+export type FailureKind = 'oom' | 'container-died' | 'db-pool' | 'cpu' | 'connection-errors' | 'timeouts' | '5xx' | 'latency';
+
+export interface FailureSignal {
+  kind: FailureKind;
+  /** Container or app the signal belongs to, when it has one. */
+  service: string | null;
+  /** First second of the signal (elapsed s). */
+  atS: number;
+  evidence: string;
+}
+
+export interface FailureModeOptions {
+  p95Ms?: number;
+  errorRatio: number;
+  /** application_name of the app's DB pool. Default 'archiveorigin'. */
+  appName?: string;
+  poolMax?: number;
+  /** Share of the CPU limit counted as saturated. Default 0.9 (the bottleneck predicate, §4.2). */
+  cpuUtil?: number;
+  throttledRatio?: number;
+}
+
+/** Seconds a resource signal may trail the first symptom and still count as first (1-Hz samplers lag). */
+export const SAMPLER_LAG_S = 5;
+/** Consecutive seconds a per-second predicate must hold (one noisy second is not an onset). */
+const SUSTAIN_S = 2;
+
+const RESOURCE: ReadonlySet<FailureKind> = new Set(['oom', 'container-died', 'db-pool', 'cpu']);
+const ORDER: readonly FailureKind[] = ['oom', 'container-died', 'db-pool', 'cpu', 'connection-errors', 'timeouts', '5xx', 'latency'];
+
+const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
+
+/** First index where `pred` holds for SUSTAIN_S consecutive points. */
+function onset(pts: readonly SeriesPoint[], pred: (p: SeriesPoint) => boolean): number {
+  let run = 0;
+  for (let i = 0; i < pts.length; i++) {
+    run = pred(pts[i]!) ? run + 1 : 0;
+    if (run >= SUSTAIN_S) return i - SUSTAIN_S + 1;
+  }
+  return -1;
+}
+
+function errorSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): FailureSignal[] {
+  const out: FailureSignal[] = [];
+  const kinds: [string, FailureKind, string][] = [['connection', 'connection-errors', 'connection errors'], ['timeout', 'timeouts', 'timeouts'], ['5xx', '5xx', 'HTTP 5xx']];
+  for (const [key, kind, what] of kinds) {
+    const ratio = (p: SeriesPoint): number => Number(p.total.errors[key] ?? 0) / Math.max(1, p.total.count);
+    const i = onset(pts, (p) => Number(p.total.errors[key] ?? 0) > 0 && ratio(p) > o.errorRatio);
+    if (i < 0) continue;
+    const p = pts[i]!;
+    out.push({ kind, service: null, atS: p.elapsedS, evidence: `${what}: ${Number(p.total.errors[key])} of ${p.total.count} requests (${pct(ratio(p))}) at t=${p.elapsedS} s, above the ${pct(o.errorRatio)} limit` });
+  }
+  return out;
+}
+
+function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): FailureSignal[] {
+  const out: FailureSignal[] = [];
+  const services = new Set<string>();
+  for (const p of pts) for (const s of Object.keys(p.containers ?? {})) services.add(s);
+  for (const svc of [...services].sort()) {
+    const c = (p: SeriesPoint) => p.containers?.[svc];
+    const hot = (p: SeriesPoint): boolean => {
+      const x = c(p);
+      if (!x || (x.ageMs ?? 0) > 2000) return false;
+      return (x.cpuLimitUtilization ?? 0) >= (o.cpuUtil ?? 0.9) || (x.throttledRatio ?? 0) >= (o.throttledRatio ?? 0.25);
+    };
+    const i = onset(pts, hot);
+    if (i < 0) continue;
+    const x = c(pts[i]!)!;
+    const limit = x.cpuLimitCores !== null ? ` of a ${x.cpuLimitCores}-core limit` : '';
+    out.push({ kind: 'cpu', service: svc, atS: pts[i]!.elapsedS, evidence: `${svc} CPU ${x.cpuCores?.toFixed(2) ?? '?'} cores (${pct(x.cpuLimitUtilization ?? 0)}${limit}, throttled ${pct(x.throttledRatio ?? 0)}) at t=${pts[i]!.elapsedS} s` });
+  }
+  const app = o.appName ?? 'archiveorigin';
+  const busy = (p: SeriesPoint): { busy: number; max: number | undefined; pending: number } | null => {
+    if (p.pool) return { busy: p.pool.active, max: p.pool.max, pending: p.pool.pending };
+    const st = p.postgres?.connectionsByApp[app];
+    if (!st) return null;
+    return { busy: Object.entries(st).reduce((n, [k, v]) => (k === 'idle' ? n : n + v), 0), max: o.poolMax, pending: 0 };
+  };
+  const i = onset(pts, (p) => {
+    const b = busy(p);
+    return b !== null && ((b.max !== undefined && b.busy >= b.max) || b.pending > 0);
+  });
+  if (i >= 0) {
+    const b = busy(pts[i]!)!;
+    out.push({ kind: 'db-pool', service: app, atS: pts[i]!.elapsedS, evidence: `${app} DB pool: ${b.busy} busy connections${b.max !== undefined ? ` of ${b.max} (pool max)` : ''}${b.pending > 0 ? `, ${b.pending} requests waiting` : ''} at t=${pts[i]!.elapsedS} s` });
+  }
+  return out;
+}
+
+function containerSignals(events: readonly RunEvent[], t0Ms: number, w: WindowS): FailureSignal[] {
+  const out: FailureSignal[] = [];
+  for (const e of events) {
+    const k = e.kind.replace(/^stack-/, '');
+    if (k !== 'container-oom' && k !== 'container-died') continue;
+    const atS = Math.round((e.tMs - t0Ms) / 100) / 10;
+    if (atS < w.fromS - 1 || atS > w.toS + 1) continue;
+    const oom = k === 'container-oom' || e.oomKilled === true;
+    const svc = String(e.service ?? '');
+    out.push({ kind: oom ? 'oom' : 'container-died', service: svc, atS, evidence: `${svc} ${oom ? 'OOM-killed' : 'died'} at t=${atS} s` });
+  }
+  return out;
+}
+
+/** Every signal seen in `w`, by onset; the failure mode is `signals[0]` (see the ordering rule below). */
+export function failureSignals(series: readonly SeriesPoint[], hist: HistogramIndex, events: readonly RunEvent[], w: WindowS, o: FailureModeOptions): FailureSignal[] {
+  const pts = series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && p.activeUsers > 0);
+  const t0Ms = series.length ? series[0]!.tMs - series[0]!.elapsedS * 1000 : 0;
+  const all = [...containerSignals(events, t0Ms, w), ...resourceSignals(pts, o), ...errorSignals(pts, o)];
+  if (o.p95Ms !== undefined) {
+    const p95 = (p: SeriesPoint): number | null => hist.stats(ALL_ENDPOINTS, { fromS: p.elapsedS, toS: p.elapsedS })?.p95Ms ?? null;
+    const i = onset(pts, (p) => (p95(p) ?? 0) > o.p95Ms!);
+    if (i >= 0) all.push({ kind: 'latency', service: null, atS: pts[i]!.elapsedS, evidence: `p95 ${p95(pts[i]!)!.toFixed(0)} ms at t=${pts[i]!.elapsedS} s, above the ${o.p95Ms} ms limit` });
+  }
+  // A saturated resource is the cause of the symptoms it produces: it counts as first when its (1-Hz sampled) onset
+  // trails the first symptom by at most SAMPLER_LAG_S. Otherwise the earliest signal wins; ties by ORDER.
+  const firstSymptomS = Math.min(...all.filter((s) => !RESOURCE.has(s.kind)).map((s) => s.atS));
+  const key = (s: FailureSignal): number => (RESOURCE.has(s.kind) && s.atS <= firstSymptomS + SAMPLER_LAG_S ? Math.min(s.atS, firstSymptomS) : s.atS);
+  return all.sort((a, b) => key(a) - key(b) || ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.atS - b.atS);
+}
+
+const NAMES: Record<FailureKind, string> = {
+  oom: 'out of memory',
+  'container-died': 'container died',
+  'db-pool': 'DB connection pool exhausted',
+  cpu: 'CPU at its limit',
+  'connection-errors': 'connection errors',
+  timeouts: 'timeouts',
+  '5xx': 'HTTP 5xx errors',
+  latency: 'latency (queueing: no errors, no saturated resource sampled)',
+};
+
+/** One line for people: "DB connection pool exhausted (archiveorigin): <evidence>". */
+export function describeFailure(s: FailureSignal | null): string {
+  if (!s) return 'no failure signal in the series';
+  const name = s.kind === 'cpu' ? `${s.service} CPU at its limit` : NAMES[s.kind];
+  return `${name} — ${s.evidence}`;
+}
