@@ -23,6 +23,9 @@ export interface AnalyzeOptions {
     shape: ShapeKind;
     /** Mean think time between a user's requests, ms. */
     thinkTimeMeanMs: number;
+    /** Think time range (uniform), ms; sets the sampling noise allowed in the Little's-law check. */
+    thinkTimeMinMs?: number;
+    thinkTimeMaxMs?: number;
     slo?: SloSpec;
     /** Open model: offered rate per phase name (e.g. { 'constant-rate': 200 }). */
     offeredRpsByPhase?: Readonly<Record<string, number>>;
@@ -115,7 +118,13 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   // each second's own histogram p95 is the latency indicator of the MSER-5 warm-up cut (docs/ANALYSIS.md)
   const segs = loadSegments(series, { latencyMsAt: (s) => hist.stats(ALL_ENDPOINTS, { fromS: s, toS: s })?.p95Ms ?? null });
   const model = o.scenario.shape === 'constant-rate' ? 'open' : 'closed';
-  const validity = checkValidity(series, hist, segs, { generatorCores: o.generatorCores, model, thinkTimeMeanMs: o.scenario.thinkTimeMeanMs });
+  const validity = checkValidity(series, hist, segs, {
+    generatorCores: o.generatorCores,
+    model,
+    thinkTimeMeanMs: o.scenario.thinkTimeMeanMs,
+    thinkTimeMinMs: o.scenario.thinkTimeMinMs,
+    thinkTimeMaxMs: o.scenario.thinkTimeMaxMs,
+  });
   const slo0 = o.scenario.slo;
 
   const cap = analyzeCapacity(series, hist, segs, record.events, {

@@ -29,6 +29,8 @@ export interface LatencyStats {
   p95Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Standard deviation, ms (bucket mid-points); absent where not computed. */
+  sdMs?: number;
 }
 
 /** Percentiles (ms) of one histogram; null when it holds no values (no-data, never 0). */
@@ -97,8 +99,15 @@ export function sparseStats(parts: readonly SparseHistogram[]): LatencyStats | n
     return keys[keys.length - 1]!;
   };
   let sumMid = 0;
-  for (const k of keys) sumMid += acc.get(k)!.mid * acc.get(k)!.count;
-  return { count: total, meanMs: sumMid / total / 1000, p50Ms: at(50) / 1000, p95Ms: at(95) / 1000, p99Ms: at(99) / 1000, maxMs: keys[keys.length - 1]! / 1000 };
+  let sumSq = 0;
+  for (const k of keys) {
+    const { mid, count } = acc.get(k)!;
+    sumMid += mid * count;
+    sumSq += mid * mid * count;
+  }
+  const meanUs = sumMid / total;
+  const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
+  return { count: total, meanMs: meanUs / 1000, p50Ms: at(50) / 1000, p95Ms: at(95) / 1000, p99Ms: at(99) / 1000, maxMs: keys[keys.length - 1]! / 1000, sdMs };
 }
 
 /** Index of stored histogram lines by second; decodes each (line, endpoint) once. */

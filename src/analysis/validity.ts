@@ -3,6 +3,7 @@
 import type { HistogramIndex } from './histograms.ts';
 import { ALL_ENDPOINTS } from './histograms.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
+import { littleCheck } from './littles-law.ts';
 import { aggregate, inWindow, type LoadSegment } from './windows.ts';
 
 export type ValidityCode =
@@ -34,13 +35,19 @@ export interface ValidityOptions {
   model: 'closed' | 'open';
   /** Mean think time between a user's requests, ms (closed model). */
   thinkTimeMeanMs: number;
+  /** Think time is uniform in [min, max] ms; its spread sets the sampling noise of the Little check. Default: the mean, no spread. */
+  thinkTimeMinMs?: number;
+  thinkTimeMaxMs?: number;
   /** Generator CPU share of its cores counted as saturated. Default 0.9. */
   cpuSaturationRatio?: number;
   /** Share of steady seconds above that level that invalidates the run. Default 0.1. */
   cpuSaturatedShare?: number;
   /** Late / dropped requests tolerated, as a share of requests. Default 0 (any drop invalidates). */
   maxDroppedRatio?: number;
-  /** Little's law |N − X(R+Z)|/N tolerance. Default 0.1. */
+  /**
+   * Little's law |N − X(R+Z)|/N tolerance. Default: LITTLE_SYSTEMATIC_TOLERANCE plus LITTLE_Z standard errors of the
+   * window's throughput estimate (littles-law.ts), so a short window is not failed for its own sampling noise.
+   */
   littleTolerance?: number;
   /** Steps with fewer requests than this skip the Little check. Default 200. */
   littleMinRequests?: number;
@@ -92,18 +99,27 @@ export function checkValidity(
 
   // 3. Little's law per steady step (closed model): N ≈ X·(R̄ + Z)
   if (o.model === 'closed') {
-    const tol = o.littleTolerance ?? 0.1;
     for (const seg of segments) {
       if (!seg.steady) continue;
       const agg = aggregate(series, seg.steady);
       const lat = hist.stats(ALL_ENDPOINTS, seg.steady);
       if (!lat || agg.count < (o.littleMinRequests ?? 200) || !(agg.meanUsers > 0)) continue;
-      const predicted = agg.throughputRps * ((lat.meanMs + o.thinkTimeMeanMs) / 1000);
-      const dev = Math.abs(agg.meanUsers - predicted) / agg.meanUsers;
+      const c = littleCheck({
+        users: agg.meanUsers,
+        count: agg.count,
+        seconds: agg.seconds,
+        meanResponseMs: lat.meanMs,
+        responseVarianceMs2: (lat.sdMs ?? 0) ** 2,
+        thinkMinMs: o.thinkTimeMinMs ?? o.thinkTimeMeanMs,
+        thinkMaxMs: o.thinkTimeMaxMs ?? o.thinkTimeMeanMs,
+      });
+      const predicted = c.predictedUsers;
+      const dev = c.deviation;
+      const tol = o.littleTolerance ?? c.tolerance;
       if (dev > tol) {
         problems.push({
           code: 'littles-law',
-          message: `${seg.phase}: ${agg.meanUsers.toFixed(1)} users but X·(R+Z) = ${predicted.toFixed(1)} (${(dev * 100).toFixed(0)} % off, tolerance ${tol * 100} %): client-side queueing, generator saturation or coordinated omission`,
+          message: `${seg.phase}: ${agg.meanUsers.toFixed(1)} users but X·(R+Z) = ${predicted.toFixed(1)} (${(dev * 100).toFixed(0)} % off, tolerance ${(tol * 100).toFixed(1)} % for ${agg.seconds} s): client-side queueing, generator saturation or coordinated omission`,
           atS: seg.steady.fromS,
           observed: dev,
           limit: tol,

@@ -62,6 +62,8 @@ export function analyzeOptionsFromManifest(manifest: RunManifest, incomplete: bo
       name,
       shape,
       thinkTimeMeanMs: (minMs + maxMs) / 2,
+      thinkTimeMinMs: minMs,
+      thinkTimeMaxMs: maxMs,
       ...(slo ? { slo } : {}),
       ...(shape === 'constant-rate' && rate !== undefined ? { offeredRpsByPhase: { 'constant-rate': rate } } : {}),
       ...(sc ? { feasibility: feasibilityInput(sc) } : {}),
