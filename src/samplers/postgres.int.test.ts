@@ -97,6 +97,27 @@ describe('PostgresSampler against a real Postgres 15', () => {
     }
   });
 
+  it('counts a forced checkpoint and the buffers it wrote (pg_stat_bgwriter deltas)', async () => {
+    const sampler = new PostgresSampler({ connection: pgServer.monitor, budgetMs: 3000 });
+    const admin = createPgQueryClient(pgServer.superuser, { applicationName: 'test-admin' });
+    try {
+      await admin.query('CREATE TABLE IF NOT EXISTS ckpt AS SELECT g AS id, repeat(md5(g::text), 8) AS pad FROM generate_series(1, 20000) g');
+      await admin.query('CHECKPOINT'); // start from a clean slate, then dirty ~20000 rows' pages again
+      await admin.query('UPDATE ckpt SET pad = reverse(pad)');
+      const before = await sampler.sample();
+      expect(before!.totals.buffersCheckpoint).toEqual(expect.any(Number));
+      await admin.query('CHECKPOINT');
+      await sleep(1100);
+      const after = await sampler.sample();
+      expect(after!.perSecond!.checkpointsReq).toBeGreaterThan(0);
+      // the table is ~6 MB: hundreds of 8-KiB buffers were dirty
+      expect(after!.totals.buffersCheckpoint! - before!.totals.buffersCheckpoint!).toBeGreaterThan(300);
+    } finally {
+      await admin.end();
+      await sampler.stop();
+    }
+  });
+
   it('survives a Postgres restart: one unavailable event, then recovery with the gap', async () => {
     const events: SamplerEvent[] = [];
     const sampler = new PostgresSampler({ connection: pgServer.monitor, onEvent: (e) => events.push(e), budgetMs: 3000 });

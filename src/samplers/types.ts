@@ -49,6 +49,16 @@ export interface PostgresPerSecond {
   blksHit: number;
   blksRead: number;
   tempBytes: number;
+  /** pg_stat_bgwriter (PG ≤ 16; absent where the view lacks the column): checkpoints started, buffers written. */
+  checkpointsTimed?: number;
+  checkpointsReq?: number;
+  /** Buffers (8 KiB) written by checkpoints, by backends themselves, by the background writer. */
+  buffersCheckpoint?: number;
+  buffersBackend?: number;
+  buffersClean?: number;
+  /** Time spent writing / syncing checkpoint files, ms (reported as a checkpoint progresses or ends). */
+  checkpointWriteMs?: number;
+  checkpointSyncMs?: number;
 }
 
 export interface PostgresSample {
