@@ -88,6 +88,8 @@ export interface HostSample {
   /** 0..1 of all host CPUs; null until the first background refresh completes. */
   cpuUtilization: number | null;
   cpuCount: number | null;
+  /** 0..1 of all host CPU time idle waiting for I/O since the previous refresh (Linux /proc/stat); null elsewhere. Optional: older runs lack it. */
+  iowaitRatio?: number | null;
   memoryUsedBytes: number | null;
   memoryTotalBytes: number | null;
   /** Duration of the last systeminformation refresh (runs off the hot path). */
