@@ -1,0 +1,147 @@
+// Tail episodes on real runs of the reference stack (issue 13 item 4): a fault at a known second must come out as
+// a latency-tail incident with the right cause ranked first, and a calm run must have none. Four short runs at the
+// same time, each on its own isolated stack (own ports, own containers), 20 users thinking 0.3–0.7 s (~40 req/s):
+//   burst      — SLOW_QUERY_BURST_* : 3 s from 50 s, every request first sleeps 1 s in Postgres → 'db-wait:Timeout'
+//   lock       — the test holds an EXCLUSIVE lock on devices for 2 s from 50 s (lock_proof's FOR UPDATE waits) → 'locks'
+//   checkpoint — the test dirties ~100 MB of a table at 50 s and forces a CHECKPOINT at 70 s: the sampler must see
+//                the buffers it wrote; whether that makes a tail on this machine is measured, not assumed
+//   calm       — no fault → no tail incident.
+// APP_IMAGE_UNDER_TEST picks an app image that has the SLOW_QUERY_BURST_* knob when the shared one is older.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis } from '../analysis/analyze.ts';
+import type { Incident } from '../analysis/incidents.ts';
+import { createPgQueryClient, type PgQueryClient } from '../samplers/pg-client.ts';
+import type { ContainerRuntime } from '../stack/runtime/port.ts';
+import { readNdjson, readSeries, type SeriesLine } from '../store/read-series.ts';
+import { realRuntime } from '../stack/testing.ts';
+import { parsePostgresDsn } from './dsn.ts';
+import { runScenario, type RunScenarioResult } from './run-scenario.ts';
+import { isolatedStack, managedContainers, removeTempDirs, sleep, testConfig, testStackProvider, waitFor, type IsolatedStack } from './testing/stack-fixture.ts';
+
+type Name = 'burst' | 'lock' | 'checkpoint' | 'calm';
+const FAULT_AT_S = 50;
+const CHECKPOINT_AT_S = 70;
+const SCENARIO = { shape: { kind: 'ramp', users: 20, rampUp: '5s', duration: '100s' }, thinkTime: { min: '300ms', max: '700ms' }, slo: { p95: '2s', errorRate: '5%' } };
+
+const CASES: { name: Name; env: Record<string, string> }[] = [
+  { name: 'burst', env: { SLOW_QUERY_BURST_AT_S: String(FAULT_AT_S), SLOW_QUERY_BURST_FOR_S: '3', SLOW_QUERY_BURST_MS: '1000' } },
+  { name: 'lock', env: {} },
+  { name: 'checkpoint', env: {} },
+  { name: 'calm', env: {} },
+];
+
+let runtime: ContainerRuntime;
+const results = new Map<Name, RunScenarioResult>();
+const seriesOf = new Map<Name, SeriesLine[]>();
+/** Elapsed second at which the test actually did its part (lock taken, checkpoint issued). */
+const actedAtS = new Map<Name, number>();
+
+const analysisOf = (name: Name): Analysis => {
+  const a = results.get(name)?.analysis;
+  if (!a) throw new Error(`${name}: no analysis`);
+  return a;
+};
+const tails = (name: Name): Incident[] => analysisOf(name).incidents.filter((i) => i.kind === 'latency-tail' || i.kind === 'error-burst');
+const overlapping = (name: Name, fromS: number, toS: number): Incident | undefined => tails(name).find((i) => (i.endS ?? i.atS) >= fromS && i.atS <= toS);
+
+/** The run's newest elapsed second, from its series file (the run directory is outDir/latest). */
+function elapsedNow(stack: IsolatedStack): number | undefined {
+  const lines = readNdjson<{ elapsedS: number }>(join(stack.dir, 'latest', 'series.ndjson'));
+  return lines.length ? lines[lines.length - 1]!.elapsedS : undefined;
+}
+
+const untilElapsed = (stack: IsolatedStack, s: number): Promise<number> => waitFor(`elapsed ${s} s`, () => {
+  const e = elapsedNow(stack);
+  return e !== undefined && e >= s ? e : undefined;
+}, 400_000, 100);
+
+/** The test's own database session (the project's pg adapter), as the stack's superuser. */
+const dbSession = (stack: IsolatedStack): PgQueryClient =>
+  createPgQueryClient(parsePostgresDsn(`postgres://loadscope:loadscope@127.0.0.1:${stack.pgPort}/archiveorigin`), { applicationName: 'incidents-test', max: 1, statementTimeoutMs: 0 });
+
+async function actLock(stack: IsolatedStack): Promise<void> {
+  const db = dbSession(stack);
+  try {
+    actedAtS.set('lock', await untilElapsed(stack, FAULT_AT_S));
+    await db.query('BEGIN');
+    await db.query('LOCK TABLE devices IN EXCLUSIVE MODE'); // lock_proof's SELECT … FOR UPDATE waits; reads do not
+    await sleep(2000);
+    await db.query('COMMIT');
+  } finally {
+    await db.end();
+  }
+}
+
+async function actCheckpoint(stack: IsolatedStack): Promise<void> {
+  const db = dbSession(stack);
+  try {
+    await untilElapsed(stack, 5);
+    // ~200 k rows × ~550 B ≈ 110 MB, made clean before the steady window starts
+    await db.query('CREATE TABLE ballast AS SELECT g AS id, repeat(md5(g::text), 16) AS pad FROM generate_series(1, 200000) g');
+    await db.query('CHECKPOINT');
+    await untilElapsed(stack, FAULT_AT_S);
+    await db.query('UPDATE ballast SET pad = reverse(pad)'); // dirties it all again (shared_buffers permitting)
+    actedAtS.set('checkpoint', await untilElapsed(stack, CHECKPOINT_AT_S));
+    await db.query('CHECKPOINT');
+  } finally {
+    await db.end();
+  }
+}
+
+beforeAll(async () => {
+  runtime = await realRuntime();
+  const appImage = process.env.APP_IMAGE_UNDER_TEST;
+  await Promise.all(
+    CASES.map(async (c) => {
+      const stack = await isolatedStack(`loadscope-inc-${c.name}`, { env: c.env, ...(appImage ? { appImage } : {}) });
+      const { config } = testConfig(stack, { scenarios: { [c.name]: SCENARIO } });
+      const run = runScenario({ scenario: c.name, config, env: stack.env, stack: testStackProvider(stack), outDir: stack.dir, metrics: null });
+      const act = c.name === 'lock' ? actLock(stack) : c.name === 'checkpoint' ? actCheckpoint(stack) : Promise.resolve();
+      const [r] = await Promise.all([run, act]);
+      results.set(c.name, r);
+      seriesOf.set(c.name, readSeries(r.runDir));
+    }),
+  );
+  for (const c of CASES) {
+    const a = results.get(c.name)?.analysis;
+    console.log(`[incidents] ${c.name}: verdict ${a?.verdict}, acted at ${actedAtS.get(c.name) ?? '-'} s; ${JSON.stringify(tails(c.name).map((i) => ({ at: i.atS, end: i.endS, kind: i.kind, p99: i.peakP99Ms, base: i.baselineP99Ms, thr: i.thresholdP99Ms, evidence: i.evidence?.map((e) => `${e.signal} ${e.score}: ${e.message}`) })))}`);
+  }
+}, 600_000);
+
+afterAll(async () => {
+  removeTempDirs();
+  if (runtime) for (const r of results.values()) expect(await managedContainers(runtime, r.runId)).toEqual([]);
+});
+
+describe('tail episodes on the reference stack', () => {
+  it('a slow-query burst is a latency-tail incident caused by queries waiting in Postgres (pg_sleep: Timeout)', () => {
+    expect(results.get('burst')!.stoppedBy).toBe('completed');
+    const i = overlapping('burst', FAULT_AT_S - 2, FAULT_AT_S + 6);
+    expect(i, JSON.stringify(tails('burst'))).toBeDefined();
+    expect(i!.kind).toBe('latency-tail');
+    expect(i!.peakP99Ms!).toBeGreaterThan(900);
+    expect(i!.cause).toBe('db-wait:Timeout');
+  });
+
+  it('a held table lock is a latency-tail incident with locks ranked first', () => {
+    const at = actedAtS.get('lock')!;
+    const i = overlapping('lock', at - 1, at + 4);
+    expect(i, JSON.stringify(tails('lock'))).toBeDefined();
+    expect(i!.cause).toBe('locks');
+  });
+
+  it('a forced checkpoint is sampled (buffers written), and any episode at that moment names it first', () => {
+    const at = actedAtS.get('checkpoint')!;
+    const near = seriesOf.get('checkpoint')!.filter((p) => p.elapsedS >= at - 1 && p.elapsedS <= at + 8);
+    const written = Math.max(...near.map((p) => Number((p.postgres as { perSecond?: { buffersCheckpoint?: number } } | undefined)?.perSecond?.buffersCheckpoint ?? 0)));
+    console.log(`[incidents] checkpoint at ${at} s: peak ${written.toFixed(0)} buffers/s written by it`);
+    expect(written).toBeGreaterThan(1000);
+    const i = overlapping('checkpoint', at - 1, at + 8);
+    if (i) expect(i.cause).toBe('checkpoint');
+  });
+
+  it('a calm run has no tail incident', () => {
+    expect(tails('calm')).toEqual([]);
+  });
+});
