@@ -63,6 +63,22 @@ function poissonTail(x: number, lambda: number): number {
   return Math.max(0, 1 - cdf);
 }
 
+/** P(X ≥ x) for X ~ Binomial(n, p). */
+export function binomialTail(x: number, n: number, p: number): number {
+  if (x <= 0) return 1;
+  if (x > n) return 0;
+  let term = (1 - p) ** n;
+  let cdf = term;
+  for (let i = 1; i < x; i++) {
+    term *= ((n - i + 1) / i) * (p / (1 - p));
+    cdf += term;
+  }
+  return Math.max(0, 1 - cdf);
+}
+
+/** By definition 1 % of calm requests are slower than the baseline's merged p99. */
+const P99_SHARE = 0.01;
+
 const inWindows = (s: number, ws: readonly WindowS[]): boolean => ws.some((w) => s >= w.fromS && s <= w.toS);
 
 export function findTailEpisodes(series: readonly SeriesPoint[], hist: HistogramIndex, steady: readonly WindowS[], o: TailEpisodeOptions = {}): TailEpisode[] {
@@ -85,7 +101,14 @@ export function findTailEpisodes(series: readonly SeriesPoint[], hist: Histogram
     }
     const errRate = nReq > 0 ? nErr / nReq : 0;
     const lambdaPerReq = (nErr + 0.5) / Math.max(1, nReq);
-    const lat = p99.map((v) => Number.isFinite(v) && v > thr);
+    // A per-second p99 of ~40 requests is nearly their max: one slow request moves it. The second must also hold
+    // more requests slower than the baseline's merged p99 than chance allows (binomial tail at the per-second alpha).
+    const t = hist.stats(ALL_ENDPOINTS, base.map((i) => ({ fromS: pts[i]!.elapsedS, toS: pts[i]!.elapsedS })))?.p99Ms ?? NaN;
+    const lat = p99.map((v, i) => {
+      if (!(Number.isFinite(v) && v > thr && Number.isFinite(t))) return false;
+      const s = pts[i]!.elapsedS;
+      return binomialTail(hist.countAbove(ALL_ENDPOINTS, { fromS: s, toS: s }, t), pts[i]!.total.count, P99_SHARE) < alpha / base.length;
+    });
     const err = pts.map((p, i) => {
       const e = errs[i]!;
       return e > 0 && e / Math.max(1, p.total.count) >= errRate + (o.minErrorRatio ?? MIN_ERROR_RATIO) && poissonTail(e, lambdaPerReq * p.total.count) < alpha / base.length;

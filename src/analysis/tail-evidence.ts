@@ -19,7 +19,8 @@ export type EvidenceKind =
   | 'cpu-high'
   | 'host-cpu'
   | 'host-iowait'
-  | 'generator-cpu';
+  | 'generator-cpu'
+  | 'generator-lag';
 
 export interface EvidenceLine {
   /** e.g. 'locks', 'db-wait:Timeout', 'cpu-drop:postgres'. */
@@ -107,6 +108,7 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
   out.push({ signal: 'host-cpu', kind: 'host-cpu', dir: 'up', minEffect: 0.15, values: num((i) => series[i]!.host?.cpuUtilization), say: (e, b) => `host CPU ${pct(e)} (baseline ${pct(b)})` });
   out.push({ signal: 'host-iowait', kind: 'host-iowait', dir: 'up', minEffect: 0.05, values: num((i) => series[i]!.host?.iowaitRatio), say: (e, b) => `host CPU waiting on I/O ${pct(e)} (baseline ${pct(b)})` });
   out.push({ signal: 'generator-cpu', kind: 'generator-cpu', dir: 'up', minEffect: 0.25, values: num((i) => series[i]!.generator.cpuCores), say: (e, b) => `load generator CPU ${f2(e)} cores (baseline ${f2(b)}): the client may have measured its own delay` });
+  out.push({ signal: 'generator-lag', kind: 'generator-lag', dir: 'up', minEffect: 100, values: num((i) => series[i]!.sampler?.lagMs), say: (e, b) => `the orchestrator's event loop was blocked ${f0(e)} ms (baseline ${f0(b)}): the client may have measured its own delay` });
   return out;
 }
 
@@ -120,6 +122,7 @@ const EXPLAINS: Partial<Record<EvidenceKind, readonly EvidenceKind[]>> = {
   'host-iowait': ['db-wait', 'pool', 'cpu-drop'],
   'cpu-throttled': ['cpu-drop', 'pool', 'db-cpu'],
   'generator-cpu': ['host-cpu'],
+  'generator-lag': ['host-cpu', 'generator-cpu'],
   'cpu-high': ['host-cpu', 'pool', 'db-cpu'],
   pool: ['db-connections'],
 };

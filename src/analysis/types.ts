@@ -82,6 +82,8 @@ export interface SeriesPoint {
   pool?: { active: number; max: number; pending: number } | null;
   /** The host the generator runs on (absent in old runs). */
   host?: HostPoint | null;
+  /** Sampling scheduler health: lagMs = how late this second's tick fired (the orchestrator's event loop was blocked). */
+  sampler?: { lagMs?: number } | null;
 }
 
 /** One line of histograms.ndjson: per endpoint, hdr-histogram-js compressed base64, values in µs. */
