@@ -81,8 +81,13 @@ const P99_SHARE = 0.01;
 
 const inWindows = (s: number, ws: readonly WindowS[]): boolean => ws.some((w) => s >= w.fromS && s <= w.toS);
 
+/** Each steady window is judged against its own baseline (a step at 80 users is not a tail of the step at 10). */
 export function findTailEpisodes(series: readonly SeriesPoint[], hist: HistogramIndex, steady: readonly WindowS[], o: TailEpisodeOptions = {}): TailEpisode[] {
-  const pts = series.filter((p) => inWindows(p.elapsedS, steady));
+  return steady.flatMap((w) => episodesIn(series, hist, w, o)).sort((a, b) => a.fromS - b.fromS);
+}
+
+function episodesIn(series: readonly SeriesPoint[], hist: HistogramIndex, steady: WindowS, o: TailEpisodeOptions): TailEpisode[] {
+  const pts = series.filter((p) => inWindows(p.elapsedS, [steady]));
   if (pts.length < 10) return [];
   const p99 = pts.map((p) => (p.total.count > 0 ? (hist.stats(ALL_ENDPOINTS, { fromS: p.elapsedS, toS: p.elapsedS })?.p99Ms ?? NaN) : NaN));
   const errs = pts.map((p) => errorsOf(p.total));

@@ -155,4 +155,3 @@ describe('tail episodes on the reference stack', () => {
     if (lagMs <= 100) expect(tails('calm')).toEqual([]);
   });
 });
-});
