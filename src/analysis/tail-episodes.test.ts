@@ -30,13 +30,14 @@ const HOLD_S = 150;
  * A calm closed run at ~40 req/s: log-normal latencies (median `medianMs`, σ = 0.6, so per-second p99 jumps around),
  * Poisson-ish counts, noisy container/host/generator CPU, Postgres with an odd lock or I/O wait now and then.
  */
-function run(seed: number, faults: Record<number, Fault> = {}, medianMs = 5): RunRecord {
+function run(seed: number, faults: Record<number, Fault> = {}, medianMs = 5, steps?: { phase: (s: number) => string; medianMs: (s: number) => number }): RunRecord {
   const rng: Rng = seededRng(seed);
   const specs: SecondSpec[] = [];
   for (let s = 1; s <= HOLD_S; s++) {
     const f = faults[s] ?? {};
     const n = Math.max(20, Math.round(40 + 6 * normal(rng)));
-    const lat = Array.from({ length: n }, () => (rng() < (f.slowShare ?? 0) ? (f.slowMs ?? 1500) * (1 + 0.2 * rng()) : medianMs * Math.exp(0.6 * normal(rng))));
+    const med = steps ? steps.medianMs(s) : medianMs;
+    const lat = Array.from({ length: n }, () => (rng() < (f.slowShare ?? 0) ? (f.slowMs ?? 1500) * (1 + 0.2 * rng()) : med * Math.exp(0.6 * normal(rng))));
     const busy = f.busy ?? Math.min(20, Math.max(0, Math.round(3 + 1.5 * normal(rng))));
     const waiting: Record<string, number> = {};
     const lock = f.lockWaits ?? (rng() < 0.05 ? 1 : 0);
@@ -55,7 +56,7 @@ function run(seed: number, faults: Record<number, Fault> = {}, medianMs = 5): Ru
       perSecond: { buffersCheckpoint: f.buffersCheckpoint ?? (rng() < 0.03 ? Math.round(30 * rng()) : 0), buffersBackend: 0, checkpointsTimed: 0, checkpointsReq: f.buffersCheckpoint ? 1 : 0 },
     };
     specs.push({
-      phase: 'hold',
+      phase: steps ? steps.phase(s) : 'hold',
       users: 100,
       latenciesMs: { lock_proof: lat.slice(0, n >> 1), ledger: lat.slice(n >> 1) },
       errors: f.errors5xx ? { lock_proof: { '5xx': f.errors5xx } } : undefined,
@@ -123,6 +124,12 @@ describe('tail episodes (known answers)', () => {
   it('a 3 → 6 ms wobble is not an incident (the minimum effect)', () => {
     const faults = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [80 + i, { slowShare: 1, slowMs: 6 }]));
     expect(episodes(run(5, faults, 3))).toEqual([]);
+  });
+
+  it('each steady window has its own baseline: a step from 5 to 60 ms is not a tail', () => {
+    const r = run(6, {}, 5, { phase: (s) => (s <= 75 ? 'step-1:50' : 'step-2:100'), medianMs: (s) => (s <= 75 ? 5 : 60) });
+    expect(steadyWindows(loadSegments(r.series))).toHaveLength(2);
+    expect(episodes(r)).toEqual([]);
   });
 
   it('calm noisy runs: at most 5 % of 100 seeds show any episode', () => {
