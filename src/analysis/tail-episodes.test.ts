@@ -5,7 +5,7 @@ import { HistogramIndex } from './histograms.ts';
 import { NO_CORRELATED_SIGNAL } from './incidents.ts';
 import { normal, seededRng, type Rng } from './stats.ts';
 import { rankEvidence, type EvidenceLine } from './tail-evidence.ts';
-import { findTailEpisodes, thresholdK } from './tail-episodes.ts';
+import { binomialTail, findTailEpisodes, thresholdK } from './tail-episodes.ts';
 import { buildRecord, type SecondSpec } from './testing.ts';
 import type { PostgresPoint, RunRecord, SeriesPoint } from './types.ts';
 import { loadSegments, steadyWindows } from './windows.ts';
@@ -81,6 +81,14 @@ describe('tail episodes (known answers)', () => {
   it('k comes from Bonferroni over the baseline seconds: ≈ 3.6 for 300 s, never below 3', () => {
     expect(thresholdK(300)).toBeCloseTo(3.59, 1);
     expect(thresholdK(5)).toBe(3);
+  });
+
+  it('binomial tail: exact for small n (P(X ≥ 2; 40, 1 %) = 1 − 0.99^40 − 40·0.01·0.99^39), normal for large', () => {
+    expect(binomialTail(2, 40, 0.01)).toBeCloseTo(1 - 0.99 ** 40 - 40 * 0.01 * 0.99 ** 39, 12);
+    expect(binomialTail(0, 40, 0.01)).toBe(1);
+    // 100 000 requests in a second: mean 1000, sd ≈ 31.5; 1100 is ≈ 3.2 sd above
+    expect(binomialTail(1100, 100_000, 0.01)).toBeGreaterThan(3e-4);
+    expect(binomialTail(1100, 100_000, 0.01)).toBeLessThan(1e-3);
   });
 
   it('a 3-s p99 stall with a lock-wait spike is one incident, locks ranked first', () => {

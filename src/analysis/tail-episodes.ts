@@ -2,7 +2,7 @@
 // error count jumps well above the steady baseline, merged into episodes, each explained by the signals recorded
 // at that moment (tail-evidence.ts). Pure: series + histograms in, episodes out.
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
-import { mad, median, normInv } from './stats.ts';
+import { mad, median, normCdf, normInv } from './stats.ts';
 import { episodeEvidence, type EvidenceLine } from './tail-evidence.ts';
 import { errorsOf, type SeriesPoint, type WindowS } from './types.ts';
 
@@ -54,6 +54,8 @@ export function thresholdK(nSeconds: number, alpha = 0.05): number {
 /** P(X ≥ x) for X ~ Poisson(λ). */
 function poissonTail(x: number, lambda: number): number {
   if (x <= 0) return 1;
+  // large means: normal approximation with continuity correction (exp(-λ) underflows past ~745)
+  if (lambda > 50) return 1 - normCdf((x - 0.5 - lambda) / Math.sqrt(lambda));
   let term = Math.exp(-lambda);
   let cdf = term;
   for (let i = 1; i < x; i++) {
@@ -67,6 +69,8 @@ function poissonTail(x: number, lambda: number): number {
 export function binomialTail(x: number, n: number, p: number): number {
   if (x <= 0) return 1;
   if (x > n) return 0;
+  const mu = n * p;
+  if (mu > 50) return 1 - normCdf((x - 0.5 - mu) / Math.sqrt(mu * (1 - p)));
   let term = (1 - p) ** n;
   let cdf = term;
   for (let i = 1; i < x; i++) {
