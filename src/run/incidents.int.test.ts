@@ -49,7 +49,11 @@ const analysisOf = (name: Name): Analysis => {
   return a;
 };
 const tails = (name: Name): Incident[] => analysisOf(name).incidents.filter((i) => i.kind === 'latency-tail' || i.kind === 'error-burst');
-const overlapping = (name: Name, fromS: number, toS: number): Incident | undefined => tails(name).find((i) => (i.endS ?? i.atS) >= fromS && i.atS <= toS);
+/** The fault's episode: of those overlapping [fromS, toS], the one with the highest p99 (client stalls nearby are smaller). */
+const overlapping = (name: Name, fromS: number, toS: number): Incident | undefined =>
+  tails(name)
+    .filter((i) => (i.endS ?? i.atS) >= fromS && i.atS <= toS)
+    .sort((a, b) => (b.peakP99Ms ?? 0) - (a.peakP99Ms ?? 0))[0];
 
 /** The run's newest elapsed second, from its series file (the run directory is outDir/latest). */
 function elapsedNow(stack: IsolatedStack): number | undefined {
