@@ -12,6 +12,7 @@ export type EvidenceKind =
   | 'db-cpu'
   | 'checkpoint'
   | 'backend-writes'
+  | 'autovacuum'
   | 'pool'
   | 'db-connections'
   | 'cpu-throttled'
@@ -76,6 +77,7 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
       out.push({ signal: 'checkpoint', kind: 'checkpoint', dir: 'up', minEffect: 128, values: ckpt, say: (e, b) => `checkpoint writing ${f0(e)} buffers/s (8 KiB each; baseline ${f0(b)})` });
       out.push({ signal: 'backend-writes', kind: 'backend-writes', dir: 'up', minEffect: 128, values: rate('buffersBackend'), say: (e, b) => `backends writing dirty buffers themselves: ${f0(e)}/s (baseline ${f0(b)})` });
     }
+    out.push({ signal: 'autovacuum', kind: 'autovacuum', dir: 'up', minEffect: 1, values: num((i) => pg[i]?.autovacuumWorkers), say: (e, b) => `autovacuum workers running: ${f0(e)} (baseline ${f0(b)})` });
     const app = o.appName ?? 'archiveorigin';
     const appStates = pg.map((x) => x?.connectionsByApp[app]);
     out.push({
@@ -120,6 +122,7 @@ const EXPLAINS: Partial<Record<EvidenceKind, readonly EvidenceKind[]>> = {
   checkpoint: ['db-wait', 'backend-writes', 'host-iowait', 'pool', 'db-connections', 'cpu-drop', 'cpu-high'],
   'backend-writes': ['db-wait', 'host-iowait', 'pool', 'cpu-drop'],
   'host-iowait': ['db-wait', 'pool', 'cpu-drop'],
+  autovacuum: ['db-wait', 'backend-writes', 'host-iowait', 'pool', 'cpu-high'],
   'cpu-throttled': ['cpu-drop', 'pool', 'db-cpu'],
   'generator-cpu': ['host-cpu'],
   'generator-lag': ['host-cpu', 'generator-cpu'],

@@ -44,6 +44,8 @@ export interface PostgresPoint {
   blockedSessions: number;
   idleInTransaction: number;
   oldestIdleInTransactionSeconds: number;
+  /** Autovacuum workers running (absent in runs recorded before it was sampled). */
+  autovacuumWorkers?: number;
   /** Per-second deltas of the cumulative counters (checkpoint fields absent in runs recorded before they were sampled). */
   perSecond?: PostgresRates | null;
 }

@@ -59,6 +59,7 @@ describe('PostgresSampler against a real Postgres 15', () => {
       expect(s!.oldestIdleInTransactionSeconds).toBeGreaterThan(0);
       expect(s!.oldestXactAgeSeconds).toBeGreaterThan(0);
       expect(s!.maxConnections).toBe(50);
+      expect(s!.autovacuumWorkers).toEqual(expect.any(Number));
     } finally {
       await sampler.stop();
     }

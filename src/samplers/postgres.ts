@@ -39,6 +39,7 @@ SELECT
   coalesce((SELECT max(extract(epoch FROM clock_timestamp() - state_change)) FROM act
      WHERE state LIKE 'idle in transaction%'), 0)::float8 AS oldest_idle_in_xact_s,
   current_setting('max_connections')::int AS max_connections,
+  (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'autovacuum worker') AS autovacuum_workers,
   d.xact_commit::float8 AS commits, d.xact_rollback::float8 AS rollbacks, d.deadlocks::float8 AS deadlocks,
   d.blks_hit::float8 AS blks_hit, d.blks_read::float8 AS blks_read, d.temp_bytes::float8 AS temp_bytes,
   -- as JSON so a server whose view lacks a column (PG 17 moved the checkpoint ones) still answers
@@ -61,6 +62,7 @@ interface SampleRow extends Record<string, unknown> {
   blks_read: number;
   temp_bytes: number;
   bgwriter: Record<string, unknown> | null;
+  autovacuum_workers: number;
 }
 
 const TOTAL_KEYS = ['commits', 'rollbacks', 'deadlocks', 'blksHit', 'blksRead', 'tempBytes'] as const;
@@ -194,6 +196,7 @@ export class PostgresSampler {
       oldestXactAgeSeconds: row.oldest_xact_s,
       idleInTransaction: row.idle_in_xact,
       oldestIdleInTransactionSeconds: row.oldest_idle_in_xact_s,
+      autovacuumWorkers: row.autovacuum_workers,
       totals,
       perSecond,
     };

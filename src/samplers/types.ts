@@ -78,6 +78,8 @@ export interface PostgresSample {
   oldestXactAgeSeconds: number;
   idleInTransaction: number;
   oldestIdleInTransactionSeconds: number;
+  /** Autovacuum workers running (vacuum/analyze of some table); optional: older runs lack it. */
+  autovacuumWorkers?: number;
   /** Cumulative pg_stat_database values for the current database (numbers, not strings). */
   totals: PostgresPerSecond;
   /** Per-second deltas since the previous successful sample; null on the first one or after a stats reset. */
