@@ -6,7 +6,8 @@ import { ALL_ENDPOINTS, HistogramIndex } from './histograms.ts';
 import { checkFeasibility, type FeasibilityFinding, type FeasibilityInput } from './feasibility.ts';
 import { detectLeak, type LeakKind, type LeakOptions, type LeakVerdict } from './leak.ts';
 import { recommend, type Recommendation } from './recommend.ts';
-import { findIncidents, type Incident } from './incidents.ts';
+import { findIncidents, tailIncidents, type Incident } from './incidents.ts';
+import { findTailEpisodes } from './tail-episodes.ts';
 import { evaluateSlo, type SloResult, type SloSpec } from './slo.ts';
 import { analyzeSpikes, type SpikeOptions, type SpikeVerdict } from './spike.ts';
 import type { RunRecord, WindowS } from './types.ts';
@@ -211,7 +212,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     spikes: spikes.map((s) => ({ startS: s.startS, recoveryS: s.recoveryS, overshoot: s.overshoot, verdict: s.verdict, note: s.note })),
     bottlenecks: bns.map((b) => ({ resource: b.resource, evidence: b.evidence, rank: b.rank, role: b.role })),
     recommendations,
-    incidents: findIncidents(record.events, series),
+    incidents: [...findIncidents(record.events, series), ...tailIncidents(findTailEpisodes(series, hist, steadyWindows(segs), { appName: o.appName, poolMax: o.poolMax }), t0Ms)].sort((a, b) => a.tMs - b.tMs),
     feasibility,
   };
 }

@@ -79,7 +79,27 @@ export const AnalysisSchema = z.object({
   ),
   recommendations: z.array(z.object({ id: z.string(), severity: z.enum(['critical', 'warning', 'info']), text: z.string(), basedOn: z.string() })),
   /** SUT failures seen during the run (analysis/incidents.ts); absent in analyses written before it existed. */
-  incidents: z.array(z.object({ kind: z.string(), service: z.string(), tMs: num, atS: num, endTMs: num.optional(), endS: num.optional(), message: z.string() })).optional(),
+  incidents: z
+    .array(
+      z.object({
+        kind: z.string(),
+        service: z.string(),
+        tMs: num,
+        atS: num,
+        endTMs: num.optional(),
+        endS: num.optional(),
+        message: z.string(),
+        // tail episodes (analysis/tail-episodes.ts): docs/ANALYSIS.md "Incidents"
+        peakP99Ms: nnum.optional(),
+        baselineP99Ms: nnum.optional(),
+        thresholdP99Ms: nnum.optional(),
+        errors: num.optional(),
+        requests: num.optional(),
+        cause: z.string().optional(),
+        evidence: z.array(z.object({ signal: z.string(), kind: z.string(), episodeValue: num, baselineValue: num, score: num, message: z.string() })).optional(),
+      }),
+    )
+    .optional(),
   /** SLOs the shape cannot produce (analysis/feasibility.ts); absent in analyses written before it existed. */
   feasibility: z
     .array(z.object({ objective: z.enum(['minThroughputRps', 'maxInFlight']), feasible: z.literal(false), boundRps: num, limit: num, message: z.string(), fix: z.string() }))

@@ -176,6 +176,14 @@ export class HistogramIndex {
     return sparseStats(this.parts(endpoint, windows));
   }
 
+  /** Requests slower than `ms` (bucket's highest equivalent value above it, the rank rule of `stats`). */
+  countAbove(endpoint: string, windows: WindowS | readonly WindowS[], ms: number): number {
+    const us = ms * 1000;
+    let n = 0;
+    for (const p of this.parts(endpoint, windows)) for (let i = 0; i < p.hi.length; i++) if (p.hi[i]! > us) n += p.counts[i]!;
+    return n;
+  }
+
   /** Decodes every payload once (so `corrupt` is complete). */
   decodeAll(): void {
     this.parts(ALL_ENDPOINTS, { fromS: -Infinity, toS: Infinity });

@@ -1,9 +1,15 @@
 // Incidents: what went wrong with the system under test (or its sampling) during the run, each with its time —
 // container OOM kills and crashes, Postgres outages, and windows of HTTP 5xx, timeouts or refused connections.
-// Pure: events + series in, a sorted list out. The report names the first one as the failure mode.
+// Tail episodes (tail-episodes.ts) join them as 'latency-tail' / 'error-burst', each with its ranked evidence.
+// Pure: events + series in, a sorted list out. The report names the first failure as the failure mode.
+import type { EvidenceLine } from './tail-evidence.ts';
+import type { TailEpisode } from './tail-episodes.ts';
 import type { RunEvent, SeriesPoint } from './types.ts';
 
-export type IncidentKind = 'oom-killed' | 'crashed' | 'stopped' | 'restarted' | 'postgres-unavailable' | 'http-5xx' | 'timeouts' | 'connection-refused' | 'run-error';
+export type IncidentKind = 'oom-killed' | 'crashed' | 'stopped' | 'restarted' | 'postgres-unavailable' | 'http-5xx' | 'timeouts' | 'connection-refused' | 'run-error' | 'latency-tail' | 'error-burst';
+
+/** Shown when no sampled signal cleared the bar during a tail episode. */
+export const NO_CORRELATED_SIGNAL = 'no correlated signal';
 
 export interface Incident {
   kind: IncidentKind;
@@ -16,6 +22,16 @@ export interface Incident {
   endTMs?: number;
   endS?: number;
   message: string;
+  /** Tail episodes: peak per-second p99, the steady baseline (median per-second p99) and the threshold, ms. */
+  peakP99Ms?: number | null;
+  baselineP99Ms?: number | null;
+  thresholdP99Ms?: number | null;
+  /** Tail episodes: failed / completed requests in the episode. */
+  errors?: number;
+  requests?: number;
+  /** Tail episodes: the most likely cause (first evidence line's signal) or NO_CORRELATED_SIGNAL. */
+  cause?: string;
+  evidence?: EvidenceLine[];
 }
 
 /** A second counts towards a window when this share of its requests failed that way (and at least one did). */
@@ -100,9 +116,39 @@ function errorWindows(series: readonly SeriesPoint[], key: string, kind: Inciden
   return out;
 }
 
+/** Tail episodes as incidents; t0Ms is the epoch ms of elapsed second 0. */
+export function tailIncidents(episodes: readonly TailEpisode[], t0Ms: number): Incident[] {
+  return episodes.map((e) => {
+    const fromS = Math.max(0, e.fromS - 1);
+    const cause = e.evidence[0]?.signal ?? NO_CORRELATED_SIGNAL;
+    const p99 = e.peakP99Ms !== null ? `p99 ${e.peakP99Ms.toFixed(0)} ms vs ${e.baselineP99Ms?.toFixed(0) ?? '?'} ms baseline` : 'no latency';
+    const errs = e.errors > 0 ? `, ${e.errors} of ${e.requests} requests failed` : '';
+    const worst = e.worstEndpoint && e.kind === 'latency-tail' ? `, worst ${e.worstEndpoint.name} (p99 ${e.worstEndpoint.p99Ms.toFixed(0)} ms)` : '';
+    return {
+      kind: e.kind,
+      service: '*',
+      tMs: t0Ms + fromS * 1000,
+      atS: fromS,
+      endTMs: t0Ms + e.toS * 1000,
+      endS: e.toS,
+      message: `${e.kind === 'latency-tail' ? 'latency tail' : 'error burst'} from ${fromS} s to ${e.toS} s: ${p99}${errs}${worst}; likely cause: ${e.evidence[0]?.message ?? NO_CORRELATED_SIGNAL}`,
+      peakP99Ms: e.peakP99Ms,
+      baselineP99Ms: e.baselineP99Ms,
+      thresholdP99Ms: e.thresholdP99Ms,
+      errors: e.errors,
+      requests: e.requests,
+      cause,
+      evidence: e.evidence,
+    };
+  });
+}
+
+/** Symptoms of a run that still stood: never named as its failure mode. */
+const EPISODES: ReadonlySet<IncidentKind> = new Set(['latency-tail', 'error-burst']);
+
 const ROOT_CAUSES: ReadonlySet<IncidentKind> = new Set(['oom-killed', 'crashed', 'stopped', 'restarted', 'postgres-unavailable']);
 
 /** The failure mode to name: the first root cause (a container or Postgres going away), else the first symptom. */
 export function failureMode(incidents: readonly Incident[]): Incident | undefined {
-  return incidents.find((i) => ROOT_CAUSES.has(i.kind)) ?? incidents[0];
+  return incidents.find((i) => ROOT_CAUSES.has(i.kind)) ?? incidents.find((i) => !EPISODES.has(i.kind));
 }

@@ -46,6 +46,28 @@ export interface PostgresPoint {
   blockedSessions: number;
   idleInTransaction: number;
   oldestIdleInTransactionSeconds: number;
+  /** Autovacuum workers running (absent in runs recorded before it was sampled). */
+  autovacuumWorkers?: number;
+  /** Per-second deltas of the cumulative counters (checkpoint fields absent in runs recorded before they were sampled). */
+  perSecond?: PostgresRates | null;
+}
+
+/** The subset of the samplers' PostgresPerSecond the analysis reads; every field optional so old runs still read. */
+export interface PostgresRates {
+  checkpointsTimed?: number;
+  checkpointsReq?: number;
+  /** Buffers written by checkpoints / by backends themselves (8 KiB each), per second. */
+  buffersCheckpoint?: number;
+  buffersBackend?: number;
+  checkpointWriteMs?: number;
+  checkpointSyncMs?: number;
+}
+
+/** The subset of the host sampler's HostSample the analysis reads. */
+export interface HostPoint {
+  cpuUtilization: number | null;
+  /** Share of CPU time idle waiting for I/O (0..1); absent where not sampled. */
+  iowaitRatio?: number | null;
 }
 
 /** One line of series.ndjson. */
@@ -62,6 +84,10 @@ export interface SeriesPoint {
   postgres?: PostgresPoint | null;
   /** Optional pool gauge from the app (e.g. Hikari pending); used for the pool predicate when present. */
   pool?: { active: number; max: number; pending: number } | null;
+  /** The host the generator runs on (absent in old runs). */
+  host?: HostPoint | null;
+  /** Sampling scheduler health: lagMs = how late this second's tick fired (the orchestrator's event loop was blocked). */
+  sampler?: { lagMs?: number } | null;
 }
 
 /** One line of histograms.ndjson: per endpoint, hdr-histogram-js compressed base64, values in µs. */

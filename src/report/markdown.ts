@@ -2,7 +2,7 @@
 import { escapeMd as md } from './format.ts';
 import { buildSections, verdictView, type Block } from './sections.ts';
 import type { ReportInput } from './types.ts';
-import { failureMode, type Incident } from '../analysis/incidents.ts';
+import { failureMode, NO_CORRELATED_SIGNAL, type Incident } from '../analysis/incidents.ts';
 
 const ICON: Record<string, string> = { pass: '✅', fail: '❌', invalid: '⛔', inconclusive: '❔' };
 
@@ -30,10 +30,17 @@ export function renderMarkdown(input: ReportInput): string {
   if (v.reasons.length || v.incomplete) out.push('');
   const incidents = input.analysis.incidents ?? [];
   if (incidents.length) {
-    const mode = failureMode(incidents as Incident[])!;
-    out.push(`**Failure mode: ${md(mode.kind)}** — ${md(mode.message)}`, '', '## Incidents', '', '| At | Kind | Service | What |', '|---|---|---|---|');
+    const mode = failureMode(incidents as Incident[]);
+    if (mode) out.push(`**Failure mode: ${md(mode.kind)}** — ${md(mode.message)}`, '');
+    out.push('## Incidents', '', '| At | Kind | Service | What |', '|---|---|---|---|');
     for (const i of incidents) out.push(`| ${i.atS} s | ${md(i.kind)} | ${md(i.service)} | ${md(i.message)} |`);
     out.push('');
+    // each tail episode with the evidence recorded at that moment, most likely cause first
+    for (const i of (incidents as Incident[]).filter((x) => x.cause !== undefined)) {
+      out.push(`**${md(i.kind)} ${i.atS}–${i.endS ?? i.atS} s**: ${i.evidence?.length ? 'evidence, most likely cause first' : md(NO_CORRELATED_SIGNAL)}`, '');
+      for (const e of i.evidence ?? []) out.push(`- ${md(e.signal)} (score ${e.score.toFixed(1)}): ${md(e.message)}`);
+      if (i.evidence?.length) out.push('');
+    }
   }
   for (const s of buildSections(input)) {
     out.push(`## ${md(s.title)}`, '');

@@ -164,6 +164,27 @@ describe('renderMarkdown', () => {
   });
 });
 
+describe('renderMarkdown: tail episodes', () => {
+  it('lists each episode with its evidence, cause first, and never names it the failure mode', () => {
+    const evidence = [
+      { signal: 'locks', kind: 'locks', episodeValue: 13, baselineValue: 0, score: 6.5, message: 'sessions waiting on locks: 13 (baseline 0)' },
+      { signal: 'pool', kind: 'pool', episodeValue: 1, baselineValue: 0.1, score: 3.6, message: 'app DB pool busy: 100 %' },
+    ];
+    const incidents = [
+      { kind: 'latency-tail', service: '*', tMs: 1, atS: 52, endS: 53, message: 'latency tail from 52 s to 53 s; likely cause: sessions waiting on locks', cause: 'locks', evidence },
+      { kind: 'latency-tail', service: '*', tMs: 2, atS: 80, endS: 81, message: 'latency tail from 80 s to 81 s', cause: 'no correlated signal', evidence: [] },
+    ];
+    const md = renderMarkdown(input(analysis({ incidents })));
+    expect(md).not.toContain('Failure mode');
+    expect(md).toContain('## Incidents');
+    const lines = md.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('**latency-tail 52–53 s**'));
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 2, at + 4)).toEqual(['- locks (score 6.5): sessions waiting on locks: 13 (baseline 0)', '- pool (score 3.6): app DB pool busy: 100 %']);
+    expect(md).toContain('**latency-tail 80–81 s**: no correlated signal');
+  });
+});
+
 describe('renderJunit', () => {
   it('is well-formed XML with a testcase per SLO and verdict, failures with messages', () => {
     const xml = renderJunit(input());

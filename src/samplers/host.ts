@@ -1,12 +1,25 @@
 // Host + generator sampler. systeminformation calls take milliseconds to tens of ms (they spawn reads of
 // /proc and sometimes processes), so they run in a background refresh; sample() only reads the cache
 // and the cheap process.* counters.
+import { readFile } from 'node:fs/promises';
 import si from 'systeminformation';
 import type { GeneratorSample, HostSample } from './types.ts';
 
 export interface HostProbe {
   currentLoad(): Promise<{ currentLoad: number; cpus: unknown[] }>;
   mem(): Promise<{ total: number; active: number }>;
+  /** The aggregate "cpu" line of /proc/stat (jiffies); undefined where there is none. */
+  procStatCpu?(): Promise<number[] | undefined>;
+}
+
+/** systeminformation reports no iowait: read it from the kernel's own counters. */
+async function procStatCpu(): Promise<number[] | undefined> {
+  try {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n').find((l) => l.startsWith('cpu '));
+    return line ? line.trim().split(/\s+/).slice(1).map(Number) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface HostSamplerOptions {
@@ -20,10 +33,11 @@ export class HostSampler {
   readonly name = 'host';
   private readonly probe: HostProbe;
   private readonly now: () => number;
-  private host: HostSample = { cpuUtilization: null, cpuCount: null, memoryUsedBytes: null, memoryTotalBytes: null, refreshDurationMs: null };
+  private host: HostSample = { cpuUtilization: null, cpuCount: null, iowaitRatio: null, memoryUsedBytes: null, memoryTotalBytes: null, refreshDurationMs: null };
   private refreshing = false;
   private lastRefreshStartMs = -Infinity;
   private lastCpu?: { usage: NodeJS.CpuUsage; tMs: number };
+  private lastStat?: number[];
   lastRefreshError?: Error;
 
   constructor(private readonly options: HostSamplerOptions = {}) {
@@ -44,10 +58,12 @@ export class HostSampler {
     const started = performance.now();
     this.lastRefreshStartMs = this.now();
     try {
-      const [load, mem] = await Promise.all([this.probe.currentLoad(), this.probe.mem()]);
+      const readStat = this.options.probe ? this.probe.procStatCpu?.bind(this.probe) : procStatCpu;
+      const [load, mem, stat] = await Promise.all([this.probe.currentLoad(), this.probe.mem(), readStat?.()]);
       this.host = {
         cpuUtilization: load.currentLoad / 100,
         cpuCount: load.cpus.length,
+        iowaitRatio: this.iowait(stat),
         // "active" excludes reclaimable cache/buffers, like free(1)'s "used".
         memoryUsedBytes: mem.active,
         memoryTotalBytes: mem.total,
@@ -59,6 +75,17 @@ export class HostSampler {
     } finally {
       this.refreshing = false;
     }
+  }
+
+  /** /proc/stat columns: user nice system idle iowait irq softirq steal …; iowait share of the jiffies since last time. */
+  private iowait(stat: number[] | undefined): number | null {
+    const prev = this.lastStat;
+    this.lastStat = stat;
+    if (!stat || !prev || stat.length < 5 || prev.length !== stat.length) return null;
+    let total = 0;
+    for (let i = 0; i < Math.min(stat.length, 8); i++) total += stat[i]! - prev[i]!;
+    const io = stat[4]! - prev[4]!;
+    return total > 0 && io >= 0 ? io / total : null;
   }
 
   private kickRefresh(): void {

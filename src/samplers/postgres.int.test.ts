@@ -59,6 +59,7 @@ describe('PostgresSampler against a real Postgres 15', () => {
       expect(s!.oldestIdleInTransactionSeconds).toBeGreaterThan(0);
       expect(s!.oldestXactAgeSeconds).toBeGreaterThan(0);
       expect(s!.maxConnections).toBe(50);
+      expect(s!.autovacuumWorkers).toEqual(expect.any(Number));
     } finally {
       await sampler.stop();
     }
@@ -93,6 +94,27 @@ describe('PostgresSampler against a real Postgres 15', () => {
       expect(second!.perSecond!.commits).toBeGreaterThan(0);
       expect(second!.totals.commits).toBeGreaterThan(first!.totals.commits);
     } finally {
+      await sampler.stop();
+    }
+  });
+
+  it('counts a forced checkpoint and the buffers it wrote (pg_stat_bgwriter deltas)', async () => {
+    const sampler = new PostgresSampler({ connection: pgServer.monitor, budgetMs: 3000 });
+    const admin = createPgQueryClient(pgServer.superuser, { applicationName: 'test-admin' });
+    try {
+      await admin.query('CREATE TABLE IF NOT EXISTS ckpt AS SELECT g AS id, repeat(md5(g::text), 8) AS pad FROM generate_series(1, 20000) g');
+      await admin.query('CHECKPOINT'); // start from a clean slate, then dirty ~20000 rows' pages again
+      await admin.query('UPDATE ckpt SET pad = reverse(pad)');
+      const before = await sampler.sample();
+      expect(before!.totals.buffersCheckpoint).toEqual(expect.any(Number));
+      await admin.query('CHECKPOINT');
+      await sleep(1100);
+      const after = await sampler.sample();
+      expect(after!.perSecond!.checkpointsReq).toBeGreaterThan(0);
+      // the table is ~6 MB: hundreds of 8-KiB buffers were dirty
+      expect(after!.totals.buffersCheckpoint! - before!.totals.buffersCheckpoint!).toBeGreaterThan(300);
+    } finally {
+      await admin.end();
       await sampler.stop();
     }
   });

@@ -1,4 +1,4 @@
-// Postgres sampler: one round trip per tick (pg_stat_activity, pg_locks, pg_stat_database), numbers cast in SQL
+// Postgres sampler: one round trip per tick (pg_stat_activity, pg_locks, pg_stat_database, pg_stat_bgwriter), numbers cast in SQL
 // (int8/numeric would arrive as strings). Never throws: outages become one unavailable event, then one
 // recovered event carrying the gap, and the pool reconnects on its own.
 import { createPgQueryClient, SAMPLER_APPLICATION_NAME, type PgConnectionSettings, type PgQueryClient } from './pg-client.ts';
@@ -39,8 +39,11 @@ SELECT
   coalesce((SELECT max(extract(epoch FROM clock_timestamp() - state_change)) FROM act
      WHERE state LIKE 'idle in transaction%'), 0)::float8 AS oldest_idle_in_xact_s,
   current_setting('max_connections')::int AS max_connections,
+  (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'autovacuum worker') AS autovacuum_workers,
   d.xact_commit::float8 AS commits, d.xact_rollback::float8 AS rollbacks, d.deadlocks::float8 AS deadlocks,
-  d.blks_hit::float8 AS blks_hit, d.blks_read::float8 AS blks_read, d.temp_bytes::float8 AS temp_bytes
+  d.blks_hit::float8 AS blks_hit, d.blks_read::float8 AS blks_read, d.temp_bytes::float8 AS temp_bytes,
+  -- as JSON so a server whose view lacks a column (PG 17 moved the checkpoint ones) still answers
+  (SELECT to_jsonb(b) FROM pg_stat_bgwriter b) AS bgwriter
 FROM pg_stat_database d WHERE d.datname = current_database()`;
 
 interface SampleRow extends Record<string, unknown> {
@@ -58,9 +61,30 @@ interface SampleRow extends Record<string, unknown> {
   blks_hit: number;
   blks_read: number;
   temp_bytes: number;
+  bgwriter: Record<string, unknown> | null;
+  autovacuum_workers: number;
 }
 
 const TOTAL_KEYS = ['commits', 'rollbacks', 'deadlocks', 'blksHit', 'blksRead', 'tempBytes'] as const;
+/** pg_stat_bgwriter column → PostgresPerSecond key (optional: each is kept only when the server has it). */
+const BGWRITER_KEYS = {
+  checkpoints_timed: 'checkpointsTimed',
+  checkpoints_req: 'checkpointsReq',
+  buffers_checkpoint: 'buffersCheckpoint',
+  buffers_backend: 'buffersBackend',
+  buffers_clean: 'buffersClean',
+  checkpoint_write_time: 'checkpointWriteMs',
+  checkpoint_sync_time: 'checkpointSyncMs',
+} as const;
+
+function bgwriterTotals(row: Record<string, unknown> | null): Partial<PostgresPerSecond> {
+  const out: Partial<PostgresPerSecond> = {};
+  for (const [col, key] of Object.entries(BGWRITER_KEYS)) {
+    const v = Number(row?.[col]);
+    if (row?.[col] !== undefined && row[col] !== null && Number.isFinite(v)) out[key] = v;
+  }
+  return out;
+}
 
 export class PostgresSampler {
   readonly name = 'postgres';
@@ -156,6 +180,7 @@ export class PostgresSampler {
       blksHit: row.blks_hit,
       blksRead: row.blks_read,
       tempBytes: row.temp_bytes,
+      ...bgwriterTotals(row.bgwriter),
     };
     const perSecond = this.deltas(totals, tMs);
     this.previous = { tMs, totals };
@@ -171,6 +196,7 @@ export class PostgresSampler {
       oldestXactAgeSeconds: row.oldest_xact_s,
       idleInTransaction: row.idle_in_xact,
       oldestIdleInTransactionSeconds: row.oldest_idle_in_xact_s,
+      autovacuumWorkers: row.autovacuum_workers,
       totals,
       perSecond,
     };
@@ -185,6 +211,13 @@ export class PostgresSampler {
       const d = totals[k] - prev.totals[k];
       if (d < 0) return null; // stats reset (crash restart, pg_stat_reset): no meaningful rate this tick
       out[k] = d / dtS;
+    }
+    for (const k of Object.values(BGWRITER_KEYS)) {
+      const now = totals[k];
+      const before = prev.totals[k];
+      if (now === undefined || before === undefined) continue;
+      if (now < before) return null; // pg_stat_reset_shared('bgwriter')
+      out[k] = (now - before) / dtS;
     }
     return out;
   }

@@ -49,6 +49,16 @@ export interface PostgresPerSecond {
   blksHit: number;
   blksRead: number;
   tempBytes: number;
+  /** pg_stat_bgwriter (PG ≤ 16; absent where the view lacks the column): checkpoints started, buffers written. */
+  checkpointsTimed?: number;
+  checkpointsReq?: number;
+  /** Buffers (8 KiB) written by checkpoints, by backends themselves, by the background writer. */
+  buffersCheckpoint?: number;
+  buffersBackend?: number;
+  buffersClean?: number;
+  /** Time spent writing / syncing checkpoint files, ms (reported as a checkpoint progresses or ends). */
+  checkpointWriteMs?: number;
+  checkpointSyncMs?: number;
 }
 
 export interface PostgresSample {
@@ -68,6 +78,8 @@ export interface PostgresSample {
   oldestXactAgeSeconds: number;
   idleInTransaction: number;
   oldestIdleInTransactionSeconds: number;
+  /** Autovacuum workers running (vacuum/analyze of some table); optional: older runs lack it. */
+  autovacuumWorkers?: number;
   /** Cumulative pg_stat_database values for the current database (numbers, not strings). */
   totals: PostgresPerSecond;
   /** Per-second deltas since the previous successful sample; null on the first one or after a stats reset. */
@@ -78,6 +90,8 @@ export interface HostSample {
   /** 0..1 of all host CPUs; null until the first background refresh completes. */
   cpuUtilization: number | null;
   cpuCount: number | null;
+  /** 0..1 of all host CPU time idle waiting for I/O since the previous refresh (Linux /proc/stat); null elsewhere. Optional: older runs lack it. */
+  iowaitRatio?: number | null;
   memoryUsedBytes: number | null;
   memoryTotalBytes: number | null;
   /** Duration of the last systeminformation refresh (runs off the hot path). */

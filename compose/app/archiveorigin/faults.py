@@ -93,3 +93,38 @@ class FaultMiddleware:
             if self.cpu_burn_ms > 0:
                 burn_cpu(self.cpu_burn_ms)
         await self.app(scope, receive, send)
+
+
+# --- slow-query burst (SLOW_QUERY_BURST_*): a self-contained knob ------------
+
+class SlowQueryBurstMiddleware:
+    """A window of slow queries, for the tail-episode tests:
+
+      SLOW_QUERY_BURST_AT_S / SLOW_QUERY_BURST_FOR_S / SLOW_QUERY_BURST_MS
+          in [at, at + for) seconds after load began (first request that is
+          not GET /health), every request but /health first runs
+          SELECT pg_sleep(ms / 1000) on a pooled connection.
+
+    Like real slow queries they hold pool connections (so the pool can fill
+    and /health fail); Postgres shows them as active sessions waiting on
+    Timeout (PgSleep). Off when SLOW_QUERY_BURST_FOR_S is 0.
+    """
+
+    def __init__(self, app, at_s: int = 0, for_s: int = 0, sleep_ms: int = 1000):
+        self.app = app
+        self.at_s = at_s
+        self.for_s = for_s
+        self.sleep_s = sleep_ms / 1000.0
+        self.load_started: float | None = None
+
+    async def __call__(self, scope, receive, send):
+        if self.for_s > 0 and scope["type"] == "http" and scope.get("path") != "/health":
+            now = time.monotonic()
+            if self.load_started is None:
+                self.load_started = now
+            t = now - self.load_started
+            # Starlette puts the application itself in the scope; its pool is set at start-up
+            pool = getattr(getattr(scope.get("app"), "state", None), "pool", None)
+            if pool is not None and self.at_s <= t < self.at_s + self.for_s:
+                await pool.fetchval("SELECT pg_sleep($1)", self.sleep_s)
+        await self.app(scope, receive, send)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, constr, validator
 
 import db
 import ledger
-from faults import FaultMiddleware
+from faults import FaultMiddleware, SlowQueryBurstMiddleware
 from settings import SETTINGS
 
 log = logging.getLogger("archiveorigin")
@@ -95,6 +95,12 @@ app.add_middleware(
     hang_after_s=SETTINGS.hang_after_s,
     exit_after_s=SETTINGS.exit_after_s,
     exit_code=SETTINGS.exit_code,
+)
+app.add_middleware(
+    SlowQueryBurstMiddleware,
+    at_s=SETTINGS.slow_query_burst_at_s,
+    for_s=SETTINGS.slow_query_burst_for_s,
+    sleep_ms=SETTINGS.slow_query_burst_ms,
 )
 
 

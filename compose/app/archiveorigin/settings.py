@@ -41,6 +41,10 @@ class Settings:
     hang_after_s: int = 0
     exit_after_s: int = 0
     exit_code: int = 1
+    # slow-query burst (faults.SlowQueryBurstMiddleware)
+    slow_query_burst_at_s: int = 0
+    slow_query_burst_for_s: int = 0
+    slow_query_burst_ms: int = 1000
 
     def redacted_database_url(self) -> str:
         """DATABASE_URL with the password replaced, for logs."""
@@ -63,6 +67,14 @@ class Settings:
             f"slow_query_ms={self.slow_query_ms} cpu_burn_ms={self.cpu_burn_ms} "
             f"fail_500_after_s={self.fail_500_after_s} fail_500_for_s={self.fail_500_for_s} "
             f"hang_after_s={self.hang_after_s} exit_after_s={self.exit_after_s} exit_code={self.exit_code}"
+            + self.slow_query_burst_summary()
+        )
+
+    def slow_query_burst_summary(self) -> str:
+        return (
+            f" slow_query_burst_at_s={self.slow_query_burst_at_s}"
+            f" slow_query_burst_for_s={self.slow_query_burst_for_s}"
+            f" slow_query_burst_ms={self.slow_query_burst_ms}"
         )
 
 
@@ -90,6 +102,9 @@ def load() -> Settings:
         hang_after_s=_int("HANG_AFTER_S", 0),
         exit_after_s=_int("EXIT_AFTER_S", 0),
         exit_code=_int("EXIT_CODE", 1),
+        slow_query_burst_at_s=_int("SLOW_QUERY_BURST_AT_S", 0),
+        slow_query_burst_for_s=_int("SLOW_QUERY_BURST_FOR_S", 0),
+        slow_query_burst_ms=_int("SLOW_QUERY_BURST_MS", 1000),
     )
 
 

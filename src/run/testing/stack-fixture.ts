@@ -35,7 +35,7 @@ export interface IsolatedStack {
  * A copy of compose/stack.yml in its own temp directory: the project name (and so the container names) differ from
  * any other stack on this engine, and the app/Postgres ports are free ones.
  */
-export async function isolatedStack(prefix: string, o: { appMemLimit?: string; env?: Record<string, string> } = {}): Promise<IsolatedStack> {
+export async function isolatedStack(prefix: string, o: { appMemLimit?: string; env?: Record<string, string>; appImage?: string } = {}): Promise<IsolatedStack> {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   tempDirs.add(dir);
   const compose = parseYaml(readFileSync(REFERENCE_COMPOSE, 'utf8')) as { services: Record<string, Record<string, unknown>> };
@@ -43,6 +43,11 @@ export async function isolatedStack(prefix: string, o: { appMemLimit?: string; e
     const app = compose.services.app;
     if (!app) throw new Error('reference Compose file has no app service');
     app.mem_limit = o.appMemLimit;
+  }
+  if (o.appImage !== undefined) {
+    const app = compose.services.app;
+    if (!app) throw new Error('reference Compose file has no app service');
+    app.image = o.appImage;
   }
   const composePath = join(dir, 'stack.yml');
   writeFileSync(composePath, stringifyYaml(compose));
