@@ -40,7 +40,7 @@ describe('analyzeOptionsFromManifest', () => {
   it('derives shape, think time, SLOs and generator cores from the resolved config', () => {
     const o = analyzeOptionsFromManifest(syntheticManifest({ complete: true }) as RunManifest, false);
     const { feasibility, ...scenario } = o.scenario;
-    expect(scenario).toEqual({ name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, thinkTimeMinMs: 1000, thinkTimeMaxMs: 1000, slo: { p95Ms: 50, errorRatio: 0.01 } });
+    expect(scenario).toEqual({ name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, thinkTimeMinMs: 500, thinkTimeMaxMs: 1500, slo: { p95Ms: 50, errorRatio: 0.01 } });
     // the feasibility input is the scenario's own: users of the top step, mean think, SLO limits
     expect(feasibility).toMatchObject({ model: 'closed', thinkTimeMeanMs: 1000, slo: { p95Ms: 50 } });
     expect(o.generatorCores).toBe(8);
