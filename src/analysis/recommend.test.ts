@@ -33,7 +33,7 @@ const capacity = (containerEvents: FailureMode['containerEvents']): CapacityResu
   uslNote: '',
 });
 
-const input = (over: Partial<RecommendInput>): RecommendInput => ({ validity: valid, bottlenecks: [], leaks: [], spikes: [], capacity: null, incomplete: false, ...over });
+const input = (over: Partial<RecommendInput>): RecommendInput => ({ validity: valid, bottlenecks: [], leaks: [], recovery: [], capacity: null, incomplete: false, ...over });
 
 interface Case {
   name: string;
