@@ -104,6 +104,9 @@ export function secondsText(s: number): string {
 const msText = (ms: number): string => `${ms >= 100 ? Math.round(ms) : Math.round(ms * 10) / 10} ms`;
 const pctText = (r: number): string => `${Math.round(r * 1000) / 10} %`;
 
+/** The `sizeS` seconds from t; ±0.5 s because the recorder's seconds may sit a little off the whole second (90.1, 91.3). */
+const rollWindow = (t: number, sizeS: number): WindowS => ({ fromS: t - 0.5, toS: t + sizeS - 0.501 });
+
 interface Roll {
   p95: number | null;
   count: number;
@@ -123,7 +126,7 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   if (!(baseAgg.count > 0)) return { ...empty, note: `no requests in the steady part of ${baseName}` };
   const rollingS = Math.min(o.maxRollingS ?? 10, Math.max(o.minRollingS ?? 3, Math.ceil((o.minWindowCount ?? 200) / baseAgg.throughputRps)));
   const roll = (t: number): Roll => {
-    const w = { fromS: t, toS: t + rollingS - 1 };
+    const w = rollWindow(t, rollingS);
     const a = aggregate(series, w);
     return { p95: hist.stats(ALL_ENDPOINTS, w)?.p95Ms ?? null, count: a.count, errors: a.errors };
   };
@@ -203,7 +206,7 @@ function metastableRun(series: readonly SeriesPoint[], e: Episode, baseGoodput: 
   let cur = 0;
   let longest = 0;
   for (let t = e.endS; t + rollingS - 1 <= e.obsEndS; t++) {
-    const a = aggregate(series, { fromS: t, toS: t + rollingS - 1 });
+    const a = aggregate(series, rollWindow(t, rollingS));
     const bad = a.goodputRps < (o.goodputDeficit ?? 0.9) * baseGoodput || a.errorRatio > bandErr;
     cur = bad ? cur + 1 : 0;
     longest = Math.max(longest, cur);

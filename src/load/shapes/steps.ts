@@ -1,7 +1,11 @@
 import { formatDurationMs } from '../../config/duration.ts';
-import { rampSteps, scaleMs, type ShapeExecutor, type TimelineStep } from './types.ts';
+import { RECOVERY_PHASE, rampSteps, scaleMs, type ShapeExecutor, type TimelineStep } from './types.ts';
 
-/** Ladder: each level ramps from the previous one over rampUp, then holds `hold`. Phases `step-<k>:<users>`. */
+/**
+ * Ladder: each level ramps from the previous one over rampUp, then holds `hold`. Phases `step-<k>:<users>`. Then, unless
+ * `recovery` is 0, the first step's users for `recovery` in phase RECOVERY_PHASE, where recovery is measured
+ * (docs/ANALYSIS.md, Recovery); a break jumps straight to it (Timeline.recovery).
+ */
 export const stepsShape: ShapeExecutor<'steps'> = {
   kind: 'steps',
   plan(shape, timeScale) {
@@ -16,8 +20,15 @@ export const stepsShape: ShapeExecutor<'steps'> = {
       prev = users;
       atMs += rampMs + holdMs;
     });
+    const recoveryMs = scaleMs(shape.recoveryMs, timeScale);
+    const recoveryUsers = shape.users[0]!;
+    if (recoveryMs > 0) {
+      steps.push({ atMs, users: recoveryUsers, phase: RECOVERY_PHASE });
+      atMs += recoveryMs;
+    }
     steps.push({ atMs, users: 0, phase: 'end' });
-    return { steps, durationMs: atMs };
+    return { steps, durationMs: atMs, ...(recoveryMs > 0 ? { recovery: { users: recoveryUsers, durationMs: recoveryMs } } : {}) };
   },
-  describe: (s) => `steps ${s.users.join('→')} users, ${formatDurationMs(s.rampUpMs)} ramp + ${formatDurationMs(s.holdMs)} hold each`,
+  describe: (s) =>
+    `steps ${s.users.join('→')} users, ${formatDurationMs(s.rampUpMs)} ramp + ${formatDurationMs(s.holdMs)} hold each${s.recoveryMs > 0 ? `, then ${s.users[0]} users for ${formatDurationMs(s.recoveryMs)} (recovery)` : ''}`,
 };
