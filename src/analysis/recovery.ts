@@ -79,7 +79,8 @@ export function recoveryEpisodes(segments: readonly LoadSegment[]): Episode[] {
     if (seg.kind !== 'spike') return;
     let j = i + 1;
     while (j < segments.length && segments[j]!.kind === 'base') j++;
-    out.push({ kind: 'spike', startS: seg.startS, endS: seg.endS + 1, obsEndS: j > i + 1 ? segments[j - 1]!.endS : seg.endS, base: spikeBase });
+    // the overload ends where the next segment starts (the recorder's seconds may sit off the whole second)
+    out.push({ kind: 'spike', startS: seg.startS, endS: segments[i + 1]?.startS ?? seg.endS + 1, obsEndS: j > i + 1 ? segments[j - 1]!.endS : seg.endS, base: spikeBase });
   });
   const rec = segments.find((s) => s.kind === 'recovery');
   const first = segments.find((s) => s.kind === 'step');
@@ -114,7 +115,7 @@ interface Roll {
 }
 
 function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: Episode, o: RecoveryOptions): RecoveryResult {
-  const observedS = Math.max(0, e.obsEndS - e.endS + 1);
+  const observedS = Math.max(0, Math.round(e.obsEndS - e.endS) + 1);
   const empty: RecoveryResult = {
     kind: e.kind, startS: e.startS, endS: e.endS, observedS, recoveryS: null, holdS: 0, rollingS: 0, baseWindow: e.base,
     baselineP95Ms: null, bandP95Ms: null, baselineErrorRatio: null, bandErrorRatio: null, peakP95Ms: null, timeToPeakS: null,

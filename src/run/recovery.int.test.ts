@@ -1,0 +1,92 @@
+// Recovery on real runs of the reference stack (issue 12 item 6; docs/ANALYSIS.md "Recovery"). Three short runs at
+// the same time, each on its own isolated stack:
+//   plain  — one spike (100 → 400 users for 15 s, then 40 s of base), no knob → recovered, well before a knob's 15 s;
+//   slow   — the same with SLOW_AFTER_LOAD_S=15: the app keeps every request 200 ms slower for 15 s after the
+//            spike's rate drops → recovery within ±20 % of 15 s;
+//   ladder — steps 50 → 300 users then a 30-s recovery phase at 50 users, SLOW_AFTER_LOAD_S=10 → the recovery phase
+//            is measured from its start, within ±20 % of 10 s.
+// The knob counts a second as "high load" from SLOW_AFTER_LOAD_RPS requests: 250 (spike) and 150 (ladder) sit between
+// the base's rate (~1 request per user and second with 0.5–1.5 s think time) and the overload's.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis } from '../analysis/analyze.ts';
+import type { ContainerRuntime } from '../stack/runtime/port.ts';
+import { realRuntime } from '../stack/testing.ts';
+import { runScenario, type RunScenarioResult } from './run-scenario.ts';
+import { isolatedStack, managedContainers, removeTempDirs, testConfig, testStackProvider } from './testing/stack-fixture.ts';
+
+const SPIKE_SLOW_S = 15;
+const LADDER_SLOW_S = 10;
+/** The knob's own accuracy: it starts counting at the first quiet whole second, so up to 1 s late; ±20 % covers it. */
+const TOLERANCE = 0.2;
+
+interface Case {
+  name: 'plain' | 'slow' | 'ladder';
+  env: Record<string, string>;
+  scenario: Record<string, unknown>;
+}
+
+const THINK = { min: '500ms', max: '1500ms' };
+const SPIKE = { shape: { kind: 'spike', baseUsers: 100, spikeUsers: 400, spikeFor: '15s', every: '55s', duration: '110s' }, thinkTime: THINK };
+const CASES: Case[] = [
+  { name: 'plain', env: {}, scenario: SPIKE },
+  { name: 'slow', env: { SLOW_AFTER_LOAD_S: String(SPIKE_SLOW_S), SLOW_AFTER_LOAD_RPS: '250' }, scenario: SPIKE },
+  {
+    name: 'ladder',
+    env: { SLOW_AFTER_LOAD_S: String(LADDER_SLOW_S), SLOW_AFTER_LOAD_RPS: '150' },
+    // step 1 holds 45 s so it has a steady part to draw the band from
+    scenario: { shape: { kind: 'steps', users: [50, 300], rampUp: '2s', hold: '45s', recovery: '30s' }, thinkTime: THINK },
+  },
+];
+
+let runtime: ContainerRuntime;
+const results = new Map<Case['name'], RunScenarioResult>();
+const analysisOf = (name: Case['name']): Analysis => {
+  const a = results.get(name)?.analysis;
+  if (!a) throw new Error(`${name}: no analysis`);
+  return a;
+};
+
+beforeAll(async () => {
+  runtime = await realRuntime();
+  await Promise.all(
+    CASES.map(async (c) => {
+      const stack = await isolatedStack(`loadscope-rec-${c.name}`, { env: c.env });
+      const { config } = testConfig(stack, { scenarios: { [c.name]: c.scenario } });
+      results.set(c.name, await runScenario({ scenario: c.name, config, env: stack.env, stack: testStackProvider(stack), outDir: stack.dir, metrics: null }));
+    }),
+  );
+  // measured numbers, for the report
+  for (const c of CASES) console.log(`[recovery] ${c.name}: verdict ${results.get(c.name)?.analysis?.verdict}; ${JSON.stringify(results.get(c.name)?.analysis?.recovery)}`);
+}, 600_000);
+
+afterAll(async () => {
+  removeTempDirs();
+  if (runtime) for (const r of results.values()) expect(await managedContainers(runtime, r.runId)).toEqual([]);
+});
+
+describe('recovery on the reference stack', () => {
+  it('plain spike: recovered, well before the knob case would, and the run does not FAIL', () => {
+    const a = analysisOf('plain');
+    expect(a.recovery).toHaveLength(1);
+    const [r] = a.recovery;
+    expect(r!.verdict).toBe('recovered');
+    expect(r!.recoveryS!).toBeLessThan(SPIKE_SLOW_S * (1 - TOLERANCE));
+    expect(r!.observedS).toBeGreaterThanOrEqual(38);
+    expect(a.verdict).not.toBe('fail');
+  });
+
+  it(`SLOW_AFTER_LOAD_S=${SPIKE_SLOW_S}: the spike's recovery time is within ±20 % of it`, () => {
+    const [r] = analysisOf('slow').recovery;
+    expect(r!.verdict).toBe('recovered');
+    expect(Math.abs(r!.recoveryS! / SPIKE_SLOW_S - 1)).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it(`ladder with SLOW_AFTER_LOAD_S=${LADDER_SLOW_S}: the recovery phase runs at the first step's users and gives the recovery within ±20 %`, () => {
+    const a = analysisOf('ladder');
+    const [r] = a.recovery;
+    expect(r!.kind).toBe('ladder');
+    expect(r!.observedS).toBeGreaterThanOrEqual(28);
+    expect(r!.verdict).toBe('recovered');
+    expect(Math.abs(r!.recoveryS! / LADDER_SLOW_S - 1)).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
