@@ -78,6 +78,20 @@ describe('recovery (spikes): known answers', () => {
     expect(r?.holdS).toBe(30);
   });
 
+  it('a noisy host (a 2-s hiccup at 10× every 15 s, base and after) still gives the set recovery; never back → not-recovered', () => {
+    const hiccup = (t: number): boolean => t % 15 === 7 || t % 15 === 8;
+    const noisyBase: Piece = { phase: 'base', users: 100, seconds: 90, ms: (i) => (i === 0 ? 650 : hiccup(i) ? 100 : 10) };
+    const after = (slowS: number, seconds: number): Piece => ({ phase: 'base', users: 100, seconds, ms: (i) => (i < slowS ? 50 : hiccup(i + 150) ? 100 : 10) });
+    for (let seed = 0; seed < 3; seed++) {
+      const [r] = run(series(seed, [noisyBase, spike(1), after(12, 60)]));
+      expect(r?.verdict).toBe('recovered');
+      expect(Math.abs(r!.recoveryS! - 12)).toBeLessThanOrEqual(1);
+      expect(r?.note).toContain('% of its windows inside, as in the base');
+    }
+    const [never] = run(series(9, [noisyBase, spike(1), after(1000, 90)]));
+    expect(never?.verdict).toBe('not-recovered');
+  });
+
   it('errors after the spike count too: p95 fine but 5 % errors for 8 s → recovery 8 s', () => {
     const base: Piece = { phase: 'base', users: 100, seconds: 30, ms: () => 10, errors: (i) => (i < 8 ? 10 : 0) };
     const [r] = run(series(3, [burstBase(), spike(1), base, spike(2, 5)]));

@@ -132,11 +132,9 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
     return { p95: hist.stats(ALL_ENDPOINTS, w)?.p95Ms ?? null, count: a.count, errors: a.errors };
   };
   // band: rolling windows (step 1 s) that lie wholly inside the steady base
-  const baseP95s: number[] = [];
-  for (let t = e.base.fromS; t + rollingS - 1 <= e.base.toS; t++) {
-    const p = roll(t).p95;
-    if (p !== null) baseP95s.push(p);
-  }
+  const baseRolls: Roll[] = [];
+  for (let t = e.base.fromS; t + rollingS - 1 <= e.base.toS; t++) baseRolls.push(roll(t));
+  const baseP95s = baseRolls.map((r) => r.p95).filter((p): p is number => p !== null);
   if (baseP95s.length < 5) return { ...empty, rollingS, note: `steady part of ${baseName} too short for a band (${baseP95s.length} windows of ${rollingS} s, needs 5)` };
   const m = median(baseP95s);
   const bandP95 = Math.max(m * (1 + (o.band ?? 0.1)), m + (o.madK ?? 3) * 1.4826 * mad(baseP95s));
@@ -155,19 +153,19 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   }
   // a window is inside the band when its p95 is (an empty window is not evidence of health) and its errors are
   const inside = (r: Roll): boolean => r.p95 !== null && r.p95 <= bandP95 && r.errors <= Math.ceil(r.count * bandErr);
-  // recovered at t when every window starting in [t, t + hold − rollingS] lies inside the band
+  // "stays there" asks no more than the base itself did: on a noisy host the steady base also leaves the band now
+  // and then, so the hold needs the base's own in-band share of its windows (all of them for a quiet base)
+  const baseShare = baseRolls.filter(inside).length / baseRolls.length;
+  // recovered at t when the window starting at t is inside the band, and so is that share of the windows starting in
+  // [t, t + hold − rollingS]
   const lastStart = e.obsEndS - rollingS + 1;
   const ok: boolean[] = [];
   for (let t = e.endS; t <= lastStart; t++) ok.push(inside(roll(t)));
   const span = Math.max(1, holdS - rollingS + 1);
+  const need = Math.ceil(span * baseShare - 1e-9);
   let recoveryS: number | null = null;
-  let run = 0;
-  for (let k = 0; k < ok.length; k++) {
-    run = ok[k] ? run + 1 : 0;
-    if (run >= span) {
-      recoveryS = k - span + 1;
-      break;
-    }
+  for (let k = 0; k + span <= ok.length && recoveryS === null; k++) {
+    if (ok[k] && ok.slice(k, k + span).filter(Boolean).length >= need) recoveryS = k;
   }
   const metastable = metastableRun(series, e, baseAgg.goodputRps, bandErr, rollingS, o);
   const sustainS = Math.max(3 * (e.endS - e.startS), 120);
@@ -177,7 +175,8 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   const after = e.kind === 'spike' ? 'the spike' : 'the ladder';
   if (metastable > sustainS) [verdict, note] = ['metastable', `goodput/errors stayed off the base for ${secondsText(metastable)} after the load dropped (> ${secondsText(sustainS)})`];
   else if (recoveryS !== null) {
-    const text = `back within the band (${bandText}) ${secondsText(recoveryS)} after ${after}, held ${secondsText(holdS)}`;
+    const share = baseShare < 1 ? ` (${Math.round(baseShare * 100)} % of its windows inside, as in the base)` : '';
+    const text = `back within the band (${bandText}) ${secondsText(recoveryS)} after ${after}, held ${secondsText(holdS)}${share}`;
     [verdict, note] = recoveryS <= (o.fastS ?? 180) ? ['recovered', text] : ['slow-recovery', text];
   } else if (observedS >= (o.judgeAfterS ?? 60)) [verdict, note] = ['not-recovered', `not back within the band (${bandText}) for ${secondsText(holdS)} in ${secondsText(observedS)} of base load after ${after}`];
   else {

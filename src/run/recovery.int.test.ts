@@ -1,12 +1,16 @@
-// Recovery on real runs of the reference stack (issue 12 item 6; docs/ANALYSIS.md "Recovery"). Three short runs at
-// the same time, each on its own isolated stack:
-//   plain  — one spike (100 → 400 users for 15 s, then 40 s of base), no knob → recovered, well before a knob's 15 s;
-//   slow   — the same with SLOW_AFTER_LOAD_S=15: the app keeps every request 200 ms slower for 15 s after the
-//            spike's rate drops → recovery within ±20 % of 15 s;
-//   ladder — steps 50 → 300 users then a 30-s recovery phase at 50 users, SLOW_AFTER_LOAD_S=10 → the recovery phase
-//            is measured from its start, within ±20 % of 10 s.
-// The knob counts a second as "high load" from SLOW_AFTER_LOAD_RPS requests: 250 (spike) and 150 (ladder) sit between
-// the base's rate (~1 request per user and second with 0.5–1.5 s think time) and the overload's.
+// Recovery on real runs of the reference stack (issue 12 item 6; docs/ANALYSIS.md "Recovery"). Three short runs, one
+// after the other (latency is what is measured: three stacks at once on 2 cores would be the noise), each on its own
+// isolated stack:
+//   plain  — one spike (100 → 300 users for 15 s, then 60 s of base), no knob → recovered, well before the knob's 30 s;
+//   slow   — the same with SLOW_AFTER_LOAD_S=30: the app keeps every request 1 s slower for 30 s after the
+//            spike's rate drops → recovery within ±20 % of 30 s;
+//   ladder — steps 50 → 300 users then a 45-s recovery phase at 50 users, SLOW_AFTER_LOAD_S=15 → the recovery phase
+//            is measured from its start, within ±20 % of 15 s.
+// The knob counts a second as "high load" from SLOW_AFTER_LOAD_RPS requests: 160 and 120 sit well between the base's rate
+// (~1 request per user and second with 0.5–1.5 s think time) and the overload's. The measure also holds the system's
+// own recovery (a backlog to drain, ~1 s at 300 users, which the reference app serves without queueing) and the
+// knob's whole-second rate count (up to 1 s): small beside ±20 % of 30 s and 15 s. The knob's delay is 1 s, far above
+// the band even when the shared 2-core host is busy (its base p95 then reaches ~100 ms and the band ~300 ms).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../analysis/analyze.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
@@ -14,9 +18,8 @@ import { realRuntime } from '../stack/testing.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, managedContainers, removeTempDirs, testConfig, testStackProvider } from './testing/stack-fixture.ts';
 
-const SPIKE_SLOW_S = 15;
-const LADDER_SLOW_S = 10;
-/** The knob's own accuracy: it starts counting at the first quiet whole second, so up to 1 s late; ±20 % covers it. */
+const SPIKE_SLOW_S = 30;
+const LADDER_SLOW_S = 15;
 const TOLERANCE = 0.2;
 
 interface Case {
@@ -26,15 +29,16 @@ interface Case {
 }
 
 const THINK = { min: '500ms', max: '1500ms' };
-const SPIKE = { shape: { kind: 'spike', baseUsers: 100, spikeUsers: 400, spikeFor: '15s', every: '55s', duration: '110s' }, thinkTime: THINK };
+// one spike at 75 s, then 60 s of base (hold = ⅓ of it = 20 s, so up to 40 s of recovery is observable)
+const SPIKE = { shape: { kind: 'spike', baseUsers: 100, spikeUsers: 300, spikeFor: '15s', every: '75s', duration: '150s' }, thinkTime: THINK };
 const CASES: Case[] = [
   { name: 'plain', env: {}, scenario: SPIKE },
-  { name: 'slow', env: { SLOW_AFTER_LOAD_S: String(SPIKE_SLOW_S), SLOW_AFTER_LOAD_RPS: '250' }, scenario: SPIKE },
+  { name: 'slow', env: { SLOW_AFTER_LOAD_S: String(SPIKE_SLOW_S), SLOW_AFTER_LOAD_RPS: '160', SLOW_AFTER_LOAD_DELAY_MS: '1000' }, scenario: SPIKE },
   {
     name: 'ladder',
-    env: { SLOW_AFTER_LOAD_S: String(LADDER_SLOW_S), SLOW_AFTER_LOAD_RPS: '150' },
+    env: { SLOW_AFTER_LOAD_S: String(LADDER_SLOW_S), SLOW_AFTER_LOAD_RPS: '120', SLOW_AFTER_LOAD_DELAY_MS: '1000' },
     // step 1 holds 45 s so it has a steady part to draw the band from
-    scenario: { shape: { kind: 'steps', users: [50, 300], rampUp: '2s', hold: '45s', recovery: '30s' }, thinkTime: THINK },
+    scenario: { shape: { kind: 'steps', users: [50, 300], rampUp: '2s', hold: '45s', recovery: '45s' }, thinkTime: THINK },
   },
 ];
 
@@ -48,16 +52,14 @@ const analysisOf = (name: Case['name']): Analysis => {
 
 beforeAll(async () => {
   runtime = await realRuntime();
-  await Promise.all(
-    CASES.map(async (c) => {
-      const stack = await isolatedStack(`loadscope-rec-${c.name}`, { env: c.env });
-      const { config } = testConfig(stack, { scenarios: { [c.name]: c.scenario } });
-      results.set(c.name, await runScenario({ scenario: c.name, config, env: stack.env, stack: testStackProvider(stack), outDir: stack.dir, metrics: null }));
-    }),
-  );
+  for (const c of CASES) {
+    const stack = await isolatedStack(`loadscope-rec-${c.name}`, { env: c.env });
+    const { config } = testConfig(stack, { scenarios: { [c.name]: c.scenario } });
+    results.set(c.name, await runScenario({ scenario: c.name, config, env: stack.env, stack: testStackProvider(stack), outDir: stack.dir, metrics: null }));
+  }
   // measured numbers, for the report
   for (const c of CASES) console.log(`[recovery] ${c.name}: verdict ${results.get(c.name)?.analysis?.verdict}; ${JSON.stringify(results.get(c.name)?.analysis?.recovery)}`);
-}, 600_000);
+}, 900_000);
 
 afterAll(async () => {
   removeTempDirs();
@@ -71,7 +73,7 @@ describe('recovery on the reference stack', () => {
     const [r] = a.recovery;
     expect(r!.verdict).toBe('recovered');
     expect(r!.recoveryS!).toBeLessThan(SPIKE_SLOW_S * (1 - TOLERANCE));
-    expect(r!.observedS).toBeGreaterThanOrEqual(38);
+    expect(r!.observedS).toBeGreaterThanOrEqual(58);
     expect(a.verdict).not.toBe('fail');
   });
 
@@ -85,7 +87,7 @@ describe('recovery on the reference stack', () => {
     const a = analysisOf('ladder');
     const [r] = a.recovery;
     expect(r!.kind).toBe('ladder');
-    expect(r!.observedS).toBeGreaterThanOrEqual(28);
+    expect(r!.observedS).toBeGreaterThanOrEqual(43);
     expect(r!.verdict).toBe('recovered');
     expect(Math.abs(r!.recoveryS! / LADDER_SLOW_S - 1)).toBeLessThanOrEqual(TOLERANCE);
   });
