@@ -2,7 +2,7 @@
 // end of the overload (a spike's end; a ladder's end or break = start of its recovery phase) until rolling p95 AND
 // error ratio are back inside the band of the steady base and stay there for a hold. The band is median + 3·σ̂
 // (σ̂ = 1.4826·MAD) of the rolling-window p95s over the steady part of the base only, never narrower than
-// median·(1 + X). Judged on what was observed: too short a window is inconclusive, never "not recovered".
+// median·(1 + X) or median + 10 ms. Judged on what was observed: too short a window is inconclusive, never "not recovered".
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import { mad, median } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
@@ -13,6 +13,8 @@ export type RecoveryVerdict = 'recovered' | 'slow-recovery' | 'not-recovered' | 
 export interface RecoveryOptions {
   /** Relative latency floor of the band X: never narrower than median·(1 + X). Default 0.1. */
   band?: number;
+  /** Absolute latency floor of the band: never narrower than median + this. Default 10 ms. */
+  minBandMs?: number;
   /** Width of the band in robust standard deviations (1.4826·MAD). Default 3. */
   madK?: number;
   /** Absolute error-ratio band above the base's. Default 0.005. */
@@ -137,7 +139,8 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   const baseP95s = baseRolls.map((r) => r.p95).filter((p): p is number => p !== null);
   if (baseP95s.length < 5) return { ...empty, rollingS, note: `steady part of ${baseName} too short for a band (${baseP95s.length} windows of ${rollingS} s, needs 5)` };
   const m = median(baseP95s);
-  const bandP95 = Math.max(m * (1 + (o.band ?? 0.1)), m + (o.madK ?? 3) * 1.4826 * mad(baseP95s));
+  // floors: 10 % and 10 ms — a few milliseconds over a very quiet base is scheduling jitter, not a degradation
+  const bandP95 = Math.max(m * (1 + (o.band ?? 0.1)), m + (o.minBandMs ?? 10), m + (o.madK ?? 3) * 1.4826 * mad(baseP95s));
   const baseErr = baseAgg.errorRatio;
   const bandErr = baseErr + (o.errorBand ?? 0.005);
   const holdS = Math.min(o.holdS ?? 30, Math.max(o.minHoldS ?? 3, Math.floor(observedS * (o.holdFraction ?? 1 / 3))));

@@ -14,6 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../analysis/analyze.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
+import { readSeries } from '../store/read-series.ts';
 import { realRuntime } from '../stack/testing.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, managedContainers, removeTempDirs, testConfig, testStackProvider } from './testing/stack-fixture.ts';
@@ -57,8 +58,13 @@ beforeAll(async () => {
     const { config } = testConfig(stack, { scenarios: { [c.name]: c.scenario } });
     results.set(c.name, await runScenario({ scenario: c.name, config, env: stack.env, stack: testStackProvider(stack), outDir: stack.dir, metrics: null }));
   }
-  // measured numbers, for the report
-  for (const c of CASES) console.log(`[recovery] ${c.name}: verdict ${results.get(c.name)?.analysis?.verdict}; ${JSON.stringify(results.get(c.name)?.analysis?.recovery)}`);
+  // measured numbers, for the report, with the per-second p95 (display values) from the overload's end on
+  for (const c of CASES) {
+    const r = results.get(c.name);
+    const rec = r?.analysis?.recovery[0];
+    const trace = r && rec ? readSeries(r.runDir).filter((p) => p.elapsedS >= rec.endS - 2 && p.elapsedS <= rec.endS + 60).map((p) => `${Math.round(p.elapsedS)}:${Math.round(p.total.p95Ms)}`) : [];
+    console.log(`[recovery] ${c.name}: verdict ${r?.analysis?.verdict}; ${JSON.stringify(r?.analysis?.recovery)}\n  p95 by second: ${trace.join(' ')}`);
+  }
 }, 900_000);
 
 afterAll(async () => {
