@@ -170,22 +170,8 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   for (let k = 0; k + span <= ok.length && recoveryS === null; k++) {
     if (ok[k] && ok.slice(k, k + span).filter(Boolean).length >= need) recoveryS = k;
   }
-  const metastable = metastableRun(series, e, baseAgg.goodputRps, bandErr, rollingS, o);
-  const sustainS = Math.max(3 * (e.endS - e.startS), 120);
-  const bandText = `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}`;
-  let verdict: RecoveryVerdict;
-  let note: string;
-  const after = e.kind === 'spike' ? 'the spike' : 'the ladder';
-  if (metastable > sustainS) [verdict, note] = ['metastable', `goodput/errors stayed off the base for ${secondsText(metastable)} after the load dropped (> ${secondsText(sustainS)})`];
-  else if (recoveryS !== null) {
-    const share = baseShare < 1 ? ` (${Math.round(baseShare * 100)} % of its windows inside, as in the base)` : '';
-    const text = `back within the band (${bandText}) ${secondsText(recoveryS)} after ${after}, held ${secondsText(holdS)}${share}`;
-    [verdict, note] = recoveryS <= (o.fastS ?? 180) ? ['recovered', text] : ['slow-recovery', text];
-  } else if (observedS >= (o.judgeAfterS ?? 60)) [verdict, note] = ['not-recovered', `not back within the band (${bandText}) for ${secondsText(holdS)} in ${secondsText(observedS)} of base load after ${after}`];
-  else {
-    const seen = observedS === 0 ? `the run ended with ${after}` : `only ${secondsText(observedS)} of base load observed after ${after}`;
-    [verdict, note] = ['inconclusive', `${seen}, not back within the band (${bandText}) for ${secondsText(holdS)}; "not recovered" needs ≥ ${secondsText(o.judgeAfterS ?? 60)}`];
-  }
+  const metastableS = metastableRun(series, e, baseAgg.goodputRps, bandErr, rollingS, o);
+  const { verdict, note } = verdictOf(e, { recoveryS, observedS, holdS, baseShare, metastableS, bandText: `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}` }, o);
   return {
     ...empty,
     recoveryS,
@@ -202,6 +188,31 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
     verdict,
     note,
   };
+}
+
+interface Judged {
+  recoveryS: number | null;
+  observedS: number;
+  holdS: number;
+  baseShare: number;
+  metastableS: number;
+  bandText: string;
+}
+
+/** The verdict and its note, judged on what was observed (docs/ANALYSIS.md, Recovery). */
+function verdictOf(e: Episode, j: Judged, o: RecoveryOptions): { verdict: RecoveryVerdict; note: string } {
+  const sustainS = Math.max(3 * (e.endS - e.startS), 120);
+  const after = e.kind === 'spike' ? 'the spike' : 'the ladder';
+  const judgeAfterS = o.judgeAfterS ?? 60;
+  if (j.metastableS > sustainS) return { verdict: 'metastable', note: `goodput/errors stayed off the base for ${secondsText(j.metastableS)} after the load dropped (> ${secondsText(sustainS)})` };
+  if (j.recoveryS !== null) {
+    const share = j.baseShare < 1 ? ` (${Math.round(j.baseShare * 100)} % of its windows inside, as in the base)` : '';
+    const note = `back within the band (${j.bandText}) ${secondsText(j.recoveryS)} after ${after}, held ${secondsText(j.holdS)}${share}`;
+    return { verdict: j.recoveryS <= (o.fastS ?? 180) ? 'recovered' : 'slow-recovery', note };
+  }
+  if (j.observedS >= judgeAfterS) return { verdict: 'not-recovered', note: `not back within the band (${j.bandText}) for ${secondsText(j.holdS)} in ${secondsText(j.observedS)} of base load after ${after}` };
+  const seen = j.observedS === 0 ? `the run ended with ${after}` : `only ${secondsText(j.observedS)} of base load observed after ${after}`;
+  return { verdict: 'inconclusive', note: `${seen}, not back within the band (${j.bandText}) for ${secondsText(j.holdS)}; "not recovered" needs ≥ ${secondsText(judgeAfterS)}` };
 }
 
 /** Longest run of seconds after the overload with goodput below the base's share or errors above the band. */
