@@ -1,5 +1,5 @@
 // analyzeRun: the one entry point. Validity first (an invalid run gets no SUT verdict), then SLOs, capacity,
-// leaks, spikes, bottlenecks and recommendations. Pure: record + options in, Analysis out.
+// leaks, recovery (spikes and ladders), bottlenecks and recommendations. Pure: record + options in, Analysis out.
 import { attributeBottlenecks, type Bottleneck } from './bottleneck.ts';
 import { analyzeCapacity, containerEventKind, type BreakingPoint, type CapacityResult } from './capacity.ts';
 import { ALL_ENDPOINTS, HistogramIndex } from './histograms.ts';
@@ -7,9 +7,9 @@ import { checkFeasibility, type FeasibilityFinding, type FeasibilityInput } from
 import { detectLeak, type LeakKind, type LeakOptions, type LeakVerdict } from './leak.ts';
 import { recommend, type Recommendation } from './recommend.ts';
 import { findIncidents, tailIncidents, type Incident } from './incidents.ts';
+import { analyzeRecoveries, type RecoveryOptions, type RecoveryResult } from './recovery.ts';
 import { findTailEpisodes } from './tail-episodes.ts';
 import { evaluateSlo, type SloResult, type SloSpec } from './slo.ts';
-import { analyzeSpikes, type SpikeOptions, type SpikeVerdict } from './spike.ts';
 import type { RunRecord, WindowS } from './types.ts';
 import type { UslOptions, UslResult } from './usl.ts';
 import { checkValidity, type Validity } from './validity.ts';
@@ -41,7 +41,7 @@ export interface AnalyzeOptions {
   appName?: string;
   poolMax?: number;
   leak?: LeakOptions;
-  spike?: SpikeOptions;
+  recovery?: RecoveryOptions;
   usl?: UslOptions;
 }
 
@@ -75,7 +75,8 @@ export interface Analysis {
     notes: string[];
   };
   leaks: LeakReport[];
-  spikes: { startS: number; recoveryS: number | null; overshoot: number | null; verdict: SpikeVerdict; note: string }[];
+  /** Recovery after each spike and after a ladder (its recovery phase), one measure for both (recovery.ts). */
+  recovery: RecoveryReport[];
   bottlenecks: { resource: string; evidence: Bottleneck['evidence']; rank: number; role: Bottleneck['role'] }[];
   recommendations: Recommendation[];
   /** What failed in the system under test, in time order (OOM, crash, Postgres outage, 5xx/timeout windows). */
@@ -83,6 +84,25 @@ export interface Analysis {
   /** SLOs the scenario's shape cannot produce whatever the server does (the same check `run` makes before it starts). */
   feasibility: FeasibilityFinding[];
 }
+
+export type RecoveryReport = Pick<RecoveryResult, 'kind' | 'startS' | 'endS' | 'observedS' | 'recoveryS' | 'holdS' | 'baselineP95Ms' | 'bandP95Ms' | 'peakP95Ms' | 'overshoot' | 'verdict' | 'note'>;
+
+const recoveryReport = (r: RecoveryResult): RecoveryReport => ({
+  kind: r.kind,
+  startS: r.startS,
+  endS: r.endS,
+  observedS: r.observedS,
+  recoveryS: r.recoveryS,
+  holdS: r.holdS,
+  baselineP95Ms: r.baselineP95Ms,
+  bandP95Ms: r.bandP95Ms,
+  peakP95Ms: r.peakP95Ms,
+  overshoot: r.overshoot,
+  verdict: r.verdict,
+  note: r.note,
+});
+
+const overloadName = (r: RecoveryResult): string => (r.kind === 'spike' ? `spike at ${r.startS} s` : 'ladder');
 
 const fin = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
 
@@ -147,7 +167,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   else sloWindows = steadyWindows(segs);
   const slo = evaluateSlo(slo0, series, hist, sloWindows);
   const leaks = leakReports(rec, segs, o);
-  const spikes = analyzeSpikes(series, hist, segs, o.spike);
+  const recovery = analyzeRecoveries(series, hist, segs, o.recovery);
   // The stop rule fires after STOP_RULE_SECONDS consecutive seconds over the limit: those seconds are a breach.
   const stopEv = record.events.filter((e) => e.kind === 'break').sort((a, b) => a.tMs - b.tMs)[0];
   const t0Ms = series.length ? series[0]!.tMs - series[0]!.elapsedS * 1000 : 0;
@@ -167,7 +187,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     validity,
     bottlenecks: bns,
     leaks,
-    spikes,
+    recovery,
     capacity: o.scenario.shape === 'steps' || o.scenario.shape === 'constant-rate' ? cap : null,
     endpointMix: mixTotal ? Object.fromEntries(Object.entries(mixAgg).map(([n, c]) => [n, c / mixTotal])) : {},
     incomplete: o.incomplete,
@@ -182,14 +202,16 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   } else {
     for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${s.observed}${infeasibleNote(s.name, feasibility)}`);
     for (const l of leaks) if (l.verdict === 'FAIL') reasons.push(`leak ${l.service}: ${l.reason}`);
-    for (const s of spikes) if (s.verdict === 'metastable' || s.verdict === 'not-recovered') reasons.push(`spike at ${s.startS} s: ${s.note}`);
+    for (const r of recovery) if (r.verdict === 'metastable' || r.verdict === 'not-recovered') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
     if (reasons.length) verdict = 'fail';
     else {
       if (o.incomplete) reasons.push('run ended early');
       // a no-data SLO names the segments too short for a steady part, with the seconds they needed
       const short = segs.filter((s) => s.steadyNote).map((s) => `${s.phase} ${s.steadyNote}`);
       for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data${short.length ? ` (${short.join('; ')})` : ''}`);
-      if (o.scenario.shape === 'spike' && spikes.some((s) => s.verdict === 'no-data')) reasons.push('a spike has no baseline');
+      for (const r of recovery) if (r.verdict === 'no-data') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
+      // inconclusive only where base load was seen but too briefly; a run that ends with the overload observed nothing
+      for (const r of recovery) if (r.verdict === 'inconclusive' && r.observedS > 0) reasons.push(`recovery after the ${overloadName(r)} inconclusive: ${r.note}`);
       verdict = reasons.length ? 'inconclusive' : 'pass';
     }
   }
@@ -209,7 +231,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
       notes: [`knee: ${cap.kneeNote}`, `usl: ${cap.uslNote}`, ...cap.stepNotes],
     },
     leaks,
-    spikes: spikes.map((s) => ({ startS: s.startS, recoveryS: s.recoveryS, overshoot: s.overshoot, verdict: s.verdict, note: s.note })),
+    recovery: recovery.map(recoveryReport),
     bottlenecks: bns.map((b) => ({ resource: b.resource, evidence: b.evidence, rank: b.rank, role: b.role })),
     recommendations,
     incidents: [...findIncidents(record.events, series), ...tailIncidents(findTailEpisodes(series, hist, steadyWindows(segs), { appName: o.appName, poolMax: o.poolMax }), t0Ms)].sort((a, b) => a.tMs - b.tMs),

@@ -68,7 +68,25 @@ export const AnalysisSchema = z.object({
       steadyNeededS: nnum.optional(),
     }),
   ),
-  spikes: z.array(z.object({ startS: num, recoveryS: nnum, overshoot: nnum, verdict: z.enum(['recovered', 'slow-recovery', 'not-recovered', 'metastable', 'no-data']), note: z.string() })),
+  /** Recovery after spikes and ladders (analysis/recovery.ts); analyses written before it existed have none. */
+  recovery: z
+    .array(
+      z.object({
+        kind: z.enum(['spike', 'ladder']),
+        startS: num,
+        endS: num,
+        observedS: num,
+        recoveryS: nnum,
+        holdS: num,
+        baselineP95Ms: nnum,
+        bandP95Ms: nnum,
+        peakP95Ms: nnum,
+        overshoot: nnum,
+        verdict: z.enum(['recovered', 'slow-recovery', 'not-recovered', 'metastable', 'inconclusive', 'no-data']),
+        note: z.string(),
+      }),
+    )
+    .default([]),
   bottlenecks: z.array(
     z.object({
       resource: z.string(),

@@ -34,7 +34,7 @@ const capacity = (containerEvents: FailureMode['containerEvents']): CapacityResu
   stepNotes: [],
 });
 
-const input = (over: Partial<RecommendInput>): RecommendInput => ({ validity: valid, bottlenecks: [], leaks: [], spikes: [], capacity: null, incomplete: false, ...over });
+const input = (over: Partial<RecommendInput>): RecommendInput => ({ validity: valid, bottlenecks: [], leaks: [], recovery: [], capacity: null, incomplete: false, ...over });
 
 interface Case {
   name: string;

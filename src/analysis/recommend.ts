@@ -2,7 +2,7 @@
 import type { Bottleneck } from './bottleneck.ts';
 import type { CapacityResult } from './capacity.ts';
 import { hoursText, MIB } from './leak.ts';
-import type { SpikeResult } from './spike.ts';
+import type { RecoveryResult } from './recovery.ts';
 import type { Validity } from './validity.ts';
 
 export interface LeakFinding {
@@ -24,7 +24,7 @@ export interface RecommendInput {
   validity: Validity;
   bottlenecks: readonly Bottleneck[];
   leaks: readonly LeakFinding[];
-  spikes: readonly SpikeResult[];
+  recovery: readonly Pick<RecoveryResult, 'kind' | 'startS' | 'verdict' | 'note'>[];
   capacity: CapacityResult | null;
   /** Share of requests per endpoint during the soak window, for the leak mix. */
   endpointMix?: Readonly<Record<string, number>>;
@@ -69,9 +69,10 @@ export function recommend(i: RecommendInput): Recommendation[] {
     else if (l.kind === 'WARN_CACHE_GROWTH') out.push({ id: `leak:${l.service}`, severity: 'info', text: `${l.service} working set grows at ${rate} in page cache or shared memory, not in its own (anonymous) memory: not a leak. If the memory limit is tight, bound the cache (e.g. Postgres shared_buffers) and check over a longer soak that it levels off.`, basedOn: `${l.kind} ${rate}` });
     else if (l.verdict === 'WARN') out.push({ id: `leak:${l.service}`, severity: 'warning', text: `${l.service} memory grows at ${rate} (${l.kind}); extend the soak to see whether it levels off. Endpoint mix: ${mix || 'see series'}.`, basedOn: l.kind });
   }
-  for (const s of i.spikes) {
-    if (s.verdict === 'metastable') out.push({ id: `spike@${s.startS}`, severity: 'critical', text: 'The system did not return to baseline after the spike (metastable): add retry budgets/backoff, load shedding, and bound queue depths.', basedOn: s.note });
-    else if (s.verdict === 'not-recovered' || s.verdict === 'slow-recovery') out.push({ id: `spike@${s.startS}`, severity: 'warning', text: 'Slow or no recovery after the spike: check queue depth and pool sizes; shed load earlier.', basedOn: s.note });
+  for (const s of i.recovery) {
+    const [id, what] = s.kind === 'spike' ? [`spike@${s.startS}`, 'the spike'] : ['ladder-recovery', 'the ladder'];
+    if (s.verdict === 'metastable') out.push({ id, severity: 'critical', text: `The system did not return to baseline after ${what} (metastable): add retry budgets/backoff, load shedding, and bound queue depths.`, basedOn: s.note });
+    else if (s.verdict === 'not-recovered' || s.verdict === 'slow-recovery') out.push({ id, severity: 'warning', text: `Slow or no recovery after ${what}: check queue depth and pool sizes; shed load earlier.`, basedOn: s.note });
   }
   const bp = i.capacity?.breakingPoint;
   if (bp) {

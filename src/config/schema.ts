@@ -33,7 +33,17 @@ const Percent = z
 const Users = z.number().int().positive();
 
 const RampShape = z.object({ kind: z.literal('ramp'), users: Users, rampUp: Duration.default(0), duration: RunDuration }).strict();
-const StepsShape = z.object({ kind: z.literal('steps'), users: z.array(Users).min(1), rampUp: Duration.default(0), hold: RunDuration }).strict();
+/** The ladder's recovery phase: the first step's users held after the last step (or a break); 0 turns it off. */
+export const DEFAULT_LADDER_RECOVERY_MS = 60_000;
+const StepsShape = z
+  .object({
+    kind: z.literal('steps'),
+    users: z.array(Users).min(1),
+    rampUp: Duration.default(0),
+    hold: RunDuration,
+    recovery: Duration.default(DEFAULT_LADDER_RECOVERY_MS).meta({ description: "after the ladder (or a break): the first step's users for this long, where recovery is measured; 0 turns it off" }),
+  })
+  .strict();
 const SpikeShape = z
   .object({ kind: z.literal('spike'), baseUsers: Users, spikeUsers: Users, spikeFor: RunDuration, every: RunDuration, duration: RunDuration })
   .strict();
@@ -46,7 +56,7 @@ export const Shape = z.discriminatedUnion('kind', [RampShape, StepsShape, SpikeS
     case 'ramp':
       return { kind: s.kind, users: s.users, rampUpMs: s.rampUp, durationMs: s.duration };
     case 'steps':
-      return { kind: s.kind, users: s.users, rampUpMs: s.rampUp, holdMs: s.hold };
+      return { kind: s.kind, users: s.users, rampUpMs: s.rampUp, holdMs: s.hold, recoveryMs: s.recovery };
     case 'spike':
       return { kind: s.kind, baseUsers: s.baseUsers, spikeUsers: s.spikeUsers, spikeForMs: s.spikeFor, everyMs: s.every, durationMs: s.duration };
     case 'constant-rate':

@@ -86,7 +86,7 @@ describe('the stop: requests in flight are cancelled, never completions', () => 
           flow,
           target: server.url,
           allowTargets: [],
-          timeline: planShape({ kind: 'steps', users: [...users], rampUpMs: 300, holdMs: 1_200 }),
+          timeline: planShape({ kind: 'steps', users: [...users], rampUpMs: 300, holdMs: 1_200, recoveryMs: 0 }),
           thinkMinMs: thinkMs,
           thinkMaxMs: thinkMs,
           requestTimeoutMs: 5_000,
@@ -118,7 +118,7 @@ describe('the stop: requests in flight are cancelled, never completions', () => 
 });
 
 describe('stop-on-break with a recovery hold', () => {
-  const ladder = (): Timeline => planShape({ kind: 'steps', users: [2, 6, 12, 20], rampUpMs: 200, holdMs: 1_300 });
+  const ladder = (): Timeline => planShape({ kind: 'steps', users: [2, 6, 12, 20], rampUpMs: 200, holdMs: 1_300, recoveryMs: 0 });
   // once it fired it fires on every later second too: the engine must not apply it inside the recovery hold
   const breakAt6 = (): ((s: SecondSample) => string | undefined) => {
     let broken = false;

@@ -71,7 +71,7 @@ function spec(id: string, title: string, yLabel: string, series: readonly Series
   };
 }
 
-/** Breaking point, spike start/recovery and the first SLO breach onset, as vertical markers. */
+/** Breaking point, spike start, recovery (after spikes and ladders) and the first SLO breach onset, as vertical markers. */
 export function markersOf(a: AnalysisContract, series: readonly SeriesPoint[]): Marker[] {
   const out: Marker[] = [];
   const bp = a.capacity.breakingPoint;
@@ -80,9 +80,12 @@ export function markersOf(a: AnalysisContract, series: readonly SeriesPoint[]): 
     const at = series.find((p) => (phase !== undefined && p.phase === phase) || (phase === undefined && p.activeUsers >= bp.users));
     if (at) out.push({ atS: at.elapsedS, label: `breaking point ${bp.users} users`, color: '#c4162a' });
   }
-  a.spikes.forEach((s, i) => {
-    out.push({ atS: s.startS, label: `spike ${i + 1}`, color: '#8f3bb8' });
-    if (s.recoveryS !== null) out.push({ atS: s.startS + s.recoveryS, label: `recovered ${i + 1}`, color: '#37872d' });
+  a.recovery.forEach((r, i) => {
+    const name = r.kind === 'spike' ? `spike ${i + 1}` : 'ladder';
+    if (r.kind === 'spike') out.push({ atS: r.startS, label: name, color: '#8f3bb8' });
+    else out.push({ atS: r.endS, label: 'recovery phase', color: '#8f3bb8' });
+    // recovery is counted from the end of the overload
+    if (r.recoveryS !== null) out.push({ atS: r.endS + r.recoveryS, label: `recovered (${name})`, color: '#37872d' });
   });
   const breach = a.bottlenecks.map((b) => b.evidence.breachOnsetS).find((x) => x !== null);
   if (breach !== undefined && breach !== null) out.push({ atS: breach, label: 'SLO breach', color: '#e0752d' });

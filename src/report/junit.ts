@@ -1,4 +1,4 @@
-// junit.xml: every SLO and every verdict (validity, leaks per service, spikes, breaking point, overall) as a
+// junit.xml: every SLO and every verdict (validity, leaks per service, recovery after spikes and ladders, breaking point, overall) as a
 // <testcase>, so CI systems show a load test like a test suite. Failures carry a message; no-data is skipped.
 import type { AnalysisContract } from '../analysis/contract.ts';
 import { escapeXml as x, fmtNum, fmtSloValue } from './format.ts';
@@ -35,10 +35,12 @@ function cases(a: AnalysisContract): Case[] {
     if (l.verdict === 'INCONCLUSIVE') c.skipped = `inconclusive: ${l.reason}`;
     out.push(c);
   }
-  for (const s of a.spikes) {
-    const c: Case = { classname: 'spike', name: `recovers from the spike at ${fmtNum(s.startS, 0)} s`, out: `${s.verdict}: ${s.note}` };
-    if (s.verdict === 'metastable' || s.verdict === 'not-recovered') c.failure = { message: `spike at ${fmtNum(s.startS, 0)} s ${s.verdict}: ${s.note}` };
-    if (s.verdict === 'no-data') c.skipped = `no baseline: ${s.note}`;
+  for (const r of a.recovery) {
+    const what = r.kind === 'spike' ? `the spike at ${fmtNum(r.startS, 0)} s` : `the ladder (recovery phase from ${fmtNum(r.endS, 0)} s)`;
+    const c: Case = { classname: 'recovery', name: `recovers from ${what}`, out: `${r.verdict}: ${r.note}` };
+    if (r.verdict === 'metastable' || r.verdict === 'not-recovered') c.failure = { message: `${what}: ${r.verdict}: ${r.note}` };
+    // judged on what was observed: too short a window is skipped, never failed
+    if (r.verdict === 'no-data' || r.verdict === 'inconclusive') c.skipped = `${r.verdict}: ${r.note}`;
     out.push(c);
   }
   // informational: finding the breaking point is what a stress test is for, so it never fails by itself

@@ -27,7 +27,10 @@ function analysis(over: Partial<AnalysisContract> = {}): AnalysisContract {
     ],
     capacity: { maxThroughputRps: 48, breakingPoint: { users: 50, throughputRps: 48, reason: 'p95 > 50 ms', phase: 'step-5:50' }, knee: null, usl: null, notes: ['knee: none'] },
     leaks: [{ service: `app${EVIL}`, verdict: 'FAIL', kind: 'FAIL_LEAK', slopeBytesPerHour: 2e9, ci95: [1.9e9, 2.1e9], timeToLimitHours: 0.2, reason: 'leak' }],
-    spikes: [{ startS: 120, recoveryS: 30, overshoot: 3.2, verdict: 'recovered', note: 'ok' }, { startS: 300, recoveryS: null, overshoot: 9, verdict: 'metastable', note: `stuck ${EVIL}` }],
+    recovery: [
+      { kind: 'spike', startS: 120, endS: 180, observedS: 60, recoveryS: 30, holdS: 20, baselineP95Ms: 10, bandP95Ms: 14, peakP95Ms: 42, overshoot: 3.2, verdict: 'recovered', note: 'ok' },
+      { kind: 'spike', startS: 300, endS: 360, observedS: 240, recoveryS: null, holdS: 30, baselineP95Ms: 10, bandP95Ms: 14, peakP95Ms: 100, overshoot: 9, verdict: 'metastable', note: `stuck ${EVIL}` },
+    ],
     bottlenecks: [{ resource: `cpu:app${EVIL}`, rank: 1, role: 'PRIMARY', evidence: { onsetS: 200, breachOnsetS: 240, leadS: 40, coverage: 0.9, lagS: 2, r: 0.8, significant: true, peak: 0.97, detail: `cpu ${EVIL}` } }],
     recommendations: [{ id: 'cpu:app', severity: 'critical', text: `Raise CPU ${EVIL}`, basedOn: EVIL }],
     ...over,
@@ -121,7 +124,7 @@ describe('renderHtml', () => {
     const json = /<script type="application\/json" id="chart-data">(.*?)<\/script>/s.exec(html)![1]!;
     const charts = JSON.parse(json) as { id: string; lines: { label: string }[]; markers: { label: string }[] }[];
     expect(charts.map((c) => c.id)).toEqual(['load', 'latency', 'errors', 'cpu', 'memory', 'pool']);
-    expect(charts[0]!.markers.map((m) => m.label)).toEqual(expect.arrayContaining(['breaking point 50 users', 'spike 1', 'recovered 1', 'spike 2', 'SLO breach']));
+    expect(charts[0]!.markers.map((m) => m.label)).toEqual(expect.arrayContaining(['breaking point 50 users', 'spike 1', 'recovered (spike 1)', 'spike 2', 'SLO breach']));
     expect(charts.find((c) => c.id === 'memory')!.lines.map((l) => l.label)).toContain(`app${EVIL} trend`);
     // anonymous memory where the samples carry it (the app's do, the fixture's Postgres samples do not)
     expect(charts.find((c) => c.id === 'memory')!.lines.map((l) => l.label)).toContain(`app${EVIL} anon`);
@@ -151,7 +154,7 @@ describe('renderMarkdown', () => {
 
   it('has every section, escaped tables and the incomplete marker', () => {
     const md = renderMarkdown(input(analysis({ incomplete: true }), ['torn line']));
-    for (const t of ['Validity', 'Service-level objectives', 'Capacity', 'Memory leaks', 'Spikes', 'Bottlenecks', 'Recommendations', 'Run metadata']) expect(md).toContain(`## ${t}`);
+    for (const t of ['Validity', 'Service-level objectives', 'Capacity', 'Memory leaks', 'Recovery', 'Bottlenecks', 'Recommendations', 'Run metadata']) expect(md).toContain(`## ${t}`);
     expect(md).toContain('INCOMPLETE RUN');
     expect(md).not.toMatch(/<img|<\/script/);
     expect(md).toContain('\\|\\*\\_\\`');
@@ -192,12 +195,12 @@ describe('renderJunit', () => {
     expect(() => assertWellFormedXml('<a><b></a>')).toThrow();
     expect(() => assertWellFormedXml('<a x="1 & 2"/>')).toThrow();
     const cases = xml.match(/<testcase /g)!.length;
-    // verdict + validity + 3 SLOs + 1 leak + 2 spikes + breaking point
+    // verdict + validity + 3 SLOs + 1 leak + 2 spike recoveries + breaking point
     expect(cases).toBe(9);
     expect(xml).toContain(`tests="9" failures="4"`);
     expect(xml).toMatch(/<failure message="p95 &lt;= 50: observed 80 ms"/);
     expect(xml).toMatch(/<failure message="leak in app&lt;\/script&gt;/);
-    expect(xml).toMatch(/<failure message="spike at 300 s metastable/);
+    expect(xml).toMatch(/<failure message="the spike at 300 s: metastable/);
     expect(xml).toContain('<skipped message="');
     expect(xml).toContain('breaking point at 50 users');
   });

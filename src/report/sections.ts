@@ -1,6 +1,6 @@
 // The report's content as neutral blocks, rendered by html.ts and markdown.ts alike so both say the same.
 import type { AnalysisContract } from '../analysis/contract.ts';
-import { fmtBytes, fmtBytesPerHour, fmtHours, fmtNum, fmtPct, fmtRps, fmtS, fmtSloValue } from './format.ts';
+import { fmtBytes, fmtBytesPerHour, fmtHours, fmtMs, fmtNum, fmtPct, fmtRps, fmtS, fmtSloValue } from './format.ts';
 import type { ReportInput, RunMeta } from './types.ts';
 
 export type Tone = 'pass' | 'fail' | 'warn' | 'info' | 'muted';
@@ -18,7 +18,7 @@ export interface Section {
   blocks: Block[];
 }
 
-export const SECTION_IDS = ['validity', 'slo', 'capacity', 'leaks', 'spikes', 'bottlenecks', 'recommendations', 'metadata'] as const;
+export const SECTION_IDS = ['validity', 'slo', 'capacity', 'leaks', 'recovery', 'bottlenecks', 'recommendations', 'metadata'] as const;
 
 const c = (text: string, tone?: Tone): Cell => (tone ? { text, tone } : { text });
 const statusTone = (s: string): Tone => (/^(pass|recovered)$/i.test(s) ? 'pass' : /^(fail|not-recovered|metastable|critical)$/i.test(s) ? 'fail' : /^(warn|warning|slow-recovery)$/i.test(s) ? 'warn' : 'muted');
@@ -125,16 +125,27 @@ function leaks(a: AnalysisContract): Section {
   };
 }
 
-function spikes(a: AnalysisContract): Section {
-  if (!a.spikes.length) return { id: 'spikes', title: 'Spikes', blocks: [{ kind: 'p', text: 'No load spikes in this run.', tone: 'muted' }] };
+function recovery(a: AnalysisContract): Section {
+  const title = 'Recovery';
+  if (!a.recovery.length) return { id: 'recovery', title, blocks: [{ kind: 'p', text: 'No spike or ladder recovery phase in this run.', tone: 'muted' }] };
   return {
-    id: 'spikes',
-    title: 'Spikes',
+    id: 'recovery',
+    title,
     blocks: [
+      { kind: 'p', text: 'Seconds from the end of the overload until p95 and error ratio are back within the band of the steady base and stay there for the hold (docs/ANALYSIS.md, Recovery).', tone: 'muted' },
       {
         kind: 'table',
-        head: ['Start', 'Recovery', 'Overshoot', 'Verdict', 'Note'],
-        rows: a.spikes.map((s) => [c(fmtS(s.startS)), c(fmtS(s.recoveryS)), c(s.overshoot === null ? '—' : `×${fmtNum(s.overshoot, 2)}`), c(s.verdict, statusTone(s.verdict)), c(s.note)]),
+        head: ['After', 'Overload', 'Recovery', 'Observed', 'Band p95', 'Overshoot', 'Verdict', 'Note'],
+        rows: a.recovery.map((r) => [
+          c(r.kind),
+          c(`${fmtS(r.startS)} – ${fmtS(r.endS)}`),
+          c(fmtS(r.recoveryS)),
+          c(fmtS(r.observedS)),
+          c(fmtMs(r.bandP95Ms)),
+          c(r.overshoot === null ? '—' : `×${fmtNum(r.overshoot, 2)}`),
+          c(r.verdict, statusTone(r.verdict)),
+          c(r.note),
+        ]),
       },
     ],
   };
@@ -204,5 +215,5 @@ function metadata(m: RunMeta, input: ReportInput): Section {
 
 export function buildSections(input: ReportInput): Section[] {
   const a = input.analysis;
-  return [validity(a), slo(a), capacity(a), leaks(a), spikes(a), bottlenecks(a), recommendations(a), metadata(input.meta, input)];
+  return [validity(a), slo(a), capacity(a), leaks(a), recovery(a), bottlenecks(a), recommendations(a), metadata(input.meta, input)];
 }

@@ -24,8 +24,8 @@ export interface AnalyzeRunDirOptions {
   write?: boolean;
   /** The report's "generated at" stamp; default now. */
   generatedAt?: Date;
-  /** Override the extra analysis options (leak/spike/usl tuning). */
-  analyze?: Pick<AnalyzeOptions, 'leak' | 'spike' | 'usl'>;
+  /** Override the extra analysis options (leak/recovery/usl tuning). */
+  analyze?: Pick<AnalyzeOptions, 'leak' | 'recovery' | 'usl'>;
 }
 
 export interface AnalyzeRunDirResult {

@@ -42,6 +42,42 @@ async def _send_500(send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class SlowAfterLoad:
+    """Lingering slowness (metastable-like): once a second with at least
+    `high_rps` requests is followed by a quieter one, every request waits
+    `delay_ms` more for the next `for_s` seconds. Rates are counted in whole
+    seconds of the monotonic clock; /health is counted too (it is load)."""
+
+    def __init__(self, for_s: int, delay_ms: int, high_rps: int):
+        self.for_s = for_s
+        self.delay_s = delay_ms / 1000.0
+        self.high_rps = high_rps
+        self.second = -1
+        self.count = 0
+        self.high = False
+        self.slow_until = 0.0
+
+    def delay(self, now: float) -> float:
+        """Counts this request; returns the seconds it must wait (0 when not slow)."""
+        sec = int(now)
+        if sec != self.second:
+            if self.second >= 0:
+                if self.count >= self.high_rps:
+                    self.high = True
+                elif self.high:
+                    # the load dropped: slow from the start of the first quiet second
+                    self.high = False
+                    self.slow_until = self.second + self.for_s
+                if sec > self.second + 1 and self.high:
+                    # whole seconds without a request are quiet seconds too
+                    self.high = False
+                    self.slow_until = self.second + 1 + self.for_s
+            self.second = sec
+            self.count = 0
+        self.count += 1
+        return self.delay_s if now < self.slow_until else 0.0
+
+
 class FaultMiddleware:
     """Per-request knobs, plus timed faults whose clock starts at the first
     request that is not GET /health (i.e. when load begins, not when the
@@ -51,10 +87,18 @@ class FaultMiddleware:
                                          [after, after + for) seconds
       HANG_AFTER_S                       from then on requests never answer
       EXIT_AFTER_S / EXIT_CODE           the process exits with EXIT_CODE
+
+    and one load-triggered knob (SlowAfterLoad):
+
+      SLOW_AFTER_LOAD_S / SLOW_AFTER_LOAD_DELAY_MS / SLOW_AFTER_LOAD_RPS
+                                         after a second of >= RPS requests is
+                                         followed by a quieter one, requests
+                                         wait DELAY_MS more for S seconds
     """
 
     def __init__(self, app, leak_bytes: int, cpu_burn_ms: int, fail_500_after_s: int = 0,
-                 fail_500_for_s: int = 0, hang_after_s: int = 0, exit_after_s: int = 0, exit_code: int = 1):
+                 fail_500_for_s: int = 0, hang_after_s: int = 0, exit_after_s: int = 0, exit_code: int = 1,
+                 slow_after_load_s: int = 0, slow_after_load_delay_ms: int = 200, slow_after_load_rps: int = 300):
         self.app = app
         self.leak_bytes = leak_bytes
         self.cpu_burn_ms = cpu_burn_ms
@@ -65,6 +109,9 @@ class FaultMiddleware:
         self.exit_code = exit_code
         self.timed = fail_500_for_s > 0 or hang_after_s > 0 or exit_after_s > 0
         self.load_started: float | None = None
+        self.slow_after_load = (
+            SlowAfterLoad(slow_after_load_s, slow_after_load_delay_ms, slow_after_load_rps) if slow_after_load_s > 0 else None
+        )
 
     def _clock(self, scope) -> float | None:
         """Seconds since load began (None before the first non-health request)."""
@@ -86,6 +133,11 @@ class FaultMiddleware:
                     if self.fail_500_for_s > 0 and self.fail_500_after_s <= t < self.fail_500_after_s + self.fail_500_for_s:
                         await _send_500(send)
                         return
+            if self.slow_after_load is not None:
+                wait_s = self.slow_after_load.delay(time.monotonic())
+                if wait_s > 0:
+                    # asleep, not busy: the app is slow without burning CPU, like a backlog or a cold cache
+                    await asyncio.sleep(wait_s)
             if self.leak_bytes > 0:
                 # b"\xa5" * n writes every byte, so the pages are really
                 # resident (a zero-filled bytearray may stay untouched).

@@ -95,6 +95,9 @@ app.add_middleware(
     hang_after_s=SETTINGS.hang_after_s,
     exit_after_s=SETTINGS.exit_after_s,
     exit_code=SETTINGS.exit_code,
+    slow_after_load_s=SETTINGS.slow_after_load_s,
+    slow_after_load_delay_ms=SETTINGS.slow_after_load_delay_ms,
+    slow_after_load_rps=SETTINGS.slow_after_load_rps,
 )
 app.add_middleware(
     SlowQueryBurstMiddleware,

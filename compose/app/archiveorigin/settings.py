@@ -41,6 +41,9 @@ class Settings:
     hang_after_s: int = 0
     exit_after_s: int = 0
     exit_code: int = 1
+    slow_after_load_s: int = 0
+    slow_after_load_delay_ms: int = 200
+    slow_after_load_rps: int = 300
     # slow-query burst (faults.SlowQueryBurstMiddleware)
     slow_query_burst_at_s: int = 0
     slow_query_burst_for_s: int = 0
@@ -66,7 +69,9 @@ class Settings:
             f"leak_bytes_per_request={self.leak_bytes_per_request} "
             f"slow_query_ms={self.slow_query_ms} cpu_burn_ms={self.cpu_burn_ms} "
             f"fail_500_after_s={self.fail_500_after_s} fail_500_for_s={self.fail_500_for_s} "
-            f"hang_after_s={self.hang_after_s} exit_after_s={self.exit_after_s} exit_code={self.exit_code}"
+            f"hang_after_s={self.hang_after_s} exit_after_s={self.exit_after_s} exit_code={self.exit_code} "
+            f"slow_after_load_s={self.slow_after_load_s} slow_after_load_delay_ms={self.slow_after_load_delay_ms} "
+            f"slow_after_load_rps={self.slow_after_load_rps}"
             + self.slow_query_burst_summary()
         )
 
@@ -102,6 +107,9 @@ def load() -> Settings:
         hang_after_s=_int("HANG_AFTER_S", 0),
         exit_after_s=_int("EXIT_AFTER_S", 0),
         exit_code=_int("EXIT_CODE", 1),
+        slow_after_load_s=_int("SLOW_AFTER_LOAD_S", 0),
+        slow_after_load_delay_ms=_int("SLOW_AFTER_LOAD_DELAY_MS", 200),
+        slow_after_load_rps=_int("SLOW_AFTER_LOAD_RPS", 300, minimum=1),
         slow_query_burst_at_s=_int("SLOW_QUERY_BURST_AT_S", 0),
         slow_query_burst_for_s=_int("SLOW_QUERY_BURST_FOR_S", 0),
         slow_query_burst_ms=_int("SLOW_QUERY_BURST_MS", 1000),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planShape, usersAt } from './registry.ts';
+import { RECOVERY_PHASE } from './types.ts';
 
 describe('shape plans', () => {
   it('ramp: one user per step over rampUp, then hold, then end', () => {
@@ -37,7 +38,7 @@ describe('shape plans', () => {
   });
 
   it('steps: each level ramps from the previous then holds; phases step-k:users', () => {
-    expect(planShape({ kind: 'steps', users: [2, 4], rampUpMs: 100, holdMs: 400 })).toEqual({
+    expect(planShape({ kind: 'steps', users: [2, 4], rampUpMs: 100, holdMs: 400, recoveryMs: 0 })).toEqual({
       durationMs: 1000,
       steps: [
         { atMs: 0, users: 1, phase: 'step-1:2' },
@@ -49,11 +50,40 @@ describe('shape plans', () => {
     });
   });
 
-  it('steps: the plan ladder 100…2000 with 1m ramp and 5m hold lasts 30 min', () => {
-    const tl = planShape({ kind: 'steps', users: [100, 200, 500, 1000, 2000], rampUpMs: 60_000, holdMs: 300_000 });
-    expect(tl.durationMs).toBe(1_800_000);
+  it('steps: the plan ladder 100…2000 with 1m ramp and 5m hold lasts 30 min, then 1 min of recovery at 100 users', () => {
+    const tl = planShape({ kind: 'steps', users: [100, 200, 500, 1000, 2000], rampUpMs: 60_000, holdMs: 300_000, recoveryMs: 60_000 });
+    expect(tl.durationMs).toBe(1_860_000);
+    expect(tl.recovery).toEqual({ users: 100, durationMs: 60_000 });
     expect(usersAt(tl, 60_000 + 1)).toEqual({ users: 100, phase: 'step-1:100' });
     expect(usersAt(tl, 4 * 360_000 + 60_000)).toEqual({ users: 2000, phase: 'step-5:2000' });
+    expect(usersAt(tl, 1_800_000)).toEqual({ users: 100, phase: RECOVERY_PHASE });
+    expect(usersAt(tl, 1_860_000)).toEqual({ users: 0, phase: 'end' });
+  });
+
+  it('steps: the recovery phase holds the FIRST step’s users, is scaled by the time scale, and appends after the last step', () => {
+    expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 1000, recoveryMs: 60_000 }, 0.5)).toEqual({
+      durationMs: 31_000,
+      recovery: { users: 3, durationMs: 30_000 },
+      steps: [
+        { atMs: 0, users: 3, phase: 'step-1:3' },
+        { atMs: 500, users: 6, phase: 'step-2:6' },
+        { atMs: 1000, users: 3, phase: RECOVERY_PHASE },
+        { atMs: 31_000, users: 0, phase: 'end' },
+      ],
+    });
+  });
+
+  it('steps: a time-scaled recovery hold never drops below 30 s (or the configured hold when shorter)', () => {
+    // the plan's stress ladder at ×0.05: 1 min × 0.05 = 3 s would be too short to see any recovery
+    expect(planShape({ kind: 'steps', users: [100, 200], rampUpMs: 60_000, holdMs: 300_000, recoveryMs: 60_000 }, 0.05).recovery).toEqual({ users: 100, durationMs: 30_000 });
+    expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 1000, recoveryMs: 10_000 }, 0.1).recovery).toEqual({ users: 3, durationMs: 10_000 });
+  });
+
+  it('steps: recovery 0 turns the phase off (no timeline.recovery for the engine to jump to)', () => {
+    const tl = planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 1000, recoveryMs: 0 });
+    expect(tl.recovery).toBeUndefined();
+    expect(tl.steps.map((s) => s.phase)).not.toContain(RECOVERY_PHASE);
+    expect(tl.durationMs).toBe(2000);
   });
 
   it('spike: base, spikes every `every` for spikeFor, cut at duration', () => {

@@ -1,7 +1,14 @@
 import { formatDurationMs } from '../../config/duration.ts';
-import { rampSteps, scaleMs, type ShapeExecutor, type TimelineStep } from './types.ts';
+import { RECOVERY_PHASE, rampSteps, scaleMs, type ShapeExecutor, type TimelineStep } from './types.ts';
 
-/** Ladder: each level ramps from the previous one over rampUp, then holds `hold`. Phases `step-<k>:<users>`. */
+/**
+ * Ladder: each level ramps from the previous one over rampUp, then holds `hold`. Phases `step-<k>:<users>`. Then, unless
+ * `recovery` is 0, the first step's users for `recovery` in phase RECOVERY_PHASE, where recovery is measured
+ * (docs/ANALYSIS.md, Recovery); a break jumps straight to it (Timeline.recovery).
+ */
+/** Shortest recovery hold a time-scaled ladder gets (docs/ANALYSIS.md, Recovery). */
+export const MIN_SCALED_RECOVERY_MS = 30_000;
+
 export const stepsShape: ShapeExecutor<'steps'> = {
   kind: 'steps',
   plan(shape, timeScale) {
@@ -16,8 +23,17 @@ export const stepsShape: ShapeExecutor<'steps'> = {
       prev = users;
       atMs += rampMs + holdMs;
     });
+    // The system's recovery does not speed up with --time-scale (like think time): the hold is scaled, but never below
+    // MIN_SCALED_RECOVERY_MS (or the configured hold, when shorter), so a squeezed ladder can still show a recovery.
+    const recoveryMs = shape.recoveryMs > 0 ? Math.max(scaleMs(shape.recoveryMs, timeScale), Math.min(shape.recoveryMs, MIN_SCALED_RECOVERY_MS)) : 0;
+    const recoveryUsers = shape.users[0]!;
+    if (recoveryMs > 0) {
+      steps.push({ atMs, users: recoveryUsers, phase: RECOVERY_PHASE });
+      atMs += recoveryMs;
+    }
     steps.push({ atMs, users: 0, phase: 'end' });
-    return { steps, durationMs: atMs };
+    return { steps, durationMs: atMs, ...(recoveryMs > 0 ? { recovery: { users: recoveryUsers, durationMs: recoveryMs } } : {}) };
   },
-  describe: (s) => `steps ${s.users.join('→')} users, ${formatDurationMs(s.rampUpMs)} ramp + ${formatDurationMs(s.holdMs)} hold each`,
+  describe: (s) =>
+    `steps ${s.users.join('→')} users, ${formatDurationMs(s.rampUpMs)} ramp + ${formatDurationMs(s.holdMs)} hold each${s.recoveryMs > 0 ? `, then ${s.users[0]} users for ${formatDurationMs(s.recoveryMs)} (recovery)` : ''}`,
 };

@@ -47,7 +47,7 @@ async function stepRun(url: string, holdS: number): Promise<StepFigures> {
     flow: FLOW,
     target: url,
     allowTargets: [],
-    timeline: planShape({ kind: 'steps', users: [1000, 2000], rampUpMs: 3_000, holdMs: holdS * 1000 }),
+    timeline: planShape({ kind: 'steps', users: [1000, 2000], rampUpMs: 3_000, holdMs: holdS * 1000, recoveryMs: 0 }),
     thinkMinMs: 0,
     thinkMaxMs: 0,
     requestTimeoutMs: 10_000,

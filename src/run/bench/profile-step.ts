@@ -13,7 +13,7 @@ const timeScale = Number(process.env.PROFILE_TIME_SCALE ?? 0.05);
 const dir = mkdtempSync(join(tmpdir(), 'loadscope-profile-'));
 const { url, child } = await startServer(dir);
 try {
-  const timeline = planShape({ kind: 'steps', users: [1000, 2000], rampUpMs: 60_000, holdMs: 200_000 }, timeScale);
+  const timeline = planShape({ kind: 'steps', users: [1000, 2000], rampUpMs: 60_000, holdMs: 200_000, recoveryMs: 0 }, timeScale);
   const t0 = Date.now();
   const res = await runLoad({
     flow: { onStart: [], tasks: [{ name: 'root', method: 'GET', path: '/', headers: {}, capture: {}, weight: 1 }] },

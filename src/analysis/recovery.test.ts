@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeRun } from './analyze.ts';
+import { HistogramIndex } from './histograms.ts';
+import { analyzeRecoveries, secondsText } from './recovery.ts';
+import { normal, seededRng, type Rng } from './stats.ts';
+import { buildRecord, type SecondSpec } from './testing.ts';
+import { loadSegments } from './windows.ts';
+
+const noisy = (rng: Rng, n: number, ms: number): number[] => Array.from({ length: n }, () => ms * Math.exp(0.05 * normal(rng)));
+
+function run(specs: SecondSpec[]) {
+  const rec = buildRecord(specs);
+  return analyzeRecoveries(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series));
+}
+
+interface Piece {
+  phase: string;
+  users: number;
+  seconds: number;
+  /** latency (ms) at second i of the piece */
+  ms: (i: number) => number;
+  rps?: number | ((i: number) => number);
+  errors?: (i: number) => number;
+}
+
+function series(seed: number, pieces: Piece[]): SecondSpec[] {
+  const rng = seededRng(seed);
+  const out: SecondSpec[] = [];
+  for (const p of pieces) {
+    for (let i = 0; i < p.seconds; i++) {
+      const n = typeof p.rps === 'function' ? p.rps(i) : (p.rps ?? 200);
+      const errs = p.errors?.(i) ?? 0;
+      out.push({ phase: p.phase, users: p.users, latenciesMs: { api: noisy(rng, n, p.ms(i)) }, ...(errs ? { errors: { api: { '5xx': errs } } } : {}) });
+    }
+  }
+  return out;
+}
+
+// The plan's spike at ×0.5: 90 s base (first second an enroll burst), 60 s spike, 30 s base, the next spike.
+const burstBase = (seconds = 90): Piece => ({ phase: 'base', users: 100, seconds, ms: (i) => (i === 0 ? 650 : 10) });
+const spike = (k: number, seconds = 60): Piece => ({ phase: `spike-${k}`, users: 500, seconds, ms: () => 250 });
+/** base after a spike that stays slow (5×) for `slowS` seconds */
+const slowThenBase = (slowS: number, seconds: number): Piece => ({ phase: 'base', users: 100, seconds, ms: (i) => (i < slowS ? 50 : 10) });
+
+describe('recovery (spikes): known answers', () => {
+  it('a set recovery time is measured within ±1 s (5 seeds), with the band drawn from the steady base only', () => {
+    for (const slowS of [0, 4, 12, 18]) {
+      for (let seed = 0; seed < 5; seed++) {
+        const [r] = run(series(seed, [burstBase(), spike(1), slowThenBase(slowS, 30), spike(2, 10)]));
+        expect(r?.kind).toBe('spike');
+        expect(r?.verdict).toBe('recovered');
+        expect(Math.abs(r!.recoveryS! - slowS)).toBeLessThanOrEqual(1);
+        expect(r!.observedS).toBe(30);
+        // hold fits the 30 s between spikes: ⅓ of it
+        expect(r!.holdS).toBe(10);
+        // the 650 ms first second is outside the steady part: the band stays near the 10 ms base
+        expect(r!.bandP95Ms!).toBeLessThan(25);
+        expect(r!.note).not.toMatch(/\d\.\d{3,}/);
+      }
+    }
+  });
+
+  it('a window that ends before recovery is inconclusive with the seconds observed, never not-recovered', () => {
+    const [r, last] = run(series(1, [burstBase(), spike(1), slowThenBase(25, 30), spike(2, 20)]));
+    expect(r?.verdict).toBe('inconclusive');
+    expect(r?.recoveryS).toBeNull();
+    expect(r?.note).toContain('only 30 s of base load observed');
+    // the run ends with the second spike: nothing observed after it
+    expect(last?.verdict).toBe('inconclusive');
+    expect(last?.observedS).toBe(0);
+    expect(last?.note).toContain('the run ended with the spike');
+  });
+
+  it('never back within the band over a long base → not-recovered', () => {
+    const [r] = run(series(2, [burstBase(), spike(1), slowThenBase(1000, 120)]));
+    expect(r?.verdict).toBe('not-recovered');
+    expect(r?.note).toContain('in 2 min of base load');
+    expect(r?.holdS).toBe(30);
+  });
+
+  it('a noisy host (a 2-s hiccup at 10× every 15 s, base and after) still gives the set recovery; never back → not-recovered', () => {
+    const hiccup = (t: number): boolean => t % 15 === 7 || t % 15 === 8;
+    const noisyBase: Piece = { phase: 'base', users: 100, seconds: 90, ms: (i) => (i === 0 ? 650 : hiccup(i) ? 100 : 10) };
+    const after = (slowS: number, seconds: number): Piece => ({ phase: 'base', users: 100, seconds, ms: (i) => (i < slowS ? 50 : hiccup(i + 150) ? 100 : 10) });
+    for (let seed = 0; seed < 3; seed++) {
+      const [r] = run(series(seed, [noisyBase, spike(1), after(12, 60)]));
+      expect(r?.verdict).toBe('recovered');
+      expect(Math.abs(r!.recoveryS! - 12)).toBeLessThanOrEqual(1);
+      expect(r?.note).toContain('% of its windows inside, as in the base');
+    }
+    const [never] = run(series(9, [noisyBase, spike(1), after(1000, 90)]));
+    expect(never?.verdict).toBe('not-recovered');
+  });
+
+  it('errors after the spike count too: p95 fine but 5 % errors for 8 s → recovery 8 s', () => {
+    const base: Piece = { phase: 'base', users: 100, seconds: 30, ms: () => 10, errors: (i) => (i < 8 ? 10 : 0) };
+    const [r] = run(series(3, [burstBase(), spike(1), base, spike(2, 5)]));
+    expect(r?.verdict).toBe('recovered');
+    expect(Math.abs(r!.recoveryS! - 8)).toBeLessThanOrEqual(1);
+  });
+
+  it('C1 (ANALYSIS-METHODS §3.3): exponential decay τ = 40 s after an 8× plateau → τ·ln(7/0.1) ≈ 170 s ± 15 %', () => {
+    const analytic = 40 * Math.log(7 / 0.1);
+    for (let seed = 0; seed < 3; seed++) {
+      const decay: Piece = { phase: 'base', users: 100, seconds: 600, ms: (i) => 100 * (1 + 7 * Math.exp(-i / 40)) };
+      const [r] = run(series(seed, [{ phase: 'base', users: 100, seconds: 400, ms: () => 100 }, { phase: 'spike-1', users: 500, seconds: 60, ms: () => 800 }, decay]));
+      expect(Math.abs(r!.recoveryS! / analytic - 1)).toBeLessThanOrEqual(0.15);
+      expect(r!.verdict).toBe('recovered');
+      expect(r!.overshoot).toBeGreaterThan(6);
+    }
+  });
+
+  it('C3: no change in latency → recovery 0 s, overshoot ≈ 0', () => {
+    const [r] = run(series(4, [burstBase(), { ...spike(1), ms: () => 10 }, slowThenBase(0, 60)]));
+    expect(r?.recoveryS).toBe(0);
+    expect(r?.overshoot).toBeLessThan(0.1);
+  });
+
+  it('C4: goodput stuck at 40 % of the base long after the load is back → metastable', () => {
+    const stuck: Piece = { phase: 'base', users: 100, seconds: 400, ms: () => 10, rps: 80 };
+    const [r] = run(series(5, [burstBase(), spike(1), stuck]));
+    expect(r?.verdict).toBe('metastable');
+  });
+
+  it('no steady base before the spike → no-data, not a pass', () => {
+    const [r] = run(series(6, [spike(1, 30), slowThenBase(0, 60)]));
+    expect(r?.verdict).toBe('no-data');
+  });
+
+  it('low request rate widens the rolling window (≥ 200 requests, at most 10 s)', () => {
+    const [r] = run(series(7, [{ ...burstBase(), rps: 20 }, { ...spike(1), rps: 20 }, { ...slowThenBase(6, 60), rps: 20 }]));
+    expect(r?.verdict).toBe('recovered');
+    expect(Math.abs(r!.recoveryS! - 6)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('recovery (ladders): the recovery phase after the last step or a break', () => {
+  // closed model with 30 ms think time: each second's rate is users / (latency + think), so Little's law holds
+  const closed = (p: Piece): Piece => ({ ...p, rps: (i) => Math.round((p.users * 1000) / (p.ms(i) + 30)) });
+  const ladder = (slowS: number, recoveryS: number): Piece[] => [
+    closed({ phase: 'step-1:10', users: 10, seconds: 60, ms: (i) => (i < 2 ? 400 : 20) }),
+    closed({ phase: 'step-2:50', users: 50, seconds: 30, ms: () => 300 }),
+    closed({ phase: 'recovery', users: 10, seconds: recoveryS, ms: (i) => (i < slowS ? 200 : 20) }),
+    { phase: 'end', users: 0, seconds: 1, ms: () => 20, rps: 0 },
+  ];
+
+  it('measures from the start of the recovery phase; band from the first step’s steady part', () => {
+    for (let seed = 0; seed < 3; seed++) {
+      const [r] = run(series(seed, ladder(7, 60)));
+      expect(r?.kind).toBe('ladder');
+      expect(r?.startS).toBe(61);
+      expect(r?.endS).toBe(91);
+      expect(r?.verdict).toBe('recovered');
+      expect(Math.abs(r!.recoveryS! - 7)).toBeLessThanOrEqual(1);
+      expect(r!.holdS).toBe(20);
+    }
+  });
+
+  it('a ladder never recovering over a long recovery phase fails the run; a short one is inconclusive, never FAIL', () => {
+    const opts = { scenario: { name: 'stress', shape: 'steps' as const, thinkTimeMeanMs: 30 }, generatorCores: 2, incomplete: false };
+    const long = analyzeRun(buildRecord(series(8, ladder(1000, 90))), opts);
+    expect(long.validity.problems).toEqual([]);
+    expect(long.recovery[0]?.verdict).toBe('not-recovered');
+    expect(long.verdict).toBe('fail');
+    expect(long.verdictReasons.join('\n')).toContain('recovery after the ladder');
+    const short = analyzeRun(buildRecord(series(8, ladder(1000, 20))), opts);
+    expect(short.recovery[0]?.verdict).toBe('inconclusive');
+    expect(short.verdict).not.toBe('fail');
+  });
+});
+
+describe('secondsText', () => {
+  it('rounds for people', () => {
+    expect(secondsText(30.099999999999994)).toBe('30 s');
+    expect(secondsText(4.25)).toBe('4.3 s');
+    expect(secondsText(125)).toBe('2 min 5 s');
+    expect(secondsText(180)).toBe('3 min');
+  });
+});
