@@ -26,7 +26,7 @@ import { checkFeasibility, feasibilityInput } from '../analysis/feasibility.ts';
 import type { SampleSnapshot } from '../samplers/types.ts';
 
 /** Environment knobs of the reference stack recorded in manifest.stackEnv (stack mode). */
-const STACK_KNOBS = ['POOL_MIN', 'POOL_MAX', 'STATEMENT_TIMEOUT_MS', 'LEAK_BYTES_PER_REQUEST', 'SLOW_QUERY_MS', 'CPU_BURN_MS'] as const;
+const STACK_KNOBS = ['POOL_MIN', 'POOL_MAX', 'STATEMENT_TIMEOUT_MS', 'LEAK_BYTES_PER_REQUEST', 'SLOW_QUERY_MS', 'CPU_BURN_MS', 'SLOW_QUERY_BURST_AT_S', 'SLOW_QUERY_BURST_FOR_S', 'SLOW_QUERY_BURST_MS', 'SLOW_AFTER_LOAD_S', 'SLOW_AFTER_LOAD_DELAY_MS', 'SLOW_AFTER_LOAD_RPS'] as const;
 
 export const DEFAULT_METRICS: MetricsEndpoint = { host: '127.0.0.1', port: 9464, scrapeIntervalMs: 1000 };
 
