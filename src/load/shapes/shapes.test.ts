@@ -73,9 +73,9 @@ describe('shape plans', () => {
     });
   });
 
-  it('steps: a time-scaled recovery hold never drops below 30 s (or the configured hold when shorter)', () => {
+  it('steps: a time-scaled recovery hold never drops below 60 s (or the configured hold when shorter)', () => {
     // the plan's stress ladder at ×0.05: 1 min × 0.05 = 3 s would be too short to see any recovery
-    expect(planShape({ kind: 'steps', users: [100, 200], rampUpMs: 60_000, holdMs: 300_000, recoveryMs: 60_000 }, 0.05).recovery).toEqual({ users: 100, durationMs: 30_000 });
+    expect(planShape({ kind: 'steps', users: [100, 200], rampUpMs: 60_000, holdMs: 300_000, recoveryMs: 60_000 }, 0.05).recovery).toEqual({ users: 100, durationMs: 60_000 });
     expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 1000, recoveryMs: 10_000 }, 0.1).recovery).toEqual({ users: 3, durationMs: 10_000 });
   });
 

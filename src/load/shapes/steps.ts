@@ -7,7 +7,7 @@ import { RECOVERY_PHASE, rampSteps, scaleMs, type ShapeExecutor, type TimelineSt
  * (docs/ANALYSIS.md, Recovery); a break jumps straight to it (Timeline.recovery).
  */
 /** Shortest recovery hold a time-scaled ladder gets (docs/ANALYSIS.md, Recovery). */
-export const MIN_SCALED_RECOVERY_MS = 30_000;
+export const MIN_SCALED_RECOVERY_MS = 60_000;
 
 export const stepsShape: ShapeExecutor<'steps'> = {
   kind: 'steps',
