@@ -23,7 +23,7 @@ const presets = (parseYaml(readFileSync(REFERENCE, 'utf8')) as { scenarios: Reco
 const TIME_SCALE: Record<string, number> = {
   normal: 0.05, //   5 min   → 15 s
   peak: 0.03, //    10 min   → 18 s
-  stress: 0.01, //  30 min   → 18 s at most (stopOnBreak may end it sooner)
+  stress: 0.01, //  30 min   → 18 s at most (stopOnBreak may end it sooner), then 60 s of recovery (never scaled below)
   soak: 0.0012, //   8 h     → 34.6 s
   spike: 0.03, //   10 min   → 18 s, spikes of 3.6 s every 5.4 s
 };
@@ -53,7 +53,7 @@ describe('the reference presets match LOAD-TESTING-PLAN.md', () => {
   });
 
   it('stress: 100, 200, 500, 1000, 2000 users, 1 min ramp and 5 min per level, minimal think, stop on break at the peak limits (p95 < 1 s, errors < 2 %)', () => {
-    expect(sc.stress!.shape).toEqual({ kind: 'steps', users: [100, 200, 500, 1000, 2000], rampUpMs: m(1), holdMs: m(5) });
+    expect(sc.stress!.shape).toEqual({ kind: 'steps', users: [100, 200, 500, 1000, 2000], rampUpMs: m(1), holdMs: m(5), recoveryMs: m(1) });
     expect(sc.stress!.thinkTime).toEqual({ minMs: 0, maxMs: 0 });
     expect(sc.stress!.stopOnBreak).toBe(true);
     expect(sc.stress!.slo).toEqual({ p95Ms: 1000, p99Ms: undefined, errorRatio: 0.02, minThroughputRps: undefined });

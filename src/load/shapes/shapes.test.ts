@@ -61,14 +61,14 @@ describe('shape plans', () => {
   });
 
   it('steps: the recovery phase holds the FIRST step’s users, is scaled by the time scale, and appends after the last step', () => {
-    expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 1000, recoveryMs: 60_000 }, 0.5)).toEqual({
-      durationMs: 31_000,
-      recovery: { users: 3, durationMs: 30_000 },
+    expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 1000, recoveryMs: 240_000 }, 0.5)).toEqual({
+      durationMs: 121_000,
+      recovery: { users: 3, durationMs: 120_000 },
       steps: [
         { atMs: 0, users: 3, phase: 'step-1:3' },
         { atMs: 500, users: 6, phase: 'step-2:6' },
         { atMs: 1000, users: 3, phase: RECOVERY_PHASE },
-        { atMs: 31_000, users: 0, phase: 'end' },
+        { atMs: 121_000, users: 0, phase: 'end' },
       ],
     });
   });
