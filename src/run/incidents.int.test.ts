@@ -20,7 +20,7 @@ import { readNdjson, readSeries, type SeriesLine } from '../store/read-series.ts
 import { realRuntime } from '../stack/testing.ts';
 import { parsePostgresDsn } from './dsn.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
-import { isolatedStack, managedContainers, removeTempDirs, sleep, testConfig, testStackProvider, waitFor, type IsolatedStack } from './testing/stack-fixture.ts';
+import { isolatedStack, sleep, testConfig, testStackProvider, waitFor, type IsolatedStack, cleanUpRuns } from './testing/stack-fixture.ts';
 
 type Name = 'burst' | 'lock' | 'checkpoint' | 'calm';
 const FAULT_AT_S = 50;
@@ -139,10 +139,7 @@ beforeAll(async () => {
   }
 }, 600_000);
 
-afterAll(async () => {
-  removeTempDirs();
-  if (runtime) for (const r of results.values()) expect(await managedContainers(runtime, r.runId)).toEqual([]);
-});
+afterAll(() => cleanUpRuns(runtime, results.values()));
 
 describe('tail episodes on the reference stack', () => {
   it('a slow-query burst is a latency-tail incident caused by queries waiting in Postgres (pg_sleep: Timeout)', () => {

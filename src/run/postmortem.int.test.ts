@@ -13,7 +13,7 @@ import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { readSeries, type SeriesLine } from '../store/read-series.ts';
 import { realRuntime } from '../stack/testing.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
-import { isolatedStack, managedContainers, readEvents, removeTempDirs, testConfig, testStackProvider } from './testing/stack-fixture.ts';
+import { isolatedStack, readEvents, testConfig, testStackProvider, cleanUpRuns, analysisOfRun } from './testing/stack-fixture.ts';
 
 const LEAK_BYTES = 64 * 1024;
 const SLOW_QUERY_MS = 100;
@@ -52,11 +52,7 @@ let runtime: ContainerRuntime;
 const results = new Map<Case['name'], RunScenarioResult>();
 const seriesOf = new Map<Case['name'], SeriesLine[]>();
 const wallS = new Map<Case['name'], number>();
-const analysisOf = (name: Case['name']): Analysis => {
-  const a = results.get(name)?.analysis;
-  if (!a) throw new Error(`${name}: no analysis`);
-  return a;
-};
+const analysisOf = (name: Case['name']): Analysis => analysisOfRun(results, name);
 
 beforeAll(async () => {
   runtime = await realRuntime();
@@ -78,10 +74,7 @@ beforeAll(async () => {
   }
 }, 600_000);
 
-afterAll(async () => {
-  removeTempDirs();
-  if (runtime) for (const r of results.values()) expect(await managedContainers(runtime, r.runId)).toEqual([]);
-});
+afterAll(() => cleanUpRuns(runtime, results.values()));
 
 describe('leak soak (LEAK_BYTES_PER_REQUEST)', () => {
   it('FAILs the app with a slope within 30 % of bytes × req/s; never FAILs postgres', () => {

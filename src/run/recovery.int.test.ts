@@ -17,7 +17,7 @@ import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { readSeries } from '../store/read-series.ts';
 import { realRuntime } from '../stack/testing.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
-import { isolatedStack, managedContainers, removeTempDirs, testConfig, testStackProvider } from './testing/stack-fixture.ts';
+import { isolatedStack, testConfig, testStackProvider, cleanUpRuns, analysisOfRun } from './testing/stack-fixture.ts';
 
 const SPIKE_SLOW_S = 30;
 const LADDER_SLOW_S = 15;
@@ -45,11 +45,7 @@ const CASES: Case[] = [
 
 let runtime: ContainerRuntime;
 const results = new Map<Case['name'], RunScenarioResult>();
-const analysisOf = (name: Case['name']): Analysis => {
-  const a = results.get(name)?.analysis;
-  if (!a) throw new Error(`${name}: no analysis`);
-  return a;
-};
+const analysisOf = (name: Case['name']): Analysis => analysisOfRun(results, name);
 
 beforeAll(async () => {
   runtime = await realRuntime();
@@ -67,10 +63,7 @@ beforeAll(async () => {
   }
 }, 900_000);
 
-afterAll(async () => {
-  removeTempDirs();
-  if (runtime) for (const r of results.values()) expect(await managedContainers(runtime, r.runId)).toEqual([]);
-});
+afterAll(() => cleanUpRuns(runtime, results.values()));
 
 describe('recovery on the reference stack', () => {
   it('plain spike: recovered, well before the knob case would, and the run does not FAIL', () => {

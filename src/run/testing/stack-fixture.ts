@@ -1,6 +1,7 @@
 // Shared support for the Docker-backed run tests (observe, crash) and the sampler bench: an isolated copy of the
 // reference Compose file (own project name → own container names, free loopback ports), a config built from the
 // reference one, the real stack provider, a Prometheus text parser and small polling helpers.
+import type { Analysis } from '../../analysis/analyze.ts';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +112,23 @@ export function testStackProvider(stack: IsolatedStack): StackProvider {
 export async function managedContainers(runtime: ContainerRuntime, runId?: string): Promise<string[]> {
   const rows = await runtime.list({ [LABEL_MANAGED]: 'true', ...(runId !== undefined ? { [LABEL_RUN]: runId } : {}) });
   return rows.map((r) => r.name);
+}
+
+/** The analysis of a named run of the file; a run without one fails the test that asks. */
+export function analysisOfRun<K>(results: ReadonlyMap<K, { analysis?: Analysis }>, name: K): Analysis {
+  const a = results.get(name)?.analysis;
+  if (!a) throw new Error(`${String(name)}: no analysis`);
+  return a;
+}
+
+/** After a file's runs: temp dirs removed, and none of the runs left a container behind. */
+export async function cleanUpRuns(runtime: ContainerRuntime | undefined, runs: Iterable<{ runId: string }>): Promise<void> {
+  removeTempDirs();
+  if (!runtime) return;
+  for (const r of runs) {
+    const left = await managedContainers(runtime, r.runId);
+    if (left.length > 0) throw new Error(`run ${r.runId} left containers behind: ${left.join(', ')}`);
+  }
 }
 
 export interface RunEvent {
