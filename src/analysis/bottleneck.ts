@@ -1,4 +1,4 @@
-// Bottleneck attribution (ANALYSIS-METHODS §4): USE saturation predicates per resource per second, the SLO
+// Bottleneck attribution (docs/ANALYSIS.md, Bottlenecks): USE saturation predicates per resource per second, the SLO
 // breach onset from merged rolling p95 / error ratio, coverage of the breach, precedence (resource saturates
 // before or ≤ 10 s after the onset) and lagged CCF after first differencing (resource must lead).
 // Results are evidence ("coincides with and leads"), never proof of cause.

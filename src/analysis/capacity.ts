@@ -60,7 +60,7 @@ export interface BreakingPoint {
   throughputRps: number;
   reason: string;
   phase: string;
-  /** 'step-rule': a step's steady part violated the predicates (§2.2); 'stop-rule': the run's stop-on-break rule fired. */
+  /** 'step-rule': a step's steady part violated the predicates (docs/ANALYSIS.md, Capacity); 'stop-rule': the run's stop-on-break rule fired. */
   detectedBy: 'step-rule' | 'stop-rule';
   /** Elapsed second the stop rule fired (stop-rule only). */
   atS?: number;

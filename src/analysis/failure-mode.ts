@@ -21,7 +21,7 @@ export interface FailureModeOptions {
   /** application_name of the app's DB pool. Default 'archiveorigin'. */
   appName?: string;
   poolMax?: number;
-  /** Share of the CPU limit counted as saturated. Default 0.9 (the bottleneck predicate, §4.2). */
+  /** Share of the CPU limit counted as saturated. Default 0.9 (the bottleneck predicate, docs/ANALYSIS.md Bottlenecks). */
   cpuUtil?: number;
   throttledRatio?: number;
 }

@@ -1,4 +1,4 @@
-// Kneedle (Satopää et al. 2011), offline, no smoothing, S = 1 by default (ANALYSIS-METHODS §2.3).
+// Kneedle (Satopää et al. 2011), offline, no smoothing, S = 1 by default (docs/ANALYSIS.md, Capacity).
 // The knee is the onset of diminishing returns — an "efficiency knee", not the capacity.
 
 export type KneeCurve = 'concave-increasing' | 'convex-increasing';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detectLeak, envelopes, hoursSpan, MIB, type LeakResult } from './leak.ts';
 import { normCdf, normal, ols, seededRng } from './stats.ts';
 
-// Synthetic generator G (ANALYSIS-METHODS §1.6): base + sawtooth − warm-up + leak + AR(1) wander + noise, in MiB.
+// Synthetic generator G (docs/ANALYSIS.md, Leak): base + sawtooth − warm-up + leak + AR(1) wander + noise, in MiB.
 interface Gen {
   durationS: number;
   dtS: number;
@@ -52,7 +52,7 @@ function suite(g: Gen): LeakResult[] {
 const count = (rs: LeakResult[], f: (r: LeakResult) => boolean): number => rs.filter(f).length;
 const tally = (rs: LeakResult[]): Record<string, number> => rs.reduce<Record<string, number>>((m, r) => ({ ...m, [r.kind]: (m[r.kind] ?? 0) + 1 }), {});
 
-describe('leak detector: synthetic suite, seeds 0–99 (§1.6)', () => {
+describe('leak detector: synthetic suite, seeds 0–99 (docs/ANALYSIS.md, Leak)', () => {
   it('A1 flat sawtooth 8 h: not flagged in ≥ 95, PASS in ≥ 90; A8 warm-up cut in [0.6, 1.2] h in ≥ 95', () => {
     const rs = suite(EIGHT_H);
     console.info('A1', tally(rs));

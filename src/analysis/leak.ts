@@ -1,4 +1,4 @@
-// Memory-leak detection for soak runs (ANALYSIS-METHODS §1): GC-robust window floors and peaks, automatic
+// Memory-leak detection for soak runs (docs/ANALYSIS.md, Leak): GC-robust window floors and peaks, automatic
 // warm-up cut, Mann–Kendall + Hamed–Rao on the floors, Theil–Sen slope with Sen's CI from the corrected
 // variance, deceleration check, and time to the memory limit from the peaks. Verdict tiers, never a bare boolean:
 // a run that cannot exclude the leak size we care about is INCONCLUSIVE, never PASS.
@@ -203,7 +203,7 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   // Short soaks (< ~10 min): GC-period-based windows cannot give minFloors floors after the warm-up cut, so the
   // window is sized by the floor count instead (its upper bound: a warm-up break at half the windows must still
   // leave minFloors). A window may then be shorter than the GC period and miss a trough; the price is a stricter
-  // effect gate below (S_min raised to 3·MAD of the detrended floors over the steady time, ANALYSIS-METHODS §1.6
+  // effect gate below (S_min raised to 3·MAD of the detrended floors over the steady time, docs/ANALYSIS.md, Leak
   // note) and no PASS. Sizing by the period here made the verdict hinge on the run's sawtooth: the reference app's
   // irregular drops gave "periods" of 4–26 s, and at ≥ 22 s too few floors were left (INCONCLUSIVE on an 8 GiB/h
   // leak). Synthetic checks (100 seeds): flat / fast or slow sawtooth / AR wander FAIL ≤ 5 %.
@@ -276,7 +276,7 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   if (significant && range !== null && range[0] < (o.hFailHours ?? 72)) return { ...base, verdict: 'FAIL', kind: 'FAIL_LEAK', reason: `leak ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}); limit reached in ${hoursSpan(range[0], range[1])}` };
   if (significant) return { ...base, verdict: 'WARN', kind: 'WARN_SLOW_GROWTH', reason: `slow growth ${mb(mk.slope)}; limit not reached within ${o.hFailHours ?? 72} h` };
   const passBound = Math.max(sMin, headroom !== null && headroom > 0 ? headroom / (o.hPassHours ?? 168) : 0);
-  // a soak too short for the standard windows can confirm a big leak but never claim "no leak" (§1.5)
+  // a soak too short for the standard windows can confirm a big leak but never claim "no leak" (docs/ANALYSIS.md, Leak)
   if (hi <= passBound && short) {
     // the standard windows: the default (GC-period) window × the floor count a warm-up break may halve
     const neededS = Math.ceil((2 * minFloors + 3) * Math.max(period !== undefined ? 3 * period : 30, 30));

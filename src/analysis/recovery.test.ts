@@ -99,7 +99,7 @@ describe('recovery (spikes): known answers', () => {
     expect(Math.abs(r!.recoveryS! - 8)).toBeLessThanOrEqual(1);
   });
 
-  it('C1 (ANALYSIS-METHODS §3.3): exponential decay τ = 40 s after an 8× plateau → τ·ln(7/0.1) ≈ 170 s ± 15 %', () => {
+  it('C1 (docs/ANALYSIS.md, Recovery): exponential decay τ = 40 s after an 8× plateau → τ·ln(7/0.1) ≈ 170 s ± 15 %', () => {
     const analytic = 40 * Math.log(7 / 0.1);
     for (let seed = 0; seed < 3; seed++) {
       const decay: Piece = { phase: 'base', users: 100, seconds: 600, ms: (i) => 100 * (1 + 7 * Math.exp(-i / 40)) };

@@ -1,5 +1,5 @@
 // Scenario SLOs over the steady window: percentiles from merged histograms, error ratio, throughput.
-// Missing data is reported as 'no-data', never as a pass (STYLE-ANCHORS 10).
+// Missing data is reported as 'no-data', never as a pass (docs/ANALYSIS.md, SLOs).
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import type { SeriesPoint, Status, WindowS } from './types.ts';
 import { aggregate } from './windows.ts';
@@ -59,7 +59,7 @@ function evaluate(label: string, limits: SloLimits, series: readonly SeriesPoint
 
 /**
  * Evaluates the SLOs over `windows` (the steady parts). Throughput is goodput (successful responses/s):
- * errors do not count as served load (§2.7).
+ * errors do not count as served load (docs/ANALYSIS.md, SLOs).
  */
 export function evaluateSlo(spec: SloSpec | undefined, series: readonly SeriesPoint[], hist: HistogramIndex, windows: readonly WindowS[]): SloResult[] {
   if (!spec) return [];

@@ -136,7 +136,7 @@ export interface TrendTest {
 
 /**
  * Mann–Kendall trend test with the Hamed–Rao (1998) variance correction and the Theil–Sen slope with
- * Sen's confidence interval from the corrected variance (ANALYSIS-METHODS §1.2, steps 2–3).
+ * Sen's confidence interval from the corrected variance (docs/ANALYSIS.md, Leak, step 3).
  * Only significant rank autocorrelations (|ρ_k| > z_{0.975}/√n) enter the correction.
  */
 export function mannKendallHamedRao(t: readonly number[], y: readonly number[], alpha = 0.05): TrendTest {

@@ -1,5 +1,5 @@
 // Is the run fit to judge the system under test? Load-generator saturation, requests not sent on time and
-// Little's-law inconsistency make it INVALID (ANALYSIS-METHODS §0.5, §2.5, §4.2) — before any SUT verdict.
+// Little's-law inconsistency make it INVALID (docs/ANALYSIS.md, Validity) — before any SUT verdict.
 import type { HistogramIndex } from './histograms.ts';
 import { ALL_ENDPOINTS } from './histograms.ts';
 import type { SeriesPoint, WindowS } from './types.ts';

@@ -1,5 +1,5 @@
 // Pure mapping from a raw Docker stats object (cgroup v1 or v2) to a ContainerSample.
-// Formulas follow docker/cli stats_helpers.go and cAdvisor (TECH-REFERENCE §2.2–2.3).
+// Formulas follow docker/cli stats_helpers.go and cAdvisor (docs/METRICS.md: container_cpu_usage, container_memory_working_set).
 import type { ContainerSample } from './types.ts';
 
 type Raw = Record<string, unknown>;
