@@ -3,6 +3,7 @@
 import { attributeBottlenecks, type Bottleneck } from './bottleneck.ts';
 import { analyzeCapacity, containerEventKind, type BreakingPoint, type CapacityResult } from './capacity.ts';
 import { ALL_ENDPOINTS, HistogramIndex } from './histograms.ts';
+import { DEFAULT_MAX_ERROR_RATIO, STOP_RULE_SECONDS } from './stop-rule.ts';
 import { checkFeasibility, type FeasibilityFinding, type FeasibilityInput } from './feasibility.ts';
 import { detectLeak, type LeakKind, type LeakOptions, type LeakVerdict } from './leak.ts';
 import { recommend, type Recommendation } from './recommend.ts';
@@ -129,7 +130,6 @@ function steadyMax(series: RunRecord['series'], segs: readonly LoadSegment[]): n
   return xs.length ? Math.max(...xs) : null;
 }
 
-const STOP_RULE_SECONDS = 3;
 
 export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const series = [...record.series].filter((p) => Number.isFinite(p.elapsedS)).sort((a, b) => a.elapsedS - b.elapsedS);
@@ -150,7 +150,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
 
   const cap = analyzeCapacity(series, hist, segs, record.events, {
     model,
-    rule: { p95Ms: slo0?.p95Ms, errorRatio: slo0?.errorRatio ?? 0.01 },
+    rule: { p95Ms: slo0?.p95Ms, errorRatio: slo0?.errorRatio ?? DEFAULT_MAX_ERROR_RATIO },
     offeredRpsByPhase: o.scenario.offeredRpsByPhase,
     usl: o.usl,
     ...(o.appName !== undefined ? { appName: o.appName } : {}),

@@ -2,6 +2,7 @@
 // breach onset from merged rolling p95 / error ratio, coverage of the breach, precedence (resource saturates
 // before or ≤ 10 s after the onset) and lagged CCF after first differencing (resource must lead).
 // Results are evidence ("coincides with and leads"), never proof of cause.
+import { DEFAULT_MAX_ERROR_RATIO } from './stop-rule.ts';
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import { crossCorrelation, diff } from './stats.ts';
 import type { SeriesPoint } from './types.ts';
@@ -36,7 +37,7 @@ export interface Bottleneck {
 
 export interface BottleneckOptions {
   sloP95Ms?: number;
-  /** Default 0.01. */
+  /** Default DEFAULT_MAX_ERROR_RATIO (stop-rule.ts). */
   sloErrorRatio?: number;
   /** application_name of the system under test's pool. Default 'archiveorigin'. */
   appName?: string;
@@ -163,7 +164,7 @@ export function attributeBottlenecks(series: readonly SeriesPoint[], hist: Histo
   const { p95, err } = red(series, hist);
   const stop = o.stopRuleBreach;
   const breach = series.map(
-    (p, i) => (o.sloP95Ms !== undefined && p95[i]! > o.sloP95Ms) || err[i]! > (o.sloErrorRatio ?? 0.01) || (stop !== undefined && p.elapsedS >= stop.fromS && p.elapsedS <= stop.toS),
+    (p, i) => (o.sloP95Ms !== undefined && p95[i]! > o.sloP95Ms) || err[i]! > (o.sloErrorRatio ?? DEFAULT_MAX_ERROR_RATIO) || (stop !== undefined && p.elapsedS >= stop.fromS && p.elapsedS <= stop.toS),
   );
   const breachIdx = breach.findIndex((b, i) => b && breach[i + 1] === true);
   const breachOnsetS = breachIdx >= 0 ? series[breachIdx]!.elapsedS : null;

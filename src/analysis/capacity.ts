@@ -1,6 +1,7 @@
 // Stepped stress tests: per-step SLO predicates confirmed over two consecutive evaluation windows and by the next
 // step, max sustainable throughput, Kneedle knee and USL fit, and the failure mode at the break.
 // docs/ANALYSIS.md "Capacity / breaking point / failure mode".
+import { DEFAULT_MAX_ERROR_RATIO } from './stop-rule.ts';
 import { describeFailure, failureSignals, type FailureSignal } from './failure-mode.ts';
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import { kneedle } from './kneedle.ts';
@@ -11,7 +12,7 @@ import { aggregate, subWindows, type LoadSegment } from './windows.ts';
 
 export interface StepRule {
   p95Ms?: number;
-  /** Default 0.01. */
+  /** Default DEFAULT_MAX_ERROR_RATIO (stop-rule.ts). */
   errorRatio?: number;
   /** Open model: achieved/offered below this fails. Default 0.95. */
   minAchievedRatio?: number;
@@ -113,7 +114,7 @@ export function stepStats(series: readonly SeriesPoint[], hist: HistogramIndex, 
   const w = seg.steady;
   const agg = aggregate(series, w);
   const lat = hist.stats(ALL_ENDPOINTS, w);
-  const maxErr = o.rule.errorRatio ?? 0.01;
+  const maxErr = o.rule.errorRatio ?? DEFAULT_MAX_ERROR_RATIO;
   const reasons: string[] = [];
   let run = 0;
   let bestRun = 0;
@@ -174,7 +175,7 @@ export const containerEventKind = (kind: string): 'container-died' | 'container-
 export function failureMode(series: readonly SeriesPoint[], hist: HistogramIndex, step: StepStats, o: CapacityOptions, events: readonly RunEvent[], t0Ms: number, w: WindowS, lastPass?: StepStats | null): FailureMode {
   const rule = o.rule;
   const fromS = w.fromS;
-  const signals = failureSignals(series, hist, events, w, { p95Ms: rule.p95Ms, errorRatio: rule.errorRatio ?? 0.01, appName: o.appName, poolMax: o.poolMax });
+  const signals = failureSignals(series, hist, events, w, { p95Ms: rule.p95Ms, errorRatio: rule.errorRatio ?? DEFAULT_MAX_ERROR_RATIO, appName: o.appName, poolMax: o.poolMax });
   const containerEvents = events
     .filter((e) => containerEventKind(e.kind) !== null && (e.tMs - t0Ms) / 1000 >= fromS)
     .map((e) => ({ tS: (e.tMs - t0Ms) / 1000, service: String(e.service ?? ''), kind: containerEventKind(e.kind)!, oomKilled: containerEventKind(e.kind) === 'container-oom' || e.oomKilled === true }));

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Scenario } from '../config/schema.ts';
 import type { EndpointSecond, SecondSample } from '../load/engine.ts';
 import { createLatencyHistogram, recordLatencyUs } from '../load/histogram.ts';
-import { defaultBreakRule, MIN_RULE_REQUESTS } from './slo.ts';
+import { STOP_RULE_MIN_REQUESTS as MIN_RULE_REQUESTS } from '../analysis/stop-rule.ts';
+import { defaultBreakRule } from './slo.ts';
 
 const second = (elapsedS: number, n: number, latencyMs: number): SecondSample => {
   const hist = createLatencyHistogram();
@@ -30,5 +31,20 @@ describe('defaultBreakRule', () => {
   it('a judged second under the limits resets the count', () => {
     const rule = defaultBreakRule(sc);
     for (const [s, ms] of [[1, 1500], [2, 1500], [3, 100], [4, 1500], [5, 1500]] as const) expect(rule(second(s, 300, ms))).toBeUndefined();
+  });
+});
+
+describe('one default error limit (analysis/stop-rule.ts)', () => {
+  it('without an SLO error limit the stop rule and the step rule share DEFAULT_MAX_ERROR_RATIO (1 %)', async () => {
+    const { DEFAULT_MAX_ERROR_RATIO } = await import('../analysis/stop-rule.ts');
+    expect(DEFAULT_MAX_ERROR_RATIO).toBe(0.01);
+    const rule = defaultBreakRule({ slo: { p95Ms: 1000 } } as unknown as Scenario);
+    const failing = (s: number): SecondSample => {
+      const x = second(s, 300, 10);
+      (x.endpoints.get('api')!.errors as Record<string, number>)['5xx'] = 6; // 2 % > 1 %
+      return x;
+    };
+    expect([rule(failing(1)), rule(failing(2))]).toEqual([undefined, undefined]);
+    expect(rule(failing(3))).toMatch(/^error ratio 0\.020 > 0\.01 for 3 s/);
   });
 });

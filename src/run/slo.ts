@@ -1,4 +1,5 @@
 // Scenario SLOs (plan numbers) against the run summary, and the default stopOnBreak rule.
+import { createStopRule } from '../analysis/stop-rule.ts';
 import type { Scenario } from '../config/schema.ts';
 import type { SecondSample } from '../load/engine.ts';
 import { ERROR_KINDS } from '../load/flow-runner.ts';
@@ -23,19 +24,10 @@ export function checkSlo(sc: Scenario, s: RunSummary): SloCheck[] {
   return out;
 }
 
-/**
- * Seconds with fewer completed requests are not judged by the break rule (they neither count nor reset the run): a p95
- * of a handful of requests is their maximum, e.g. the first users' enroll burst. The same floor as the per-step
- * evaluation windows (docs/ANALYSIS.md "Capacity / breaking point / failure mode").
- */
-export const MIN_RULE_REQUESTS = 20;
-
-/** Breaks after `seconds` consecutive judged seconds over the error-ratio (default 5 %) or p95 (SLO) limit. */
-export function defaultBreakRule(sc: Scenario, seconds = 3): (s: SecondSample) => string | undefined {
-  const maxErrorRatio = sc.slo?.errorRatio ?? 0.05;
-  const maxP95Ms = sc.slo?.p95Ms;
+/** The stop-on-break rule (analysis/stop-rule.ts) over the engine's seconds: counts, errors and the merged p95. */
+export function defaultBreakRule(sc: Scenario): (s: SecondSample) => string | undefined {
+  const rule = createStopRule({ p95Ms: sc.slo?.p95Ms, errorRatio: sc.slo?.errorRatio });
   const merged = createLatencyHistogram();
-  let bad = 0;
   return (s) => {
     let count = 0;
     let errors = 0;
@@ -45,10 +37,7 @@ export function defaultBreakRule(sc: Scenario, seconds = 3): (s: SecondSample) =
       errors += ERROR_KINDS.reduce((n, k) => n + e.errors[k], 0);
       merged.add(e.hist);
     }
-    if (count < MIN_RULE_REQUESTS) return undefined;
-    const p95Ms = merged.totalCount ? merged.getValueAtPercentile(95) / 1000 : 0;
-    const why = errors / count > maxErrorRatio ? `error ratio ${(errors / count).toFixed(3)} > ${maxErrorRatio}` : maxP95Ms !== undefined && p95Ms > maxP95Ms ? `p95 ${p95Ms.toFixed(1)} ms > ${maxP95Ms} ms` : undefined;
-    bad = why ? bad + 1 : 0;
-    return bad >= seconds ? `${why} for ${seconds} s at ${s.activeUsers} users (${s.phase})` : undefined;
+    const p95Ms = merged.totalCount ? merged.getValueAtPercentile(95) / 1000 : null;
+    return rule({ count, errors, p95Ms, activeUsers: s.activeUsers, phase: s.phase });
   };
 }
