@@ -59,6 +59,8 @@ describe('analyzeRun', () => {
     expect(a.verdict).toBe('fail');
     expect(a.feasibility.map((f) => [f.objective, Math.round(f.boundRps * 10) / 10])).toEqual([['minThroughputRps', 66.7]]);
     expect(a.verdictReasons.find((r) => r.includes('goodputRps'))).toContain('infeasible by design');
+    // numbers in reasons are for people: rounded, with their unit
+    expect(a.verdictReasons.find((r) => r.includes('goodputRps'))).toMatch(/^SLO goodputRps >= 1000: observed \d+(\.\d)? req\/s \(/);
     // without the input (an older manifest) nothing is judged and the reason stays plain
     expect(analyzeRun(buildRecord(soak(20, 300)), opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo })).feasibility).toEqual([]);
   });

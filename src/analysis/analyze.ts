@@ -200,7 +200,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     verdict = 'invalid';
     reasons.push(...validity.problems.map((p) => p.message));
   } else {
-    for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${s.observed}${infeasibleNote(s.name, feasibility)}`);
+    for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${observedText(s)}${infeasibleNote(s.name, feasibility)}`);
     for (const l of leaks) if (l.verdict === 'FAIL') reasons.push(`leak ${l.service}: ${l.reason}`);
     for (const r of recovery) if (r.verdict === 'metastable' || r.verdict === 'not-recovered') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
     if (reasons.length) verdict = 'fail';
@@ -237,6 +237,14 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     incidents: [...findIncidents(record.events, series), ...tailIncidents(findTailEpisodes(series, hist, steadyWindows(segs), { appName: o.appName, poolMax: o.poolMax }), t0Ms)].sort((a, b) => a.tMs - b.tMs),
     feasibility,
   };
+}
+
+/** An SLO's observed value for people: "49.6 req/s", "612 ms", "2.35 %". */
+function observedText(s: SloResult): string {
+  if (s.observed === null) return 'no data';
+  if (s.unit === 'ratio') return `${+(s.observed * 100).toFixed(2)} %`;
+  const digits = Math.abs(s.observed) >= 100 ? 0 : 1;
+  return `${+s.observed.toFixed(digits)} ${s.unit === 'ms' ? 'ms' : 'req/s'}`;
 }
 
 /** A failed throughput SLO that the shape could never meet says so: the fix is in the scenario, not the server. */
