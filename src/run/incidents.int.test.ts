@@ -2,9 +2,9 @@
 // a latency-tail incident with the right cause ranked first, and a calm run must have none. Three fault runs at the
 // same time, then the calm one alone, each on its own isolated stack (own ports, own containers), 20 users thinking
 // 0.3–0.7 s (~40 req/s):
-//   burst      — SLOW_QUERY_BURST_* : 3 s from 50 s, every request first sleeps 1 s in Postgres → 'db-wait:Timeout'
+//   burst      — SLOW_QUERY_BURST_* : 3 s from 35 s, every request first sleeps 1 s in Postgres → 'db-wait:Timeout'
 //   lock       — the test holds an EXCLUSIVE lock on devices for 2 s from 50 s (lock_proof's FOR UPDATE waits) → 'locks'
-//   checkpoint — the test dirties ~100 MB of a table at 50 s and forces a CHECKPOINT at 70 s: the sampler must see
+//   checkpoint — the test dirties ~100 MB of a table at 65 s and forces a CHECKPOINT at 85 s: the sampler must see
 //                the buffers it wrote; whether that makes a tail on this machine is measured, not assumed
 //   calm       — no fault → no tail incident with a named cause, judged when the machine had headroom (host CPU
 //                median < 80 %, the orchestrator's loop never blocked > 100 ms). On a saturated shared machine a
@@ -23,15 +23,19 @@ import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, sleep, testConfig, testStackProvider, waitFor, type IsolatedStack, cleanUpRuns } from './testing/stack-fixture.ts';
 
 type Name = 'burst' | 'lock' | 'checkpoint' | 'calm';
-const FAULT_AT_S = 50;
-const CHECKPOINT_AT_S = 70;
+// The three fault runs share this process and the machine: their faults are 15 s apart so that one run's fault (or
+// the checkpoint run's heavy UPDATE) does not stall the orchestrator at the moment another run is judged.
+const BURST_AT_S = 35;
+const LOCK_AT_S = 50;
+const DIRTY_AT_S = 65;
+const CHECKPOINT_AT_S = 85;
 const SCENARIO = { shape: { kind: 'ramp', users: 20, rampUp: '5s', duration: '100s' }, thinkTime: { min: '300ms', max: '700ms' }, slo: { p95: '2s', errorRate: '5%' } };
 
 /** Causes on the measuring side: on a shared 2-core machine the orchestrator itself stalls now and then. */
 const CLIENT_SIDE = ['generator-lag', 'generator-cpu', 'host-cpu'];
 
 const CASES: { name: Name; env: Record<string, string> }[] = [
-  { name: 'burst', env: { SLOW_QUERY_BURST_AT_S: String(FAULT_AT_S), SLOW_QUERY_BURST_FOR_S: '3', SLOW_QUERY_BURST_MS: '1000' } },
+  { name: 'burst', env: { SLOW_QUERY_BURST_AT_S: String(BURST_AT_S), SLOW_QUERY_BURST_FOR_S: '3', SLOW_QUERY_BURST_MS: '1000' } },
   { name: 'lock', env: {} },
   { name: 'checkpoint', env: {} },
   { name: 'calm', env: {} },
@@ -88,7 +92,7 @@ async function actLock(stack: IsolatedStack): Promise<void> {
   try {
     await untilElapsed(stack, 5);
     await warm(db);
-    await untilElapsed(stack, FAULT_AT_S);
+    await untilElapsed(stack, LOCK_AT_S);
     await db.query('BEGIN');
     await db.query('LOCK TABLE devices IN EXCLUSIVE MODE'); // lock_proof's SELECT … FOR UPDATE waits; reads do not
     actedAtS.set('lock', elapsedNow(stack)!);
@@ -107,7 +111,7 @@ async function actCheckpoint(stack: IsolatedStack): Promise<void> {
     // ~200 k rows × ~550 B ≈ 110 MB, made clean before the steady window starts
     await db.query('CREATE TABLE ballast AS SELECT g AS id, repeat(md5(g::text), 16) AS pad FROM generate_series(1, 200000) g');
     await db.query('CHECKPOINT');
-    await untilElapsed(stack, FAULT_AT_S);
+    await untilElapsed(stack, DIRTY_AT_S);
     await db.query('UPDATE ballast SET pad = reverse(pad)'); // dirties it all again (shared_buffers permitting)
     await untilElapsed(stack, CHECKPOINT_AT_S);
     actedAtS.set('checkpoint', elapsedNow(stack)!);
@@ -144,7 +148,7 @@ afterAll(() => cleanUpRuns(runtime, results.values()));
 describe('tail episodes on the reference stack', () => {
   it('a slow-query burst is a latency-tail incident caused by queries waiting in Postgres (pg_sleep: Timeout)', () => {
     expect(results.get('burst')!.stoppedBy).toBe('completed');
-    const i = overlapping('burst', FAULT_AT_S - 2, FAULT_AT_S + 6);
+    const i = overlapping('burst', BURST_AT_S - 2, BURST_AT_S + 6);
     expect(i, JSON.stringify(tails('burst'))).toBeDefined();
     expect(i!.kind).toBe('latency-tail');
     expect(i!.peakP99Ms!).toBeGreaterThan(900);
