@@ -10,13 +10,10 @@
 //   pre-encoded bytes (static steps are encoded once), pauses for back-off, and destroys the client
 //   when the user stops; autocannon's request builder never runs;
 // - _destroyConnection() marks autocannon's request timeout, which it reports only after reconnecting;
-// - parser is Node's own llhttp response parser in place of autocannon's pure-JS one (http-parser-js, the
-//   largest JS cost per response in the profile), adapted to the callback signatures autocannon sets;
 // - pipelinedRequests is a one-slot queue (pipelining 1) that records the response where autocannon ends it:
 //   no per-request queue entry, hrtime arrays or body string unless the step captures from the body, and no
 //   second 'response' listener (EventEmitter copies its listener array per emit when there are two).
 import type { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import autocannon from 'autocannon';
 import { assertTargetAllowed } from '../config/target.ts';
 import type { RenderContext } from '../config/template.ts';
@@ -37,7 +34,6 @@ interface AcRequest {
 
 /** The parts of autocannon 9's lib/httpClient.js Client this driver uses. */
 interface AcClient extends EventEmitter {
-  parser: unknown;
   requestIterator: { context: unknown; resetContext(): void; nextRequest(): unknown; currentRequest: AcRequest };
   pipelinedRequests: AcQueue;
   timeoutTicker: { reschedule(ms: number): void };
@@ -110,50 +106,6 @@ const NO_HIST = { __custom: true, recordValue() {}, recordValueWithExpectedInter
 const NO_HISTOGRAMS = { latencies: NO_HIST, requests: NO_HIST, throughput: NO_HIST };
 const NO_STATUS = { statusCode: 0 };
 const TIMEOUT_ERR = Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' });
-
-/** Node's native HTTP parser (lib/_http_common.js): the callback slots autocannon fills, by the same numbers. */
-interface NativeParserClass {
-  new (): NativeParser;
-  RESPONSE: number;
-  kOnHeaders: number;
-  kOnHeadersComplete: number;
-  kOnBody: number;
-  kOnMessageComplete: number;
-}
-interface NativeParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenientFlags: number): void;
-  execute(chunk: Buffer): unknown;
-}
-
-const NATIVE_PARSER = ((): NativeParserClass | undefined => {
-  try {
-    const P = (createRequire(import.meta.url)('_http_common') as { HTTPParser?: NativeParserClass }).HTTPParser;
-    // the slot numbers autocannon's parser (http-parser-js) uses; anything else keeps autocannon's own parser
-    const same = P?.kOnHeaders === 1 && P.kOnHeadersComplete === 2 && P.kOnBody === 3 && P.kOnMessageComplete === 4;
-    return same && typeof P.prototype.initialize === 'function' ? P : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-/**
- * A native response parser that accepts autocannon's callbacks: headers-complete gets `{ statusCode }` (all
- * autocannon reads from http-parser-js's info object), body gets (buffer, start, length).
- */
-function nativeResponseParser(P: NativeParserClass): NativeParser {
-  const p = new P();
-  p.initialize(P.RESPONSE, {}, 0, 0);
-  let onHeaders: (info: { statusCode: number }) => void = () => {};
-  let onBody: (b: Buffer, start: number, len: number) => void = () => {};
-  const headersComplete = (_maj: number, _min: number, _h: unknown, _m: unknown, _u: unknown, statusCode: number): number => {
-    onHeaders({ statusCode });
-    return 0; // a body follows as the headers say: like http-parser-js, this parser does not know the request method
-  };
-  const body = (b: Buffer): void => onBody(b, 0, b.length);
-  Object.defineProperty(p, P.kOnHeadersComplete, { get: () => headersComplete, set: (fn: typeof onHeaders) => (onHeaders = fn) });
-  Object.defineProperty(p, P.kOnBody, { get: () => body, set: (fn: typeof onBody) => (onBody = fn) });
-  return p;
-}
 
 export interface ZeroThinkDriver {
   /** starts `ids.length` users as one autocannon instance, one connection each */
@@ -265,7 +217,6 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
     }
     u.client = client;
     client.pipelinedRequests = oneSlotQueue(client, u);
-    if (NATIVE_PARSER) client.parser = nativeResponseParser(NATIVE_PARSER);
     it.context = u;
     it.resetContext = () => {};
     it.nextRequest = () => it.currentRequest;
