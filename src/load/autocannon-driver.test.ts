@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../config/load.ts';
 import { createZeroThinkDriver } from './autocannon-driver.ts';
@@ -148,6 +148,60 @@ describe('zero-think users: one autocannon instance per cohort, one connection p
     } finally {
       silent.closeAllConnections();
       silent.close();
+    }
+  });
+
+  it('status, bytes and latency of every response are recorded exactly; a capture reads a chunked body', async () => {
+    // raw server, so every byte on the wire is known: a chunked token for /enroll, a 503 after 30 ms for /slow
+    const DELAY_MS = 30;
+    const SLOW = 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy';
+    let issued = 0;
+    const seenTokens: string[] = [];
+    const server = net.createServer((sock) => {
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString();
+        for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+          const head = buf.slice(0, end);
+          buf = buf.slice(end + 4);
+          if (head.startsWith('GET /enroll')) {
+            const body = JSON.stringify({ enrollment_token: `tok-${++issued}` });
+            const half = body.length >> 1;
+            const chunk = (s: string): string => `${s.length.toString(16)}\r\n${s}\r\n`;
+            sock.write(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(body.slice(0, half))}${chunk(body.slice(half))}0\r\n\r\n`);
+          } else {
+            seenTokens.push(/authorization: Bearer (\S+)/i.exec(head)?.[1] ?? '');
+            setTimeout(() => sock.writable && sock.write(SLOW), DELAY_MS);
+          }
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const flow = flowOf([{ name: 'enroll', path: '/enroll', capture: { token: 'enrollment_token' } }], [{ name: 'slow', path: '/slow', headers: { Authorization: 'Bearer {{token}}' } }]);
+      const { deps } = driverDeps(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, flow);
+      const recorder = new Recorder(true);
+      const users = createZeroThinkDriver({ ...deps, recorder }, []).startCohort([1, 2, 3]);
+      await sleep(600);
+      await Promise.all(users.map((u) => u.stop()));
+      const f = recorder.flush();
+      const slow = f.endpoints.slow;
+      expect(issued).toBe(3);
+      expect(f.endpoints.enroll?.count).toBe(3);
+      expect(f.endpoints.enroll?.errors).toEqual({ '4xx': 0, '5xx': 0, timeout: 0, connection: 0, other: 0 });
+      expect(seenTokens.length).toBeGreaterThan(3);
+      expect(seenTokens.every((t) => /^tok-[123]$/.test(t))).toBe(true);
+      expect(slow?.count).toBeGreaterThan(3);
+      expect(slow?.errors['5xx']).toBe(slow?.count);
+      expect(slow?.bytes).toBe((slow?.count ?? 0) * SLOW.length);
+      expect(f.failures['GET\tslow\tHTTP 503']).toBe(slow?.count);
+      const us = f.rawUs?.slow ?? [];
+      expect(us.length).toBe(slow?.count);
+      // a known lower bound (the server's own delay, less a timer's 1 ms granularity), no upper one
+      expect(Math.min(...us)).toBeGreaterThanOrEqual((DELAY_MS - 1) * 1000);
+    } finally {
+      server.close();
     }
   });
 });

@@ -9,7 +9,10 @@
 // - _doRequest() picks the user's next request (onStart state machine first, then weighted tasks) as
 //   pre-encoded bytes (static steps are encoded once), pauses for back-off, and destroys the client
 //   when the user stops; autocannon's request builder never runs;
-// - _destroyConnection() marks autocannon's request timeout, which it reports only after reconnecting.
+// - _destroyConnection() marks autocannon's request timeout, which it reports only after reconnecting;
+// - pipelinedRequests is a one-slot queue (pipelining 1) that records the response where autocannon ends it:
+//   no per-request queue entry, hrtime arrays or body string unless the step captures from the body, and no
+//   second 'response' listener (EventEmitter copies its listener array per emit when there are two).
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 import { assertTargetAllowed } from '../config/target.ts';
@@ -32,7 +35,7 @@ interface AcRequest {
 /** The parts of autocannon 9's lib/httpClient.js Client this driver uses. */
 interface AcClient extends EventEmitter {
   requestIterator: { context: unknown; resetContext(): void; nextRequest(): unknown; currentRequest: AcRequest };
-  pipelinedRequests: { clear(): void };
+  pipelinedRequests: AcQueue;
   timeoutTicker: { reschedule(ms: number): void };
   /** ms */
   timeout: number;
@@ -40,6 +43,29 @@ interface AcClient extends EventEmitter {
   _doRequest(): void;
   _destroyConnection(): void;
   destroy(): void;
+}
+
+/** What lib/httpClient.js calls on client.pipelinedRequests (lib/pipelinedRequestsQueue.js). */
+interface AcQueue {
+  insertRequest(req: AcRequest): void;
+  addByteCount(n: number): void;
+  addBody(data: Buffer): void;
+  setHeaders(info: { statusCode: number }): void;
+  /** the finished request, read by autocannon right after (req, body, headers.statusCode, bytes, duration) */
+  terminateRequest(): AcSlot | undefined;
+  clear(): void;
+  size(): number;
+}
+
+interface AcSlot {
+  req: AcRequest;
+  bytes: number;
+  body: string;
+  headers: { statusCode: number };
+  /** performance.now() when the request was handed to the socket */
+  startMs: number;
+  /** ms */
+  duration: number;
 }
 
 interface AcUser {
@@ -78,6 +104,7 @@ const FAIL_PAUSE_MS = 10;
 // `__custom` makes autocannon skip encoding them.
 const NO_HIST = { __custom: true, recordValue() {}, recordValueWithExpectedInterval() {}, reset() {}, destroy() {} };
 const NO_HISTOGRAMS = { latencies: NO_HIST, requests: NO_HIST, throughput: NO_HIST };
+const NO_STATUS = { statusCode: 0 };
 const TIMEOUT_ERR = Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' });
 
 export interface ZeroThinkDriver {
@@ -137,14 +164,59 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
     else u.pauseMs = Math.max(u.pauseMs, FAIL_PAUSE_MS);
   };
 
+  /** One request in flight per connection, so one reused slot; the response is recorded when autocannon ends it. */
+  const oneSlotQueue = (client: AcClient, u: AcUser): AcQueue => {
+    const slot: AcSlot = { req: { requestBuffer: Buffer.alloc(0) }, bytes: 0, body: '', headers: { statusCode: 0 }, startMs: 0, duration: 0 };
+    let pending = false;
+    return {
+      insertRequest(req) {
+        pending = true;
+        slot.req = req;
+        slot.bytes = 0;
+        slot.body = '';
+        slot.headers = NO_STATUS;
+        // same instant as autocannon's own hrtime: just before the request bytes are written
+        slot.startMs = performance.now();
+      },
+      addByteCount(n) {
+        if (pending) slot.bytes += n;
+      },
+      addBody(data) {
+        // the body is read only by a step that captures from it
+        if (pending && slot.req.onResponse) slot.body += data.toString();
+      },
+      setHeaders(info) {
+        if (pending) slot.headers = info;
+      },
+      terminateRequest() {
+        if (!pending) return undefined;
+        pending = false;
+        slot.duration = performance.now() - slot.startMs;
+        // autocannon reports a response only on a live client (it emits 'response' under the same condition)
+        if (!client.destroyed) {
+          u.awaiting = false;
+          const status = slot.headers.statusCode;
+          recorder.response(u.step.name, u.step.method, slot.duration * 1000, statusErrorKind(status), slot.bytes, status);
+        }
+        return slot;
+      },
+      clear() {
+        pending = false;
+      },
+      size: () => (pending ? 1 : 0),
+    };
+  };
+
   const steer = (client: AcClient, u: AcUser): void => {
     const it = client.requestIterator;
     const send = client._doRequest;
     const dropConnection = client._destroyConnection;
-    if (typeof send !== 'function' || typeof dropConnection !== 'function' || typeof it?.nextRequest !== 'function' || !client.pipelinedRequests) {
+    const q = client.pipelinedRequests as Partial<AcQueue> | undefined;
+    if (typeof send !== 'function' || typeof dropConnection !== 'function' || typeof it?.nextRequest !== 'function' || typeof q?.terminateRequest !== 'function' || typeof q.insertRequest !== 'function') {
       throw new Error(`autocannon client internals differ from ${AUTOCANNON_VERSION}; the zero-think driver cannot steer them`);
     }
     u.client = client;
+    client.pipelinedRequests = oneSlotQueue(client, u);
     it.context = u;
     it.resetContext = () => {};
     it.nextRequest = () => it.currentRequest;
@@ -173,10 +245,6 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
       u.dropped = false;
       send.call(client);
     };
-    client.on('response', (status: number, bytes: number, ms: number) => {
-      u.awaiting = false;
-      recorder.response(u.step.name, u.step.method, ms * 1000, statusErrorKind(status), bytes, status);
-    });
     client.on('connError', (err: Error) => (u.connErr = err));
     client.on('done', () => {
       clearTimeout(u.pauseTimer);

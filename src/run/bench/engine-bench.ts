@@ -82,7 +82,7 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
         if (wrk?.cpuUsPerReq !== undefined) r.wrkCpu.push(wrk.cpuUsPerReq);
         r.rps.push(e.rps);
         r.cpu.push(e.cpuUsPerReq);
-        opts.log(`[${i + 1}] ${c} connections: wrk ${wrk?.rps.toFixed(0) ?? 'n/a'} req/s (${wrk?.cpuUsPerReq?.toFixed(1) ?? 'n/a'} µs CPU/req), engine ${e.rps.toFixed(0)} req/s, ${e.cpuUsPerReq.toFixed(1)} µs CPU/req`);
+        opts.log(`[${i + 1}] ${c} connections: wrk ${wrk?.rps.toFixed(0) ?? 'n/a'} req/s (${wrk?.cpuUsPerReq?.toFixed(1) ?? 'n/a'} µs CPU/req), engine ${e.rps.toFixed(0)} req/s (first second ${e.perSecond[0] ?? 0}, not counted), ${e.cpuUsPerReq.toFixed(1)} µs CPU/req`);
       }
       const st = await stepRun(url, opts.holdS);
       steps.push(st);
