@@ -86,7 +86,7 @@ export interface Analysis {
   feasibility: FeasibilityFinding[];
 }
 
-export type RecoveryReport = Pick<RecoveryResult, 'kind' | 'startS' | 'endS' | 'observedS' | 'recoveryS' | 'holdS' | 'baselineP95Ms' | 'bandP95Ms' | 'peakP95Ms' | 'overshoot' | 'verdict' | 'note'>;
+export type RecoveryReport = Pick<RecoveryResult, 'kind' | 'startS' | 'endS' | 'observedS' | 'recoveryS' | 'holdS' | 'baselineP95Ms' | 'bandP95Ms' | 'peakP95Ms' | 'overshoot' | 'settledP95Ms' | 'verdict' | 'note'>;
 
 const recoveryReport = (r: RecoveryResult): RecoveryReport => ({
   kind: r.kind,
@@ -99,6 +99,7 @@ const recoveryReport = (r: RecoveryResult): RecoveryReport => ({
   bandP95Ms: r.bandP95Ms,
   peakP95Ms: r.peakP95Ms,
   overshoot: r.overshoot,
+  ...(r.settledP95Ms != null ? { settledP95Ms: r.settledP95Ms } : {}),
   verdict: r.verdict,
   note: r.note,
 });

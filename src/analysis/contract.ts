@@ -82,7 +82,9 @@ export const AnalysisSchema = z.object({
         bandP95Ms: nnum,
         peakP95Ms: nnum,
         overshoot: nnum,
-        verdict: z.enum(['recovered', 'slow-recovery', 'not-recovered', 'metastable', 'inconclusive', 'no-data']),
+        /** 'shifted' only: the level the system settled at. */
+        settledP95Ms: nnum.optional(),
+        verdict: z.enum(['recovered', 'shifted', 'slow-recovery', 'not-recovered', 'metastable', 'inconclusive', 'no-data']),
         note: z.string(),
       }),
     )

@@ -78,6 +78,29 @@ describe('recovery (spikes): known answers', () => {
     expect(r?.holdS).toBe(30);
   });
 
+  it('settling at a level above the base (a lasting change, e.g. grown tables) is shifted with its settling time, not "not recovered"; far above, it is', () => {
+    // base p95 100 ms; after the spike the system is back within 2 s at 115 ms (+15 %, outside the 10 % band) for 2 min
+    const base100: Piece = { phase: 'base', users: 100, seconds: 90, ms: (i) => (i === 0 ? 650 : 100) };
+    const after = (levelMs: number): Piece => ({ phase: 'base', users: 100, seconds: 120, ms: (i) => (i < 2 ? 800 : levelMs) });
+    for (let seed = 0; seed < 3; seed++) {
+      const [r] = run(series(seed, [base100, spike(1), after(115)]));
+      expect(r?.verdict).toBe('shifted');
+      expect(r!.recoveryS!).toBeLessThanOrEqual(3);
+      // both levels carry the same 5 % lognormal noise: their p95s stand in the set ratio 1.15
+      expect(r!.settledP95Ms! / r!.baselineP95Ms!).toBeGreaterThan(1.1);
+      expect(r!.settledP95Ms! / r!.baselineP95Ms!).toBeLessThan(1.2);
+      expect(r?.note).toMatch(/% above the base's/);
+    }
+    // 3× the base for the whole observation: the overload left the system degraded
+    const [far] = run(series(4, [base100, spike(1), after(300)]));
+    expect(far?.verdict).toBe('not-recovered');
+    // and a shifted ladder does not FAIL the run
+    const opts = { scenario: { name: 'stress', shape: 'steps' as const, thinkTimeMeanMs: 30 }, generatorCores: 2, incomplete: false };
+    const a = analyzeRun(buildRecord(series(5, [{ phase: 'step-1:10', users: 10, seconds: 60, ms: () => 100 }, { phase: 'step-2:40', users: 40, seconds: 30, ms: () => 900 }, { phase: 'recovery', users: 10, seconds: 90, ms: (i) => (i < 2 ? 800 : 115) }])), opts);
+    expect(a.recovery[0]?.verdict).toBe('shifted');
+    expect(a.verdict).not.toBe('fail');
+  });
+
   it('a noisy host (a 2-s hiccup at 10× every 15 s, base and after) still gives the set recovery; never back → not-recovered', () => {
     const hiccup = (t: number): boolean => t % 15 === 7 || t % 15 === 8;
     const noisyBase: Piece = { phase: 'base', users: 100, seconds: 90, ms: (i) => (i === 0 ? 650 : hiccup(i) ? 100 : 10) };

@@ -8,7 +8,7 @@ import { mad, median } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
 import { aggregate, type LoadSegment } from './windows.ts';
 
-export type RecoveryVerdict = 'recovered' | 'slow-recovery' | 'not-recovered' | 'metastable' | 'inconclusive' | 'no-data';
+export type RecoveryVerdict = 'recovered' | 'shifted' | 'slow-recovery' | 'not-recovered' | 'metastable' | 'inconclusive' | 'no-data';
 
 export interface RecoveryOptions {
   /** Relative latency floor of the band X: never narrower than median·(1 + X). Default 0.1. */
@@ -35,6 +35,12 @@ export interface RecoveryOptions {
   fastS?: number;
   /** Goodput below this share of the base's counts as a deficit (metastable check). Default 0.9. */
   goodputDeficit?: number;
+  /**
+   * A system that settles after the overload, but at a level above the base's band, is 'shifted' (its data or state
+   * changed, e.g. a table grew during the ladder) when that level is at most this much above the base median;
+   * further up it is 'not-recovered'. Default 0.5.
+   */
+  maxShift?: number;
 }
 
 export interface RecoveryResult {
@@ -58,6 +64,8 @@ export interface RecoveryResult {
   timeToPeakS: number | null;
   /** (peak p95 − baseline p95) / baseline p95. */
   overshoot: number | null;
+  /** 'shifted': the level the system settled at (median rolling p95 over the second half of the observation). */
+  settledP95Ms?: number | null;
   errorOvershootPp: number | null;
   verdict: RecoveryVerdict;
   note: string;
@@ -171,7 +179,9 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
     if (ok[k] && ok.slice(k, k + span).filter(Boolean).length >= need) recoveryS = k;
   }
   const metastableS = metastableRun(series, e, baseAgg.goodputRps, bandErr, rollingS, o);
-  const { verdict, note } = verdictOf(e, { recoveryS, observedS, holdS, baseShare, metastableS, bandText: `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}` }, o);
+  const settled = recoveryS === null ? settledLevel(e, roll, { rollingS, holdS, bandErr, minBandMs: o.minBandMs ?? 10, band: o.band ?? 0.1, madK: o.madK ?? 3 }) : null;
+  const shift = settled && m > 0 && settled.levelMs <= m * (1 + (o.maxShift ?? 0.5)) ? settled : null;
+  const { verdict, note } = verdictOf(e, { recoveryS, observedS, holdS, baseShare, metastableS, bandText: `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}`, shift, baseP95Ms: m }, o);
   return {
     ...empty,
     recoveryS,
@@ -185,9 +195,34 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
     timeToPeakS: Number.isFinite(peak) ? peakAt - e.startS : null,
     overshoot: Number.isFinite(peak) && m > 0 ? Math.max(0, (peak - m) / m) : null,
     errorOvershootPp: Math.max(0, (peakErr - baseErr) * 100),
+    ...(verdict === 'shifted' && shift ? { recoveryS: shift.settledS, settledP95Ms: shift.levelMs } : {}),
     verdict,
     note,
   };
+}
+
+/**
+ * Where the system settled after the overload when it did not come back inside the base's band: the level is the
+ * median rolling p95 over the second half of the observation, its band drawn like the base's; settled at the first
+ * window from which every window of the hold is inside that band (errors inside the base's error band). Null when
+ * the observation is too short to tell, or the system never settles (still falling, or oscillating).
+ */
+function settledLevel(
+  e: Episode,
+  roll: (t: number) => Roll,
+  p: { rollingS: number; holdS: number; bandErr: number; minBandMs: number; band: number; madK: number },
+): { levelMs: number; bandMs: number; settledS: number } | null {
+  const lastStart = e.obsEndS - p.rollingS + 1;
+  const rolls: Roll[] = [];
+  for (let t = e.endS; t <= lastStart; t++) rolls.push(roll(t));
+  const late = rolls.slice(Math.floor(rolls.length / 2)).map((r) => r.p95).filter((x): x is number => x !== null);
+  if (late.length < 5) return null;
+  const levelMs = median(late);
+  const bandMs = Math.max(levelMs * (1 + p.band), levelMs + p.minBandMs, levelMs + p.madK * 1.4826 * mad(late));
+  const inside = (r: Roll): boolean => r.p95 !== null && r.p95 <= bandMs && r.errors <= Math.ceil(r.count * p.bandErr);
+  const span = Math.max(1, p.holdS - p.rollingS + 1);
+  for (let k = 0; k + span <= rolls.length; k++) if (rolls.slice(k, k + span).every(inside)) return { levelMs, bandMs, settledS: k };
+  return null;
 }
 
 interface Judged {
@@ -197,6 +232,8 @@ interface Judged {
   baseShare: number;
   metastableS: number;
   bandText: string;
+  shift: { levelMs: number; settledS: number } | null;
+  baseP95Ms: number;
 }
 
 /** The verdict and its note, judged on what was observed (docs/ANALYSIS.md, Recovery). */
@@ -209,6 +246,13 @@ function verdictOf(e: Episode, j: Judged, o: RecoveryOptions): { verdict: Recove
     const share = j.baseShare < 1 ? ` (${Math.round(j.baseShare * 100)} % of its windows inside, as in the base)` : '';
     const note = `back within the band (${j.bandText}) ${secondsText(j.recoveryS)} after ${after}, held ${secondsText(j.holdS)}${share}`;
     return { verdict: j.recoveryS <= (o.fastS ?? 180) ? 'recovered' : 'slow-recovery', note };
+  }
+  if (j.shift) {
+    const pct = Math.round((j.shift.levelMs / j.baseP95Ms - 1) * 100);
+    return {
+      verdict: 'shifted',
+      note: `settled ${secondsText(j.shift.settledS)} after ${after} at p95 ${msText(j.shift.levelMs)}, ${pct} % above the base's ${msText(j.baseP95Ms)} (band ${j.bandText}): the overload is over, but the system runs slower than before it — a lasting change (e.g. grown tables), not a failure to recover`,
+    };
   }
   if (j.observedS >= judgeAfterS) return { verdict: 'not-recovered', note: `not back within the band (${j.bandText}) for ${secondsText(j.holdS)} in ${secondsText(j.observedS)} of base load after ${after}` };
   const seen = j.observedS === 0 ? `the run ended with ${after}` : `only ${secondsText(j.observedS)} of base load observed after ${after}`;

@@ -21,7 +21,7 @@ export interface Section {
 export const SECTION_IDS = ['validity', 'slo', 'capacity', 'leaks', 'recovery', 'bottlenecks', 'recommendations', 'metadata'] as const;
 
 const c = (text: string, tone?: Tone): Cell => (tone ? { text, tone } : { text });
-const statusTone = (s: string): Tone => (/^(pass|recovered)$/i.test(s) ? 'pass' : /^(fail|not-recovered|metastable|critical)$/i.test(s) ? 'fail' : /^(warn|warning|slow-recovery)$/i.test(s) ? 'warn' : 'muted');
+const statusTone = (s: string): Tone => (/^(pass|recovered)$/i.test(s) ? 'pass' : /^(fail|not-recovered|metastable|critical)$/i.test(s) ? 'fail' : /^(warn|warning|slow-recovery|shifted)$/i.test(s) ? 'warn' : 'muted');
 
 export interface VerdictView {
   verdict: AnalysisContract['verdict'];
