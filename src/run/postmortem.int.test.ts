@@ -39,7 +39,8 @@ const CASES: Case[] = [
     env: { POOL_MAX: '2', SLOW_QUERY_MS: String(SLOW_QUERY_MS) },
     // No think time: 1 user never queues for the 2 connections; 4 keep ~2 requests waiting for one (pool exhausted,
     // p95 still inside the SLO); 30 break the p95 SLO within seconds and the stop rule ends the run.
-    scenario: { shape: { kind: 'steps', users: [1, 4, 30], rampUp: '3s', hold: '35s' }, thinkTime: 0, slo: { p95: `${POOL_SLO_P95_MS}ms`, errorRate: '1%' }, stopOnBreak: true },
+    // no recovery hold: this run is about the break and its bottleneck (recovery has its own test, recovery.int)
+    scenario: { shape: { kind: 'steps', users: [1, 4, 30], rampUp: '3s', hold: '35s', recovery: 0 }, thinkTime: 0, slo: { p95: `${POOL_SLO_P95_MS}ms`, errorRate: '1%' }, stopOnBreak: true },
   },
   {
     name: 'normal',
@@ -132,11 +133,13 @@ describe('pool exhaustion (POOL_MAX=2, SLOW_QUERY_MS)', () => {
     const bp = a.capacity.breakingPoint;
     expect(bp, 'breaking point').not.toBeNull();
     expect(bp!.phase).toBe(brk.phase);
-    expect(bp!.detectedBy).toBe('stop-rule');
     expect(bp!.users).toBeGreaterThan(bp!.lastPassUsers ?? 1);
     expect(bp!.users).toBeLessThanOrEqual(30);
     expect(bp!.throughputRps).toBeGreaterThan(0);
-    expect(bp!.reason).toContain(String(brk.reason));
+    // The step that broke is named either way: by the stop rule when the break came before the step had a steady
+    // part, else by the step rule on that steady part (MSER-5 leaves one after ~10 s at the level), same step.
+    if (bp!.detectedBy === 'stop-rule') expect(bp!.reason).toContain(String(brk.reason));
+    else expect(bp).toMatchObject({ detectedBy: 'step-rule', reason: expect.stringMatching(/p95 > 800 ms|error ratio/) });
     expect(bp!.failureMode?.latency.exceeded).toBe(true);
     expect(a.recommendations.map((x) => x.id)).toContain('capacity');
   });

@@ -19,7 +19,7 @@ export async function produceRunMetrics(port: number, outDir: string): Promise<P
   const { config } = testConfig(stack, {
     scenarios: {
       [SCENARIO]: {
-        shape: { kind: 'steps', users: [3, 40], rampUp: '1s', hold: '35s' },
+        shape: { kind: 'steps', users: [3, 40], rampUp: '1s', hold: '35s', recovery: 0 },
         thinkTime: { min: '50ms', max: '150ms' },
         // 3 users on one pooled connection with a 150 ms query stay under ~0.5 s (at most 3 queue); 40 users queue
         // for seconds: the ladder breaks on step 2, after step 1 gave the live leak slope its 30 s of history.
