@@ -124,7 +124,9 @@ describe('PostgresSampler against a real Postgres 15', () => {
     const sampler = new PostgresSampler({ connection: pgServer.monitor, onEvent: (e) => events.push(e), budgetMs: 3000 });
     try {
       expect(await sampler.sample()).not.toBeNull();
-      const restarting = pgServer.restart();
+      // down for 1.5 s: a plain pg_ctl restart can finish between two 150-ms samples, and the pool then reconnects
+      // without the sampler ever seeing the outage (correctly: nothing was missed at 1 Hz)
+      const restarting = pgServer.restart(1500);
       let sawNull = false;
       let done = false;
       void restarting.finally(() => (done = true));

@@ -20,7 +20,8 @@ export interface TestPostgres {
   unprivileged: PgConnectionSettings;
   /** Role the fake application connects as. */
   app: PgConnectionSettings;
-  restart(): Promise<void>;
+  /** Stops the server, keeps it down for `downMs` (0: a plain pg_ctl restart), then starts it again. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,8 +79,11 @@ export async function startTestPostgres(options: StartTestPostgresOptions = {}):
     monitor: conn('loadscope_monitor'),
     unprivileged: conn('loadscope_nomonitor'),
     app: conn('archiveorigin'),
-    restart: async () => {
-      await ctl('restart');
+    restart: async (downMs = 0) => {
+      if (downMs <= 0) return void (await ctl('restart'));
+      await ctl('stop');
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await ctl('start');
     },
     stop: async () => {
       if (stopped) return;
