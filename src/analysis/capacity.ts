@@ -5,6 +5,7 @@ import { DEFAULT_MAX_ERROR_RATIO } from './stop-rule.ts';
 import { describeFailure, failureSignals, type FailureSignal } from './failure-mode.ts';
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import { kneedle } from './kneedle.ts';
+import { MIN_REQUESTS_FOR_PERCENTILE } from './slo.ts';
 import { mean, sd } from './stats.ts';
 import type { ErrorKind, RunEvent, SeriesPoint, WindowS } from './types.ts';
 import { analyzeUsl, USL_MIN_LEVELS, type UslOptions, type UslResult } from './usl.ts';
@@ -122,7 +123,7 @@ export function stepStats(series: readonly SeriesPoint[], hist: HistogramIndex, 
   for (const sub of subWindows(w, evalWindowS(w.toS - w.fromS + 1, o.rule))) {
     const a = aggregate(series, sub);
     const l = hist.stats(ALL_ENDPOINTS, sub);
-    const slow = o.rule.p95Ms !== undefined && l !== null && l.count >= (o.rule.minWindowRequests ?? 20) && l.p95Ms > o.rule.p95Ms;
+    const slow = o.rule.p95Ms !== undefined && l !== null && l.count >= (o.rule.minWindowRequests ?? MIN_REQUESTS_FOR_PERCENTILE) && l.p95Ms > o.rule.p95Ms;
     const errs = a.count > 0 && a.errorRatio > maxErr;
     if (slow || errs) {
       run++;

@@ -4,7 +4,7 @@
 // (σ̂ = 1.4826·MAD) of the rolling-window p95s over the steady part of the base only, never narrower than
 // median·(1 + X) or median + 10 ms. Judged on what was observed: too short a window is inconclusive, never "not recovered".
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
-import { mad, median } from './stats.ts';
+import { MAD_TO_SD, mad, median } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
 import { aggregate, type LoadSegment } from './windows.ts';
 
@@ -148,7 +148,7 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   if (baseP95s.length < 5) return { ...empty, rollingS, note: `steady part of ${baseName} too short for a band (${baseP95s.length} windows of ${rollingS} s, needs 5)` };
   const m = median(baseP95s);
   // floors: 10 % and 10 ms — a few milliseconds over a very quiet base is scheduling jitter, not a degradation
-  const bandP95 = Math.max(m * (1 + (o.band ?? 0.1)), m + (o.minBandMs ?? 10), m + (o.madK ?? 3) * 1.4826 * mad(baseP95s));
+  const bandP95 = bandAround(m, baseP95s, { band: o.band ?? 0.1, minBandMs: o.minBandMs ?? 10, madK: o.madK ?? 3 });
   const baseErr = baseAgg.errorRatio;
   const bandErr = baseErr + (o.errorBand ?? 0.005);
   const holdS = Math.min(o.holdS ?? 30, Math.max(o.minHoldS ?? 3, Math.floor(observedS * (o.holdFraction ?? 1 / 3))));
@@ -201,6 +201,11 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   };
 }
 
+/** The latency band around a level m: never narrower than m·(1 + band), m + minBandMs, or madK robust SDs of `values`. */
+function bandAround(m: number, values: readonly number[], p: { band: number; minBandMs: number; madK: number }): number {
+  return Math.max(m * (1 + p.band), m + p.minBandMs, m + p.madK * MAD_TO_SD * mad(values));
+}
+
 /**
  * Where the system settled after the overload when it did not come back inside the base's band: the level is the
  * median rolling p95 over the second half of the observation, its band drawn like the base's; settled at the first
@@ -218,7 +223,7 @@ function settledLevel(
   const late = rolls.slice(Math.floor(rolls.length / 2)).map((r) => r.p95).filter((x): x is number => x !== null);
   if (late.length < 5) return null;
   const levelMs = median(late);
-  const bandMs = Math.max(levelMs * (1 + p.band), levelMs + p.minBandMs, levelMs + p.madK * 1.4826 * mad(late));
+  const bandMs = bandAround(levelMs, late, p);
   const inside = (r: Roll): boolean => r.p95 !== null && r.p95 <= bandMs && r.errors <= Math.ceil(r.count * p.bandErr);
   const span = Math.max(1, p.holdS - p.rollingS + 1);
   for (let k = 0; k + span <= rolls.length; k++) if (rolls.slice(k, k + span).every(inside)) return { levelMs, bandMs, settledS: k };

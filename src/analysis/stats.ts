@@ -44,6 +44,9 @@ export function quantile(xs: readonly number[], q: number): number {
 export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
 /** Median absolute deviation (unscaled). */
+/** MAD × this estimates the standard deviation of normal data. */
+export const MAD_TO_SD = 1.4826;
+
 export function mad(xs: readonly number[]): number {
   const m = median(xs);
   return median(xs.map((x) => Math.abs(x - m)));

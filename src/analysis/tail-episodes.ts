@@ -2,7 +2,7 @@
 // error count jumps well above the steady baseline, merged into episodes, each explained by the signals recorded
 // at that moment (tail-evidence.ts). Pure: series + histograms in, episodes out.
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
-import { mad, median, normCdf, normInv } from './stats.ts';
+import { MAD_TO_SD, mad, median, normCdf, normInv } from './stats.ts';
 import { episodeEvidence, type EvidenceLine } from './tail-evidence.ts';
 import { errorsOf, type SeriesPoint, type WindowS } from './types.ts';
 
@@ -39,7 +39,6 @@ export interface TailEpisode {
 export const MIN_EFFECT_MS = 50;
 export const MIN_ERROR_RATIO = 0.01;
 /** MAD → σ for normal data. */
-const MAD_SIGMA = 1.4826;
 /** Seconds either side of an episode kept out of its baseline (the onset and the drain). */
 const GUARD_S = 3;
 
@@ -100,7 +99,7 @@ function episodesIn(series: readonly SeriesPoint[], hist: HistogramIndex, steady
     const vals = base.map((i) => p99[i]!).filter(Number.isFinite);
     const m = median(vals);
     const k = thresholdK(vals.length, alpha);
-    const thr = Math.max(m + k * MAD_SIGMA * mad(vals), m + (o.minEffectMs ?? MIN_EFFECT_MS), 2 * m);
+    const thr = Math.max(m + k * MAD_TO_SD * mad(vals), m + (o.minEffectMs ?? MIN_EFFECT_MS), 2 * m);
     // errors per second are counts: Poisson tail at the same per-second alpha, with half an error of prior
     let nErr = 0;
     let nReq = 0;

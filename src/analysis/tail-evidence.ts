@@ -3,7 +3,7 @@
 // its move beats both its minimum meaningful effect and 3 robust σ of its own baseline noise; its score is the move
 // in units of that bar. Causes are ranked by score, except that a signal another clearing signal explains (a full
 // pool explained by lock waits, I/O waits by a checkpoint) goes after it. Pure.
-import { mad, median } from './stats.ts';
+import { MAD_TO_SD, mad, median } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
 
 export type EvidenceKind =
@@ -37,7 +37,6 @@ export interface EvidenceLine {
 
 /** Robust σ multiple a move must beat (on top of the signal's own minimum effect). */
 export const EVIDENCE_K = 3;
-const MAD_SIGMA = 1.4826;
 
 interface Signal {
   signal: string;
@@ -158,7 +157,7 @@ export function episodeEvidence(series: readonly SeriesPoint[], episode: WindowS
     const m = median(b);
     const ev = s.dir === 'up' ? Math.max(...e) : Math.min(...e);
     const move = s.dir === 'up' ? ev - m : m - ev;
-    const bar = Math.max(s.minEffect, EVIDENCE_K * MAD_SIGMA * mad(b));
+    const bar = Math.max(s.minEffect, EVIDENCE_K * MAD_TO_SD * mad(b));
     const score = move / bar;
     if (score >= 1) lines.push({ signal: s.signal, kind: s.kind, episodeValue: ev, baselineValue: m, score: Math.round(score * 100) / 100, message: s.say(ev, m) });
   }
