@@ -280,7 +280,7 @@ export function jsonResult(r: RunScenarioResult): Record<string, unknown> {
     verdict: a?.verdict ?? null,
     verdictReasons: a?.verdictReasons ?? [],
     incomplete: a?.incomplete ?? null,
-    slo: a?.slo ?? r.slo,
+    slo: a?.slo ?? [],
     capacity: a?.capacity ?? null,
     leaks: a?.leaks ?? [],
     summary: r.summary,

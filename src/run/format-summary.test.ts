@@ -8,24 +8,21 @@ const base = {
   runId: 'r1',
   runDir: '/runs/r1',
   summary: { durationS: 10, endpoints: [], total: endpoint, droppedLate: 0, maxCpuCores: 0.5 },
-  // whole run: p95 900 ms over an 800 ms limit (the ramp's slow start)
-  slo: [{ name: 'p95Ms <', limit: 800, observed: 900, pass: false }],
   stoppedBy: 'completed',
   plannedDurationMs: 10_000,
 } as unknown as RunScenarioResult;
 
 describe('formatSummary', () => {
-  it('prints the analysis SLO verdicts (steady windows), not the whole-run table that can disagree with them', () => {
+  it('prints the SLO verdicts of the analysis (steady windows)', () => {
     const analysis = { verdict: 'pass', verdictReasons: [], incomplete: false, leaks: [], bottlenecks: [], capacity: { breakingPoint: null }, slo: [{ name: 'p95Ms <= 800', limit: 800, observed: 412.5, unit: 'ms', status: 'pass' }, { name: 'errorRatio <= 0.01', limit: 0.01, observed: null, unit: 'ratio', status: 'no-data' }] } as unknown as Analysis;
     const text = formatSummary({ ...base, analysis });
     expect(text).toContain('SLO (steady windows):\n  PASS p95Ms <= 800: observed 412.5 ms\n  NO-DATA errorRatio <= 0.01: observed no data');
-    expect(text).not.toContain('observed 900');
     expect(text).toContain('verdict: PASS');
   });
 
-  it('falls back to the whole-run numbers, labelled, when the run was not analysed', () => {
+  it('has no SLO verdict of its own when the run was not analysed (one judge)', () => {
     const text = formatSummary(base);
-    expect(text).toContain('SLO (whole run, not analysed):\n  FAIL p95Ms < 800: observed 900');
+    expect(text).not.toContain('SLO');
     expect(text).toContain('verdict: not analysed');
   });
 });

@@ -22,17 +22,11 @@ export function formatSummary(r: RunScenarioResult): string {
 
 const UNIT: Record<SloResult['unit'], string> = { ms: ' ms', ratio: '', rps: ' req/s' };
 
-/**
- * The analysis judges SLOs over the steady windows, which is the verdict; the whole-run numbers (warm-up and ramps
- * included) can disagree with it, so they are printed only when the run could not be analysed, and say so.
- */
+/** SLOs are judged only by the analysis (steady windows, docs/ANALYSIS.md SLOs): without one there is no SLO verdict. */
 function sloLines(r: RunScenarioResult): string[] {
-  if (r.analysis) {
-    const rows = r.analysis.slo.map((s) => `  ${s.status.toUpperCase()} ${s.name}: observed ${s.observed === null ? 'no data' : `${+s.observed.toFixed(4)}${UNIT[s.unit]}`}`);
-    return rows.length ? ['SLO (steady windows):', ...rows] : [];
-  }
-  const rows = r.slo.map((c) => `  ${c.pass ? 'PASS' : 'FAIL'} ${c.name} ${c.limit}: observed ${+c.observed.toFixed(4)}`);
-  return rows.length ? ['SLO (whole run, not analysed):', ...rows] : [];
+  if (!r.analysis) return [];
+  const rows = r.analysis.slo.map((s) => `  ${s.status.toUpperCase()} ${s.name}: observed ${s.observed === null ? 'no data' : `${+s.observed.toFixed(4)}${UNIT[s.unit]}`}`);
+  return rows.length ? ['SLO (steady windows):', ...rows] : [];
 }
 
 function verdictLines(r: RunScenarioResult): string[] {

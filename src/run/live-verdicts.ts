@@ -1,62 +1,82 @@
-// Verdicts while the run is going, for Grafana: the SLOs over the run so far, each service's working-set
-// slope (Theil–Sen over a bounded, thinned history), and the breaking point once the stop rule fires.
-import { pairwiseSlopes } from '../analysis/stats.ts';
-import type { Scenario } from '../config/schema.ts';
-import type { RunSummary } from '../store/run-writer.ts';
-import { checkSlo } from './slo.ts';
+// Verdicts while the run is going (docs/ANALYSIS.md, Live verdicts): the post-mortem itself — analyzeRunDir over the
+// run directory as written so far — in a worker thread, so the load's event loop never waits on a judgement.
+import { Worker } from 'node:worker_threads';
+import type { Analysis } from '../analysis/analyze.ts';
+import type { VerdictValues } from '../telemetry/otel.ts';
 
-export interface LiveVerdicts {
-  slo: { name: string; pass: boolean }[];
-  leakSlopeBytesPerHour: Record<string, number>;
-  breakingPointUsers: number | null;
+/** The verdict metrics of one analysis: the SLO statuses, leaks and breaking point exactly as in analysis.json. */
+export function verdictValues(a: Analysis, partial: boolean): VerdictValues {
+  return {
+    partial,
+    slo: a.slo.map((s) => ({ name: s.name, status: s.status })),
+    leaks: a.leaks.map((l) => ({ service: l.service, slopeBytesPerHour: l.slopeBytesPerHour, verdict: l.verdict })),
+    breakingPointUsers: a.capacity.breakingPoint?.users ?? null,
+  };
 }
 
-// Bounded memory whatever the run length: halve the history (keep every other point) when full.
-const MAX_POINTS = 240;
-// Half a minute of working set before a live slope is shown: a rough early signal, the post-mortem decides.
-const MIN_SPAN_S = 30;
+/** A live judgement from the worker: its verdicts, or why there are none yet (e.g. no second recorded). */
+export type JudgeReply = { verdicts: VerdictValues; durationMs: number } | { error: string; durationMs: number };
 
-export class LiveVerdictTracker {
-  private readonly points = new Map<string, { tS: number[]; bytes: number[]; strideS: number; lastS: number }>();
-  private breakingPointUsers: number | null = null;
+/**
+ * Cost bound. Each judgement re-reads and re-analyses the whole run so far (per-second lines and histograms), so its
+ * cost grows with the run: on this project's 2-core reference machine about 1 s per hour of run, ~10 s at the end of
+ * an 8-hour soak. The next one starts LIVE_DUTY_FACTOR × the last one's duration later (at least every
+ * LIVE_MIN_INTERVAL_MS): the live judge uses at most 1 / (1 + LIVE_DUTY_FACTOR) of one core, whatever the run length,
+ * and a soak's verdicts refresh every ~1.5 min at worst — the pace at which a leak verdict can change anyway.
+ */
+export const LIVE_MIN_INTERVAL_MS = 5000;
+export const LIVE_DUTY_FACTOR = 9;
 
-  constructor(private readonly scenario: Scenario) {}
+const WORKER_ENTRY = new URL('./live-judge-entry.mjs', import.meta.url);
 
-  noteWorkingSet(service: string, tS: number, bytes: number | null | undefined): void {
-    if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return;
-    let p = this.points.get(service);
-    if (!p) {
-      p = { tS: [], bytes: [], strideS: 1, lastS: -Infinity };
-      this.points.set(service, p);
-    }
-    if (tS - p.lastS < p.strideS) return;
-    p.tS.push(tS);
-    p.bytes.push(bytes);
-    p.lastS = tS;
-    if (p.tS.length >= MAX_POINTS) {
-      p.tS = p.tS.filter((_, i) => i % 2 === 0);
-      p.bytes = p.bytes.filter((_, i) => i % 2 === 0);
-      p.strideS *= 2;
-    }
+/** Runs the post-mortem over `runDir` every so often in a worker and hands each result to `onVerdicts`. */
+export class LiveJudge {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Judgements completed, and the last one's duration (for tests and the bench). */
+  judged = 0;
+  lastDurationMs = 0;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly runDir: string,
+    private readonly onVerdicts: (v: VerdictValues) => void,
+    private readonly minIntervalMs: number,
+  ) {
+    worker.on('message', (r: JudgeReply) => this.onReply(r));
+    // a dead judge only stops the live verdicts: the run and its post-mortem go on
+    worker.on('error', () => this.halt());
+    worker.unref();
   }
 
-  noteBreak(users: number): void {
-    this.breakingPointUsers ??= users;
+  static start(runDir: string, onVerdicts: (v: VerdictValues) => void, o: { minIntervalMs?: number } = {}): LiveJudge {
+    const judge = new LiveJudge(new Worker(WORKER_ENTRY), runDir, onVerdicts, o.minIntervalMs ?? LIVE_MIN_INTERVAL_MS);
+    judge.schedule(judge.minIntervalMs);
+    return judge;
   }
 
-  verdicts(summary: RunSummary): LiveVerdicts {
-    const leakSlopeBytesPerHour: Record<string, number> = {};
-    for (const [service, p] of this.points) {
-      const n = p.tS.length;
-      if (n < 10 || (p.tS[n - 1] ?? 0) - (p.tS[0] ?? 0) < MIN_SPAN_S) continue;
-      const slopes = pairwiseSlopes(p.tS, p.bytes);
-      const median = slopes[Math.floor(slopes.length / 2)];
-      if (median !== undefined) leakSlopeBytesPerHour[service] = median * 3600;
-    }
-    return {
-      slo: checkSlo(this.scenario, summary).map((c) => ({ name: c.name, pass: c.pass })),
-      leakSlopeBytesPerHour,
-      breakingPointUsers: this.breakingPointUsers,
-    };
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.worker.postMessage({ runDir: this.runDir }), delayMs);
+    this.timer.unref();
+  }
+
+  private onReply(r: JudgeReply): void {
+    this.judged++;
+    this.lastDurationMs = r.durationMs;
+    if (this.stopped) return;
+    if ('verdicts' in r) this.onVerdicts(r.verdicts);
+    this.schedule(Math.max(this.minIntervalMs, LIVE_DUTY_FACTOR * r.durationMs));
+  }
+
+  private halt(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** No verdict is handed on after this; a judgement under way is abandoned. */
+  async stop(): Promise<void> {
+    this.halt();
+    await this.worker.terminate();
   }
 }

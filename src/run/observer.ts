@@ -12,9 +12,8 @@ import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import type { RunWriter } from '../store/run-writer.ts';
 import { Telemetry } from '../telemetry/otel.ts';
 import { parsePostgresDsn } from './dsn.ts';
-import { LiveVerdictTracker } from './live-verdicts.ts';
-import type { Scenario } from '../config/schema.ts';
-import type { RunSummary } from '../store/run-writer.ts';
+import { LiveJudge, verdictValues } from './live-verdicts.ts';
+import type { Analysis } from '../analysis/analyze.ts';
 
 export interface ObserverOptions {
   runId: string;
@@ -27,22 +26,16 @@ export interface ObserverOptions {
   /** null: no Prometheus endpoint for this run. */
   metrics: { host: string; port: number; scrapeIntervalMs: number } | null;
   log: (line: string) => void;
-  /** For live verdicts: the scenario's SLOs and the run summary so far. */
-  scenarioConfig: Scenario;
-  summary: () => RunSummary;
   /** each new snapshot, for the CLI's live view */
   onSample?: (s: SampleSnapshot) => void;
 }
 
-// Live verdicts are recomputed every few seconds: the run summary merges every histogram of the run.
-const VERDICT_EVERY_S = 5;
-
 export class RunObserver {
   private latest: SampleSnapshot | undefined;
   private lastPhase = '';
-  private readonly verdicts: LiveVerdictTracker;
-  private readonly startMs = Date.now();
-  private seconds = 0;
+  /** The post-mortem over the run so far, feeding the verdict metrics (partial) until close(). */
+  private judge: LiveJudge | undefined;
+  private stopping: Promise<void> | undefined;
 
   private constructor(
     private readonly o: ObserverOptions,
@@ -50,9 +43,7 @@ export class RunObserver {
     private readonly containers: ContainerSampler | undefined,
     private readonly postgres: PostgresSampler | undefined,
     readonly telemetry: Telemetry | undefined,
-  ) {
-    this.verdicts = new LiveVerdictTracker(o.scenarioConfig);
-  }
+  ) {}
 
   static async start(o: ObserverOptions): Promise<RunObserver> {
     const onEvent = (e: SamplerEvent): void => {
@@ -82,7 +73,10 @@ export class RunObserver {
     o.writer.addSection('sampler', () => observer.latest?.sampler);
     containers?.start();
     scheduler.start();
-    if (telemetry) o.log(`metrics: ${telemetry.url}`);
+    if (telemetry) {
+      observer.judge = LiveJudge.start(o.writer.runDir, (v) => telemetry.setVerdicts(v));
+      o.log(`metrics: ${telemetry.url}`);
+    }
     return observer;
   }
 
@@ -90,7 +84,6 @@ export class RunObserver {
     this.latest = s;
     this.telemetry?.updateSnapshot(s);
     this.o.onSample?.(s);
-    for (const [service, c] of Object.entries(s.containers)) this.verdicts.noteWorkingSet(service, (s.tMs - this.startMs) / 1000, c.memoryWorkingSetBytes);
   }
 
   private readonly oomKills = new Map<string, number>();
@@ -107,7 +100,6 @@ export class RunObserver {
   onSecond(s: SecondSample): void {
     const t = this.telemetry;
     if (!t) return;
-    if (++this.seconds % VERDICT_EVERY_S === 0 || s.final) t.setVerdicts(this.verdicts.verdicts(this.o.summary()));
     if (s.phase !== this.lastPhase) {
       t.setPhase(s.phase);
       this.lastPhase = s.phase;
@@ -123,14 +115,19 @@ export class RunObserver {
     }
   }
 
-  /** The engine's stop-on-break rule fired at this many users. */
-  noteBreak(users: number): void {
-    this.verdicts.noteBreak(users);
+  /** Stops sampling and the live judge; /metrics stays up (last values) until close(). Idempotent. */
+  stopSampling(): Promise<void> {
+    this.stopping ??= Promise.allSettled([this.scheduler.stop(), this.containers?.stop(), this.postgres?.stop(), this.judge?.stop()]).then(() => undefined);
+    return this.stopping;
   }
 
-  async stop(): Promise<void> {
-    this.scheduler.stop();
-    await Promise.allSettled([this.containers?.stop(), this.postgres?.stop()]);
+  /**
+   * Ends the run's telemetry: with the post-mortem, the verdict metrics become its result and are marked final, so
+   * the last scrape equals analysis.json (docs/ANALYSIS.md, Live verdicts); without one they stay partial.
+   */
+  async close(analysis?: Analysis): Promise<void> {
+    await this.stopSampling();
+    if (analysis) this.telemetry?.setVerdicts(verdictValues(analysis, false));
     await this.telemetry?.shutdown();
   }
 }

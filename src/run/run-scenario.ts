@@ -13,7 +13,7 @@ import { AUTOCANNON_VERSION } from '../load/autocannon-driver.ts';
 import { runLoad, type SecondSample, type StopReason } from '../load/engine.ts';
 import { describeShape, planShape } from '../load/shapes/registry.ts';
 import { RunWriter, type RunSummary } from '../store/run-writer.ts';
-import { checkSlo, defaultBreakRule, type SloCheck } from './slo.ts';
+import { defaultBreakRule } from './break-rule.ts';
 import { waitForTarget } from './wait-target.ts';
 import type { ContainerTarget } from '../samplers/containers.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
@@ -91,7 +91,6 @@ export interface RunScenarioResult {
   runId: string;
   runDir: string;
   summary: RunSummary;
-  slo: SloCheck[];
   stoppedBy: StopReason;
   plannedDurationMs: number;
   /** The post-mortem; absent only when the analysis itself failed (the reason is in events.ndjson). */
@@ -215,8 +214,6 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
       intervalMs: cfg.sample?.intervalMs ?? 1000,
       metrics,
       log,
-      scenarioConfig: scenario,
-      summary: () => writer.summary(),
       onSample: o.onSample,
     });
     // After the observer: a caller's own sections win over the samplers' of the same name.
@@ -224,7 +221,6 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     const waitedMs = await waitForTarget(targetUrl, { useHealth: cfg.flow.tasks.some((t) => t.path === '/health' && t.method === 'GET'), timeoutMs: o.healthTimeoutMs, signal: o.signal });
     writer.event('target-ready', { waitedMs });
 
-    let lastActiveUsers = 0;
     // A failed write (disk full, folder gone) must stop the load, not escape into the engine and leave workers running.
     const writeFailed = new AbortController();
     let writeError: unknown;
@@ -254,11 +250,9 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
       breakRule: scenario.stopOnBreak ? defaultBreakRule(scenario) : undefined,
       onEvent: (e) => guarded(() => {
         writer.event(e.kind, e.detail, e.atMs);
-        if (e.kind === 'break') observer?.noteBreak(lastActiveUsers);
         if (e.kind === 'phase' || e.kind === 'break' || e.kind === 'stop') log(`${e.kind}: ${JSON.stringify(e.detail)}`);
       }),
       onSecond: (s) => guarded(() => {
-        lastActiveUsers = s.activeUsers;
         const line = writer.writeSecond(s);
         observer?.onSecond(s);
         o.onSecond?.(s);
@@ -269,9 +263,8 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     });
     if (writeError !== undefined) throw isWriteError(writeError) ? unwritable(writer.runDir, writeError) : writeError;
     const summary = writer.finish();
-    const slo = checkSlo(scenario, summary);
-    writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: result.stoppedBy, slo });
-    outcome = { runId, runDir: writer.runDir, summary, slo, stoppedBy: result.stoppedBy, plannedDurationMs: timeline.durationMs };
+    writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: result.stoppedBy });
+    outcome = { runId, runDir: writer.runDir, summary, stoppedBy: result.stoppedBy, plannedDurationMs: timeline.durationMs };
     recorded = true;
   } catch (err) {
     // best effort: on a full disk these fail too, and must not hide the original error
@@ -284,7 +277,9 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     }
     throw isWriteError(err) ? unwritable(writer.runDir, err) : err;
   } finally {
-    await observer?.stop();
+    // /metrics stays up through teardown and the analysis: its last values are the post-mortem's (observer.close)
+    await observer?.stopSampling();
+    if (!recorded) await observer?.close();
     // events.ndjson stays open through teardown (stack-teardown-started/-done); the failed path closes it here
     try {
       if (stack && !o.keepStack) await stack.down();
@@ -295,6 +290,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
   // After teardown: the analysis is CPU only and must not keep the stack up.
   try {
     const { analysis, files } = analyzeRunDir(outcome.runDir);
+    await observer?.close(analysis);
     return { ...outcome, analysis, ...(files.html ? { reportPath: files.html } : {}) };
   } catch (err) {
     try {
@@ -305,6 +301,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     log(`analysis failed: ${(err as Error).message}`);
     return outcome;
   } finally {
+    await observer?.close(); // no-op once closed with the analysis
     closeQuietly(writer);
   }
 }

@@ -82,10 +82,14 @@ export const METRICS = {
   hostMemoryUsage: def('loadscope.host.memory.usage', 'observableUpDownCounter', 'By', R, 'Host memory in use (excluding reclaimable cache).', 'int'),
   generatorCpuUsage: def('loadscope.generator.cpu.usage', 'observableGauge', '{cpu}', R, 'CPU of the loadscope process in cores; near 1 means the generator itself is the bottleneck.'),
   generatorMemoryRss: def('loadscope.generator.memory.rss', 'observableUpDownCounter', 'By', R, 'RSS of the loadscope process.', 'int'),
-  // Verdicts (exported by the analysis engine while the run is live; gauges so dashboards/alerts can read them)
-  sloStatus: def('loadscope.slo.status', 'observableGauge', '1', [...R, 'slo'], 'SLO verdict per SLO: 1 pass, 0 fail.', 'int'),
-  leakSlope: def('loadscope.leak.slope', 'observableGauge', 'By/h', [...R, 'service'], 'Fitted working-set growth per service in bytes/hour (leak detector).'),
-  breakingPoint: def('loadscope.breaking_point.users', 'observableGauge', '{user}', R, 'Users at which the breaking point was detected (absent until found).', 'int'),
+  // Verdicts: the post-mortem's own functions over the run so far, final once the run ends (docs/ANALYSIS.md,
+  // Live verdicts). A verdict series, once exported, reads NaN when the judge has no value any more (the SDK
+  // would otherwise keep exporting its stale last value), hence double gauges (the SDK drops NaN on int ones).
+  sloStatus: def('loadscope.slo.status', 'observableGauge', '1', [...R, 'slo'], 'SLO verdict per SLO (named as in analysis.json): 1 pass, 0 fail, -1 no data.'),
+  leakSlope: def('loadscope.leak.slope', 'observableGauge', 'By/h', [...R, 'service'], 'Working-set growth per service in bytes/hour as fitted by the leak detector (analysis.json leaks[].slopeBytesPerHour); absent until a first fit, NaN without one.'),
+  leakStatus: def('loadscope.leak.status', 'observableGauge', '1', [...R, 'service'], 'Leak verdict per service, anonymous-memory cross-check included: 1 PASS, 0.5 WARN (e.g. page-cache growth), 0 FAIL, -1 INCONCLUSIVE.'),
+  breakingPoint: def('loadscope.breaking_point.users', 'observableGauge', '{user}', R, 'Users at the breaking point found by the capacity analysis (absent until found, NaN if it is withdrawn).'),
+  verdictsPartial: def('loadscope.verdicts.partial', 'observableGauge', '1', R, '1 while the verdict metrics judge the run so far; 0 once they are the post-mortem (= analysis.json).', 'int'),
   // Sampler health
   samplerDuration: def('loadscope.sampler.duration', 'observableGauge', 's', [...R, 'sampler'], 'Duration of each sampler in the last tick.'),
   samplerLag: def('loadscope.sampler.lag', 'observableGauge', 's', R, 'How late the last tick started versus its due time.'),
@@ -93,6 +97,11 @@ export const METRICS = {
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricKey = keyof typeof METRICS;
+
+/** Values of loadscope_slo_status by analysis status. */
+export const SLO_STATUS_VALUE = { pass: 1, fail: 0, 'no-data': -1 } as const;
+/** Values of loadscope_leak_status by leak verdict tier. */
+export const LEAK_STATUS_VALUE = { PASS: 1, WARN: 0.5, FAIL: 0, INCONCLUSIVE: -1 } as const;
 export const ALL_METRICS: readonly MetricDef[] = Object.values(METRICS);
 
 /** OTel-JS exporter sanitising (PrometheusSerializer): invalid chars → '_', runs of '_' collapsed. */

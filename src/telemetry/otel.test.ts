@@ -97,6 +97,39 @@ describe('Telemetry (real PrometheusExporter)', () => {
     expect(text).toContain('target_info{');
   });
 
+  it('exports the verdicts by status (1 pass, 0 fail, -1 no data), partial until the final ones, NaN once withdrawn', async () => {
+    const port = await freePort();
+    telemetry = await Telemetry.start({ runId: 'r1', scenario: 's', port });
+    const scrape = async (): Promise<string> => (await fetch(telemetry!.url)).text();
+    const before = await scrape();
+    expect(valueOf(before, 'loadscope_verdicts_partial', { run_id: 'r1' })).toBe(1);
+    expect(before).not.toContain('loadscope_slo_status{'); // nothing judged yet: no verdict series
+    expect(before).not.toContain('loadscope_breaking_point_users{');
+    telemetry.setVerdicts({
+      partial: true,
+      slo: [{ name: 'p95 <= 500', status: 'pass' }, { name: 'errorRatio <= 0.01', status: 'fail' }, { name: 'goodputRps >= 40', status: 'no-data' }],
+      leaks: [{ service: 'app', slopeBytesPerHour: 3 * 2 ** 20, verdict: 'WARN' }, { service: 'postgres', slopeBytesPerHour: null, verdict: 'INCONCLUSIVE' }],
+      breakingPointUsers: 120,
+    });
+    const live = await scrape();
+    expect(valueOf(live, 'loadscope_verdicts_partial', {})).toBe(1);
+    expect([['p95 <= 500', 1], ['errorRatio <= 0.01', 0], ['goodputRps >= 40', -1]].map(([slo]) => valueOf(live, 'loadscope_slo_status', { slo: String(slo) }))).toEqual([1, 0, -1]);
+    expect(valueOf(live, 'loadscope_leak_slope', { service: 'app' })).toBe(3 * 2 ** 20);
+    expect(live).not.toContain('loadscope_leak_slope{run_id="r1",scenario="s",service="postgres"}'); // no fit yet: absent
+    expect(valueOf(live, 'loadscope_leak_status', { service: 'app' })).toBe(0.5);
+    expect(valueOf(live, 'loadscope_leak_status', { service: 'postgres' })).toBe(-1);
+    expect(valueOf(live, 'loadscope_breaking_point_users', {})).toBe(120);
+    // the final (post-mortem) verdicts: the fail became a pass, the breaking point was withdrawn, one SLO is gone
+    telemetry.setVerdicts({ partial: false, slo: [{ name: 'p95 <= 500', status: 'pass' }, { name: 'errorRatio <= 0.01', status: 'pass' }], leaks: [], breakingPointUsers: null });
+    const final = await scrape();
+    expect(valueOf(final, 'loadscope_verdicts_partial', {})).toBe(0);
+    expect(valueOf(final, 'loadscope_slo_status', { slo: 'errorRatio <= 0.01' })).toBe(1);
+    // the SDK would keep the last value of a series no longer observed; ours reads NaN instead of a stale verdict
+    expect(valueOf(final, 'loadscope_slo_status', { slo: 'goodputRps >= 40' })).toBeNaN();
+    expect(valueOf(final, 'loadscope_breaking_point_users', {})).toBeNaN();
+    expect(valueOf(final, 'loadscope_leak_slope', { service: 'app' })).toBeNaN();
+  });
+
   it('refuses a port in use instead of carrying on', async () => {
     const port = await freePort();
     telemetry = await Telemetry.start({ runId: 'r1', scenario: 's', port });

@@ -6,7 +6,16 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { SampleSnapshot } from '../samplers/types.ts';
-import { METRICS, type MetricDef, type MetricKey } from './metric-names.ts';
+import { LEAK_STATUS_VALUE, METRICS, SLO_STATUS_VALUE, type MetricDef, type MetricKey } from './metric-names.ts';
+
+/** The verdict metrics' input: the analysis result (live over the run so far, or the post-mortem), by name. */
+export interface VerdictValues {
+  /** true while judged over the run so far; false once these are the post-mortem's. */
+  partial: boolean;
+  slo: readonly { name: string; status: keyof typeof SLO_STATUS_VALUE }[];
+  leaks: readonly { service: string; slopeBytesPerHour: number | null; verdict: keyof typeof LEAK_STATUS_VALUE }[];
+  breakingPointUsers: number | null;
+}
 
 export interface TelemetryOptions {
   runId: string;
@@ -25,6 +34,7 @@ export interface TelemetryOptions {
 }
 
 type ObservableKey = MetricKey; // observable subset, checked at runtime by kind
+const VERDICT_KEYS: ReadonlySet<ObservableKey> = new Set(['sloStatus', 'leakSlope', 'leakStatus', 'breakingPoint']);
 
 export class Telemetry {
   readonly url: string;
@@ -40,7 +50,9 @@ export class Telemetry {
   private phase = '';
   private readonly phases = new Map<string, number>();
   private activeUsers = 0;
-  private verdicts?: { slo: { name: string; pass: boolean }[]; leakSlopeBytesPerHour: Record<string, number>; breakingPointUsers: number | null };
+  private verdicts: VerdictValues = { partial: true, slo: [], leaks: [], breakingPointUsers: null };
+  /** Verdict series exported so far (metric + label): they read NaN when the judge drops them, never a stale value. */
+  private readonly verdictSeries = new Map<string, { key: ObservableKey; attrs: Attributes }>();
   private shutDown = false;
 
   private constructor(
@@ -73,7 +85,7 @@ export class Telemetry {
     this.latency = meter.createHistogram(METRICS.requestDuration.name, opts(METRICS.requestDuration));
     this.callback = (r) => this.observeAll((key, value, attrs) => {
       const o = this.observables.get(key);
-      if (o && value !== null && value !== undefined && Number.isFinite(value)) r.observe(o, value, { ...this.common, ...attrs });
+      if (o && value !== null && value !== undefined && (Number.isFinite(value) || (Number.isNaN(value) && VERDICT_KEYS.has(key)))) r.observe(o, value, { ...this.common, ...attrs });
     });
     meter.addBatchObservableCallback(this.callback, [...this.observables.values()]);
   }
@@ -106,8 +118,8 @@ export class Telemetry {
     this.phase = name;
   }
 
-  /** Live verdicts (SLO status, leak slope per service, breaking point), replaced as a whole. */
-  setVerdicts(v: { slo: { name: string; pass: boolean }[]; leakSlopeBytesPerHour: Record<string, number>; breakingPointUsers: number | null }): void {
+  /** The verdicts (SLO status, leak slope and status per service, breaking point), replaced as a whole. */
+  setVerdicts(v: VerdictValues): void {
     this.verdicts = v;
   }
 
@@ -142,13 +154,28 @@ export class Telemetry {
     await this.provider.shutdown(); // also stops the exporter's HTTP server
   }
 
+  private observeVerdicts(o: (key: ObservableKey, value: number | null | undefined, attrs?: Attributes) => void): void {
+    const v = this.verdicts;
+    const now = new Map<string, number>();
+    const put = (key: ObservableKey, value: number | null, attrs: Attributes = {}): void => {
+      const id = `${key}${JSON.stringify(attrs)}`;
+      if (value === null && !this.verdictSeries.has(id)) return; // absent until it first has a value
+      this.verdictSeries.set(id, { key, attrs });
+      now.set(id, value ?? NaN);
+    };
+    o('verdictsPartial', v.partial ? 1 : 0);
+    for (const s of v.slo) put('sloStatus', SLO_STATUS_VALUE[s.status], { slo: s.name });
+    for (const l of v.leaks) {
+      put('leakSlope', l.slopeBytesPerHour, { service: l.service });
+      put('leakStatus', LEAK_STATUS_VALUE[l.verdict], { service: l.service });
+    }
+    put('breakingPoint', v.breakingPointUsers);
+    for (const [id, { key, attrs }] of this.verdictSeries) o(key, now.get(id) ?? NaN, attrs);
+  }
+
   private observeAll(o: (key: ObservableKey, value: number | null | undefined, attrs?: Attributes) => void): void {
     o('usersActive', this.activeUsers);
-    if (this.verdicts) {
-      for (const slo of this.verdicts.slo) o('sloStatus', slo.pass ? 1 : 0, { slo: slo.name });
-      for (const [service, slope] of Object.entries(this.verdicts.leakSlopeBytesPerHour)) o('leakSlope', slope, { service });
-      if (this.verdicts.breakingPointUsers !== null) o('breakingPoint', this.verdicts.breakingPointUsers);
-    }
+    this.observeVerdicts(o);
     for (const [name, index] of this.phases) o('phase', name === this.phase ? 1 : 0, { phase: name, phase_index: index });
     const s = this.snapshot;
     if (!s) return;

@@ -3,7 +3,7 @@ import type { Scenario } from '../config/schema.ts';
 import type { EndpointSecond, SecondSample } from '../load/engine.ts';
 import { createLatencyHistogram, recordLatencyUs } from '../load/histogram.ts';
 import { STOP_RULE_MIN_REQUESTS as MIN_RULE_REQUESTS } from '../analysis/stop-rule.ts';
-import { defaultBreakRule } from './slo.ts';
+import { defaultBreakRule } from './break-rule.ts';
 
 const second = (elapsedS: number, n: number, latencyMs: number): SecondSample => {
   const hist = createLatencyHistogram();
