@@ -1,10 +1,14 @@
 // A short run on the real stack with /metrics on a free loopback port: every documented metric is scraped with its
 // Prometheus name and sane values (or listed below as legitimately absent, with the reason), every series carries
 // run_id/scenario (and service on container series), and series.ndjson has one line per second with container
-// and Postgres data.
+// and Postgres data. The verdict metrics are the analysis's: partial during the run, and the last scrape equals
+// analysis.json (docs/ANALYSIS.md, Live verdicts).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSeries, type SeriesLine } from '../store/read-series.ts';
-import { ALL_METRICS, METRICS, promSeriesNames, type MetricDef, type MetricKey } from '../telemetry/metric-names.ts';
+import type { Analysis } from '../analysis/analyze.ts';
+import { ALL_METRICS, LEAK_STATUS_VALUE, METRICS, promSeriesNames, SLO_STATUS_VALUE, type MetricDef, type MetricKey } from '../telemetry/metric-names.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { freePort, realRuntime } from '../stack/testing.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
@@ -17,10 +21,8 @@ const EXPECTED_ABSENT: Partial<Record<MetricKey, string>> = {
 /** Only exported while the condition holds: checked for labels if present, not required. */
 const CONDITIONAL: Partial<Record<MetricKey, string>> = {
   pgWaiting: 'only while an active session waits on an event at sample time',
-  // Verdicts are not fed by the live run yet; once they are, each still needs its condition:
-  sloStatus: 'verdict metric, not fed by the run yet (then: one series per SLO of the scenario)',
-  leakSlope: 'verdict metric, not fed by the run yet (then: only after about a minute of working-set history)',
-  breakingPoint: 'verdict metric, not fed by the run yet (then: only once the stop rule detected a break)',
+  leakSlope: 'only once the leak detector fitted a slope: needs minutes of constant load, this run has 20 s',
+  breakingPoint: 'only once the capacity analysis finds a breaking point (this ramp stays below the SLO limits it judges)',
 };
 
 const SCENARIO = 'observe';
@@ -39,7 +41,8 @@ describe('observability of a run on the real stack', () => {
     const stack = await isolatedStack('loadscope-observe');
     const { config } = testConfig(stack, {
       // 40 users with short think times keep the app busy enough for its CPU to show; a 404 task feeds the error counter.
-      scenarios: { [SCENARIO]: { shape: { kind: 'ramp', users: 40, rampUp: '3s', duration: `${PLANNED_MS}ms` }, thinkTime: { min: '50ms', max: '200ms' } } },
+      // SLOs with known outcomes: the 404 task fails the error ratio, p95 stays far below 5 s
+      scenarios: { [SCENARIO]: { shape: { kind: 'ramp', users: 40, rampUp: '3s', duration: `${PLANNED_MS}ms` }, thinkTime: { min: '50ms', max: '200ms' }, slo: { p95: '5s', errorRate: '1%' } } },
       extraTasks: [{ name: 'missing', weight: 1, method: 'GET', path: '/no-such-page' }],
     });
     const port = await freePort();
@@ -48,12 +51,13 @@ describe('observability of a run on the real stack', () => {
     const run = runScenario({ scenario: SCENARIO, config, stack: testStackProvider(stack), outDir: stack.dir, metrics: { host: '127.0.0.1', port, scrapeIntervalMs: 1000 } }).finally(() => {
       done = true;
     });
-    // Scrape every 2 s while the run (and the endpoint's 2 s linger) lasts; before the stack is up nothing listens.
+    // Scrape every second while the run (and the endpoint's 2 s linger after the final verdicts) lasts; before the
+    // stack is up nothing listens.
     const scraper = (async () => {
       while (!done) {
         const got = await scrape(url).catch(() => undefined);
         if (got) scrapes.push(got);
-        await sleep(got ? 2000 : 500);
+        await sleep(got ? 1000 : 500);
       }
     })();
     result = await run;
@@ -134,6 +138,31 @@ describe('observability of a run on the real stack', () => {
     expect(max('loadscope_generator_memory_rss')).toBeGreaterThan(10 * 1024 * 1024);
     expect(max('loadscope_sampler_lag')).toBeLessThan(1);
     expect(new Set(byName('loadscope_sampler_duration').map((s) => s.labels.sampler))).toEqual(new Set(['containers', 'host', 'postgres']));
+  });
+
+  it('exports the live verdicts as partial, and ends with exactly the verdicts of analysis.json, marked final', () => {
+    const analysis = JSON.parse(readFileSync(join(result.runDir, 'analysis.json'), 'utf8')) as Analysis;
+    // known outcomes, so the comparison below is not all-pass: the 404 task fails the error ratio
+    expect(Object.fromEntries(analysis.slo.map((s) => [s.name, s.status]))).toEqual({ 'p95 <= 5000': 'pass', 'errorRatio <= 0.01': 'fail' });
+    const value = (sc: PromSample[], name: string, labels: Record<string, string> = {}): number | undefined =>
+      sc.find((s) => s.name === name && s.labels.scenario === SCENARIO && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    // during the run: judged so far, marked partial
+    const live = scrapes.filter((sc) => value(sc, 'loadscope_verdicts_partial') === 1 && sc.some((s) => s.name === 'loadscope_slo_status'));
+    expect(live.length, 'scrapes with partial verdicts').toBeGreaterThan(0);
+    const last = scrapes[scrapes.length - 1]!;
+    expect(value(last, 'loadscope_verdicts_partial')).toBe(0);
+    // every SLO series of the last scrape is an SLO of analysis.json with its status, and every SLO has one
+    const sloSeries = last.filter((s) => s.name === 'loadscope_slo_status');
+    expect(Object.fromEntries(sloSeries.map((s) => [s.labels.slo, s.value]))).toEqual(Object.fromEntries(analysis.slo.map((s) => [s.name, SLO_STATUS_VALUE[s.status]])));
+    for (const l of analysis.leaks) {
+      expect(value(last, 'loadscope_leak_status', { service: l.service }), `leak status ${l.service}`).toBe(LEAK_STATUS_VALUE[l.verdict]);
+      const slope = value(last, 'loadscope_leak_slope', { service: l.service });
+      if (l.slopeBytesPerHour === null) expect(slope === undefined || Number.isNaN(slope), `no slope for ${l.service}`).toBe(true);
+      else expect(slope).toBe(l.slopeBytesPerHour);
+    }
+    const bp = value(last, 'loadscope_breaking_point_users');
+    if (analysis.capacity.breakingPoint) expect(bp).toBe(analysis.capacity.breakingPoint.users);
+    else expect(bp === undefined || Number.isNaN(bp)).toBe(true);
   });
 
   it('writes one series line per second with container and Postgres data', () => {
