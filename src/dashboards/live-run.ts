@@ -106,16 +106,25 @@ export function liveRunDashboard(): Dashboard {
         { expr: orZero(sumBy([], sel(M.pgConnections, { state: 'active' }))), legend: 'active connections', right: 'none' },
       ] }));
 
+  // The verdicts are the post-mortem's analysis over the run so far, final once the run ends (docs/ANALYSIS.md, Live verdicts).
   b.withRow(new RowBuilder('Verdicts'))
-    .withPanel(stat({ title: 'SLO status', description: 'Each SLO as evaluated by the analysis engine: green passes, red fails.', unit: 'none', span: 8,
-      steps: [{ value: 0, color: 'red' }, { value: 1, color: 'green' }],
-      valueText: { '0': { text: 'FAIL', color: 'red' }, '1': { text: 'PASS', color: 'green' } },
+    .withPanel(stat({ title: 'SLO status', description: 'Each SLO as judged by the analysis over the run so far (steady windows, as in analysis.json): green passes, red fails, grey has no steady data yet.', unit: 'none', span: 6,
+      steps: [{ value: -1, color: 'text' }, { value: 0, color: 'red' }, { value: 1, color: 'green' }],
+      valueText: { '-1': { text: 'NO DATA', color: 'text' }, '0': { text: 'FAIL', color: 'red' }, '1': { text: 'PASS', color: 'green' } },
       queries: [{ expr: sumBy(['slo'], sel(M.sloStatus), 'min'), legend: '{{slo}}' }] }))
-    .withPanel(stat({ title: 'Leak slope', description: 'Working-set growth per hour fitted by the leak detector.', unit: units.BytesIEC, span: 8,
+    .withPanel(stat({ title: 'Leak slope', description: 'Working-set growth per hour fitted by the leak detector.', unit: units.BytesIEC, span: 5,
       steps: [{ value: 10 * 2 ** 20, color: 'orange' }, { value: 50 * 2 ** 20, color: 'red' }],
       queries: [{ expr: sumBy(['service'], sel(M.leakSlope), 'max'), legend: '{{service}} /h' }] }))
-    .withPanel(stat({ title: 'Breaking point', description: 'Users at which the run broke (absent until detected).', unit: 'none', span: 8,
-      steps: [{ value: 0, color: 'purple' }], queries: [{ expr: sumBy([], sel(M.breakingPoint), 'max'), legend: 'users' }] }));
+    .withPanel(stat({ title: 'Leak verdict', description: 'The leak detector per service, anonymous memory cross-checked: a growing working set with flat anonymous memory is page cache (WARN), not a leak.', unit: 'none', span: 5,
+      steps: [{ value: -1, color: 'text' }, { value: 0, color: 'red' }, { value: 0.5, color: 'orange' }, { value: 1, color: 'green' }],
+      valueText: { '-1': { text: 'INCONCLUSIVE', color: 'text' }, '0': { text: 'FAIL', color: 'red' }, '0.5': { text: 'WARN', color: 'orange' }, '1': { text: 'PASS', color: 'green' } },
+      queries: [{ expr: sumBy(['service'], sel(M.leakStatus), 'min'), legend: '{{service}}' }] }))
+    .withPanel(stat({ title: 'Breaking point', description: 'Users at which the run broke (absent until detected).', unit: 'none', span: 4,
+      steps: [{ value: 0, color: 'purple' }], queries: [{ expr: sumBy([], sel(M.breakingPoint), 'max'), legend: 'users' }] }))
+    .withPanel(stat({ title: 'Verdicts', description: 'PARTIAL while the run goes (judged over the seconds so far); FINAL once they are the post-mortem, equal to analysis.json.', unit: 'none', span: 4,
+      steps: [{ value: 0, color: 'green' }, { value: 1, color: 'blue' }],
+      valueText: { '0': { text: 'FINAL', color: 'green' }, '1': { text: 'PARTIAL', color: 'blue' } },
+      queries: [{ expr: sumBy([], sel(M.verdictsPartial), 'max'), legend: 'verdicts' }] }));
 
   return buildDashboard(b);
 }

@@ -1,7 +1,7 @@
 // Data source for the dashboards acceptance test: a real time-scaled run on the reference stack, with the
 // exporter on `port`. The scenario is built so that every panel has something true to show: a two-step
 // ladder where a one-connection pool with a slow ledger query breaks the second step (breaking point +
-// pool waits), an SLO that fails (annotation), and enough working-set history for the live leak slope.
+// pool waits) and an SLO that fails (annotation). The live leak slope needs minutes of constant load: none here.
 import { runScenario } from '../../run/run-scenario.ts';
 import { isolatedStack, testConfig, testStackProvider } from '../../run/testing/stack-fixture.ts';
 
@@ -22,7 +22,7 @@ export async function produceRunMetrics(port: number, outDir: string): Promise<P
         shape: { kind: 'steps', users: [3, 40], rampUp: '1s', hold: '35s', recovery: 0 },
         thinkTime: { min: '50ms', max: '150ms' },
         // 3 users on one pooled connection with a 150 ms query stay under ~0.5 s (at most 3 queue); 40 users queue
-        // for seconds: the ladder breaks on step 2, after step 1 gave the live leak slope its 30 s of history.
+        // for seconds: the ladder breaks on step 2.
         // The 404 task (1 in 7) keeps the error panels honest without tripping the 30 % error rule.
         slo: { p95: '1500ms', errorRate: '30%', minThroughput: 100000 },
         stopOnBreak: true,
