@@ -1,6 +1,7 @@
+import type { Analysis } from '../analysis/analyze.ts';
 import { LoadscopeError, type ErrorCode } from '../common/errors.ts';
 
-// The one place errors become exit codes: 0 pass, 1 a verdict failed, 2 usage/config, 3 infrastructure, 130 aborted.
+// The one place errors and verdicts become exit codes: 0 pass, 1 a verdict failed, 2 usage/config, 3 infrastructure, 130 aborted.
 export const ExitCode = {
   Ok: 0,
   VerdictFailed: 1,
@@ -31,4 +32,11 @@ const byCode: Record<ErrorCode, ExitCode> = {
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof LoadscopeError) return byCode[err.code];
   return ExitCode.Infrastructure;
+}
+
+/** The analysis verdict as an exit code, for `run` and `analyze` alike: a run that cannot judge the SUT (invalid) must not look green in CI. */
+export function exitCodeForVerdict(verdict: Analysis['verdict'], strict = false): ExitCode {
+  if (verdict === 'pass') return ExitCode.Ok;
+  if (verdict === 'inconclusive') return strict ? ExitCode.VerdictFailed : ExitCode.Ok;
+  return ExitCode.VerdictFailed;
 }

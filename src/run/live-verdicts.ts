@@ -38,28 +38,36 @@ export class LiveJudge {
   judged = 0;
   lastDurationMs = 0;
 
+  private worker: Worker | undefined;
+
   private constructor(
-    private readonly worker: Worker,
     private readonly runDir: string,
     private readonly onVerdicts: (v: VerdictValues) => void,
     private readonly minIntervalMs: number,
-  ) {
-    worker.on('message', (r: JudgeReply) => this.onReply(r));
-    // a dead judge only stops the live verdicts: the run and its post-mortem go on
-    worker.on('error', () => this.halt());
-    worker.unref();
-  }
+  ) {}
 
   static start(runDir: string, onVerdicts: (v: VerdictValues) => void, o: { minIntervalMs?: number } = {}): LiveJudge {
-    const judge = new LiveJudge(new Worker(WORKER_ENTRY), runDir, onVerdicts, o.minIntervalMs ?? LIVE_MIN_INTERVAL_MS);
+    const judge = new LiveJudge(runDir, onVerdicts, o.minIntervalMs ?? LIVE_MIN_INTERVAL_MS);
     judge.schedule(judge.minIntervalMs);
     return judge;
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => this.worker.postMessage({ runDir: this.runDir }), delayMs);
+    this.timer = setTimeout(() => this.judgeNow(), delayMs);
     this.timer.unref();
+  }
+
+  private judgeNow(): void {
+    // started at the first judgement, not with the run: a run shorter than that never pays for the thread
+    if (!this.worker) {
+      this.worker = new Worker(WORKER_ENTRY);
+      this.worker.on('message', (r: JudgeReply) => this.onReply(r));
+      // a dead judge only stops the live verdicts: the run and its post-mortem go on
+      this.worker.on('error', () => this.halt());
+      this.worker.unref();
+    }
+    this.worker.postMessage({ runDir: this.runDir });
   }
 
   private onReply(r: JudgeReply): void {
@@ -78,6 +86,6 @@ export class LiveJudge {
   /** No verdict is handed on after this; a judgement under way is abandoned. */
   async stop(): Promise<void> {
     this.halt();
-    await this.worker.terminate();
+    await this.worker?.terminate();
   }
 }

@@ -3,18 +3,12 @@
 // inconclusive 0 with a clear stderr line (or 1 with --strict), bad path 2.
 import type { Command } from 'commander';
 import { compareRuns, type Comparison } from '../../analysis/compare.ts';
-import { analyzeRun, type Analysis } from '../../analysis/analyze.ts';
+import { analyzeRun } from '../../analysis/analyze.ts';
 import { UsageError } from '../../common/errors.ts';
 import { formatComparison } from '../../report/compare-table.ts';
 import { analyzeOptionsFromManifest, analyzeRunDir } from '../../run/analyze-run.ts';
 import { readRunRecord } from '../../store/run-record.ts';
-import { ExitCode } from '../exit-codes.ts';
-
-export function exitCodeForVerdict(verdict: Analysis['verdict'], strict = false): number {
-  if (verdict === 'pass') return ExitCode.Ok;
-  if (verdict === 'inconclusive') return strict ? ExitCode.VerdictFailed : ExitCode.Ok;
-  return ExitCode.VerdictFailed;
-}
+import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
 
 const positive = (flag: string, v: string): number => {
   const x = Number(v);

@@ -6,8 +6,7 @@ import { formatSummary } from '../../run/format-summary.ts';
 import { DEFAULT_METRICS, runScenario, type StackProvider } from '../../run/run-scenario.ts';
 import { dockerStackProvider } from '../../run/docker-stack.ts';
 import { resolveFromCwdOrPackage } from './stack.ts';
-import { exitCodeForVerdict } from './analyze.ts';
-import { ExitCode } from '../exit-codes.ts';
+import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
 import { jsonResult, plannedSeconds, startLiveView } from '../live-view.ts';
 
 interface RunFlags {
