@@ -13,7 +13,8 @@ import type { RunWriter } from '../store/run-writer.ts';
 import { Telemetry } from '../telemetry/otel.ts';
 import { parsePostgresDsn } from './dsn.ts';
 import { LiveVerdictTracker } from './live-verdicts.ts';
-import type { Scenario } from '../config/schema.ts';
+import { startRemoteWrite, type RemoteWriteHandle } from './remote-write.ts';
+import type { RemoteWriteConfig, Scenario } from '../config/schema.ts';
 import type { RunSummary } from '../store/run-writer.ts';
 
 export interface ObserverOptions {
@@ -26,6 +27,8 @@ export interface ObserverOptions {
   intervalMs: number;
   /** null: no Prometheus endpoint for this run. */
   metrics: { host: string; port: number; scrapeIntervalMs: number } | null;
+  /** Push the same metrics to a Prometheus remote-write endpoint (works with or without /metrics). */
+  remoteWrite?: RemoteWriteConfig;
   log: (line: string) => void;
   /** For live verdicts: the scenario's SLOs and the run summary so far. */
   scenarioConfig: Scenario;
@@ -43,6 +46,7 @@ export class RunObserver {
   private readonly verdicts: LiveVerdictTracker;
   private readonly startMs = Date.now();
   private seconds = 0;
+  private remoteWrite: RemoteWriteHandle | undefined;
 
   private constructor(
     private readonly o: ObserverOptions,
@@ -59,9 +63,10 @@ export class RunObserver {
       o.writer.event(`sampler-${e.kind}`, { sampler: e.sampler, message: e.message, ...(e.data ?? {}) }, e.tMs);
       o.log(`sampler ${e.sampler}: ${e.message}`);
     };
-    const telemetry = o.metrics
-      ? await Telemetry.start({ runId: o.runId, scenario: o.scenario, host: o.metrics.host, port: o.metrics.port, scrapeIntervalMs: o.metrics.scrapeIntervalMs })
-      : undefined;
+    const telemetry =
+      o.metrics || o.remoteWrite
+        ? await Telemetry.start({ runId: o.runId, scenario: o.scenario, ...o.metrics, serve: o.metrics !== null, collect: o.remoteWrite !== undefined })
+        : undefined;
     const containers = o.runtime && o.containers.length > 0 ? new ContainerSampler({ runtime: o.runtime, targets: o.containers, onEvent }) : undefined;
     const postgres = o.postgresDsn ? new PostgresSampler({ connection: parsePostgresDsn(o.postgresDsn), onEvent }) : undefined;
     const ref: { observer?: RunObserver } = {};
@@ -82,7 +87,8 @@ export class RunObserver {
     o.writer.addSection('sampler', () => observer.latest?.sampler);
     containers?.start();
     scheduler.start();
-    if (telemetry) o.log(`metrics: ${telemetry.url}`);
+    if (telemetry?.url) o.log(`metrics: ${telemetry.url}`);
+    if (telemetry && o.remoteWrite) observer.remoteWrite = startRemoteWrite(telemetry, o.remoteWrite, o.writer, o.log);
     return observer;
   }
 
@@ -131,6 +137,7 @@ export class RunObserver {
   async stop(): Promise<void> {
     this.scheduler.stop();
     await Promise.allSettled([this.containers?.stop(), this.postgres?.stop()]);
+    await this.remoteWrite?.stop();
     await this.telemetry?.shutdown();
   }
 }

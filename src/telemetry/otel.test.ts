@@ -67,7 +67,7 @@ describe('Telemetry (real PrometheusExporter)', () => {
     telemetry.recordLatency('GET /items', 0.004, 3);
     telemetry.recordLatency('GET /items', 0.2);
     telemetry.recordError('timeout');
-    const res = await fetch(telemetry.url);
+    const res = await fetch(telemetry.url!);
     expect(res.status).toBe(200);
     const text = await res.text();
     const run = { run_id: 'r1', scenario: 'normal' };
@@ -108,8 +108,8 @@ describe('Telemetry (real PrometheusExporter)', () => {
     const t = await Telemetry.start({ runId: 'r1', scenario: 's', port });
     const stopping = t.shutdown({ lingerMs: 300 });
     await new Promise((r) => setTimeout(r, 100));
-    expect((await fetch(t.url)).status).toBe(200);
+    expect((await fetch(t.url!)).status).toBe(200);
     await stopping;
-    await expect(fetch(t.url)).rejects.toThrow();
+    await expect(fetch(t.url!)).rejects.toThrow();
   });
 });
