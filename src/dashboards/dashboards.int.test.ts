@@ -7,20 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARDS } from './generate.ts';
 import { dashboardQueries, type FoundQuery } from './queries.ts';
-import { deriveConfig, freePort, PROMETHEUS_BIN, queryRange, startPrometheus, type TestPrometheus } from './testing/prometheus.ts';
+import { deriveConfig, freePort, PROMETHEUS_BIN, queryRange, startPrometheus, substitute, type TestPrometheus } from './testing/prometheus.ts';
 import { produceRunMetrics, type ProducedRun } from './testing/produce-run-metrics.ts';
-
-/** Grafana's substitutions for a 1 s scrape interval (timeInterval: 1s → $__rate_interval = 4 × 1 s). */
-export function substitute(expr: string, run: ProducedRun): string {
-  const range = `${Math.ceil(run.endS - run.startS)}s`;
-  return expr
-    .replaceAll('$__rate_interval', '4s')
-    .replaceAll('$__interval', '1s')
-    .replaceAll('$__range', range)
-    .replaceAll('$run_id', run.runId)
-    .replaceAll('$scenario', run.scenario)
-    .replaceAll('$service', '.*');
-}
 
 describe('dashboards against a real Prometheus', () => {
   let prom: TestPrometheus | undefined;

@@ -17,6 +17,7 @@ const EXPECTED_ABSENT: Partial<Record<MetricKey, string>> = {
 /** Only exported while the condition holds: checked for labels if present, not required. */
 const CONDITIONAL: Partial<Record<MetricKey, string>> = {
   pgWaiting: 'only while an active session waits on an event at sample time',
+  remoteWriteFailures: 'only while remote write is on (src/run/remote-write.int.test.ts)',
   // Verdicts are not fed by the live run yet; once they are, each still needs its condition:
   sloStatus: 'verdict metric, not fed by the run yet (then: one series per SLO of the scenario)',
   leakSlope: 'verdict metric, not fed by the run yet (then: only after about a minute of working-set history)',
