@@ -15,7 +15,7 @@ import { produceRunMetrics, type ProducedRun } from '../dashboards/testing/produ
 import { ALL_METRICS, METRICS, promSeriesNames, type MetricKey } from '../telemetry/metric-names.ts';
 import type { RemoteWriteStats } from '../telemetry/remote-write.ts';
 import { readSeries } from '../store/read-series.ts';
-import { readEvents } from './testing/stack-fixture.ts';
+import { readEvents, removeTempDirs } from './testing/stack-fixture.ts';
 
 /** Metrics this run cannot produce, and why; every other one must arrive. */
 const EXPECTED_ABSENT: Partial<Record<MetricKey, string>> = {
@@ -41,6 +41,7 @@ describe('remote write into a real Prometheus 2.42', () => {
   afterAll(async () => {
     await prom?.stop();
     rmSync(outDir, { recursive: true, force: true });
+    removeTempDirs(); // the isolated stack's Compose copy
   });
 
   it('pushed every interval and at the end, without a failure', () => {
