@@ -5,9 +5,9 @@
 import { ValueType, type Attributes, type BatchObservableCallback, type Counter, type Histogram, type HrTime, type Observable } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { DataPointType, MeterProvider, MetricReader, type MetricData, type MetricReaderOptions, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType, MeterProvider, MetricReader, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { SampleSnapshot } from '../samplers/types.ts';
-import { METRICS, promLabel, promName, sanitizePromName, type InstrumentKind, type MetricDef, type MetricKey } from './metric-names.ts';
+import { METRICS, promLabel, promName, type InstrumentKind, type MetricDef, type MetricKey } from './metric-names.ts';
 import type { PromSeries } from './remote-write-codec.ts';
 
 export interface TelemetryOptions {
@@ -32,9 +32,6 @@ export interface TelemetryOptions {
 
 /** A reader that collects only when asked (collectSeries), for the remote-write pusher's own schedule. */
 class OnDemandReader extends MetricReader {
-  constructor(options?: MetricReaderOptions) {
-    super(options);
-  }
   protected override async onForceFlush(): Promise<void> {}
   protected override async onShutdown(): Promise<void> {}
 }
@@ -248,7 +245,7 @@ export class Telemetry {
 const hrMs = (t: HrTime): number => t[0] * 1000 + Math.round(t[1] / 1e6);
 
 function kindOf(m: MetricData): InstrumentKind {
-  if (m.dataPointType === DataPointType.HISTOGRAM || m.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) return 'histogram';
+  if (m.dataPointType === DataPointType.HISTOGRAM) return 'histogram';
   if (m.dataPointType === DataPointType.SUM) return m.isMonotonic ? 'counter' : 'observableUpDownCounter';
   return 'observableGauge';
 }
@@ -288,6 +285,6 @@ function toPromSeries(rm: ResourceMetrics, common: Attributes): PromSeries[] {
     }
   }
   // /metrics carries target_info (the resource); here it also gets run_id/scenario, like every other series.
-  if (out.length > 0) push('target_info', { ...Object.fromEntries(Object.entries(rm.resource.attributes).map(([k, v]) => [sanitizePromName(k), String(v)])), ...labelsOf(common) }, 1, atMs);
+  if (out.length > 0) push('target_info', { ...labelsOf(rm.resource.attributes), ...labelsOf(common) }, 1, atMs);
   return out;
 }
