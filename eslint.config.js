@@ -10,6 +10,10 @@ const ADAPTERS = [
   { file: 'src/load/autocannon-driver.ts', name: 'autocannon' },
   { file: 'src/samplers/host.ts', name: 'systeminformation' },
   { file: 'src/telemetry/otel.ts', name: '@opentelemetry/*', pattern: true },
+  // the remote-write codec imports the package's compiled proto (a subpath): a pattern covers it
+  { file: 'src/telemetry/remote-write-codec.ts', name: 'prometheus-remote-write', pattern: true },
+  { file: 'src/telemetry/remote-write-codec.ts', name: 'snappyjs' },
+  { file: 'src/telemetry/remote-write-codec.ts', name: 'protobufjs' },
 ];
 const adapterPaths = (except) =>
   ADAPTERS.filter((a) => a.file !== except && !a.pattern).map((a) => ({ name: a.name, message: `Only the ${a.name} adapter (${a.file}) may import ${a.name}.` }));

@@ -20,6 +20,9 @@ describe('architecture rules (eslint.config.js)', () => {
     ["import Docker from 'dockerode';", 'src/run/new-module.ts'],
     ["import pg from 'pg';", 'src/analysis/new-module.ts'],
     ["import autocannon from 'autocannon';", 'src/run/new-module.ts'],
+    ["import prom from 'prometheus-remote-write/prom.js';", 'src/telemetry/new-module.ts'],
+    ["import snappy from 'snappyjs';", 'src/run/new-module.ts'],
+    ["import protobuf from 'protobufjs';", 'src/telemetry/otel.ts'],
   ])('refuses %s in %s (outside its adapter)', async (code, path) => {
     expect(await ruleIds(code, path)).toContain('no-restricted-imports');
   });
@@ -27,6 +30,7 @@ describe('architecture rules (eslint.config.js)', () => {
   it.each([
     ["import { metrics } from '@opentelemetry/api';", 'src/telemetry/otel.ts'],
     ["import si from 'systeminformation';", 'src/samplers/host.ts'],
+    ["import prom from 'prometheus-remote-write/prom.js';\nimport snappy from 'snappyjs';", 'src/telemetry/remote-write-codec.ts'],
   ])('allows %s in its adapter %s', async (code, path) => {
     expect(await ruleIds(code, path)).not.toContain('no-restricted-imports');
   });

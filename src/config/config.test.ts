@@ -4,7 +4,8 @@ import { ConfigError, TargetNotAllowedError } from '../common/errors.ts';
 import { parseDurationMs, parsePercentRatio } from './duration.ts';
 import { configJsonSchemaText, JSON_SCHEMA_PATH } from './json-schema.ts';
 import { DEFAULT_CONFIG_PATH, loadConfigFile, parseConfigObject } from './load.ts';
-import { assertTargetAllowed, targetProblem } from './target.ts';
+import { DEFAULT_REMOTE_WRITE_INTERVAL_MS } from './schema.ts';
+import { assertTargetAllowed, remoteWriteProblem, targetProblem } from './target.ts';
 
 const flow = { tasks: [{ name: 'health', path: '/health' }] };
 const base = { flow, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } };
@@ -101,6 +102,21 @@ describe('schema errors carry paths', () => {
     expect(paths(base, { targetOverride: 'http://example.invalid:8000' })).toEqual(['--target']);
     const cfg = parseConfigObject(base, 't', { targetOverride: 'http://[::1]:9000' });
     expect(cfg.target).toBe('http://[::1]:9000');
+  });
+});
+
+describe("remote-write URL allowlist (the target's host rule; a path is expected)", () => {
+  it.each(['http://127.0.0.1:9090/api/v1/write', 'https://[::1]:9443/api/v1/write?tenant=a', 'http://localhost:9090/receive'])('%s is allowed', (u) =>
+    expect(remoteWriteProblem(u, [])).toBeUndefined(),
+  );
+  it.each(['http://prom.example.invalid:9090/api/v1/write', 'http://10.0.0.1:9090/api/v1/write', 'ftp://127.0.0.1/api/v1/write', 'http://u:p@127.0.0.1:9090/api/v1/write', 'not a url'])(
+    '%s is refused',
+    (u) => expect(remoteWriteProblem(u, [])).toBeTypeOf('string'),
+  );
+  it('allowTargets admits a host; the config key is checked with its path', () => {
+    expect(remoteWriteProblem('http://prom.example.invalid:9090/api/v1/write', ['prom.example.invalid'])).toBeUndefined();
+    expect(paths({ ...base, remoteWrite: { url: 'http://prom.example.invalid:9090/api/v1/write' } })).toEqual(['remoteWrite.url']);
+    expect(parseConfigObject({ ...base, remoteWrite: { url: 'http://127.0.0.1:9090/api/v1/write' } }, 't').remoteWrite).toEqual({ url: 'http://127.0.0.1:9090/api/v1/write', intervalMs: DEFAULT_REMOTE_WRITE_INTERVAL_MS });
   });
 });
 

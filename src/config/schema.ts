@@ -94,6 +94,16 @@ const Task = z.object({ ...stepFields, weight: z.number().nonnegative().default(
 
 export const Flow = z.object({ onStart: z.array(OnStartStep).default([]), tasks: z.array(Task).min(1) }).strict();
 
+/** Remote write pushes every 5 s by default, like k6's Prometheus remote-write output. */
+export const DEFAULT_REMOTE_WRITE_INTERVAL_MS = 5000;
+const RemoteWrite = z
+  .object({
+    url: z.string().meta({ description: "Prometheus remote-write endpoint, e.g. http://127.0.0.1:9090/api/v1/write (same host rule as the target: loopback or allowTargets)" }),
+    interval: RunDuration.default(DEFAULT_REMOTE_WRITE_INTERVAL_MS).meta({ description: 'time between pushes; a last push follows the run' }),
+  })
+  .strict()
+  .transform((r) => ({ url: r.url, intervalMs: r.interval }));
+
 export const configSchema = z
   .object({
     target: z.string().default('http://127.0.0.1:8000'),
@@ -104,6 +114,7 @@ export const configSchema = z
       .strict()
       .optional(),
     requestTimeout: Duration.default(10_000),
+    remoteWrite: RemoteWrite.optional(),
     /** worker threads for users; default cores−1, at least 1 */
     workers: z.number().int().positive().optional(),
     flow: Flow,
@@ -121,3 +132,4 @@ export type TaskConfig = FlowConfig['tasks'][number];
 export type OnStartConfig = FlowConfig['onStart'][number];
 export type StepConfig = TaskConfig | OnStartConfig;
 export type ThinkTimeConfig = Scenario['thinkTime'];
+export type RemoteWriteConfig = NonNullable<ResolvedConfig['remoteWrite']>;

@@ -2,7 +2,7 @@
 import type { InputIssue } from '../common/errors.ts';
 import type { FlowConfig, ResolvedConfig, ShapeConfig, StepConfig, ThinkTimeConfig } from './schema.ts';
 import { stringLeaves, templateRefs } from './template.ts';
-import { targetProblem } from './target.ts';
+import { remoteWriteProblem, targetProblem } from './target.ts';
 
 export interface ValidateOptions {
   /** the scenario named on the CLI, checked against the config */
@@ -19,6 +19,8 @@ export function validateConfig(cfg: ResolvedConfig, opts: ValidateOptions = {}):
     issues.push(...validateShape(`scenarios.${name}.shape`, sc.shape), ...validateThinkTime(`scenarios.${name}.thinkTime`, sc.thinkTime));
   }
   issues.push(...validateFlow(cfg.flow));
+  const remoteWrite = cfg.remoteWrite && remoteWriteProblem(cfg.remoteWrite.url, cfg.allowTargets);
+  if (remoteWrite) issues.push({ path: 'remoteWrite.url', message: remoteWrite });
   return issues;
 }
 

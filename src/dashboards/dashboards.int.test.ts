@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARDS } from './generate.ts';
 import { dashboardQueries, type FoundQuery } from './queries.ts';
-import { deriveConfig, freePort, PROMETHEUS_BIN, queryRange, startPrometheus, type TestPrometheus } from './testing/prometheus.ts';
+import { deriveConfig, freePort, PROMETHEUS_BIN, queryRange, startPrometheus, substitute, type TestPrometheus } from './testing/prometheus.ts';
 import { produceRunMetrics, type ProducedRun } from './testing/produce-run-metrics.ts';
 import { METRICS, promSeriesNames } from '../telemetry/metric-names.ts';
 
@@ -16,18 +16,6 @@ import { METRICS, promSeriesNames } from '../telemetry/metric-names.ts';
  * detector's own (docs/ANALYSIS.md, Live verdicts), which judges only constant-load windows of ≥ 2 min: a ladder has none.
  */
 const NO_DATA_IN_A_LADDER = promSeriesNames(METRICS.leakSlope);
-
-/** Grafana's substitutions for a 1 s scrape interval (timeInterval: 1s → $__rate_interval = 4 × 1 s). */
-export function substitute(expr: string, run: ProducedRun): string {
-  const range = `${Math.ceil(run.endS - run.startS)}s`;
-  return expr
-    .replaceAll('$__rate_interval', '4s')
-    .replaceAll('$__interval', '1s')
-    .replaceAll('$__range', range)
-    .replaceAll('$run_id', run.runId)
-    .replaceAll('$scenario', run.scenario)
-    .replaceAll('$service', '.*');
-}
 
 describe('dashboards against a real Prometheus', () => {
   let prom: TestPrometheus | undefined;

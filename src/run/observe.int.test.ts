@@ -23,6 +23,7 @@ const CONDITIONAL: Partial<Record<MetricKey, string>> = {
   pgWaiting: 'only while an active session waits on an event at sample time',
   leakSlope: 'only once the leak detector fitted a slope: needs minutes of constant load, this run has 20 s',
   breakingPoint: 'only once the capacity analysis finds a breaking point (this ramp stays below the SLO limits it judges)',
+  remoteWriteFailures: 'only while remote write is on (src/run/remote-write.int.test.ts)',
 };
 
 const SCENARIO = 'observe';

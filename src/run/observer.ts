@@ -13,7 +13,9 @@ import type { RunWriter } from '../store/run-writer.ts';
 import { Telemetry } from '../telemetry/otel.ts';
 import { parsePostgresDsn } from './dsn.ts';
 import { LiveJudge, verdictValues } from './live-verdicts.ts';
+import { startRemoteWrite, type RemoteWriteHandle } from './remote-write.ts';
 import type { Analysis } from '../analysis/analyze.ts';
+import type { RemoteWriteConfig } from '../config/schema.ts';
 
 export interface ObserverOptions {
   runId: string;
@@ -25,6 +27,8 @@ export interface ObserverOptions {
   intervalMs: number;
   /** null: no Prometheus endpoint for this run. */
   metrics: { host: string; port: number; scrapeIntervalMs: number } | null;
+  /** Push the same metrics to a Prometheus remote-write endpoint (works with or without /metrics). */
+  remoteWrite?: RemoteWriteConfig;
   log: (line: string) => void;
   /** each new snapshot, for the CLI's live view */
   onSample?: (s: SampleSnapshot) => void;
@@ -36,6 +40,7 @@ export class RunObserver {
   /** The post-mortem over the run so far, feeding the verdict metrics (partial) until close(). */
   private judge: LiveJudge | undefined;
   private stopping: Promise<void> | undefined;
+  private remoteWrite: RemoteWriteHandle | undefined;
 
   private constructor(
     private readonly o: ObserverOptions,
@@ -50,9 +55,10 @@ export class RunObserver {
       o.writer.event(`sampler-${e.kind}`, { sampler: e.sampler, message: e.message, ...(e.data ?? {}) }, e.tMs);
       o.log(`sampler ${e.sampler}: ${e.message}`);
     };
-    const telemetry = o.metrics
-      ? await Telemetry.start({ runId: o.runId, scenario: o.scenario, host: o.metrics.host, port: o.metrics.port, scrapeIntervalMs: o.metrics.scrapeIntervalMs })
-      : undefined;
+    const telemetry =
+      o.metrics || o.remoteWrite
+        ? await Telemetry.start({ runId: o.runId, scenario: o.scenario, ...o.metrics, serve: o.metrics !== null, collect: o.remoteWrite !== undefined })
+        : undefined;
     const containers = o.runtime && o.containers.length > 0 ? new ContainerSampler({ runtime: o.runtime, targets: o.containers, onEvent }) : undefined;
     const postgres = o.postgresDsn ? new PostgresSampler({ connection: parsePostgresDsn(o.postgresDsn), onEvent }) : undefined;
     const ref: { observer?: RunObserver } = {};
@@ -73,10 +79,9 @@ export class RunObserver {
     o.writer.addSection('sampler', () => observer.latest?.sampler);
     containers?.start();
     scheduler.start();
-    if (telemetry) {
-      observer.judge = LiveJudge.start(o.writer.runDir, (v) => telemetry.setVerdicts(v));
-      o.log(`metrics: ${telemetry.url}`);
-    }
+    if (telemetry) observer.judge = LiveJudge.start(o.writer.runDir, (v) => telemetry.setVerdicts(v));
+    if (telemetry?.url) o.log(`metrics: ${telemetry.url}`);
+    if (telemetry && o.remoteWrite) observer.remoteWrite = startRemoteWrite(telemetry, o.remoteWrite, o.writer, o.log);
     return observer;
   }
 
@@ -123,11 +128,13 @@ export class RunObserver {
 
   /**
    * Ends the run's telemetry: with the post-mortem, the verdict metrics become its result and are marked final, so
-   * the last scrape equals analysis.json (docs/ANALYSIS.md, Live verdicts); without one they stay partial.
+   * the last scrape (and the final remote-write push) equals analysis.json (docs/ANALYSIS.md, Live verdicts);
+   * without one they stay partial.
    */
   async close(analysis?: Analysis): Promise<void> {
     await this.stopSampling();
     if (analysis) this.telemetry?.setVerdicts(verdictValues(analysis, false));
+    await this.remoteWrite?.stop();
     await this.telemetry?.shutdown();
   }
 }

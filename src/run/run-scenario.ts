@@ -7,8 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, LoadscopeError } from '../common/errors.ts';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../config/load.ts';
-import type { ResolvedConfig } from '../config/schema.ts';
-import { assertTargetAllowed } from '../config/target.ts';
+import { DEFAULT_REMOTE_WRITE_INTERVAL_MS, type RemoteWriteConfig, type ResolvedConfig } from '../config/schema.ts';
+import { assertRemoteWriteAllowed, assertTargetAllowed } from '../config/target.ts';
 import { AUTOCANNON_VERSION } from '../load/autocannon-driver.ts';
 import { runLoad, type SecondSample, type StopReason } from '../load/engine.ts';
 import { describeShape, planShape } from '../load/shapes/registry.ts';
@@ -85,6 +85,8 @@ export interface RunScenarioOptions {
   metrics?: MetricsEndpoint | null;
   /** An SLO the scenario's shape cannot produce is a config error (exit 2, nothing started) instead of a warning. */
   strict?: boolean;
+  /** `--remote-write URL`: replaces the config's remoteWrite.url (its interval, or the default, still applies). */
+  remoteWriteUrl?: string;
 }
 
 export interface RunScenarioResult {
@@ -126,6 +128,9 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
     const pg = parsePostgresDsn(cfg.sample.postgres);
     assertTargetAllowed(`http://${pg.host.includes(':') ? `[${pg.host}]` : pg.host}:${pg.port}/`, cfg.allowTargets, 'sample.postgres');
   }
+  // and so does the remote-write endpoint
+  const remoteWrite: RemoteWriteConfig | undefined = o.remoteWriteUrl !== undefined ? { url: o.remoteWriteUrl, intervalMs: cfg.remoteWrite?.intervalMs ?? DEFAULT_REMOTE_WRITE_INTERVAL_MS } : cfg.remoteWrite;
+  if (remoteWrite) assertRemoteWriteAllowed(remoteWrite.url, cfg.allowTargets, o.remoteWriteUrl !== undefined ? '--remote-write' : 'remoteWrite.url');
   const attach = o.target !== undefined || !cfg.stack;
   if (!attach && !o.stack) throw new LoadscopeError('ENGINE_UNAVAILABLE', 'config has a `stack` but no stack provider is available; pass --target to attach to a running system');
   // Stack mode: the Compose file is input too — parse it (and check sample.containers against it) before anything starts.
@@ -213,6 +218,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<RunScenarioRes
       postgresDsn: cfg.sample?.postgres,
       intervalMs: cfg.sample?.intervalMs ?? 1000,
       metrics,
+      remoteWrite,
       log,
       onSample: o.onSample,
     });

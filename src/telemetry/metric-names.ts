@@ -94,6 +94,8 @@ export const METRICS = {
   samplerDuration: def('loadscope.sampler.duration', 'observableGauge', 's', [...R, 'sampler'], 'Duration of each sampler in the last tick.'),
   samplerLag: def('loadscope.sampler.lag', 'observableGauge', 's', R, 'How late the last tick started versus its due time.'),
   samplerSkippedTicks: def('loadscope.sampler.skipped_ticks', 'observableCounter', '{tick}', R, 'Ticks skipped because the previous one was still running.', 'int'),
+  // Remote write (only while pushing to a remote-write endpoint)
+  remoteWriteFailures: def('loadscope.remote_write.failures', 'observableCounter', '{push}', R, 'Remote-write pushes given up after their retries (the load goes on; each is in events.ndjson).', 'int'),
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricKey = keyof typeof METRICS;

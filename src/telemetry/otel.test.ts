@@ -67,7 +67,7 @@ describe('Telemetry (real PrometheusExporter)', () => {
     telemetry.recordLatency('GET /items', 0.004, 3);
     telemetry.recordLatency('GET /items', 0.2);
     telemetry.recordError('timeout');
-    const res = await fetch(telemetry.url);
+    const res = await fetch(telemetry.url!);
     expect(res.status).toBe(200);
     const text = await res.text();
     const run = { run_id: 'r1', scenario: 'normal' };
@@ -100,7 +100,7 @@ describe('Telemetry (real PrometheusExporter)', () => {
   it('exports the verdicts by status (1 pass, 0 fail, -1 no data), partial until the final ones, NaN once withdrawn', async () => {
     const port = await freePort();
     telemetry = await Telemetry.start({ runId: 'r1', scenario: 's', port });
-    const scrape = async (): Promise<string> => (await fetch(telemetry!.url)).text();
+    const scrape = async (): Promise<string> => (await fetch(telemetry!.url!)).text();
     const before = await scrape();
     expect(valueOf(before, 'loadscope_verdicts_partial', { run_id: 'r1' })).toBe(1);
     expect(before).not.toContain('loadscope_slo_status{'); // nothing judged yet: no verdict series
@@ -130,6 +130,52 @@ describe('Telemetry (real PrometheusExporter)', () => {
     expect(valueOf(final, 'loadscope_leak_slope', { service: 'app' })).toBeNaN();
   });
 
+  it('collectSeries (remote write) gives exactly the series and values of /metrics, every one with run_id', async () => {
+    const port = await freePort();
+    telemetry = await Telemetry.start({ runId: 'r1', scenario: 'normal', port, collect: true });
+    telemetry.setPhase('steady');
+    telemetry.setActiveUsers(40);
+    telemetry.updateSnapshot(snapshot);
+    telemetry.setRemoteWriteFailures(2);
+    telemetry.recordRequests('GET /items', '2xx', 10);
+    telemetry.recordLatency('GET /items', 0.004, 3);
+    telemetry.recordLatency('GET /items', 0.2);
+    telemetry.recordError('timeout');
+    const t0 = Date.now();
+    const pushed = await telemetry.collectSeries();
+    const text = await (await fetch(telemetry.url!)).text();
+    const key = (name: string, labels: Record<string, string>) => `${name}{${Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+    const scraped = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (!m || m[1] === 'target_info') continue;
+      const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+      scraped.set(key(m[1]!, labels), Number(m[3] === '+Inf' ? Infinity : m[3]));
+    }
+    const ours = new Map(pushed.filter((s) => s.labels.__name__ !== 'target_info').map((s) => {
+      const { __name__, ...labels } = s.labels;
+      return [key(__name__!, labels), s.samples[0]!.value];
+    }));
+    expect(scraped.size).toBeGreaterThan(40);
+    expect(ours).toEqual(scraped);
+    expect(ours.get(key('loadscope_remote_write_failures_total', { run_id: 'r1', scenario: 'normal' }))).toBe(2);
+    for (const s of pushed) {
+      expect(s.labels.run_id, s.labels.__name__).toBe('r1');
+      expect(s.samples[0]!.timestampMs).toBeGreaterThanOrEqual(t0 - 1000);
+      expect(s.samples[0]!.timestampMs).toBeLessThanOrEqual(Date.now());
+    }
+    expect(pushed.find((s) => s.labels.__name__ === 'target_info')?.labels).toMatchObject({ service_name: 'loadscope', loadscope_run_id: 'r1' });
+  });
+
+  it('collect without serve: no listening socket, series still collected', async () => {
+    const port = await freePort();
+    telemetry = await Telemetry.start({ runId: 'r2', scenario: 's', port, serve: false, collect: true });
+    expect(telemetry.url).toBeUndefined();
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+    telemetry.setActiveUsers(3);
+    expect((await telemetry.collectSeries()).find((s) => s.labels.__name__ === 'loadscope_users_active')?.samples[0]?.value).toBe(3);
+  });
+
   it('refuses a port in use instead of carrying on', async () => {
     const port = await freePort();
     telemetry = await Telemetry.start({ runId: 'r1', scenario: 's', port });
@@ -141,8 +187,8 @@ describe('Telemetry (real PrometheusExporter)', () => {
     const t = await Telemetry.start({ runId: 'r1', scenario: 's', port });
     const stopping = t.shutdown({ lingerMs: 300 });
     await new Promise((r) => setTimeout(r, 100));
-    expect((await fetch(t.url)).status).toBe(200);
+    expect((await fetch(t.url!)).status).toBe(200);
     await stopping;
-    await expect(fetch(t.url)).rejects.toThrow();
+    await expect(fetch(t.url!)).rejects.toThrow();
   });
 });

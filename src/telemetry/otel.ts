@@ -1,12 +1,14 @@
 // The only module importing @opentelemetry/*. One MeterProvider per run, a pull PrometheusExporter bound to
 // loopback, observable instruments that read a cache (the latest SampleSnapshot) — no I/O in callbacks, so a
-// scrape never waits on Docker or Postgres — and synchronous instruments fed by the load engine.
-import { ValueType, type Attributes, type BatchObservableCallback, type Counter, type Histogram, type Observable } from '@opentelemetry/api';
+// scrape never waits on Docker or Postgres — and synchronous instruments fed by the load engine. For remote
+// write, a second (on-demand) reader turns the same instruments into Prometheus series with the exporter's names.
+import { ValueType, type Attributes, type BatchObservableCallback, type Counter, type Histogram, type HrTime, type Observable } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { DataPointType, MeterProvider, MetricReader, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { SampleSnapshot } from '../samplers/types.ts';
-import { LEAK_STATUS_VALUE, METRICS, SLO_STATUS_VALUE, type MetricDef, type MetricKey } from './metric-names.ts';
+import { LEAK_STATUS_VALUE, METRICS, SLO_STATUS_VALUE, promLabel, promName, type InstrumentKind, type MetricDef, type MetricKey } from './metric-names.ts';
+import type { PromSeries } from './remote-write-codec.ts';
 
 /** The verdict metrics' input: the analysis result (live over the run so far, or the post-mortem), by name. */
 export interface VerdictValues {
@@ -31,13 +33,24 @@ export interface TelemetryOptions {
   /** Default false: keep the single target_info series (service.name, run id) for `group_left` joins. */
   withoutTargetInfo?: boolean;
   serviceVersion?: string;
+  /** Default true: serve /metrics. False with `collect`: remote write only, no listening socket. */
+  serve?: boolean;
+  /** Default false: register the on-demand reader behind collectSeries() (remote write). */
+  collect?: boolean;
+}
+
+/** A reader that collects only when asked (collectSeries), for the remote-write pusher's own schedule. */
+class OnDemandReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
 }
 
 type ObservableKey = MetricKey; // observable subset, checked at runtime by kind
 const VERDICT_KEYS: ReadonlySet<ObservableKey> = new Set(['sloStatus', 'leakSlope', 'leakStatus', 'breakingPoint']);
 
 export class Telemetry {
-  readonly url: string;
+  /** The /metrics URL; undefined when not serving. */
+  readonly url: string | undefined;
   private readonly provider: MeterProvider;
   private readonly common: Attributes;
   private readonly observables = new Map<ObservableKey, Observable>();
@@ -50,23 +63,26 @@ export class Telemetry {
   private phase = '';
   private readonly phases = new Map<string, number>();
   private activeUsers = 0;
+  private remoteWriteFailures: number | undefined;
   private verdicts: VerdictValues = { partial: true, slo: [], leaks: [], breakingPointUsers: null };
   /** Verdict series exported so far (metric + label): they read NaN when the judge drops them, never a stale value. */
   private readonly verdictSeries = new Map<string, { key: ObservableKey; attrs: Attributes }>();
   private shutDown = false;
+  private readonly onDemand?: OnDemandReader;
 
   private constructor(
     private readonly options: TelemetryOptions,
-    private readonly exporter: PrometheusExporter,
+    exporter: PrometheusExporter | undefined,
     host: string,
     port: number,
     endpoint: string,
   ) {
-    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${endpoint}`;
+    this.url = exporter ? `http://${host.includes(':') ? `[${host}]` : host}:${port}${endpoint}` : undefined;
     this.common = { run_id: options.runId, scenario: options.scenario };
+    this.onDemand = options.collect ? new OnDemandReader() : undefined;
     this.provider = new MeterProvider({
       resource: resourceFromAttributes({ 'service.name': 'loadscope', 'service.version': options.serviceVersion ?? '0.1.0', 'loadscope.run_id': options.runId }),
-      readers: [exporter],
+      readers: [...(exporter ? [exporter] : []), ...(this.onDemand ? [this.onDemand] : [])],
     });
     const meter = this.provider.getMeter('loadscope', options.serviceVersion ?? '0.1.0');
     const opts = (d: MetricDef) => ({
@@ -95,6 +111,7 @@ export class Telemetry {
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? 9464;
     const endpoint = options.endpoint ?? '/metrics';
+    if (options.serve === false) return new Telemetry(options, undefined, host, port, endpoint);
     const exporter = new PrometheusExporter({
       host,
       port,
@@ -123,6 +140,11 @@ export class Telemetry {
     this.verdicts = v;
   }
 
+  /** Remote-write pushes given up so far (exported only once remote write is on). */
+  setRemoteWriteFailures(n: number): void {
+    this.remoteWriteFailures = n;
+  }
+
   setActiveUsers(n: number): void {
     this.activeUsers = n;
   }
@@ -145,11 +167,22 @@ export class Telemetry {
     for (let i = 0; i < count; i++) this.latency.record(seconds, attrs);
   }
 
+  /**
+   * Every instrument's current points as Prometheus series, named and labelled as /metrics names them (the
+   * exporter's rules in metric-names.ts), cumulative, stamped with the collection time. Needs `collect: true`.
+   */
+  async collectSeries(): Promise<PromSeries[]> {
+    if (!this.onDemand) throw new Error('Telemetry was started without collect: true');
+    if (this.shutDown) return [];
+    const { resourceMetrics } = await this.onDemand.collect();
+    return toPromSeries(resourceMetrics, this.common);
+  }
+
   /** Keeps /metrics up for lingerMs (default two scrape intervals) so the final values get scraped, then stops. */
   async shutdown(options: { lingerMs?: number } = {}): Promise<void> {
     if (this.shutDown) return;
     this.shutDown = true;
-    const lingerMs = options.lingerMs ?? 2 * (this.options.scrapeIntervalMs ?? 5000);
+    const lingerMs = this.url === undefined ? 0 : (options.lingerMs ?? 2 * (this.options.scrapeIntervalMs ?? 5000));
     if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
     await this.provider.shutdown(); // also stops the exporter's HTTP server
   }
@@ -175,6 +208,7 @@ export class Telemetry {
 
   private observeAll(o: (key: ObservableKey, value: number | null | undefined, attrs?: Attributes) => void): void {
     o('usersActive', this.activeUsers);
+    o('remoteWriteFailures', this.remoteWriteFailures);
     this.observeVerdicts(o);
     for (const [name, index] of this.phases) o('phase', name === this.phase ? 1 : 0, { phase: name, phase_index: index });
     const s = this.snapshot;
@@ -233,4 +267,51 @@ export class Telemetry {
     o('samplerLag', s.sampler.lagMs / 1000);
     o('samplerSkippedTicks', s.sampler.skippedTicks);
   }
+}
+
+const hrMs = (t: HrTime): number => t[0] * 1000 + Math.round(t[1] / 1e6);
+
+function kindOf(m: MetricData): InstrumentKind {
+  if (m.dataPointType === DataPointType.HISTOGRAM) return 'histogram';
+  if (m.dataPointType === DataPointType.SUM) return m.isMonotonic ? 'counter' : 'observableUpDownCounter';
+  return 'observableGauge';
+}
+
+function labelsOf(attributes: Attributes): Record<string, string> {
+  return Object.fromEntries(Object.entries(attributes).map(([k, v]) => [promLabel(k), String(v)]));
+}
+
+/** ResourceMetrics → series as the Prometheus exporter exposes them: `_total` counters, `_bucket{le}`/`_sum`/`_count`, target_info. */
+function toPromSeries(rm: ResourceMetrics, common: Attributes): PromSeries[] {
+  const out: PromSeries[] = [];
+  let atMs = 0;
+  const push = (name: string, labels: Record<string, string>, value: number, timestampMs: number) => out.push({ labels: { __name__: name, ...labels }, samples: [{ value, timestampMs }] });
+  for (const scope of rm.scopeMetrics) {
+    for (const m of scope.metrics) {
+      const name = promName({ name: m.descriptor.name, kind: kindOf(m) });
+      if (m.dataPointType === DataPointType.HISTOGRAM) {
+        for (const p of m.dataPoints) {
+          const ts = hrMs(p.endTime);
+          atMs = Math.max(atMs, ts);
+          const labels = labelsOf(p.attributes);
+          let cumulative = 0;
+          p.value.buckets.boundaries.forEach((le, i) => {
+            cumulative += p.value.buckets.counts[i] ?? 0;
+            push(`${name}_bucket`, { ...labels, le: String(le) }, cumulative, ts);
+          });
+          push(`${name}_bucket`, { ...labels, le: '+Inf' }, p.value.count, ts);
+          push(`${name}_sum`, labels, p.value.sum ?? 0, ts);
+          push(`${name}_count`, labels, p.value.count, ts);
+        }
+      } else if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE) {
+        for (const p of m.dataPoints) {
+          atMs = Math.max(atMs, hrMs(p.endTime));
+          push(name, labelsOf(p.attributes), p.value, hrMs(p.endTime));
+        }
+      }
+    }
+  }
+  // /metrics carries target_info (the resource); here it also gets run_id/scenario, like every other series.
+  if (out.length > 0) push('target_info', { ...labelsOf(rm.resource.attributes), ...labelsOf(common) }, 1, atMs);
+  return out;
 }

@@ -20,9 +20,10 @@ interface RunFlags {
   metrics: boolean;
   json?: boolean;
   strict?: boolean;
+  remoteWrite?: string;
 }
 
-const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run peak --time-scale 0.05 --json > peak.json\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n';
+const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run peak --time-scale 0.05 --json > peak.json\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n  loadscope run normal --remote-write http://127.0.0.1:9090/api/v1/write\n';
 
 /** Options shared by `run` and `demo`. */
 function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
@@ -35,6 +36,7 @@ function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
     .option('--metrics-host <host>', 'address of the Prometheus endpoint (loopback unless you ask otherwise)', DEFAULT_METRICS.host)
     .option('--metrics-port <port>', 'port of the Prometheus endpoint', String(DEFAULT_METRICS.port))
     .option('--no-metrics', 'do not serve /metrics during the run')
+    .option('--remote-write <url>', 'also push the metrics to this Prometheus remote-write endpoint (e.g. http://127.0.0.1:9090/api/v1/write; loopback unless in allowTargets); replaces remoteWrite.url of the config')
     .option('--strict', 'no soft outcomes: an SLO the scenario cannot produce by design (e.g. more req/s than its users can send) is an error (exit 2 before anything starts), and an inconclusive verdict exits 1 as with analyze --strict')
     .option('--json', 'print a JSON summary (runId, runDir, reportPath, verdict, slo, capacity, leaks, summary) on stdout; progress goes to stderr');
 }
@@ -94,6 +96,7 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
       stack: provider,
       signal: ac.signal,
       strict: flags.strict,
+      remoteWriteUrl: flags.remoteWrite,
       ...live.runOptions,
     });
     live.close();

@@ -2,6 +2,7 @@
 // exporter on `port`. The scenario is built so that every panel has something true to show: a two-step
 // ladder where a one-connection pool with a slow ledger query breaks the second step (breaking point +
 // pool waits) and an SLO that fails (annotation). The live leak slope needs minutes of constant load: none here.
+import type { RemoteWriteConfig } from '../../config/schema.ts';
 import { runScenario } from '../../run/run-scenario.ts';
 import { isolatedStack, testConfig, testStackProvider } from '../../run/testing/stack-fixture.ts';
 
@@ -10,11 +11,13 @@ export interface ProducedRun {
   scenario: string;
   startS: number;
   endS: number;
+  runDir: string;
 }
 
 const SCENARIO = 'dashboards';
 
-export async function produceRunMetrics(port: number, outDir: string): Promise<ProducedRun> {
+/** `port` null: no /metrics endpoint (e.g. the metrics only reach Prometheus by `remoteWrite`). */
+export async function produceRunMetrics(port: number | null, outDir: string, o: { remoteWrite?: RemoteWriteConfig } = {}): Promise<ProducedRun> {
   const stack = await isolatedStack('loadscope-dash', { env: { POOL_MIN: '1', POOL_MAX: '1', SLOW_QUERY_MS: '150' } });
   const { config } = testConfig(stack, {
     scenarios: {
@@ -33,10 +36,10 @@ export async function produceRunMetrics(port: number, outDir: string): Promise<P
   const startS = Date.now() / 1000;
   const result = await runScenario({
     scenario: SCENARIO,
-    config,
+    config: o.remoteWrite ? { ...config, remoteWrite: o.remoteWrite } : config,
     outDir,
     stack: testStackProvider(stack),
-    metrics: { host: '127.0.0.1', port, scrapeIntervalMs: 1000 },
+    metrics: port === null ? null : { host: '127.0.0.1', port, scrapeIntervalMs: 1000 },
   });
-  return { runId: result.runId, scenario: SCENARIO, startS, endS: Date.now() / 1000 };
+  return { runId: result.runId, scenario: SCENARIO, startS, endS: Date.now() / 1000, runDir: result.runDir };
 }

@@ -37,7 +37,8 @@ export interface TestPrometheus {
   log(): string;
 }
 
-export async function startPrometheus(configYaml: string): Promise<TestPrometheus> {
+/** `extraArgs`: e.g. `--web.enable-remote-write-receiver`. */
+export async function startPrometheus(configYaml: string, extraArgs: readonly string[] = []): Promise<TestPrometheus> {
   if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} is missing: install Debian's prometheus package (apt-get install prometheus)`);
   const dir = mkdtempSync(join(tmpdir(), 'loadscope-prom-'));
   const configPath = join(dir, 'prometheus.yml');
@@ -46,7 +47,7 @@ export async function startPrometheus(configYaml: string): Promise<TestPrometheu
   let log = '';
   const child: ChildProcess = spawn(
     PROMETHEUS_BIN,
-    [`--config.file=${configPath}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [`--config.file=${configPath}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...extraArgs],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   child.stderr?.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-20_000)));
@@ -79,6 +80,21 @@ export async function startPrometheus(configYaml: string): Promise<TestPrometheu
     await new Promise((r) => setTimeout(r, 200));
   }
   return { url, port, stop, log: () => log };
+}
+
+/**
+ * Grafana's substitutions for a dashboard query over a run whose samples are `sampleIntervalS` apart (scrape or
+ * remote-write interval): timeInterval = that interval, so $__rate_interval = 4 × it.
+ */
+export function substitute(expr: string, run: { runId: string; scenario: string; startS: number; endS: number }, sampleIntervalS = 1): string {
+  const range = `${Math.ceil(run.endS - run.startS)}s`;
+  return expr
+    .replaceAll('$__rate_interval', `${4 * sampleIntervalS}s`)
+    .replaceAll('$__interval', `${sampleIntervalS}s`)
+    .replaceAll('$__range', range)
+    .replaceAll('$run_id', run.runId)
+    .replaceAll('$scenario', run.scenario)
+    .replaceAll('$service', '.*');
 }
 
 export interface RangeResult {
