@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSeries, type SeriesLine } from '../store/read-series.ts';
 import { ALL_METRICS, METRICS, promSeriesNames, type MetricDef, type MetricKey } from '../telemetry/metric-names.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
-import { freePort, realRuntime } from '../stack/testing.ts';
+import { freePort, realRuntime } from '../stack/testing/runtime.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, managedContainers, readEvents, removeTempDirs, scrape, sleep, testConfig, testStackProvider, type PromSample } from './testing/stack-fixture.ts';
 

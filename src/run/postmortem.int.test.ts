@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../analysis/analyze.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { readSeries, type SeriesLine } from '../store/read-series.ts';
-import { realRuntime } from '../stack/testing.ts';
+import { realRuntime } from '../stack/testing/runtime.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, readEvents, testConfig, testStackProvider, cleanUpRuns, analysisOfRun } from './testing/stack-fixture.ts';
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { loadConfigFile } from '../config/load.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
-import { realRuntime } from '../stack/testing.ts';
+import { realRuntime } from '../stack/testing/runtime.ts';
 import { formatSummary } from './format-summary.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { REPO_ROOT, isolatedStack, managedContainers, removeTempDirs, testConfig, testStackProvider } from './testing/stack-fixture.ts';
