@@ -11,7 +11,8 @@ import { defineConfig } from 'vitest/config';
 // - integration-alone: files whose proof needs the machine to themselves, one at a time after the others: incidents
 //   (a calm run must show no tail episode — on a saturated host calm runs had real stalls, docs/ANALYSIS.md
 //   Incidents) and presets (the stress preset saturates both cores with a zero-think ladder, which would be a
-//   neighbour's noise).
+//   neighbour's noise). presets.int runs its five presets three at a time (maxConcurrency): any verdict is accepted
+//   there, so they may be each other's noise.
 const INTEGRATION = ['src/**/*.int.test.ts', 'src/**/*.fault.test.ts'];
 const ALONE = ['src/run/incidents.int.test.ts', 'src/run/presets.int.test.ts'];
 const DOCKER_TIMEOUTS = { testTimeout: 120_000, hookTimeout: 180_000 };
@@ -32,7 +33,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration-alone', include: ALONE, maxWorkers: 1, ...DOCKER_TIMEOUTS, sequence: { groupOrder: 2 } },
+        test: { name: 'integration-alone', include: ALONE, maxWorkers: 1, maxConcurrency: 3, ...DOCKER_TIMEOUTS, sequence: { groupOrder: 2 } },
       },
     ],
   },
