@@ -1,14 +1,49 @@
 import { defineConfig } from 'vitest/config';
 
-// Docker-backed tests bring up stacks on fixed loopback ports, so files run one at a time.
+// Four projects, run one after the other (sequence.groupOrder):
+// - unit: no Docker, no stack; loopback fakes at most. Files run in parallel, two at a time on 2 cores, and share each
+//   worker's module cache (isolate: false halves the import time; no unit file keeps global state: restoreMocks and
+//   unstubEnvs undo spies and env). A unit test that needs more than a minute is not one.
+// - unit-realtime: unit files that measure the engine against the wall clock (a second's line count, a capacity of
+//   400 req/s, think-time pacing ±15 %): one at a time after the others, so a neighbour file does not eat their
+//   tolerance. With an injectable clock they can join unit.
+// - integration: Docker-backed (*.int.test.ts) and fault (*.fault.test.ts) files. Each brings up its own stacks on
+//   free loopback ports under its own Compose project names, so two files can run side by side. They prove behaviour
+//   (events, exit codes, leftovers, verdicts whose margins hold on a busy host), or capacities set by sleeps and
+//   limits, not by CPU.
+// - integration-alone: files whose proof needs the machine to themselves, one at a time after the others: incidents
+//   (a calm run must show no tail episode — on a saturated host calm runs had real stalls, docs/ANALYSIS.md
+//   Incidents) and presets (the stress preset saturates both cores with a zero-think ladder, which would be a
+//   neighbour's noise). presets.int runs its five presets three at a time (maxConcurrency): any verdict is accepted
+//   there, so they may be each other's noise.
+const INTEGRATION = ['src/**/*.int.test.ts', 'src/**/*.fault.test.ts'];
+const REALTIME = ['src/load/engine.test.ts', 'src/load/engine-clock.test.ts'];
+const ALONE = ['src/run/incidents.int.test.ts', 'src/run/presets.int.test.ts'];
+const UNIT_TIMEOUTS = { testTimeout: 60_000, hookTimeout: 60_000 };
+const DOCKER_TIMEOUTS = { testTimeout: 120_000, hookTimeout: 180_000 };
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts'],
-    fileParallelism: false,
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
     restoreMocks: true,
     unstubEnvs: true,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['src/**/*.test.ts'], exclude: [...INTEGRATION, ...REALTIME], maxWorkers: 2, isolate: false, ...UNIT_TIMEOUTS, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'unit-realtime', include: REALTIME, maxWorkers: 1, ...UNIT_TIMEOUTS, sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        test: { name: 'integration', include: INTEGRATION, exclude: ALONE, maxWorkers: 2, ...DOCKER_TIMEOUTS, sequence: { groupOrder: 2 } },
+      },
+      {
+        extends: true,
+        test: { name: 'integration-alone', include: ALONE, maxWorkers: 1, maxConcurrency: 3, ...DOCKER_TIMEOUTS, sequence: { groupOrder: 3 } },
+      },
+    ],
   },
 });

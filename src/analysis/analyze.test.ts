@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { analyzeRun, type AnalyzeOptions } from './analyze.ts';
 import { compareRuns } from './compare.ts';
 import { AnalysisSchema } from './contract.ts';
-import { container, steppedRun } from './fixtures.test-helpers.ts';
-import { buildRecord, constant, type SecondSpec } from './testing.ts';
+import { container, steppedRun } from './testing/fixtures.ts';
+import { buildRecord, constant, type SecondSpec } from './testing/build-record.ts';
 import type { RunEvent } from './types.ts';
 
 const opts = (over: Partial<AnalyzeOptions['scenario']> = {}, incomplete = false): AnalyzeOptions => ({

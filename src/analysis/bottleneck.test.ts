@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { attributeBottlenecks, type BottleneckOptions } from './bottleneck.ts';
-import { container } from './fixtures.test-helpers.ts';
+import { container } from './testing/fixtures.ts';
 import { HistogramIndex } from './histograms.ts';
 import { normal, seededRng } from './stats.ts';
-import { buildRecord, type SecondSpec } from './testing.ts';
+import { buildRecord, type SecondSpec } from './testing/build-record.ts';
 import type { ContainerPoint, PostgresPoint } from './types.ts';
 
 const pg = (app: Record<string, number>, o: Partial<PostgresPoint> = {}): PostgresPoint => ({

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeCapacity } from './capacity.ts';
-import { steppedRun } from './fixtures.test-helpers.ts';
+import { steppedRun } from './testing/fixtures.ts';
 import { HistogramIndex } from './histograms.ts';
-import { buildRecord, constant } from './testing.ts';
+import { buildRecord, constant } from './testing/build-record.ts';
 import { loadSegments } from './windows.ts';
 
 const capacityOf = (rec: ReturnType<typeof steppedRun>) =>

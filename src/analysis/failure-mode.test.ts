@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { analyzeRun } from './analyze.ts';
 import { AnalysisSchema } from './contract.ts';
 import { failureSignals, SAMPLER_LAG_S } from './failure-mode.ts';
-import { container } from './fixtures.test-helpers.ts';
+import { container } from './testing/fixtures.ts';
 import { HistogramIndex } from './histograms.ts';
 import { normal, seededRng } from './stats.ts';
-import { buildRecord, constant, type SecondSpec } from './testing.ts';
+import { buildRecord, constant, type SecondSpec } from './testing/build-record.ts';
 import type { PostgresPoint, RunRecord } from './types.ts';
 
 const pg = (busy: number, idle: number): PostgresPoint => ({

@@ -2,7 +2,7 @@ import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { ALL_ENDPOINTS, HistogramIndex, decodeHistogram, latencyStats, mergeHistograms } from './histograms.ts';
 import { normal, seededRng } from './stats.ts';
-import { encodeMs } from './testing.ts';
+import { encodeMs } from './testing/build-record.ts';
 import type { HistogramLine } from './types.ts';
 
 const build = (): hdr.Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32, autoResize: false, useWebAssembly: false });

@@ -3,7 +3,7 @@ import { analyzeRun } from './analyze.ts';
 import { HistogramIndex } from './histograms.ts';
 import { analyzeRecoveries, secondsText } from './recovery.ts';
 import { normal, seededRng, type Rng } from './stats.ts';
-import { buildRecord, type SecondSpec } from './testing.ts';
+import { buildRecord, type SecondSpec } from './testing/build-record.ts';
 import { loadSegments } from './windows.ts';
 
 const noisy = (rng: Rng, n: number, ms: number): number[] => Array.from({ length: n }, () => ms * Math.exp(0.05 * normal(rng)));

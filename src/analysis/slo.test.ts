@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HistogramIndex } from './histograms.ts';
 import { evaluateSlo, type SloResult, type SloSpec } from './slo.ts';
-import { buildRecord, constant, type SecondSpec } from './testing.ts';
+import { buildRecord, constant, type SecondSpec } from './testing/build-record.ts';
 import type { WindowS } from './types.ts';
 
 /** 60 s: api 20 req/s at 100 ms (1 of them a timeout), health 10 req/s at 5 ms; a 'rare' endpoint with 10 requests in all. */

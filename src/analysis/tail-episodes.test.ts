@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeRun, type AnalyzeOptions } from './analyze.ts';
-import { container } from './fixtures.test-helpers.ts';
+import { container } from './testing/fixtures.ts';
 import { HistogramIndex } from './histograms.ts';
 import { NO_CORRELATED_SIGNAL } from './incidents.ts';
 import { normal, seededRng, type Rng } from './stats.ts';
 import { rankEvidence, type EvidenceLine } from './tail-evidence.ts';
 import { binomialTail, findTailEpisodes, thresholdK } from './tail-episodes.ts';
-import { buildRecord, type SecondSpec } from './testing.ts';
+import { buildRecord, type SecondSpec } from './testing/build-record.ts';
 import type { PostgresPoint, RunRecord, SeriesPoint } from './types.ts';
 import { loadSegments, steadyWindows } from './windows.ts';
 

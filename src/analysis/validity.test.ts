@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { steppedRun } from './fixtures.test-helpers.ts';
+import { steppedRun } from './testing/fixtures.ts';
 import { HistogramIndex } from './histograms.ts';
-import { buildRecord, constant } from './testing.ts';
+import { buildRecord, constant } from './testing/build-record.ts';
 import type { RunRecord } from './types.ts';
 import { checkValidity } from './validity.ts';
 import { loadSegments } from './windows.ts';

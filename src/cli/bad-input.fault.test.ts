@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { main } from './main.ts';
 import { readEvents } from '../run/testing/stack-fixture.ts';
-import { freePort } from '../stack/testing.ts';
+import { freePort } from '../stack/testing/runtime.ts';
 
 const SCENARIO = 'badinput';
 let dir: string;

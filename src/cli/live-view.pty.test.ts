@@ -56,7 +56,8 @@ const cliArgs = (extra: string[] = []): string[] => [CLI, 'run', 'live', '-c', j
 // the view's env knobs must not leak in from the caller's environment
 const ENV = (): Record<string, string> => ({ FAKE_PORT: String(port), LOADSCOPE_PLAIN: '', TERM: 'xterm' });
 
-describe('live view of `loadscope run`', () => {
+// The three cases are separate CLI processes against the same fake (own run ids): they run at the same time.
+describe.concurrent('live view of `loadscope run`', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'loadscope-pty-'));
     writeFileSync(join(dir, 'live.yaml'), CONFIG);

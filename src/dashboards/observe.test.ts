@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FakeContainerRuntime } from '../stack/fake-runtime.ts';
+import { FakeContainerRuntime } from '../stack/testing/fake-runtime.ts';
 import { REPO_ROOT } from './generate.ts';
 import { observabilityImages } from './observe.ts';
 

@@ -3,7 +3,7 @@ import type { AnalysisContract } from '../analysis/contract.ts';
 import type { Comparison } from '../analysis/compare.ts';
 import { formatComparison } from './compare-table.ts';
 import { escapeHtml, escapeMd, escapeXml, fmtHours, fmtNum, jsonForScript } from './format.ts';
-import { HOSTILE_NAME, syntheticRecord } from './fixtures.test-helpers.ts';
+import { HOSTILE_NAME, syntheticRecord } from './testing/synthetic-run.ts';
 import { renderHtml } from './html.ts';
 import { renderJunit } from './junit.ts';
 import { renderMarkdown } from './markdown.ts';

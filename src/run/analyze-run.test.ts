@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AnalysisSchema } from '../analysis/contract.ts';
 import { main } from '../cli/main.ts';
-import { syntheticManifest, syntheticRunFiles, type SyntheticRunOptions } from '../report/fixtures.test-helpers.ts';
+import { syntheticManifest, syntheticRunFiles, type SyntheticRunOptions } from '../report/testing/synthetic-run.ts';
 import { readRunRecord, type RunManifest } from '../store/run-record.ts';
 import { analyzeOptionsFromManifest, analyzeRunDir } from './analyze-run.ts';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigObject, parseConfigText } from '../config/load.ts';
 import { readSeries } from '../store/read-series.ts';
-import { freePort, leftovers, realRuntime } from '../stack/testing.ts';
+import { freePort, leftovers, realRuntime } from '../stack/testing/runtime.ts';
 import { dockerStackProvider } from './docker-stack.ts';
 import { runScenario } from './run-scenario.ts';
 

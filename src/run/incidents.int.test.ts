@@ -17,7 +17,7 @@ import { NO_CORRELATED_SIGNAL, type Incident } from '../analysis/incidents.ts';
 import { createPgQueryClient, type PgQueryClient } from '../samplers/pg-client.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { readNdjson, readSeries, type SeriesLine } from '../store/read-series.ts';
-import { realRuntime } from '../stack/testing.ts';
+import { realRuntime } from '../stack/testing/runtime.ts';
 import { parsePostgresDsn } from './dsn.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, sleep, testConfig, testStackProvider, waitFor, type IsolatedStack, cleanUpRuns } from './testing/stack-fixture.ts';

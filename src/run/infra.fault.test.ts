@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
-import { freePort, realRuntime } from '../stack/testing.ts';
+import { freePort, realRuntime } from '../stack/testing/runtime.ts';
 import { CLI, isolatedStack, managedContainers, REPO_ROOT, removeTempDirs, testConfig, writeConfigFile, type IsolatedStack } from './testing/stack-fixture.ts';
 
 let runtime: ContainerRuntime;

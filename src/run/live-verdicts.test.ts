@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { analyzeRun } from '../analysis/analyze.ts';
 import { MIB } from '../analysis/leak.ts';
 import type { RunRecord } from '../analysis/types.ts';
-import { syntheticManifest, syntheticRecord } from '../report/fixtures.test-helpers.ts';
+import { syntheticManifest, syntheticRecord } from '../report/testing/synthetic-run.ts';
 import type { RunManifest } from '../store/run-record.ts';
 import type { VerdictValues } from '../telemetry/otel.ts';
 import { analyzeOptionsFromManifest } from './analyze-run.ts';

@@ -10,7 +10,7 @@ import { readSeries, type SeriesLine } from '../store/read-series.ts';
 import type { Analysis } from '../analysis/analyze.ts';
 import { ALL_METRICS, LEAK_STATUS_VALUE, METRICS, promSeriesNames, SLO_STATUS_VALUE, type MetricDef, type MetricKey } from '../telemetry/metric-names.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
-import { freePort, realRuntime } from '../stack/testing.ts';
+import { freePort, realRuntime } from '../stack/testing/runtime.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, managedContainers, readEvents, removeTempDirs, scrape, sleep, testConfig, testStackProvider, type PromSample } from './testing/stack-fixture.ts';
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { loadConfigFile } from '../config/load.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
-import { realRuntime } from '../stack/testing.ts';
+import { realRuntime } from '../stack/testing/runtime.ts';
 import { formatSummary } from './format-summary.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { REPO_ROOT, isolatedStack, managedContainers, removeTempDirs, testConfig, testStackProvider } from './testing/stack-fixture.ts';
@@ -70,7 +70,9 @@ describe('the reference presets match LOAD-TESTING-PLAN.md', () => {
   });
 });
 
-describe('every preset runs time-scaled on the reference stack and ends with its verdicts', () => {
+// The presets run at the same time (maxConcurrency of the integration-alone project, vitest.config.ts), each on its
+// own stack: what is proven is that each ends with its verdicts, whatever they are, not what they are.
+describe.concurrent('every preset runs time-scaled on the reference stack and ends with its verdicts', () => {
   let runtime: ContainerRuntime;
   const observed: { preset: string; verdict: string; stoppedBy: string; seconds: number; requests: number; note: string }[] = [];
 

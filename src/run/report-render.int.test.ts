@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syntheticRunFiles, type SyntheticRunOptions } from '../report/fixtures.test-helpers.ts';
+import { syntheticRunFiles, type SyntheticRunOptions } from '../report/testing/synthetic-run.ts';
 import { analyzeRunDir } from './analyze-run.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -11,7 +11,7 @@ import { basename, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCompose } from '../stack/compose/load.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
-import { freePort, realRuntime } from '../stack/testing.ts';
+import { freePort, realRuntime } from '../stack/testing/runtime.ts';
 import { CLI, isolatedStack, managedContainers, readEvents, REPO_ROOT, removeTempDirs, testConfig, waitFor, writeConfigFile } from './testing/stack-fixture.ts';
 
 const PG_SECRET = 'S3cr3t-xyz';

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readSeries } from '../store/read-series.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
-import { freePort, realRuntime } from '../stack/testing.ts';
+import { freePort, realRuntime } from '../stack/testing/runtime.ts';
 import { CLI, isolatedStack, managedContainers, readEvents, REPO_ROOT, removeTempDirs, testConfig, waitFor, writeConfigFile } from './testing/stack-fixture.ts';
 
 let runtime: ContainerRuntime;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Incident } from '../analysis/incidents.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
-import { realRuntime } from '../stack/testing.ts';
+import { realRuntime } from '../stack/testing/runtime.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, managedContainers, readEvents, removeTempDirs, testConfig, testStackProvider, type RunEvent } from './testing/stack-fixture.ts';
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { FakeContainerRuntime } from './fake-runtime.ts';
+import { FakeContainerRuntime } from './testing/fake-runtime.ts';
 import { reapOrphans } from './reaper.ts';
 
 const labels = (pid: number, extra: Record<string, string> = {}) => ({

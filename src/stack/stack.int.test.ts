@@ -9,7 +9,7 @@ import { StackStartError } from '../common/errors.ts';
 import { loadComposeFile } from './compose/load.ts';
 import type { ContainerRuntime } from './runtime/port.ts';
 import { startStack, type StartedStack } from './stack.ts';
-import { freePort, leftovers, realRuntime, uniqueRunId } from './testing.ts';
+import { freePort, leftovers, realRuntime, uniqueRunId } from './testing/runtime.ts';
 
 const composePath = join(import.meta.dirname, '..', '..', 'compose', 'stack.yml');
 

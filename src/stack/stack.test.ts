@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { LoadscopeError, StackStartError } from '../common/errors.ts';
 import { parseCompose } from './compose/parse.ts';
 import type { ComposeProject } from './compose/types.ts';
-import { FakeContainerRuntime, type FakeContainerScript } from './fake-runtime.ts';
+import { FakeContainerRuntime, type FakeContainerScript } from './testing/fake-runtime.ts';
 import { LABEL_MANAGED, LABEL_RUN } from './labels.ts';
 import { downByLabel, installSignalTeardown, startStack, type SignalTarget, type StackEvent, type StackOptions } from './stack.ts';
 import type { Clock } from './wait.ts';

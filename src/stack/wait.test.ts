@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeContainerRuntime } from './fake-runtime.ts';
+import { FakeContainerRuntime } from './testing/fake-runtime.ts';
 import { waitForContainer, WaitError, type Clock } from './wait.ts';
 
 function fakeClock(): Clock & { slept: number[] } {

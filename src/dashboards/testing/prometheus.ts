@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../generate.ts';
-import { freePort } from '../../stack/testing.ts';
+import { freePort } from '../../stack/testing/runtime.ts';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 

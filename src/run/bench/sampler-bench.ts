@@ -15,7 +15,7 @@ import type { ContainerSample, SampleSnapshot } from '../../samplers/types.ts';
 import { loadComposeFile } from '../../stack/compose/load.ts';
 import { LABEL_RUN, managedLabels } from '../../stack/labels.ts';
 import { downByLabel, startStack } from '../../stack/stack.ts';
-import { realRuntime } from '../../stack/testing.ts';
+import { realRuntime } from '../../stack/testing/runtime.ts';
 import { parsePostgresDsn } from '../dsn.ts';
 import { isolatedStack, removeTempDirs } from '../testing/stack-fixture.ts';
 

@@ -13,7 +13,7 @@ import type { ResolvedConfig } from '../../config/schema.ts';
 import { readNdjson } from '../../store/read-series.ts';
 import { LABEL_MANAGED, LABEL_RUN } from '../../stack/labels.ts';
 import type { ContainerRuntime } from '../../stack/runtime/port.ts';
-import { freePort } from '../../stack/testing.ts';
+import { freePort } from '../../stack/testing/runtime.ts';
 import { dockerStackProvider } from '../docker-stack.ts';
 import type { StackProvider } from '../run-scenario.ts';
 

@@ -1,8 +1,8 @@
 // Test support for Docker-backed tests: the real engine, free loopback ports, and a leftovers check by label.
 import { createServer } from 'node:net';
-import { DockerodeRuntime, endpointFromEnv } from './runtime/dockerode-runtime.ts';
-import type { ContainerRuntime } from './runtime/port.ts';
-import { LABEL_MANAGED, LABEL_RUN } from './labels.ts';
+import { DockerodeRuntime, endpointFromEnv } from '../runtime/dockerode-runtime.ts';
+import type { ContainerRuntime } from '../runtime/port.ts';
+import { LABEL_MANAGED, LABEL_RUN } from '../labels.ts';
 
 /** The engine the bootstrap ensured; a test that finds none fails loudly, never skips. */
 export async function realRuntime(): Promise<ContainerRuntime> {

@@ -1,6 +1,6 @@
 // Test helper (pure): builds a RunRecord second by second, with real encoded histograms.
 import * as hdr from 'hdr-histogram-js';
-import type { ContainerPoint, EndpointSecond, HistogramLine, PostgresPoint, RunEvent, RunRecord, SeriesPoint } from './types.ts';
+import type { ContainerPoint, EndpointSecond, HistogramLine, PostgresPoint, RunEvent, RunRecord, SeriesPoint } from '../types.ts';
 
 export interface SecondSpec {
   phase: string;

@@ -1,7 +1,7 @@
 // Shared synthetic runs for the analysis tests (pure, seeded).
-import { normal, seededRng } from './stats.ts';
-import { buildRecord, type SecondSpec } from './testing.ts';
-import type { ContainerPoint, RunRecord } from './types.ts';
+import { normal, seededRng } from '../stats.ts';
+import { buildRecord, type SecondSpec } from './build-record.ts';
+import type { ContainerPoint, RunRecord } from '../types.ts';
 
 export const container = (over: Partial<ContainerPoint> = {}): ContainerPoint => ({
   cpuCores: 0.5, cpuLimitUtilization: 0.5, cpuLimitCores: 1, throttledRatio: 0, memoryWorkingSetBytes: 300e6, memoryLimitBytes: 1e9, restarts: 0, oomKills: 0, ageMs: 100, ...over,

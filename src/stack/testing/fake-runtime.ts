@@ -12,7 +12,7 @@ import type {
   ImageInfo,
   ImportImageOptions,
   LogLine,
-} from './runtime/port.ts';
+} from '../runtime/port.ts';
 
 /** How a container behaves once started; keyed by container name. */
 export interface FakeContainerScript {

@@ -1,9 +1,9 @@
 // Test helper (pure): a synthetic stepped stress run as run-directory file contents, so the store, the
 // analyze-run pipeline and the browser test all read the same realistic data. Nothing here touches fs.
-import type { ContainerPoint, PostgresPoint } from '../analysis/types.ts';
-import { normal, seededRng } from '../analysis/stats.ts';
-import { buildRecord, T0_MS, type SecondSpec } from '../analysis/testing.ts';
-import type { RunRecord } from '../analysis/types.ts';
+import type { ContainerPoint, PostgresPoint } from '../../analysis/types.ts';
+import { normal, seededRng } from '../../analysis/stats.ts';
+import { buildRecord, T0_MS, type SecondSpec } from '../../analysis/testing/build-record.ts';
+import type { RunRecord } from '../../analysis/types.ts';
 
 export const HOSTILE_NAME = '</script><img src=x onerror="alert(1)">&amp;|*_`';
 

@@ -23,7 +23,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../stack/testing.ts';
+import { freePort } from '../stack/testing/runtime.ts';
 import { CLI, REPO_ROOT, isolatedStack, removeTempDirs, type IsolatedStack } from '../run/testing/stack-fixture.ts';
 
 interface Example {
