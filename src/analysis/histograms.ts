@@ -63,8 +63,10 @@ export interface CompactHistogram {
 
 /** Index → highest / median equivalent value (µs) for one lowest value and precision, filled as indices are seen. */
 export class BucketLayout {
-  readonly hi: number[] = [];
-  readonly mid: number[] = [];
+  /** Dense by index (typed: a holey JS array filled out of order goes to dictionary mode and every lookup is slow). */
+  hi = new Float64Array(0);
+  mid = new Float64Array(0);
+  private known = new Uint8Array(0);
   private readonly ref: hdr.JsHistogram;
   /** Dense scratch counts for merging, zeroed again after each merge. */
   scratch = new Float64Array(0);
@@ -74,15 +76,21 @@ export class BucketLayout {
   }
 
   see(i: number): void {
-    if (this.hi[i] !== undefined) return;
+    if (i >= this.known.length) this.grow(i + 1);
+    if (this.known[i]) return;
     const v = this.ref.valueFromIndex(i);
     this.hi[i] = this.ref.highestEquivalentValue(v);
     this.mid[i] = this.ref.medianEquivalentValue(v);
-    if (i >= this.scratch.length) {
-      const grown = new Float64Array(Math.max(i + 1, this.scratch.length * 2));
-      grown.set(this.scratch);
-      this.scratch = grown;
-    }
+    this.known[i] = 1;
+  }
+
+  private grow(min: number): void {
+    const n = Math.max(min, this.known.length * 2, 1024);
+    const copy = <T extends Float64Array | Uint8Array>(a: T, b: T): T => (b.set(a), b);
+    this.hi = copy(this.hi, new Float64Array(n));
+    this.mid = copy(this.mid, new Float64Array(n));
+    this.known = copy(this.known, new Uint8Array(n));
+    this.scratch = copy(this.scratch, new Float64Array(n));
   }
 }
 
@@ -144,20 +152,27 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
   }
 }
 
-/** Adds the parts' counts into the layout's scratch; returns the touched indices in ascending order and the total. */
-function accumulate(layout: BucketLayout, parts: readonly CompactHistogram[]): { keys: Int32Array; total: number } {
+/**
+ * Adds the parts' counts into the layout's scratch; returns the lowest and highest index touched and the total.
+ * The caller walks that index range in order (cheaper than sorting the touched indices: a window's buckets are
+ * dense within a few binary orders of magnitude) and zeroes what it read.
+ */
+function accumulate(layout: BucketLayout, parts: readonly CompactHistogram[]): { lo: number; hi: number; total: number } {
   const acc = layout.scratch;
-  const touched: number[] = [];
+  let lo = Infinity;
+  let hi = -1;
   let total = 0;
   for (const p of parts) {
-    for (let j = 0; j < p.idx.length; j++) {
-      const k = p.idx[j]!;
-      if (acc[k] === 0) touched.push(k);
-      acc[k]! += p.counts[j]!;
+    const n = p.idx.length;
+    if (n === 0) continue;
+    if (p.idx[0]! < lo) lo = p.idx[0]!;
+    if (p.idx[n - 1]! > hi) hi = p.idx[n - 1]!;
+    for (let j = 0; j < n; j++) {
+      acc[p.idx[j]!]! += p.counts[j]!;
       total += p.counts[j]!;
     }
   }
-  return { keys: Int32Array.from(touched).sort(), total };
+  return { lo, hi, total };
 }
 
 /**
@@ -190,15 +205,22 @@ export function mergeCompact(parts: readonly CompactHistogram[], slabs?: Compact
   const layout = parts[0]?.layout;
   if (!layout) return null;
   if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
-  const { keys } = accumulate(layout, parts);
-  let fits = keys.length === 0 || keys[keys.length - 1]! <= 0xffff;
-  for (let j = 0; fits && j < keys.length; j++) fits = layout.scratch[keys[j]!]! <= 0xffffffff;
-  const out = slabs && fits ? slabs.take(keys.length) : { idx: new Int32Array(keys.length), counts: new Float64Array(keys.length) };
-  keys.forEach((k, j) => {
+  const { lo, hi } = accumulate(layout, parts);
+  const acc = layout.scratch;
+  let n = 0;
+  let fits = hi <= 0xffff;
+  for (let k = lo; k <= hi; k++) {
+    if (acc[k] === 0) continue;
+    n++;
+    if (acc[k]! > 0xffffffff) fits = false;
+  }
+  const out = slabs && fits ? slabs.take(n) : { idx: new Int32Array(n), counts: new Float64Array(n) };
+  for (let k = lo, j = 0; k <= hi; k++) {
+    if (acc[k] === 0) continue;
     out.idx[j] = k;
-    out.counts[j] = layout.scratch[k]!;
-    layout.scratch[k] = 0;
-  });
+    out.counts[j++] = acc[k]!;
+    acc[k] = 0;
+  }
   return { layout, ...out };
 }
 
@@ -211,7 +233,7 @@ export function compactStats(parts: readonly CompactHistogram[]): LatencyStats |
   const layout = parts[0]?.layout;
   if (!layout) return null;
   if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
-  const { keys, total } = accumulate(layout, parts);
+  const { lo, hi: top, total } = accumulate(layout, parts);
   const acc = layout.scratch;
   const { hi, mid } = layout;
   const need = [50, 95, 99].map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5)));
@@ -219,8 +241,9 @@ export function compactStats(parts: readonly CompactHistogram[]): LatencyStats |
   let cum = 0;
   let sumMid = 0;
   let sumSq = 0;
-  for (const k of keys) {
+  for (let k = lo; k <= top; k++) {
     const count = acc[k]!;
+    if (count === 0) continue;
     acc[k] = 0;
     cum += count;
     for (let q = 0; q < 3; q++) if (Number.isNaN(at[q]) && cum >= need[q]!) at[q] = hi[k]!;
@@ -228,7 +251,7 @@ export function compactStats(parts: readonly CompactHistogram[]): LatencyStats |
     sumSq += mid[k]! * mid[k]! * count;
   }
   if (total === 0) return null;
-  const maxUs = hi[keys[keys.length - 1]!]!;
+  const maxUs = hi[top]!;
   const pick = (q: number): number => (Number.isNaN(at[q]) ? maxUs : at[q]!);
   const meanUs = sumMid / total;
   const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
