@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { ALL_ENDPOINTS, HistogramIndex, decodeHistogram, latencyStats, mergeHistograms } from './histograms.ts';
+import { ALL_ENDPOINTS, HistogramIndex, compactStats, decodeCompact, decodeHistogram, latencyStats, mergeHistograms } from './histograms.ts';
 import { normal, seededRng } from './stats.ts';
 import { encodeMs } from './testing/build-record.ts';
 import type { HistogramLine } from './types.ts';
@@ -59,5 +59,38 @@ describe('histograms: merged = union (E2)', () => {
     const idx = new HistogramIndex([{ tMs: 1, elapsedS: 1, unit: 'us', endpoints: { x: '@@@' } }]);
     idx.decodeAll();
     expect(idx.corrupt).toBe(1);
+  });
+});
+
+describe('decodeCompact: the stored payload read straight into its non-zero buckets', () => {
+  it('has the buckets and counts of hdr-histogram-js holding the same values, wide ranges and zero runs included', () => {
+    const rng = seededRng(3);
+    for (let round = 0; round < 40; round++) {
+      const v = Array.from({ length: 1 + Math.floor(rng() * 3000) }, () => Math.exp(-2 + 12 * rng()));
+      const ref = new hdr.Int32Histogram(1, 60_000_000, 3);
+      for (const x of v) ref.recordValue(Math.min(60_000_000, Math.max(1, Math.round(x * 1000))));
+      const compact = decodeCompact(encodeMs(v))!;
+      let total = 0;
+      for (let j = 0; j < compact.idx.length; j++) {
+        const i = compact.idx[j]!;
+        expect(compact.counts[j], `count at index ${i}`).toBe(ref.getCountAtIndex(i));
+        expect(compact.layout.hi[i]).toBe(ref.highestEquivalentValue(ref.valueFromIndex(i)));
+        total += compact.counts[j]!;
+      }
+      expect(total).toBe(ref.totalCount);
+      // the rank rule of compactStats, computed from the reference: the bucket where the count reaches round(p · total)
+      const need = Math.max(1, Math.floor(0.99 * ref.totalCount + 0.5));
+      let cum = 0;
+      let p99Us = 0;
+      for (let i = 0; cum < need; i++) {
+        cum += ref.getCountAtIndex(i);
+        p99Us = ref.highestEquivalentValue(ref.valueFromIndex(i));
+      }
+      expect(compactStats([compact])!.p99Ms).toBe(p99Us / 1000);
+    }
+  });
+
+  it('corrupt or foreign payloads are undefined, not an exception', () => {
+    for (const bad of ['', '@@@', 'not-base64!', Buffer.from('hello world, not a histogram').toString('base64')]) expect(decodeCompact(bad)).toBeUndefined();
   });
 });

@@ -1,6 +1,8 @@
 // Decode and merge the per-second HdrHistograms (µs). Every latency percentile in the analysis comes from
 // a merged histogram over the window in question; stored per-second percentiles are never averaged.
 import * as hdr from 'hdr-histogram-js';
+import { Buffer } from 'node:buffer';
+import { inflateSync } from 'node:zlib';
 import type { HistogramLine, WindowS } from './types.ts';
 
 export type Histogram = hdr.Histogram;
@@ -47,78 +49,231 @@ export function latencyStats(h: Histogram): LatencyStats | null {
   };
 }
 
-/** Non-zero buckets of one histogram: highest-equivalent value (µs), median-equivalent value (µs), count. */
-export interface SparseHistogram {
-  hi: number[];
-  mid: number[];
-  counts: number[];
+/**
+ * The non-zero buckets of one histogram, compact: bucket indices (ascending) and their counts. Indices of one
+ * `BucketLayout` (lowest value and precision) map to the same values in every histogram, so merging is adding
+ * counts per index. A run keeps one of these per second (all endpoints merged) instead of decoded histograms:
+ * a few hundred bytes where a decoded 3-digit histogram is ~110 kB (docs/ANALYSIS.md, "Reading a run back").
+ */
+export interface CompactHistogram {
+  layout: BucketLayout;
+  idx: Int32Array | Uint16Array;
+  counts: Float64Array | Uint32Array;
 }
 
-export function toSparse(h: Histogram): SparseHistogram {
-  const js = h as unknown as hdr.JsHistogram;
-  const out: SparseHistogram = { hi: [], mid: [], counts: [] };
-  if (h.totalCount === 0) return out;
-  const maxIdx = Math.min(js.countsArrayLength, js.countsArrayIndex(h.maxValue) + 1);
-  for (let i = js.countsArrayIndex(h.minNonZeroValue); i < maxIdx; i++) {
-    const c = js.getCountAtIndex(i);
-    if (c > 0) {
-      const v = js.valueFromIndex(i);
-      out.hi.push(js.highestEquivalentValue(v));
-      out.mid.push(js.medianEquivalentValue(v));
-      out.counts.push(c);
-    }
+/** Index → highest / median equivalent value (µs) for one lowest value and precision, filled as indices are seen. */
+export class BucketLayout {
+  /** Dense by index (typed: a holey JS array filled out of order goes to dictionary mode and every lookup is slow). */
+  hi = new Float64Array(0);
+  mid = new Float64Array(0);
+  private known = new Uint8Array(0);
+  private readonly ref: hdr.JsHistogram;
+  /** Dense scratch counts for merging, zeroed again after each merge. */
+  scratch = new Float64Array(0);
+
+  constructor(lowest: number, highest: number, digits: number) {
+    this.ref = new hdr.Int32Histogram(lowest, highest, digits);
   }
-  return out;
+
+  see(i: number): void {
+    if (i >= this.known.length) this.grow(i + 1);
+    if (this.known[i]) return;
+    const v = this.ref.valueFromIndex(i);
+    this.hi[i] = this.ref.highestEquivalentValue(v);
+    this.mid[i] = this.ref.medianEquivalentValue(v);
+    this.known[i] = 1;
+  }
+
+  private grow(min: number): void {
+    const n = Math.max(min, this.known.length * 2, 1024);
+    const copy = <T extends Float64Array | Uint8Array>(a: T, b: T): T => (b.set(a), b);
+    this.hi = copy(this.hi, new Float64Array(n));
+    this.mid = copy(this.mid, new Float64Array(n));
+    this.known = copy(this.known, new Uint8Array(n));
+    this.scratch = copy(this.scratch, new Float64Array(n));
+  }
+}
+
+const V2_COMPRESSED_COOKIE = 0x1c849304;
+const V2_COOKIE = 0x1c849303;
+const layouts = new Map<string, BucketLayout>();
+
+/** ZigZag LEB128-64b9B, as HdrHistogram's V2 encoding writes counts (negative: a run of zero buckets). */
+function readZigZag(b: Uint8Array, at: { pos: number }): number {
+  let value = 0;
+  let mult = 1;
+  for (let k = 0; k < 9; k++) {
+    const v = b[at.pos++]!;
+    value += (v & 0x7f) * mult;
+    if ((v & 0x80) === 0) break;
+    mult *= 128;
+  }
+  return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
 }
 
 /**
- * Percentiles of the union of sparse histograms that share one bucket layout (all stored lines do: 3
- * significant digits, µs). Bucket counts add exactly, so this equals `getValueAtPercentile` of the added
- * histogram (same rank rule as HdrHistogram: count at p = max(1, round(p/100 · total))).
+ * Decodes a stored compressed-base64 histogram straight into its non-zero buckets (the V2 format
+ * hdr-histogram-js writes), without building the full counts array; undefined when the payload is corrupt.
  */
-export function sparseStats(parts: readonly SparseHistogram[]): LatencyStats | null {
-  const acc = new Map<number, { mid: number; count: number }>();
-  let total = 0;
-  for (const p of parts) {
-    for (let i = 0; i < p.hi.length; i++) {
-      const e = acc.get(p.hi[i]!);
-      if (e) e.count += p.counts[i]!;
-      else acc.set(p.hi[i]!, { mid: p.mid[i]!, count: p.counts[i]! });
-      total += p.counts[i]!;
+export function decodeCompact(b64: string): CompactHistogram | undefined {
+  try {
+    const raw = Buffer.from(b64, 'base64');
+    if (raw.length < 8 || (raw.readInt32BE(0) & ~0xf0) !== V2_COMPRESSED_COOKIE) return undefined;
+    const b = inflateSync(raw.subarray(8, 8 + raw.readInt32BE(4)));
+    if ((b.readInt32BE(0) & ~0xf0) !== V2_COOKIE) return undefined;
+    const payloadBytes = b.readInt32BE(4);
+    const digits = b.readInt32BE(12);
+    const lowest = Number(b.readBigInt64BE(16));
+    const highest = Number(b.readBigInt64BE(24));
+    const key = `${lowest}/${digits}`;
+    let layout = layouts.get(key);
+    if (!layout) layouts.set(key, (layout = new BucketLayout(lowest, highest, digits)));
+    const idx: number[] = [];
+    const counts: number[] = [];
+    const at = { pos: 40 };
+    const end = 40 + payloadBytes;
+    if (end > b.length) return undefined;
+    let i = 0;
+    while (at.pos < end) {
+      const c = readZigZag(b, at);
+      if (c < 0) i -= c;
+      else {
+        if (c > 0) {
+          layout.see(i);
+          idx.push(i);
+          counts.push(c);
+        }
+        i++;
+      }
     }
+    return { layout, idx: Int32Array.from(idx), counts: Float64Array.from(counts) };
+  } catch {
+    return undefined;
   }
-  if (total === 0) return null;
-  const keys = [...acc.keys()].sort((a, b) => a - b);
-  const at = (pct: number): number => {
-    const need = Math.max(1, Math.floor((pct / 100) * total + 0.5));
-    let cum = 0;
-    for (const k of keys) {
-      cum += acc.get(k)!.count;
-      if (cum >= need) return k;
-    }
-    return keys[keys.length - 1]!;
-  };
-  let sumMid = 0;
-  let sumSq = 0;
-  for (const k of keys) {
-    const { mid, count } = acc.get(k)!;
-    sumMid += mid * count;
-    sumSq += mid * mid * count;
-  }
-  const meanUs = sumMid / total;
-  const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
-  return { count: total, meanMs: meanUs / 1000, p50Ms: at(50) / 1000, p95Ms: at(95) / 1000, p99Ms: at(99) / 1000, maxMs: keys[keys.length - 1]! / 1000, sdMs };
 }
 
-/** Index of stored histogram lines by second; decodes each (line, endpoint) once. */
+/**
+ * Adds the parts' counts into the layout's scratch; returns the lowest and highest index touched and the total.
+ * The caller walks that index range in order (cheaper than sorting the touched indices: a window's buckets are
+ * dense within a few binary orders of magnitude) and zeroes what it read.
+ */
+function accumulate(layout: BucketLayout, parts: readonly CompactHistogram[]): { lo: number; hi: number; total: number } {
+  const acc = layout.scratch;
+  let lo = Infinity;
+  let hi = -1;
+  let total = 0;
+  for (const p of parts) {
+    const n = p.idx.length;
+    if (n === 0) continue;
+    if (p.idx[0]! < lo) lo = p.idx[0]!;
+    if (p.idx[n - 1]! > hi) hi = p.idx[n - 1]!;
+    for (let j = 0; j < n; j++) {
+      acc[p.idx[j]!]! += p.counts[j]!;
+      total += p.counts[j]!;
+    }
+  }
+  return { lo, hi, total };
+}
+
+/**
+ * Fixed-size slabs that the merged per-second histograms are views into: one allocation per ~1 M buckets, not
+ * two per second. 6 bytes a bucket (a 3-digit µs layout has < 65,536 indices; a second's bucket count < 2³²);
+ * a histogram outside that range gets arrays of its own.
+ */
+class CompactSlabs {
+  private idx = new Uint16Array(0);
+  private counts = new Uint32Array(0);
+  private used = 0;
+
+  take(n: number): { idx: Uint16Array; counts: Uint32Array } {
+    if (this.used + n > this.idx.length) {
+      const size = Math.max(n, SLAB_BUCKETS);
+      this.idx = new Uint16Array(size);
+      this.counts = new Uint32Array(size);
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used += n;
+    return { idx: this.idx.subarray(at, at + n), counts: this.counts.subarray(at, at + n) };
+  }
+}
+
+const SLAB_BUCKETS = 1 << 20;
+
+/** The parts merged into one compact histogram (e.g. one second's endpoints), stored in `slabs` when given. */
+export function mergeCompact(parts: readonly CompactHistogram[], slabs?: CompactSlabs): CompactHistogram | null {
+  const layout = parts[0]?.layout;
+  if (!layout) return null;
+  if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
+  const { lo, hi } = accumulate(layout, parts);
+  const acc = layout.scratch;
+  let n = 0;
+  let fits = hi <= 0xffff;
+  for (let k = lo; k <= hi; k++) {
+    if (acc[k] === 0) continue;
+    n++;
+    if (acc[k]! > 0xffffffff) fits = false;
+  }
+  const out = slabs && fits ? slabs.take(n) : { idx: new Int32Array(n), counts: new Float64Array(n) };
+  for (let k = lo, j = 0; k <= hi; k++) {
+    if (acc[k] === 0) continue;
+    out.idx[j] = k;
+    out.counts[j++] = acc[k]!;
+    acc[k] = 0;
+  }
+  return { layout, ...out };
+}
+
+/**
+ * Percentiles of the union of compact histograms of one layout. Bucket counts add exactly, so this equals
+ * `getValueAtPercentile` of the added histogram (same rank rule as HdrHistogram: count at p = max(1,
+ * round(p/100 · total))), reported as the bucket's highest equivalent value; mean and SD from bucket mid-points.
+ */
+export function compactStats(parts: readonly CompactHistogram[]): LatencyStats | null {
+  const layout = parts[0]?.layout;
+  if (!layout) return null;
+  if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
+  const { lo, hi: top, total } = accumulate(layout, parts);
+  const acc = layout.scratch;
+  const { hi, mid } = layout;
+  const need = [50, 95, 99].map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5)));
+  const at = [NaN, NaN, NaN];
+  let cum = 0;
+  let sumMid = 0;
+  let sumSq = 0;
+  for (let k = lo; k <= top; k++) {
+    const count = acc[k]!;
+    if (count === 0) continue;
+    acc[k] = 0;
+    cum += count;
+    for (let q = 0; q < 3; q++) if (Number.isNaN(at[q]) && cum >= need[q]!) at[q] = hi[k]!;
+    sumMid += mid[k]! * count;
+    sumSq += mid[k]! * mid[k]! * count;
+  }
+  if (total === 0) return null;
+  const maxUs = hi[top]!;
+  const pick = (q: number): number => (Number.isNaN(at[q]) ? maxUs : at[q]!);
+  const meanUs = sumMid / total;
+  const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
+  return { count: total, meanMs: meanUs / 1000, p50Ms: pick(0) / 1000, p95Ms: pick(1) / 1000, p99Ms: pick(2) / 1000, maxMs: maxUs / 1000, sdMs };
+}
+
+/**
+ * Index of stored histogram lines by second. Each line's endpoints are decoded once into one merged compact
+ * histogram per second (what the window statistics and the per-second indicators read); a single endpoint's
+ * histograms are decoded when asked for, into a bounded cache.
+ */
 export class HistogramIndex {
   private readonly lines: readonly HistogramLine[];
-  private readonly cache = new Map<string, SparseHistogram | null>();
+  private readonly all: (CompactHistogram | null | undefined)[];
+  private readonly byEndpoint = new Map<string, CompactHistogram | null>();
+  private readonly slabs = new CompactSlabs();
   /** Payloads that failed to decode (reported by the validity check). */
   corrupt = 0;
 
   constructor(lines: readonly HistogramLine[]) {
     this.lines = [...lines].filter((l) => Number.isFinite(l.elapsedS)).sort((a, b) => a.elapsedS - b.elapsedS);
+    this.all = new Array<CompactHistogram | null | undefined>(this.lines.length);
   }
 
   get size(): number {
@@ -131,15 +286,31 @@ export class HistogramIndex {
     return [...names].sort();
   }
 
-  private sparse(i: number, name: string): SparseHistogram | null {
+  /** Line i's endpoints merged (decoded once; corrupt payloads are counted here, once per line). */
+  private merged(i: number): CompactHistogram | null {
+    const have = this.all[i];
+    if (have !== undefined) return have;
+    const parts: CompactHistogram[] = [];
+    for (const b64 of Object.values(this.lines[i]!.endpoints)) {
+      const h = decodeCompact(b64);
+      if (h) parts.push(h);
+      else this.corrupt++;
+    }
+    const m = parts.length ? mergeCompact(parts, this.slabs) : null;
+    this.all[i] = m;
+    return m;
+  }
+
+  private single(i: number, name: string): CompactHistogram | null {
     const key = `${i}\u0000${name}`;
-    if (this.cache.has(key)) return this.cache.get(key) ?? null;
+    const have = this.byEndpoint.get(key);
+    if (have !== undefined) return have;
     const b64 = this.lines[i]?.endpoints[name];
-    const h = b64 === undefined ? undefined : decodeHistogram(b64);
-    if (b64 !== undefined && !h) this.corrupt++;
-    const s = h ? toSparse(h) : null;
-    this.cache.set(key, s);
-    return s;
+    const h = (b64 === undefined ? undefined : decodeCompact(b64)) ?? null;
+    // bounded: endpoint queries are over windows; the per-second indicators read the merged lines
+    if (this.byEndpoint.size >= ENDPOINT_CACHE_MAX) this.byEndpoint.clear();
+    this.byEndpoint.set(key, h);
+    return h;
   }
 
   private lowerBound(s: number): number {
@@ -153,19 +324,18 @@ export class HistogramIndex {
     return lo;
   }
 
-  private parts(endpoint: string, windows: WindowS | readonly WindowS[]): SparseHistogram[] {
+  private parts(endpoint: string, windows: WindowS | readonly WindowS[]): CompactHistogram[] {
     const ws = Array.isArray(windows) ? (windows as readonly WindowS[]) : [windows as WindowS];
-    const out: SparseHistogram[] = [];
-    const seen = new Set<number>();
+    const out: CompactHistogram[] = [];
+    const seen = ws.length > 1 ? new Set<number>() : undefined;
     for (const w of ws) {
       for (let i = this.lowerBound(w.fromS); i < this.lines.length && this.lines[i]!.elapsedS <= w.toS; i++) {
-        if (seen.has(i)) continue;
-        seen.add(i);
-        const names = endpoint === ALL_ENDPOINTS ? Object.keys(this.lines[i]!.endpoints) : [endpoint];
-        for (const n of names) {
-          const s = this.sparse(i, n);
-          if (s) out.push(s);
+        if (seen) {
+          if (seen.has(i)) continue;
+          seen.add(i);
         }
+        const h = endpoint === ALL_ENDPOINTS ? this.merged(i) : this.single(i, endpoint);
+        if (h) out.push(h);
       }
     }
     return out;
@@ -173,22 +343,25 @@ export class HistogramIndex {
 
   /** Merged percentiles for `endpoint` (or ALL_ENDPOINTS) over lines with fromS ≤ elapsedS ≤ toS; null when empty. */
   stats(endpoint: string, windows: WindowS | readonly WindowS[]): LatencyStats | null {
-    return sparseStats(this.parts(endpoint, windows));
+    return compactStats(this.parts(endpoint, windows));
   }
 
   /** Requests slower than `ms` (bucket's highest equivalent value above it, the rank rule of `stats`). */
   countAbove(endpoint: string, windows: WindowS | readonly WindowS[], ms: number): number {
     const us = ms * 1000;
     let n = 0;
-    for (const p of this.parts(endpoint, windows)) for (let i = 0; i < p.hi.length; i++) if (p.hi[i]! > us) n += p.counts[i]!;
+    for (const p of this.parts(endpoint, windows)) for (let j = 0; j < p.idx.length; j++) if (p.layout.hi[p.idx[j]!]! > us) n += p.counts[j]!;
     return n;
   }
 
   /** Decodes every payload once (so `corrupt` is complete). */
   decodeAll(): void {
-    this.parts(ALL_ENDPOINTS, { fromS: -Infinity, toS: Infinity });
+    for (let i = 0; i < this.lines.length; i++) this.merged(i);
   }
 }
+
+/** Single-endpoint histograms kept decoded at once (a few MB); the merged per-second ones are all kept. */
+const ENDPOINT_CACHE_MAX = 4_096;
 
 /** Merges already-decoded histograms. */
 export function mergeHistograms(hs: readonly Histogram[]): Histogram {

@@ -1,5 +1,7 @@
 // Reads series.ndjson; a run killed mid-write leaves a truncated last line, which is skipped.
-import { readFileSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 
 export interface SeriesLine {
@@ -15,24 +17,53 @@ export interface SeriesLine {
   [section: string]: unknown;
 }
 
-export function readNdjson<T>(file: string): T[] {
-  let text: string;
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Calls `onLine` for each parsed line of an NDJSON file, reading it in 1 MiB chunks: memory is one chunk plus
+ * what the caller keeps, whatever the run's length. A missing file has no lines. Only the last line may be
+ * partial (a run killed mid-write); a bad line before another one is real corruption and throws.
+ */
+export function forEachNdjson<T>(file: string, onLine: (line: T) => void): void {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch {
-    return [];
+    return;
   }
-  const lines = text.split('\n');
-  const out: T[] = [];
-  lines.forEach((line, i) => {
+  const buf = Buffer.alloc(CHUNK_BYTES);
+  const decoder = new StringDecoder('utf8');
+  let pendingError: unknown;
+  const take = (line: string): void => {
     if (!line.trim()) return;
+    if (pendingError !== undefined) throw pendingError;
     try {
-      out.push(JSON.parse(line) as T);
+      onLine(JSON.parse(line) as T);
     } catch (err) {
-      // only the last line may be partial; anything earlier is real corruption
-      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim())) throw err;
+      if (err instanceof SyntaxError) pendingError = err;
+      else throw err;
     }
-  });
+  };
+  try {
+    let rest = '';
+    for (let n = readSync(fd, buf, 0, CHUNK_BYTES, null); n > 0; n = readSync(fd, buf, 0, CHUNK_BYTES, null)) {
+      const text = rest + decoder.write(buf.subarray(0, n));
+      let from = 0;
+      for (let nl = text.indexOf('\n', from); nl >= 0; nl = text.indexOf('\n', from)) {
+        take(text.slice(from, nl));
+        from = nl + 1;
+      }
+      rest = text.slice(from);
+    }
+    take(rest + decoder.end());
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readNdjson<T>(file: string): T[] {
+  const out: T[] = [];
+  forEachNdjson<T>(file, (l) => out.push(l));
   return out;
 }
 

@@ -3,8 +3,8 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors.ts';
-import type { ContainerPoint, HistogramLine, PostgresPoint, RunEvent, RunRecord, SeriesPoint } from '../analysis/types.ts';
-import { readNdjson } from './read-series.ts';
+import { ERROR_KINDS, type ContainerPoint, type EndpointSecond, type HistogramLine, type HostPoint, type PostgresPoint, type PostgresRates, type RunEvent, type RunRecord, type SeriesPoint } from '../analysis/types.ts';
+import { forEachNdjson, readNdjson } from './read-series.ts';
 
 /** manifest.json as run-scenario writes it; every field optional because old or killed runs may lack some. */
 export interface RunManifest {
@@ -77,26 +77,85 @@ function readJson<T>(file: string): T | null {
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Copies the listed keys that are present. A second is kept in memory for the whole analysis, so only what the
+ * analysis and the report read is kept (docs/ANALYSIS.md, "Reading a run back"): the samplers' other fields
+ * (network, block I/O, lock modes, timings…) stay in the file.
+ */
+function pick<T>(v: Record<string, unknown>, keys: readonly (keyof T & string)[]): T {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (v[k] !== undefined) out[k] = v[k];
+  return out as T;
+}
+
+const ENDPOINT_KEYS = ['count', 'errors', 'bytes', 'p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'cancelled'] as const satisfies readonly (keyof EndpointSecond)[];
+const CONTAINER_KEYS = [
+  'cpuCores', 'cpuLimitUtilization', 'cpuLimitCores', 'throttledRatio', 'memoryWorkingSetBytes', 'memoryRssBytes', 'memoryLimitBytes', 'restarts', 'oomKills', 'ageMs',
+] as const satisfies readonly (keyof ContainerPoint)[];
+const POSTGRES_KEYS = [
+  'maxConnections', 'connectionsByState', 'connectionsByApp', 'waitingByType', 'ungrantedLocks', 'blockedSessions', 'idleInTransaction', 'oldestIdleInTransactionSeconds', 'autovacuumWorkers',
+] as const satisfies readonly (keyof PostgresPoint)[];
+const RATE_KEYS = ['checkpointsTimed', 'checkpointsReq', 'buffersCheckpoint', 'buffersBackend', 'checkpointWriteMs', 'checkpointSyncMs'] as const satisfies readonly (keyof PostgresRates)[];
+const HOST_KEYS = ['cpuUtilization', 'iowaitRatio'] as const satisfies readonly (keyof HostPoint)[];
+
 /** A failing sampler writes `{ error }` in place of its section; such seconds carry no samples. */
 function cleanContainers(v: unknown): Record<string, ContainerPoint> | undefined {
   if (!isObj(v) || typeof v.error === 'string') return undefined;
   const out: Record<string, ContainerPoint> = {};
-  for (const [svc, c] of Object.entries(v)) if (isObj(c) && typeof c.memoryWorkingSetBytes === 'number') out[svc] = c as unknown as ContainerPoint;
+  for (const [svc, c] of Object.entries(v)) if (isObj(c) && typeof c.memoryWorkingSetBytes === 'number') out[svc] = pick<ContainerPoint>(c, CONTAINER_KEYS);
   return out;
 }
 
-const cleanPostgres = (v: unknown): PostgresPoint | null =>
-  isObj(v) && typeof v.error !== 'string' && isObj(v.connectionsByState) && isObj(v.connectionsByApp) ? (v as unknown as PostgresPoint) : null;
+function cleanPostgres(v: unknown): PostgresPoint | null {
+  if (!isObj(v) || typeof v.error === 'string' || !isObj(v.connectionsByState) || !isObj(v.connectionsByApp)) return null;
+  const p = pick<PostgresPoint>(v, POSTGRES_KEYS);
+  if (isObj(v.perSecond)) p.perSecond = pick<PostgresRates>(v.perSecond, RATE_KEYS);
+  else if (v.perSecond === null) p.perSecond = null;
+  return p;
+}
+
+/** The usual second has no errors: one shared, frozen all-zero count instead of one object per endpoint per second. */
+const ZERO_ERRORS: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])));
+const ZERO_KEYS = ERROR_KINDS.join(',');
+
+function compactEndpoint(e: Record<string, unknown>): EndpointSecond {
+  const out = pick<EndpointSecond>(e, ENDPOINT_KEYS);
+  const errors = isObj(e.errors) ? e.errors : undefined;
+  if (errors && Object.keys(errors).join(',') === ZERO_KEYS && ERROR_KINDS.every((k) => errors[k] === 0)) out.errors = ZERO_ERRORS;
+  return out;
+}
+
+const endpointsOf = (v: Record<string, unknown>): Record<string, EndpointSecond> => {
+  const out: Record<string, EndpointSecond> = {};
+  for (const [name, e] of Object.entries(v)) if (isObj(e)) out[name] = compactEndpoint(e);
+  return out;
+};
+
+/** Phase names repeat every second: one string per name instead of one per line. */
+const interned = new Map<string, string>();
+const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
 
 function toPoint(line: Record<string, unknown>): SeriesPoint | null {
   if (typeof line.elapsedS !== 'number' || !isObj(line.total) || !isObj(line.endpoints)) return null;
-  const p = { ...line } as unknown as SeriesPoint & Record<string, unknown>;
   const gen = isObj(line.generator) ? line.generator : {};
-  p.generator = { cpuCores: typeof gen.cpuCores === 'number' ? gen.cpuCores : null, droppedLate: typeof gen.droppedLate === 'number' ? gen.droppedLate : 0 };
+  const p: SeriesPoint = {
+    tMs: line.tMs as number,
+    elapsedS: line.elapsedS,
+    phase: typeof line.phase === 'string' ? intern(line.phase) : (line.phase as string),
+    activeUsers: line.activeUsers as number,
+    endpoints: endpointsOf(line.endpoints),
+    total: compactEndpoint(line.total),
+    generator: { cpuCores: typeof gen.cpuCores === 'number' ? gen.cpuCores : null, droppedLate: typeof gen.droppedLate === 'number' ? gen.droppedLate : 0 },
+    postgres: cleanPostgres(line.postgres),
+  };
   const containers = cleanContainers(line.containers);
   if (containers) p.containers = containers;
-  else delete p.containers;
-  p.postgres = cleanPostgres(line.postgres);
+  if (isObj(line.pool)) p.pool = line.pool as SeriesPoint['pool'];
+  else if (line.pool === null) p.pool = null;
+  if (isObj(line.host)) p.host = pick<HostPoint>(line.host, HOST_KEYS);
+  else if (line.host === null) p.host = null;
+  if (isObj(line.sampler)) p.sampler = typeof line.sampler.lagMs === 'number' ? { lagMs: line.sampler.lagMs } : {};
+  else if (line.sampler === null) p.sampler = null;
   return p;
 }
 
@@ -114,8 +173,16 @@ export function readRunRecord(runDir: string): LoadedRun {
   if (!manifest && !existsSync(seriesFile)) throw new UsageError(`${runDir}: not a loadscope run directory (no manifest.json or series.ndjson)`);
 
   const reasons: string[] = [];
-  const series = readNdjson<Record<string, unknown>>(seriesFile).map(toPoint).filter((p): p is SeriesPoint => p !== null);
-  const histograms = readNdjson<HistogramLine>(join(runDir, 'histograms.ndjson')).filter((l) => isObj(l) && isObj(l.endpoints));
+  // streamed: only the compact second is kept, never the file's text or its parsed lines
+  const series: SeriesPoint[] = [];
+  forEachNdjson<Record<string, unknown>>(seriesFile, (l) => {
+    const p = isObj(l) ? toPoint(l) : null;
+    if (p) series.push(p);
+  });
+  const histograms: HistogramLine[] = [];
+  forEachNdjson<HistogramLine>(join(runDir, 'histograms.ndjson'), (l) => {
+    if (isObj(l) && isObj(l.endpoints)) histograms.push(l);
+  });
   const events = readNdjson<RunEvent>(join(runDir, 'events.ndjson'));
   if (endsTorn(seriesFile) || endsTorn(join(runDir, 'histograms.ndjson'))) reasons.push('the last second was cut off mid-write (torn line)');
   const summary = readJson<Record<string, unknown>>(join(runDir, 'summary.json'));

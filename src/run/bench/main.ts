@@ -2,6 +2,7 @@
 import { engineBench, engineBenchLines } from './engine-bench.ts';
 import { loadBench } from './load-bench.ts';
 import { median, stackBench } from './stack-bench.ts';
+import { readBackBench } from './read-back-bench.ts';
 import { samplerOverheadBench, samplerSoakMemoryBench } from './sampler-bench.ts';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
@@ -40,6 +41,13 @@ const sections: { name: string; run: () => Promise<void> }[] = [
       console.log(`  mean sampler time per tick (ms): ${Object.entries(o.meanTimingsMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       const m = await samplerSoakMemoryBench({ ticks: env('BENCH_SAMPLER_TICKS', 28_800), log });
       console.log(`  memory over ${m.ticks} ticks: rss ${m.before.rssMB} → ${m.after.rssMB} MB (${m.rssGrowthMB >= 0 ? '+' : ''}${m.rssGrowthMB}), heap ${m.before.heapMB} → ${m.after.heapMB} MB (${m.heapGrowthMB >= 0 ? '+' : ''}${m.heapGrowthMB}); goal growth ≤ 5 MB`);
+    },
+  },
+  {
+    name: 'read-back: loadscope analyze on an 8 h, 1 Hz run directory',
+    run: async () => {
+      const r = readBackBench({ seconds: env('BENCH_READ_BACK_S', 28_800), log: (l) => console.log(`  ${l}`) });
+      console.log(`  analyse + report ${r.wallS.toFixed(2)} s wall, ${r.cpuS.toFixed(2)} s CPU (goal ≤ 3 s), peak RSS ${r.peakRssMB} MB (goal ≤ 300 MB); verdict ${r.verdict}`);
     },
   },
 ];

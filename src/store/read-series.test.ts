@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readNdjson } from './read-series.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'loadscope-ndjson-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const file = (name: string, text: string): string => {
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+};
+
+describe('readNdjson (streamed in 1 MiB chunks)', () => {
+  it('reads lines that cross chunk boundaries, multi-byte characters split between chunks included', () => {
+    // 3 MiB of lines whose length is not a divisor of the chunk: boundaries fall inside lines and inside 'é' / '→'
+    const lines = Array.from({ length: 20_000 }, (_, i) => ({ i, phase: `step-${i % 7}→é`, pad: 'x'.repeat(100 + (i % 53)) }));
+    const got = readNdjson<{ i: number; phase: string }>(file('big.ndjson', lines.map((l) => `${JSON.stringify(l)}\n`).join('')));
+    expect(got).toEqual(lines);
+  });
+
+  it('drops a torn last line (kill -9 mid-write) and a missing trailing newline is no tear', () => {
+    expect(readNdjson(file('torn.ndjson', '{"a":1}\n{"a":2}\n{"a":'))).toEqual([{ a: 1 }, { a: 2 }]);
+    expect(readNdjson(file('no-newline.ndjson', '{"a":1}\n{"a":2}'))).toEqual([{ a: 1 }, { a: 2 }]);
+    expect(readNdjson(file('blank.ndjson', '\n{"a":1}\n\n'))).toEqual([{ a: 1 }]);
+  });
+
+  it('a bad line before another line is corruption, not a tear', () => {
+    expect(() => readNdjson(file('corrupt.ndjson', '{"a":1}\n{"a":\n{"a":3}\n'))).toThrow(SyntaxError);
+  });
+
+  it('a missing file has no lines', () => {
+    expect(readNdjson(join(dir, 'absent.ndjson'))).toEqual([]);
+  });
+});
