@@ -38,7 +38,7 @@ export interface AnalyzeOptions {
   generatorCores: number;
   /** Run ended early / was killed. */
   incomplete: boolean;
-  /** application_name of the SUT's DB pool. Default 'archiveorigin'. */
+  /** application_name of the SUT's DB pool. Default REFERENCE_APP_NAME (config/defaults.ts). */
   appName?: string;
   poolMax?: number;
   leak?: LeakOptions;

@@ -15,9 +15,11 @@
 //   second 'response' listener (EventEmitter copies its listener array per emit when there are two).
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
-import { assertTargetAllowed } from '../config/target.ts';
+import { backoffMs, ONSTART_BACKOFF } from '../common/backoff.ts';
+import { TimeoutError } from '../common/errors.ts';
+import type { AllowedTarget } from '../config/target.ts';
 import type { RenderContext } from '../config/template.ts';
-import { captureInto, exceptionErrorKind, pickTaskIndex, statusErrorKind, type CompiledStep } from './flow-runner.ts';
+import { captureInto, exceptionErrorKind, ONSTART_RESTART_PAUSE_MS, pickTaskIndex, statusErrorKind, type CompiledStep } from './flow-runner.ts';
 import type { RunningUser, UserDeps } from './user-context.ts';
 import { wireBytes, wireStep, type WireStep } from './wire-request.ts';
 
@@ -105,25 +107,25 @@ const FAIL_PAUSE_MS = 10;
 const NO_HIST = { __custom: true, recordValue() {}, recordValueWithExpectedInterval() {}, reset() {}, destroy() {} };
 const NO_HISTOGRAMS = { latencies: NO_HIST, requests: NO_HIST, throughput: NO_HIST };
 const NO_STATUS = { statusCode: 0 };
-const TIMEOUT_ERR = Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' });
+const TIMEOUT_ERR = new TimeoutError('request');
 
 export interface ZeroThinkDriver {
   /** starts `ids.length` users as one autocannon instance, one connection each */
   startCohort(ids: readonly number[]): RunningUser[];
 }
 
-export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly string[]): ZeroThinkDriver {
+export function createZeroThinkDriver(deps: UserDeps): ZeroThinkDriver {
   const { flow, recorder } = deps;
   const host = deps.target.host;
 
   const startFailed = (u: AcUser, status?: number): void => {
-    // same schedule as runOnStart on node:http: retry with back-off, then the whole flow again after 1 s
+    // same schedule as runOnStart on node:http: retry with back-off, then the whole flow again after a pause
     if (++u.attempt > u.step.retries) {
       deps.onEvent('onstart-failed', { userId: u.id, step: u.step.name, status });
       u.startIdx = 0;
       u.attempt = 0;
-      u.pauseMs = 1000;
-    } else u.pauseMs = Math.min(1000, 50 * 2 ** u.attempt);
+      u.pauseMs = ONSTART_RESTART_PAUSE_MS;
+    } else u.pauseMs = backoffMs(u.attempt, ONSTART_BACKOFF);
   };
   const onStartResponse = (status: number, body: string, context: unknown): void => {
     const u = context as AcUser;
@@ -263,8 +265,6 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
 
   return {
     startCohort(ids) {
-      // defence in depth: the config was checked, check again right before connecting
-      assertTargetAllowed(deps.target.origin + '/', allowTargets, 'load driver');
       const users = ids.map(newUser);
       const finishAll = (): void => users.forEach((u) => u.finished());
       if (users.length > 0 && Date.now() < deps.deadlineEpochMs) {
@@ -317,8 +317,7 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
 }
 
 /** Bench baseline: plain autocannon, GET `/`, fixed connections and duration. Returns completed req/s. */
-export async function rawAutocannonRps(url: string, connections: number, durationS: number): Promise<number> {
-  assertTargetAllowed(new URL(url).origin + '/', [], 'bench');
-  const result = await autocannon({ url, connections, duration: durationS });
+export async function rawAutocannonRps(target: AllowedTarget, connections: number, durationS: number): Promise<number> {
+  const result = await autocannon({ url: target.origin, connections, duration: durationS });
   return result.requests.total / durationS;
 }

@@ -1,6 +1,7 @@
 // One sampling loop for everything. Ticks are aligned to start + k·interval; a tick that is still running
 // when the next one is due makes that next one skipped and counted (never stacked). Sampler errors become
 // events and the loop goes on. Nothing is retained per tick: the snapshot is handed to onSample and dropped.
+import { DEFAULT_SAMPLE_INTERVAL_MS } from '../config/defaults.ts';
 import { HostSampler } from './host.ts';
 import type {
   ContainerSample,
@@ -53,7 +54,7 @@ export class SamplingScheduler {
   private started = false;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.intervalMs = options.intervalMs ?? 1000;
+    this.intervalMs = options.intervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
     if (!(this.intervalMs > 0)) throw new RangeError('intervalMs must be > 0');
     this.clock = options.clock ?? systemClock;
     this.host = options.host ?? new HostSampler();

@@ -1,6 +1,7 @@
 // The only module importing @opentelemetry/*. One MeterProvider per run, a pull PrometheusExporter bound to
 // loopback, observable instruments that read a cache (the latest SampleSnapshot) — no I/O in callbacks, so a
 // scrape never waits on Docker or Postgres — and synchronous instruments fed by the load engine.
+import { DEFAULT_METRICS } from '../config/defaults.ts';
 import { ValueType, type Attributes, type BatchObservableCallback, type Counter, type Histogram, type Observable } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -80,8 +81,8 @@ export class Telemetry {
 
   /** Starts the /metrics endpoint; rejects (e.g. EADDRINUSE) instead of logging and carrying on. */
   static async start(options: TelemetryOptions): Promise<Telemetry> {
-    const host = options.host ?? '127.0.0.1';
-    const port = options.port ?? 9464;
+    const host = options.host ?? DEFAULT_METRICS.host;
+    const port = options.port ?? DEFAULT_METRICS.port;
     const endpoint = options.endpoint ?? '/metrics';
     const exporter = new PrometheusExporter({
       host,

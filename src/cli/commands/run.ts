@@ -1,14 +1,13 @@
 // `loadscope run <scenario>`: flags → runScenario; SIGINT/SIGTERM stop the load and still write what ran.
 import type { Command } from 'commander';
-import { UsageError } from '../../common/errors.ts';
-import { DEFAULT_CONFIG_PATH } from '../../config/load.ts';
+import { DEFAULT_CONFIG_PATH, DEFAULT_METRICS } from '../../config/defaults.ts';
 import { formatSummary } from '../../run/format-summary.ts';
-import { DEFAULT_METRICS, runScenario, type StackProvider } from '../../run/run-scenario.ts';
-import { dockerStackProvider } from '../../run/docker-stack.ts';
-import { resolveFromCwdOrPackage } from './stack.ts';
+import { preflight } from '../../run/plan.ts';
+import { runPlanned, type StackProvider } from '../../run/run-scenario.ts';
+import { stackProviderFromEnv } from '../../run/stack-control.ts';
 import { exitCodeForVerdict } from './analyze.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { jsonResult, plannedSeconds, startLiveView } from '../live-view.ts';
+import { jsonResult, startLiveView } from '../live-view.ts';
 
 interface RunFlags {
   config: string;
@@ -61,18 +60,18 @@ const DEMO_TIME_SCALE = 0.17;
  * analysed, whatever the verdict, which it prints.
  */
 async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number) => void, stack?: StackProvider, mode = { verdictDecidesExit: true }): Promise<void> {
-  const timeScale = Number(flags.timeScale);
-  if (!(timeScale > 0)) throw new UsageError(`--time-scale must be a positive number (got ${flags.timeScale})`);
-  const metricsPort = Number(flags.metricsPort);
-  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UsageError(`--metrics-port must be a port number (got ${flags.metricsPort})`);
-  const provider =
-    stack ??
-    dockerStackProvider({
-      env: process.env,
-      dockerHost: process.env.DOCKER_HOST,
-      dockerdLogPath: process.env.LOADSCOPE_DOCKERD_LOG ?? '/var/log/loadscope/dockerd.log',
-      isRoot: process.getuid?.() === 0,
-    });
+  const provider = stack ?? stackProviderFromEnv(process.env);
+  // every input problem at once (exit 2) before the live view, the signal handlers or anything else starts
+  const plan = await preflight({
+    scenario,
+    configPath: flags.config,
+    env: process.env,
+    metrics: flags.metrics ? { host: flags.metricsHost, port: Number(flags.metricsPort), scrapeIntervalMs: DEFAULT_METRICS.scrapeIntervalMs } : null,
+    target: flags.target,
+    timeScale: Number(flags.timeScale),
+    strict: flags.strict,
+    hasStackProvider: true,
+  });
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     process.stderr.write(`\n${sig}: stopping load, writing results…\n`);
@@ -80,23 +79,9 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const configPath = resolveFromCwdOrPackage(flags.config);
-  const live = startLiveView({ scenario, plannedS: plannedSeconds(configPath, scenario, timeScale, process.env, flags.target) }, process.stderr);
+  const live = startLiveView({ scenario, plannedS: plan.timeline.durationMs / 1000 }, process.stderr);
   try {
-    const result = await runScenario({
-      scenario,
-      configPath: resolveFromCwdOrPackage(flags.config),
-      env: process.env,
-      metrics: flags.metrics ? { host: flags.metricsHost, port: metricsPort, scrapeIntervalMs: DEFAULT_METRICS.scrapeIntervalMs } : null,
-      target: flags.target,
-      timeScale,
-      outDir: flags.out,
-      keepStack: flags.keepStack,
-      stack: provider,
-      signal: ac.signal,
-      strict: flags.strict,
-      ...live.runOptions,
-    });
+    const result = await runPlanned(plan, { outDir: flags.out, keepStack: flags.keepStack, stack: provider, signal: ac.signal, ...live.runOptions });
     live.close();
     if (flags.json) {
       process.stderr.write(formatSummary(result));
