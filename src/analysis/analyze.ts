@@ -1,5 +1,6 @@
 // analyzeRun: the one entry point. Validity first (an invalid run gets no SUT verdict), then SLOs, capacity,
 // leaks, recovery (spikes and ladders), bottlenecks and recommendations. Pure: record + options in, Analysis out.
+import { isFresh } from './freshness.ts';
 import { attributeBottlenecks, type Bottleneck } from './bottleneck.ts';
 import { analyzeCapacity, containerEventKind, type BreakingPoint, type CapacityResult } from './capacity.ts';
 import { ALL_ENDPOINTS, HistogramIndex } from './histograms.ts';
@@ -116,7 +117,7 @@ function leakReports(record: RunRecord, segs: readonly LoadSegment[], o: Analyze
   for (const p of record.series) for (const s of Object.keys(p.containers ?? {})) services.add(s);
   const t0Ms = record.series.length ? record.series[0]!.tMs - record.series[0]!.elapsedS * 1000 : 0;
   return [...services].sort().map((service) => {
-    const pts = w ? record.series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && p.containers?.[service] && (p.containers[service]!.ageMs ?? 0) <= 2000) : [];
+    const pts = w ? record.series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && isFresh(p.containers?.[service])) : [];
     const cs = pts.map((p) => p.containers![service]!);
     const all = record.series.map((p) => p.containers?.[service]).filter((c) => c !== undefined);
     const oomDelta = all.length ? Math.max(0, all[all.length - 1]!.oomKills - all[0]!.oomKills) : 0;

@@ -1,6 +1,7 @@
 // Failure mode of a breaking step: what went first — a container gone (OOM / crash), the app's DB pool at its
 // maximum, a container's CPU at its limit, connection errors, timeouts, HTTP 5xx, or latency alone (queueing) —
 // each with the second it started and the values seen then. docs/ANALYSIS.md "Capacity / breaking point / failure mode".
+import { isFresh } from './freshness.ts';
 import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import type { RunEvent, SeriesPoint, WindowS } from './types.ts';
@@ -68,7 +69,7 @@ function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): Fa
     const c = (p: SeriesPoint) => p.containers?.[svc];
     const hot = (p: SeriesPoint): boolean => {
       const x = c(p);
-      if (!x || (x.ageMs ?? 0) > 2000) return false;
+      if (!x || !isFresh(x)) return false;
       return (x.cpuLimitUtilization ?? 0) >= (o.cpuUtil ?? 0.9) || (x.throttledRatio ?? 0) >= (o.throttledRatio ?? 0.25);
     };
     const i = onset(pts, hot);

@@ -3,6 +3,7 @@
 // its move beats both its minimum meaningful effect and 3 robust σ of its own baseline noise; its score is the move
 // in units of that bar. Causes are ranked by score, except that a signal another clearing signal explains (a full
 // pool explained by lock waits, I/O waits by a checkpoint) goes after it. Pure.
+import { isFresh } from './freshness.ts';
 import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { MAD_TO_SD, mad, median } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
@@ -101,7 +102,7 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
   for (const svc of [...services].sort()) {
     const c = series.map((p) => {
       const x = p.containers?.[svc];
-      return x && (x.ageMs ?? 0) <= 2000 ? x : undefined;
+      return x && isFresh(x) ? x : undefined;
     });
     out.push({ signal: `cpu-throttled:${svc}`, kind: 'cpu-throttled', dir: 'up', minEffect: 0.1, values: num((i) => c[i]?.throttledRatio), say: (e, b) => `${svc} CFS-throttled in ${pct(e)} of periods (baseline ${pct(b)})` });
     out.push({ signal: `cpu-drop:${svc}`, kind: 'cpu-drop', dir: 'down', minEffect: 0.1, values: num((i) => c[i]?.cpuCores), say: (e, b) => `${svc} CPU fell to ${f2(e)} cores (baseline ${f2(b)}): it was waiting, not working` });
