@@ -196,27 +196,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   });
 
   const feasibility = o.scenario.feasibility ? checkFeasibility(o.scenario.feasibility) : [];
-  const reasons: string[] = [];
-  let verdict: Analysis['verdict'];
-  if (!validity.valid) {
-    verdict = 'invalid';
-    reasons.push(...validity.problems.map((p) => p.message));
-  } else {
-    for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${observedText(s)}${infeasibleNote(s.name, feasibility)}`);
-    for (const l of leaks) if (l.verdict === 'FAIL') reasons.push(`leak ${l.service}: ${l.reason}`);
-    for (const r of recovery) if (r.verdict === 'metastable' || r.verdict === 'not-recovered') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
-    if (reasons.length) verdict = 'fail';
-    else {
-      if (o.incomplete) reasons.push('run ended early');
-      // a no-data SLO names the segments too short for a steady part, with the seconds they needed
-      const short = segs.filter((s) => s.steadyNote).map((s) => `${s.phase} ${s.steadyNote}`);
-      for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data${short.length ? ` (${short.join('; ')})` : ''}`);
-      for (const r of recovery) if (r.verdict === 'no-data') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
-      // inconclusive only where base load was seen but too briefly; a run that ends with the overload observed nothing
-      for (const r of recovery) if (r.verdict === 'inconclusive' && r.observedS > 0) reasons.push(`recovery after the ${overloadName(r)} inconclusive: ${r.note}`);
-      verdict = reasons.length ? 'inconclusive' : 'pass';
-    }
-  }
+  const { verdict, reasons } = judge({ validity, slo, leaks, recovery, segs, feasibility, incomplete: o.incomplete });
   const bp = cap.breakingPoint;
   return {
     scenario: o.scenario.name,
@@ -253,4 +233,31 @@ function observedText(s: SloResult): string {
 function infeasibleNote(sloName: string, findings: readonly FeasibilityFinding[]): string {
   const f = /goodputRps/.test(sloName) ? findings.find((x) => x.objective === 'minThroughputRps') : undefined;
   return f ? ` (infeasible by design: ${f.message})` : '';
+}
+
+/** The verdict and its reasons (docs/ANALYSIS.md "Verdict"): invalid before anything else; then any failed judge; then missing evidence. */
+function judge(j: {
+  validity: Analysis['validity'];
+  slo: Analysis['slo'];
+  leaks: Analysis['leaks'];
+  recovery: ReturnType<typeof analyzeRecoveries>;
+  segs: ReturnType<typeof loadSegments>;
+  feasibility: ReturnType<typeof checkFeasibility>;
+  incomplete: boolean;
+}): { verdict: Analysis['verdict']; reasons: string[] } {
+  const { validity, slo, leaks, recovery, segs, feasibility } = j;
+  const reasons: string[] = [];
+  if (!validity.valid) return { verdict: 'invalid', reasons: validity.problems.map((p) => p.message) };
+  for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${observedText(s)}${infeasibleNote(s.name, feasibility)}`);
+  for (const l of leaks) if (l.verdict === 'FAIL') reasons.push(`leak ${l.service}: ${l.reason}`);
+  for (const r of recovery) if (r.verdict === 'metastable' || r.verdict === 'not-recovered') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
+  if (reasons.length) return { verdict: 'fail', reasons };
+  if (j.incomplete) reasons.push('run ended early');
+  // a no-data SLO names the segments too short for a steady part, with the seconds they needed
+  const short = segs.filter((s) => s.steadyNote).map((s) => `${s.phase} ${s.steadyNote}`);
+  for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data${short.length ? ` (${short.join('; ')})` : ''}`);
+  for (const r of recovery) if (r.verdict === 'no-data') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
+  // inconclusive only where base load was seen but too briefly; a run that ends with the overload observed nothing
+  for (const r of recovery) if (r.verdict === 'inconclusive' && r.observedS > 0) reasons.push(`recovery after the ${overloadName(r)} inconclusive: ${r.note}`);
+  return { verdict: reasons.length ? 'inconclusive' : 'pass', reasons };
 }

@@ -30,6 +30,18 @@ export function liveRunDashboard(): Dashboard {
   });
   for (const a of runAnnotations()) b.annotation(a);
 
+  loadRow(b);
+  containersRow(b);
+  postgresRow(b);
+  correlationRow(b);
+  verdictsRow(b);
+  return buildDashboard(b);
+}
+
+type DashboardBuilder = ReturnType<typeof baseDashboard>;
+
+/** The 'Load' row. */
+function loadRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Load'))
     .withPanel(stat({ title: 'Current phase', description: 'Which phase of the scenario is running now.', unit: 'none', span: 4, showName: true,
       queries: [{ expr: `${sumBy(['phase'], sel(M.phase), 'max')} == 1`, legend: '{{phase}}' }] }))
@@ -60,7 +72,10 @@ export function liveRunDashboard(): Dashboard {
       ] }))
     .withPanel(timeseries({ title: 'p95 latency by endpoint', description: 'Which endpoint is slow.', unit: units.Seconds, span: 24,
       queries: [{ expr: latencyQuantile(0.95, ['endpoint']), legend: '{{endpoint}}' }] }));
+}
 
+/** The 'Containers' row. */
+function containersRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Containers'))
     .withPanel(timeseries({ title: 'CPU (cores)', description: 'CPU cores per service from the cumulative CPU time counter.', unit: 'none', min: 0,
       queries: [{ expr: appCpu, legend: '{{service}}' }] }))
@@ -81,7 +96,10 @@ export function liveRunDashboard(): Dashboard {
         { expr: sumBy([], sel(M.generatorCpuUsage), 'max'), legend: 'generator cores' },
         { expr: sumBy([], sel(M.hostCpuUsage), 'max'), legend: 'host CPU', right: units.PercentUnit },
       ] }));
+}
 
+/** The 'Postgres' row. */
+function postgresRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Postgres'))
     .withPanel(timeseries({ title: 'Connections by state vs max_connections', description: 'Client backends by state; when the total nears max_connections new connections fail.', unit: 'none', min: 0,
       queries: [
@@ -93,7 +111,10 @@ export function liveRunDashboard(): Dashboard {
         { expr: orZero(sumBy(['wait_event_type'], sel(M.pgWaiting))), legend: '{{wait_event_type}}' },
         { expr: sumBy([], sel(M.pgBlocked)), legend: 'blocked' },
       ] }));
+}
 
+/** The 'Correlation' row. */
+function correlationRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Correlation'))
     .withPanel(timeseries({ title: 'p95 latency vs app CPU', description: 'Does latency rise with CPU (CPU-bound) or without it (waiting on something else)?', unit: units.Seconds,
       queries: [
@@ -105,7 +126,10 @@ export function liveRunDashboard(): Dashboard {
         { expr: reqRate, legend: 'req/s' },
         { expr: orZero(sumBy([], sel(M.pgConnections, { state: 'active' }))), legend: 'active connections', right: 'none' },
       ] }));
+}
 
+/** The 'Verdicts' row. */
+function verdictsRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Verdicts'))
     .withPanel(stat({ title: 'SLO status', description: 'Each SLO as evaluated by the analysis engine: green passes, red fails.', unit: 'none', span: 8,
       steps: [{ value: 0, color: 'red' }, { value: 1, color: 'green' }],
@@ -116,6 +140,4 @@ export function liveRunDashboard(): Dashboard {
       queries: [{ expr: sumBy(['service'], sel(M.leakSlope), 'max'), legend: '{{service}} /h' }] }))
     .withPanel(stat({ title: 'Breaking point', description: 'Users at which the run broke (absent until detected).', unit: 'none', span: 8,
       steps: [{ value: 0, color: 'purple' }], queries: [{ expr: sumBy([], sel(M.breakingPoint), 'max'), legend: 'users' }] }));
-
-  return buildDashboard(b);
 }
