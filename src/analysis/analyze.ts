@@ -158,15 +158,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     ...(o.appName !== undefined ? { appName: o.appName } : {}),
     ...(o.poolMax !== undefined ? { poolMax: o.poolMax } : {}),
   });
-  // SLO window: steps → the steps below the breaking point (the sustainable range); spikes → base phases;
-  // otherwise every steady window.
-  let sloWindows: WindowS[];
-  if (o.scenario.shape === 'steps') {
-    const bi = cap.breakingPoint ? cap.steps.findIndex((s) => s.phase === cap.breakingPoint!.phase) : -1;
-    const within = bi > 0 ? cap.steps.slice(0, bi) : bi === 0 ? cap.steps.slice(0, 1) : cap.steps;
-    sloWindows = within.map((s) => s.window);
-  } else if (o.scenario.shape === 'spike') sloWindows = steadyWindows(segs, ['base']);
-  else sloWindows = steadyWindows(segs);
+  const sloWindows = sloWindowsFor(o.scenario.shape, cap, segs);
   const slo = evaluateSlo(slo0, series, hist, sloWindows);
   const leaks = leakReports(rec, segs, o);
   const recovery = analyzeRecoveries(series, hist, segs, o.recovery);
@@ -260,4 +252,13 @@ function judge(j: {
   // inconclusive only where base load was seen but too briefly; a run that ends with the overload observed nothing
   for (const r of recovery) if (r.verdict === 'inconclusive' && r.observedS > 0) reasons.push(`recovery after the ${overloadName(r)} inconclusive: ${r.note}`);
   return { verdict: reasons.length ? 'inconclusive' : 'pass', reasons };
+}
+
+/** SLO window: steps → the steps below the breaking point (the sustainable range); spikes → base phases; otherwise every steady window. */
+function sloWindowsFor(shape: AnalyzeOptions['scenario']['shape'], cap: ReturnType<typeof analyzeCapacity>, segs: ReturnType<typeof loadSegments>): WindowS[] {
+  if (shape === 'spike') return steadyWindows(segs, ['base']);
+  if (shape !== 'steps') return steadyWindows(segs);
+  const bi = cap.breakingPoint ? cap.steps.findIndex((s) => s.phase === cap.breakingPoint!.phase) : -1;
+  const within = bi > 0 ? cap.steps.slice(0, bi) : bi === 0 ? cap.steps.slice(0, 1) : cap.steps;
+  return within.map((s) => s.window);
 }
