@@ -35,6 +35,8 @@ export interface RunRequest {
   env?: Env;
   /** Prometheus endpoint for the run; null turns it off. */
   metrics: MetricsEndpoint | null;
+  /** --metrics-port as given: checked even when --no-metrics turns the endpoint off (a bad flag is an error either way) */
+  metricsPortFlag?: number;
   /** An SLO the scenario's shape cannot produce is a config error instead of a warning. */
   strict?: boolean;
   /** A stack provider is available (stack mode needs one). */
@@ -82,8 +84,8 @@ export async function preflight(r: RunRequest): Promise<RunPlan> {
   const sources: string[] = [];
   const timeScale = r.timeScale ?? 1;
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) issues.push({ path: '--time-scale', message: `must be a positive number (got ${r.timeScale})` });
-  if (r.metrics && !(Number.isInteger(r.metrics.port) && r.metrics.port >= 0 && r.metrics.port <= MAX_PORT)) {
-    issues.push({ path: '--metrics-port', message: `must be a port number (got ${r.metrics.port})` });
+  for (const port of new Set([r.metrics?.port, r.metricsPortFlag])) {
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= MAX_PORT)) issues.push({ path: '--metrics-port', message: `must be a port number (got ${port})` });
   }
   const configSource = r.config ? 'config' : resolveInputPath(r.configPath ?? DEFAULT_CONFIG_PATH);
   const cfg = r.config ?? collect(issues, sources, configSource, () => loadConfigFile(configSource, { scenario: r.scenario, targetOverride: r.target, env }));

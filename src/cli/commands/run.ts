@@ -67,6 +67,7 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
     configPath: flags.config,
     env: process.env,
     metrics: flags.metrics ? { host: flags.metricsHost, port: Number(flags.metricsPort), scrapeIntervalMs: DEFAULT_METRICS.scrapeIntervalMs } : null,
+    metricsPortFlag: Number(flags.metricsPort),
     target: flags.target,
     timeScale: Number(flags.timeScale),
     strict: flags.strict,
