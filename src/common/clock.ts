@@ -27,6 +27,21 @@ export const realClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
 
+/**
+ * The real clock for background work (samplers): sub-millisecond wall time, and timers that never keep the
+ * process alive on their own.
+ */
+export const backgroundClock: Clock = {
+  nowMs: () => performance.timeOrigin + performance.now(),
+  monotonicMs: () => performance.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref()),
+};
+
 interface Scheduled {
   atMs: number;
   seq: number;

@@ -13,7 +13,8 @@ import { ContainerSampler } from '../../samplers/containers.ts';
 import { HostSampler } from '../../samplers/host.ts';
 import type { PgQueryClient } from '../../samplers/pg-client.ts';
 import { PostgresSampler } from '../../samplers/postgres.ts';
-import { SamplingScheduler, type SchedulerClock } from '../../samplers/scheduler.ts';
+import type { Clock } from '../../common/clock.ts';
+import { SamplingScheduler } from '../../samplers/scheduler.ts';
 import type { ContainerSample, SampleSnapshot } from '../../samplers/types.ts';
 import { loadComposeFile } from '../../stack/compose/load.ts';
 import { LABEL_RUN, managedLabels } from '../../stack/labels.ts';
@@ -164,16 +165,21 @@ function exposeGc(): () => void {
 }
 
 /** A clock whose timers fire on the next turn of the event loop, advancing virtual time by the delay. */
-function fastClock(): SchedulerClock {
+function fastClock(): Clock {
   let now = Date.now();
+  const later = (ms: number, fn: () => void): NodeJS.Immediate =>
+    setImmediate(() => {
+      now += Math.max(0, ms);
+      fn();
+    });
   return {
-    now: () => now,
-    setTimeout: (fn, ms) =>
-      setImmediate(() => {
-        now += ms;
-        fn();
-      }),
-    clearTimeout: (h) => clearImmediate(h as NodeJS.Immediate),
+    nowMs: () => now,
+    monotonicMs: () => now,
+    setTimer: (ms, fn) => {
+      const h = later(ms, fn);
+      return { cancel: () => clearImmediate(h) };
+    },
+    sleep: (ms) => new Promise((resolve) => later(ms, resolve)),
   };
 }
 
@@ -255,11 +261,11 @@ export async function samplerSoakMemoryBench(opts: { ticks?: number; log?: (l: s
   let finished: (() => void) | undefined;
   const done = new Promise<void>((resolve) => (finished = resolve));
   const services = ['app', 'postgres', 'idle'];
-  const postgres = new PostgresSampler({ client: fakePgClient(), now: clock.now });
+  const postgres = new PostgresSampler({ client: fakePgClient(), now: clock.nowMs });
   const scheduler = new SamplingScheduler({
     intervalMs: 1000,
     clock,
-    containers: { sample: () => Object.fromEntries(services.map((s) => [s, fakeContainer(s, ticks, clock.now())])) },
+    containers: { sample: () => Object.fromEntries(services.map((s) => [s, fakeContainer(s, ticks, clock.nowMs())])) },
     postgres,
     host: new HostSampler(),
     // what RunObserver does with a snapshot: keep the newest one, and the series line serialises it
