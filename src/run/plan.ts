@@ -76,6 +76,7 @@ export interface RunPlan {
 }
 
 const MAX_PORT = 65535;
+const validTimeScale = (x: number): boolean => x > 0 && Number.isFinite(x);
 
 /** The checked plan; ConfigError with every input problem, or PORT_IN_USE when the metrics port is taken. */
 export async function preflight(r: RunRequest): Promise<RunPlan> {
@@ -83,7 +84,7 @@ export async function preflight(r: RunRequest): Promise<RunPlan> {
   const issues: InputIssue[] = [];
   const sources: string[] = [];
   const timeScale = r.timeScale ?? 1;
-  if (!(timeScale > 0) || !Number.isFinite(timeScale)) issues.push({ path: '--time-scale', message: `must be a positive number (got ${r.timeScale})` });
+  if (!validTimeScale(timeScale)) issues.push({ path: '--time-scale', message: `must be a positive number (got ${r.timeScale})` });
   for (const port of new Set([r.metrics?.port, r.metricsPortFlag])) {
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= MAX_PORT)) issues.push({ path: '--metrics-port', message: `must be a port number (got ${port})` });
   }
@@ -133,7 +134,7 @@ function planFromConfig(r: RunRequest, cfg: ResolvedConfig, configSource: string
     if (!sources.includes(configSource)) sources.unshift(configSource);
     return undefined;
   }
-  if (!scenario || 'problem' in checked || (dsn && 'issues' in dsn) || !(timeScale > 0)) return undefined;
+  if (!scenario || 'problem' in checked || (dsn && 'issues' in dsn) || !validTimeScale(timeScale)) return undefined;
   const postgres = dsn?.settings;
   return {
     scenarioName: r.scenario,
