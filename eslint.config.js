@@ -52,4 +52,7 @@ export default tseslint.config(
   },
   ...ADAPTERS.map((a) => ({ files: [a.file], rules: { 'no-restricted-imports': ['error', { paths: adapterPaths(a.file), patterns: adapterPatterns(a.file) }] } })),
   { files: ['src/analysis/**/*.ts', 'src/report/**/*.ts'], ignores: ['**/*.test.ts'], rules: pureRestrictions },
+  // Small functions (STYLE: functions ≤ ~80 lines): blank lines and comments do not count. Tests are exempt:
+  // a describe block is a list of cases, not one piece of logic.
+  { files: ['src/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] } },
 );

@@ -1,5 +1,6 @@
 // analyzeRun: the one entry point. Validity first (an invalid run gets no SUT verdict), then SLOs, capacity,
 // leaks, recovery (spikes and ladders), bottlenecks and recommendations. Pure: record + options in, Analysis out.
+import { isFresh } from './freshness.ts';
 import { attributeBottlenecks, type Bottleneck } from './bottleneck.ts';
 import { analyzeCapacity, containerEventKind, type BreakingPoint, type CapacityResult } from './capacity.ts';
 import { ALL_ENDPOINTS, HistogramIndex } from './histograms.ts';
@@ -38,7 +39,7 @@ export interface AnalyzeOptions {
   generatorCores: number;
   /** Run ended early / was killed. */
   incomplete: boolean;
-  /** application_name of the SUT's DB pool. Default 'archiveorigin'. */
+  /** application_name of the SUT's DB pool. Default REFERENCE_APP_NAME (config/defaults.ts). */
   appName?: string;
   poolMax?: number;
   leak?: LeakOptions;
@@ -116,7 +117,7 @@ function leakReports(record: RunRecord, segs: readonly LoadSegment[], o: Analyze
   for (const p of record.series) for (const s of Object.keys(p.containers ?? {})) services.add(s);
   const t0Ms = record.series.length ? record.series[0]!.tMs - record.series[0]!.elapsedS * 1000 : 0;
   return [...services].sort().map((service) => {
-    const pts = w ? record.series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && p.containers?.[service] && (p.containers[service]!.ageMs ?? 0) <= 2000) : [];
+    const pts = w ? record.series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && isFresh(p.containers?.[service])) : [];
     const cs = pts.map((p) => p.containers![service]!);
     const all = record.series.map((p) => p.containers?.[service]).filter((c) => c !== undefined);
     const oomDelta = all.length ? Math.max(0, all[all.length - 1]!.oomKills - all[0]!.oomKills) : 0;
@@ -157,15 +158,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     ...(o.appName !== undefined ? { appName: o.appName } : {}),
     ...(o.poolMax !== undefined ? { poolMax: o.poolMax } : {}),
   });
-  // SLO window: steps → the steps below the breaking point (the sustainable range); spikes → base phases;
-  // otherwise every steady window.
-  let sloWindows: WindowS[];
-  if (o.scenario.shape === 'steps') {
-    const bi = cap.breakingPoint ? cap.steps.findIndex((s) => s.phase === cap.breakingPoint!.phase) : -1;
-    const within = bi > 0 ? cap.steps.slice(0, bi) : bi === 0 ? cap.steps.slice(0, 1) : cap.steps;
-    sloWindows = within.map((s) => s.window);
-  } else if (o.scenario.shape === 'spike') sloWindows = steadyWindows(segs, ['base']);
-  else sloWindows = steadyWindows(segs);
+  const sloWindows = sloWindowsFor(o.scenario.shape, cap, segs);
   const slo = evaluateSlo(slo0, series, hist, sloWindows);
   const leaks = leakReports(rec, segs, o);
   const recovery = analyzeRecoveries(series, hist, segs, o.recovery);
@@ -195,27 +188,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   });
 
   const feasibility = o.scenario.feasibility ? checkFeasibility(o.scenario.feasibility) : [];
-  const reasons: string[] = [];
-  let verdict: Analysis['verdict'];
-  if (!validity.valid) {
-    verdict = 'invalid';
-    reasons.push(...validity.problems.map((p) => p.message));
-  } else {
-    for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${observedText(s)}${infeasibleNote(s.name, feasibility)}`);
-    for (const l of leaks) if (l.verdict === 'FAIL') reasons.push(`leak ${l.service}: ${l.reason}`);
-    for (const r of recovery) if (r.verdict === 'metastable' || r.verdict === 'not-recovered') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
-    if (reasons.length) verdict = 'fail';
-    else {
-      if (o.incomplete) reasons.push('run ended early');
-      // a no-data SLO names the segments too short for a steady part, with the seconds they needed
-      const short = segs.filter((s) => s.steadyNote).map((s) => `${s.phase} ${s.steadyNote}`);
-      for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data${short.length ? ` (${short.join('; ')})` : ''}`);
-      for (const r of recovery) if (r.verdict === 'no-data') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
-      // inconclusive only where base load was seen but too briefly; a run that ends with the overload observed nothing
-      for (const r of recovery) if (r.verdict === 'inconclusive' && r.observedS > 0) reasons.push(`recovery after the ${overloadName(r)} inconclusive: ${r.note}`);
-      verdict = reasons.length ? 'inconclusive' : 'pass';
-    }
-  }
+  const { verdict, reasons } = judge({ validity, slo, leaks, recovery, segs, feasibility, incomplete: o.incomplete });
   const bp = cap.breakingPoint;
   return {
     scenario: o.scenario.name,
@@ -252,4 +225,40 @@ function observedText(s: SloResult): string {
 function infeasibleNote(sloName: string, findings: readonly FeasibilityFinding[]): string {
   const f = /goodputRps/.test(sloName) ? findings.find((x) => x.objective === 'minThroughputRps') : undefined;
   return f ? ` (infeasible by design: ${f.message})` : '';
+}
+
+/** The verdict and its reasons (docs/ANALYSIS.md "Verdict"): invalid before anything else; then any failed judge; then missing evidence. */
+function judge(j: {
+  validity: Analysis['validity'];
+  slo: Analysis['slo'];
+  leaks: Analysis['leaks'];
+  recovery: ReturnType<typeof analyzeRecoveries>;
+  segs: ReturnType<typeof loadSegments>;
+  feasibility: ReturnType<typeof checkFeasibility>;
+  incomplete: boolean;
+}): { verdict: Analysis['verdict']; reasons: string[] } {
+  const { validity, slo, leaks, recovery, segs, feasibility } = j;
+  const reasons: string[] = [];
+  if (!validity.valid) return { verdict: 'invalid', reasons: validity.problems.map((p) => p.message) };
+  for (const s of slo) if (s.status === 'fail') reasons.push(`SLO ${s.name}: observed ${observedText(s)}${infeasibleNote(s.name, feasibility)}`);
+  for (const l of leaks) if (l.verdict === 'FAIL') reasons.push(`leak ${l.service}: ${l.reason}`);
+  for (const r of recovery) if (r.verdict === 'metastable' || r.verdict === 'not-recovered') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
+  if (reasons.length) return { verdict: 'fail', reasons };
+  if (j.incomplete) reasons.push('run ended early');
+  // a no-data SLO names the segments too short for a steady part, with the seconds they needed
+  const short = segs.filter((s) => s.steadyNote).map((s) => `${s.phase} ${s.steadyNote}`);
+  for (const s of slo) if (s.status === 'no-data') reasons.push(`SLO ${s.name}: no data${short.length ? ` (${short.join('; ')})` : ''}`);
+  for (const r of recovery) if (r.verdict === 'no-data') reasons.push(`recovery after the ${overloadName(r)}: ${r.note}`);
+  // inconclusive only where base load was seen but too briefly; a run that ends with the overload observed nothing
+  for (const r of recovery) if (r.verdict === 'inconclusive' && r.observedS > 0) reasons.push(`recovery after the ${overloadName(r)} inconclusive: ${r.note}`);
+  return { verdict: reasons.length ? 'inconclusive' : 'pass', reasons };
+}
+
+/** SLO window: steps → the steps below the breaking point (the sustainable range); spikes → base phases; otherwise every steady window. */
+function sloWindowsFor(shape: AnalyzeOptions['scenario']['shape'], cap: ReturnType<typeof analyzeCapacity>, segs: ReturnType<typeof loadSegments>): WindowS[] {
+  if (shape === 'spike') return steadyWindows(segs, ['base']);
+  if (shape !== 'steps') return steadyWindows(segs);
+  const bi = cap.breakingPoint ? cap.steps.findIndex((s) => s.phase === cap.breakingPoint!.phase) : -1;
+  const within = bi > 0 ? cap.steps.slice(0, bi) : bi === 0 ? cap.steps.slice(0, 1) : cap.steps;
+  return within.map((s) => s.window);
 }

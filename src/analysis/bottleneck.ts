@@ -2,6 +2,8 @@
 // breach onset from merged rolling p95 / error ratio, coverage of the breach, precedence (resource saturates
 // before or ≤ 10 s after the onset) and lagged CCF after first differencing (resource must lead).
 // Results are evidence ("coincides with and leads"), never proof of cause.
+import { isFresh } from './freshness.ts';
+import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { DEFAULT_MAX_ERROR_RATIO } from './stop-rule.ts';
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import { crossCorrelation, diff } from './stats.ts';
@@ -69,7 +71,7 @@ function signals(series: readonly SeriesPoint[], o: BottleneckOptions, options: 
   for (const p of series) for (const s of Object.keys(p.containers ?? {})) services.add(s);
   for (const svc of [...services].sort()) {
     const c = series.map((p) => p.containers?.[svc]);
-    const fresh = (x: (typeof c)[number]): boolean => x !== undefined && (x.ageMs ?? 0) <= 2000;
+    const fresh = (x: (typeof c)[number]): boolean => isFresh(x);
     const util = c.map((x) => (fresh(x) ? (x!.cpuLimitUtilization ?? NaN) : NaN));
     const thr = c.map((x) => (fresh(x) ? (x!.throttledRatio ?? NaN) : NaN));
     out.push({
@@ -84,7 +86,7 @@ function signals(series: readonly SeriesPoint[], o: BottleneckOptions, options: 
     out.push({ resource: `memory:${svc}`, kind: 'memory', service: svc, sat: mem.map((m) => m >= (o.memoryRatio ?? 0.9)), metric: mem, describe: (peak) => `working set at ${(peak * 100).toFixed(0)} % of the memory limit` });
   }
   if (series.some((p) => p.postgres)) {
-    const app = o.appName ?? 'archiveorigin';
+    const app = o.appName ?? REFERENCE_APP_NAME;
     const pg = series.map((p) => p.postgres ?? null);
     const appStates = pg.map((x) => x?.connectionsByApp[app] ?? {});
     const appTotal = appStates.map((s) => Object.values(s).reduce((a, b) => a + b, 0));

@@ -1,6 +1,8 @@
 // Failure mode of a breaking step: what went first — a container gone (OOM / crash), the app's DB pool at its
 // maximum, a container's CPU at its limit, connection errors, timeouts, HTTP 5xx, or latency alone (queueing) —
 // each with the second it started and the values seen then. docs/ANALYSIS.md "Capacity / breaking point / failure mode".
+import { isFresh } from './freshness.ts';
+import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import type { RunEvent, SeriesPoint, WindowS } from './types.ts';
 
@@ -18,7 +20,7 @@ export interface FailureSignal {
 export interface FailureModeOptions {
   p95Ms?: number;
   errorRatio: number;
-  /** application_name of the app's DB pool. Default 'archiveorigin'. */
+  /** application_name of the app's DB pool. Default REFERENCE_APP_NAME (config/defaults.ts). */
   appName?: string;
   poolMax?: number;
   /** Share of the CPU limit counted as saturated. Default 0.9 (the bottleneck predicate, docs/ANALYSIS.md Bottlenecks). */
@@ -67,7 +69,7 @@ function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): Fa
     const c = (p: SeriesPoint) => p.containers?.[svc];
     const hot = (p: SeriesPoint): boolean => {
       const x = c(p);
-      if (!x || (x.ageMs ?? 0) > 2000) return false;
+      if (!x || !isFresh(x)) return false;
       return (x.cpuLimitUtilization ?? 0) >= (o.cpuUtil ?? 0.9) || (x.throttledRatio ?? 0) >= (o.throttledRatio ?? 0.25);
     };
     const i = onset(pts, hot);
@@ -76,7 +78,7 @@ function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): Fa
     const limit = x.cpuLimitCores !== null ? ` of a ${x.cpuLimitCores}-core limit` : '';
     out.push({ kind: 'cpu', service: svc, atS: pts[i]!.elapsedS, evidence: `${svc} CPU ${x.cpuCores?.toFixed(2) ?? '?'} cores (${pct(x.cpuLimitUtilization ?? 0)}${limit}, throttled ${pct(x.throttledRatio ?? 0)}) at t=${pts[i]!.elapsedS} s` });
   }
-  const app = o.appName ?? 'archiveorigin';
+  const app = o.appName ?? REFERENCE_APP_NAME;
   const busy = (p: SeriesPoint): { busy: number; max: number | undefined; pending: number } | null => {
     if (p.pool) return { busy: p.pool.active, max: p.pool.max, pending: p.pool.pending };
     const st = p.postgres?.connectionsByApp[app];

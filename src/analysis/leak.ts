@@ -189,6 +189,22 @@ export function detectLeak(mem: MemorySeries, o: LeakOptions = {}): LeakResult {
   };
 }
 
+/**
+ * The effect gate of a short soak. A window shorter than the GC period can miss a trough, and a short run holds few
+ * cycles: a flat signal's floors can then drift by up to its own oscillation band (an unfinished sawtooth tooth).
+ * Growth over the steady time must exceed that band — the detrended raw samples' 1–99 % range — and 3·MAD of the
+ * detrended floors to count (docs/ANALYSIS.md, Leak).
+ */
+function shortRunEffectGate(g: { sMin: number; slope: number; ft: number[]; ff: number[]; tS: number[]; y: number[]; cutS: number; steadyH: number }): number {
+  const { slope, ft, ff, tS, y, steadyH } = g;
+  const t0 = ft[0]!;
+  const resid = ff.map((f, i) => f - slope * (ft[i]! - t0));
+  const from = tS.findIndex((t) => t >= g.cutS - 1e-9);
+  const detrended = y.slice(from).map((v, i) => v - (slope * (tS[from + i]! - tS[from]!)) / 3600);
+  const band = quantile(detrended, 0.99) - quantile(detrended, 0.01);
+  return Math.max(g.sMin, (3 * mad(resid)) / steadyH, band / steadyH);
+}
+
 function detectOn(rawT: readonly number[], rawY: readonly number[], limit: number | null, o: LeakOptions): LeakResult {
   const pts = rawT.map((t, i) => [t, rawY[i]!] as const).filter(([t, y]) => Number.isFinite(t) && Number.isFinite(y));
   const tS = pts.map((p) => p[0]);
@@ -234,18 +250,7 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const steadyH = ft[ft.length - 1]! - ft[0]! + windowS / 3600;
   const sMin = o.sMinBytesPerHour ?? Math.max(5 * MIB, limit ? 0.0025 * limit : 0);
   // the effect gate for a FAIL/WARN; PASS keeps the plain S_min (a short run must not pass more easily)
-  let sMinTrend = sMin;
-  if (short && o.sMinBytesPerHour === undefined && Number.isFinite(mk.slope)) {
-    const t0 = ft[0]!;
-    const resid = ff.map((f, i) => f - mk.slope * (ft[i]! - t0));
-    // A window shorter than the GC period can miss a trough, and a short run holds few cycles: a flat signal's
-    // floors can then drift by up to its own oscillation band (an unfinished sawtooth tooth). Growth over the steady
-    // time must exceed that band — the detrended raw samples' 1–99 % range — to count.
-    const from = tS.findIndex((t) => t >= cutS - 1e-9);
-    const detrended = y.slice(from).map((v, i) => v - (mk.slope * (tS[from + i]! - tS[from]!)) / 3600);
-    const band = quantile(detrended, 0.99) - quantile(detrended, 0.01);
-    sMinTrend = Math.max(sMin, (3 * mad(resid)) / steadyH, band / steadyH);
-  }
+  const sMinTrend = short && o.sMinBytesPerHour === undefined && Number.isFinite(mk.slope) ? shortRunEffectGate({ sMin, slope: mk.slope, ft, ff, tS, y, cutS, steadyH }) : sMin;
   const [lo, hi] = mk.ci95;
   const half = Math.floor(ff.length / 2);
   const early = mannKendallHamedRao(ft.slice(0, half), ff.slice(0, half), 0.05);

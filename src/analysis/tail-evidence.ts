@@ -3,6 +3,8 @@
 // its move beats both its minimum meaningful effect and 3 robust σ of its own baseline noise; its score is the move
 // in units of that bar. Causes are ranked by score, except that a signal another clearing signal explains (a full
 // pool explained by lock waits, I/O waits by a checkpoint) goes after it. Pure.
+import { isFresh } from './freshness.ts';
+import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { MAD_TO_SD, mad, median } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
 
@@ -77,7 +79,7 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
       out.push({ signal: 'backend-writes', kind: 'backend-writes', dir: 'up', minEffect: 128, values: rate('buffersBackend'), say: (e, b) => `backends writing dirty buffers themselves: ${f0(e)}/s (baseline ${f0(b)})` });
     }
     out.push({ signal: 'autovacuum', kind: 'autovacuum', dir: 'up', minEffect: 1, values: num((i) => pg[i]?.autovacuumWorkers), say: (e, b) => `autovacuum workers running: ${f0(e)} (baseline ${f0(b)})` });
-    const app = o.appName ?? 'archiveorigin';
+    const app = o.appName ?? REFERENCE_APP_NAME;
     const appStates = pg.map((x) => x?.connectionsByApp[app]);
     out.push({
       signal: 'pool',
@@ -100,7 +102,7 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
   for (const svc of [...services].sort()) {
     const c = series.map((p) => {
       const x = p.containers?.[svc];
-      return x && (x.ageMs ?? 0) <= 2000 ? x : undefined;
+      return x && isFresh(x) ? x : undefined;
     });
     out.push({ signal: `cpu-throttled:${svc}`, kind: 'cpu-throttled', dir: 'up', minEffect: 0.1, values: num((i) => c[i]?.throttledRatio), say: (e, b) => `${svc} CFS-throttled in ${pct(e)} of periods (baseline ${pct(b)})` });
     out.push({ signal: `cpu-drop:${svc}`, kind: 'cpu-drop', dir: 'down', minEffect: 0.1, values: num((i) => c[i]?.cpuCores), say: (e, b) => `${svc} CPU fell to ${f2(e)} cores (baseline ${f2(b)}): it was waiting, not working` });

@@ -2,9 +2,8 @@
 // latest snapshot (onSample). On a TTY it is one block redrawn in place every second (cursor up + clear line);
 // otherwise (CI logs) it prints a plain line every `plainEveryS` seconds and on each phase change. Progress
 // lines (log) are printed above the block. Writes only through `write` (stderr in the CLI).
-import { loadConfigFile } from '../config/load.ts';
+import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import type { SecondSample } from '../load/engine.ts';
-import { planShape } from '../load/shapes/registry.ts';
 import { ERROR_KINDS } from '../load/flow-runner.ts';
 import { createLatencyHistogram, pctMs } from '../load/histogram.ts';
 import type { SampleSnapshot } from '../samplers/types.ts';
@@ -177,8 +176,8 @@ export class LiveView {
     if (byApp) {
       const pool =
         this.o.poolApp ??
-        ('archiveorigin' in byApp
-          ? 'archiveorigin'
+        (REFERENCE_APP_NAME in byApp
+          ? REFERENCE_APP_NAME
           : Object.entries(byApp)
               .filter(([n]) => n !== '')
               .sort(([, a], [, b]) => total(b) - total(a))[0]?.[0]);
@@ -228,17 +227,6 @@ const total = (states: Record<string, number>): number => Object.values(states).
 
 /** Per-second progress lines of runScenario: the live view replaces them. */
 export const isPerSecondLogLine = (line: string): boolean => /^\s*\d+s \S+\s+users=\s*\d+ rps=/.test(line);
-
-/** Planned seconds of a scenario after --time-scale, from the config; undefined when it cannot be read (the run reports why). */
-export function plannedSeconds(configPath: string, scenario: string, timeScale: number, env: Readonly<Record<string, string | undefined>>, target?: string): number | undefined {
-  try {
-    const cfg = loadConfigFile(configPath, { env, ...(target !== undefined ? { targetOverride: target } : {}) });
-    const sc = cfg.scenarios[scenario];
-    return sc ? planShape(sc.shape, timeScale).durationMs / 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The live view wired for runScenario: `runOptions` go straight into its options (log, onSecond, onSample). */
 export function startLiveView(

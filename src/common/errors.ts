@@ -87,3 +87,18 @@ function formatStackStart(service: string, message: string, logTail: readonly st
   const tail = logTail.length > 0 ? `\n  last log lines of ${service}:\n${logTail.map((l) => `    | ${l}`).join('\n')}` : '';
   return `service ${service}: ${message}${tail}`;
 }
+
+/**
+ * The one timeout error: something did not happen within its bound. `code` ETIMEDOUT makes a request that
+ * timed out count as a 'timeout' error kind (load/flow-runner.ts), whichever transport saw it.
+ */
+export class TimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(
+    readonly what: string,
+    readonly timeoutMs?: number,
+  ) {
+    super(`${what} timed out${timeoutMs !== undefined ? ` after ${timeoutMs} ms` : ''}`);
+    this.name = 'TimeoutError';
+  }
+}

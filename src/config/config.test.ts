@@ -5,7 +5,7 @@ import { parseDurationMs, parsePercentRatio } from './duration.ts';
 import { configJsonSchemaText, JSON_SCHEMA_PATH } from './json-schema.ts';
 import { DEFAULT_CONFIG_PATH, loadConfigFile, parseConfigObject } from './load.ts';
 import { DEFAULT_REMOTE_WRITE_INTERVAL_MS } from './schema.ts';
-import { assertTargetAllowed, remoteWriteProblem, targetProblem } from './target.ts';
+import { allowTarget, remoteWriteProblem, targetProblem } from './target.ts';
 
 const flow = { tasks: [{ name: 'health', path: '/health' }] };
 const base = { flow, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } };
@@ -133,10 +133,10 @@ describe('target allowlist', () => {
     expect(targetProblem('http://load.example.invalid:8000', ['load.example.invalid:8000'])).toBeUndefined();
     expect(targetProblem('http://load.example.invalid:9000', ['load.example.invalid:8000'])).toBeTypeOf('string');
   });
-  it('assertTargetAllowed throws TargetNotAllowedError with its code', () => {
-    expect(() => assertTargetAllowed('http://example.invalid/', [], 'driver')).toThrow(TargetNotAllowedError);
+  it('allowTarget throws TargetNotAllowedError with its code', () => {
+    expect(() => allowTarget('http://example.invalid/', [], 'driver')).toThrow(TargetNotAllowedError);
     try {
-      assertTargetAllowed('http://example.invalid/', [], 'driver');
+      allowTarget('http://example.invalid/', [], 'driver');
     } catch (err) {
       expect((err as TargetNotAllowedError).code).toBe('TARGET_NOT_ALLOWED');
     }

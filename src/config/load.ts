@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError, type InputIssue } from '../common/errors.ts';
 import { interpolate, type Env } from '../common/interpolate.ts';
+import { DEFAULT_TARGET } from './defaults.ts';
 import { configSchema, Flow, Shape, ThinkTime, type ResolvedConfig } from './schema.ts';
 import { validateConfig, validateFlow, validateScenarioName, validateShape, validateTarget, validateThinkTime, type ValidateOptions } from './validate.ts';
 
-export const DEFAULT_CONFIG_PATH = 'compose/loadscope.yaml';
+export { DEFAULT_CONFIG_PATH } from './defaults.ts';
 
 export interface LoadOptions extends ValidateOptions {
   /** Environment for ${VAR:-default} in string values (Compose rules; `$$` is a literal `$`). Default: none set, so defaults apply. */
@@ -69,7 +70,7 @@ function partialChecks(raw: unknown, opts: ValidateOptions): InputIssue[] {
   const r = raw as Record<string, unknown>;
   const issues: InputIssue[] = [];
   const allow = Array.isArray(r.allowTargets) ? r.allowTargets.filter((a): a is string => typeof a === 'string') : [];
-  const target = typeof r.target === 'string' ? r.target : opts.targetOverride === undefined && r.target === undefined ? 'http://127.0.0.1:8000' : undefined;
+  const target = typeof r.target === 'string' ? r.target : opts.targetOverride === undefined && r.target === undefined ? DEFAULT_TARGET : undefined;
   if (target !== undefined || opts.targetOverride !== undefined) issues.push(...validateTarget(target ?? '', allow, opts));
   const flow = Flow.safeParse(r.flow);
   if (flow.success) issues.push(...validateFlow(flow.data));

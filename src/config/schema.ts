@@ -1,4 +1,5 @@
 // The one config schema: syntax, defaults and unit conversion. Cross-field checks live in validate.ts.
+import { DEFAULT_SAMPLE_INTERVAL_MS, DEFAULT_TARGET } from './defaults.ts';
 import { z } from 'zod';
 import { parseDurationMs, parsePercentRatio } from './duration.ts';
 
@@ -106,11 +107,11 @@ const RemoteWrite = z
 
 export const configSchema = z
   .object({
-    target: z.string().default('http://127.0.0.1:8000'),
+    target: z.string().default(DEFAULT_TARGET),
     allowTargets: z.array(z.string()).default([]),
     stack: z.object({ compose: z.string() }).strict().optional(),
     sample: z
-      .object({ containers: z.array(z.string()).default([]), postgres: z.string().optional(), intervalMs: z.number().int().positive().default(1000) })
+      .object({ containers: z.array(z.string()).default([]), postgres: z.string().optional(), intervalMs: z.number().int().positive().default(DEFAULT_SAMPLE_INTERVAL_MS) })
       .strict()
       .optional(),
     requestTimeout: Duration.default(10_000),

@@ -30,6 +30,18 @@ export function liveRunDashboard(): Dashboard {
   });
   for (const a of runAnnotations()) b.annotation(a);
 
+  loadRow(b);
+  containersRow(b);
+  postgresRow(b);
+  correlationRow(b);
+  verdictsRow(b);
+  return buildDashboard(b);
+}
+
+type DashboardBuilder = ReturnType<typeof baseDashboard>;
+
+/** The 'Load' row. */
+function loadRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Load'))
     .withPanel(stat({ title: 'Current phase', description: 'Which phase of the scenario is running now.', unit: 'none', span: 4, showName: true,
       queries: [{ expr: `${sumBy(['phase'], sel(M.phase), 'max')} == 1`, legend: '{{phase}}' }] }))
@@ -60,7 +72,10 @@ export function liveRunDashboard(): Dashboard {
       ] }))
     .withPanel(timeseries({ title: 'p95 latency by endpoint', description: 'Which endpoint is slow.', unit: units.Seconds, span: 24,
       queries: [{ expr: latencyQuantile(0.95, ['endpoint']), legend: '{{endpoint}}' }] }));
+}
 
+/** The 'Containers' row. */
+function containersRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Containers'))
     .withPanel(timeseries({ title: 'CPU (cores)', description: 'CPU cores per service from the cumulative CPU time counter.', unit: 'none', min: 0,
       queries: [{ expr: appCpu, legend: '{{service}}' }] }))
@@ -81,7 +96,10 @@ export function liveRunDashboard(): Dashboard {
         { expr: sumBy([], sel(M.generatorCpuUsage), 'max'), legend: 'generator cores' },
         { expr: sumBy([], sel(M.hostCpuUsage), 'max'), legend: 'host CPU', right: units.PercentUnit },
       ] }));
+}
 
+/** The 'Postgres' row. */
+function postgresRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Postgres'))
     .withPanel(timeseries({ title: 'Connections by state vs max_connections', description: 'Client backends by state; when the total nears max_connections new connections fail.', unit: 'none', min: 0,
       queries: [
@@ -93,7 +111,10 @@ export function liveRunDashboard(): Dashboard {
         { expr: orZero(sumBy(['wait_event_type'], sel(M.pgWaiting))), legend: '{{wait_event_type}}' },
         { expr: sumBy([], sel(M.pgBlocked)), legend: 'blocked' },
       ] }));
+}
 
+/** The 'Correlation' row. */
+function correlationRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Correlation'))
     .withPanel(timeseries({ title: 'p95 latency vs app CPU', description: 'Does latency rise with CPU (CPU-bound) or without it (waiting on something else)?', unit: units.Seconds,
       queries: [
@@ -105,8 +126,10 @@ export function liveRunDashboard(): Dashboard {
         { expr: reqRate, legend: 'req/s' },
         { expr: orZero(sumBy([], sel(M.pgConnections, { state: 'active' }))), legend: 'active connections', right: 'none' },
       ] }));
+}
 
-  // The verdicts are the post-mortem's analysis over the run so far, final once the run ends (docs/ANALYSIS.md, Live verdicts).
+/** The 'Verdicts' row: the post-mortem's analysis over the run so far, final once the run ends (docs/ANALYSIS.md, Live verdicts). */
+function verdictsRow(b: DashboardBuilder): void {
   b.withRow(new RowBuilder('Verdicts'))
     .withPanel(stat({ title: 'SLO status', description: 'Each SLO as judged by the analysis over the run so far (steady windows, as in analysis.json): green passes, red fails, grey has no steady data yet.', unit: 'none', span: 6,
       steps: [{ value: -1, color: 'text' }, { value: 0, color: 'red' }, { value: 1, color: 'green' }],
@@ -125,6 +148,4 @@ export function liveRunDashboard(): Dashboard {
       steps: [{ value: 0, color: 'green' }, { value: 1, color: 'blue' }],
       valueText: { '0': { text: 'FINAL', color: 'green' }, '1': { text: 'PARTIAL', color: 'blue' } },
       queries: [{ expr: sumBy([], sel(M.verdictsPartial), 'max'), legend: 'verdicts' }] }));
-
-  return buildDashboard(b);
 }

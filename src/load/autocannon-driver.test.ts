@@ -9,6 +9,7 @@ import { Recorder, type RecorderFlush } from './recorder.ts';
 import { planShape } from './shapes/registry.ts';
 import { startFakeArchive, type FakeArchive } from './testing/fake-archive.ts';
 import type { UserDeps } from './user-context.ts';
+import { allowTarget } from '../config/target.ts';
 
 const flowOf = (onStart: unknown[], tasks: unknown[]) =>
   parseConfigObject({ flow: { onStart, tasks }, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } }, 'test').flow;
@@ -56,8 +57,7 @@ describe('zero-think users: one autocannon instance per cohort, one connection p
     const cancelled = new Map<string, number>();
     await runLoad({
       flow: archiveFlow,
-      target: fake.url,
-      allowTargets: [],
+      target: allowTarget(fake.url, [], 'test'),
       timeline: planShape({ kind: 'ramp', users, rampUpMs: 0, durationMs: 2_500 }),
       thinkMinMs: 0,
       thinkMaxMs: 0,
@@ -92,7 +92,7 @@ describe('zero-think users: one autocannon instance per cohort, one connection p
   it('stopping some users of a cohort closes just their connections; the rest keep going', async () => {
     fake = await startFakeArchive();
     const { deps, recorder } = driverDeps(fake.url);
-    const users = createZeroThinkDriver(deps, []).startCohort([1, 2, 3, 4, 5]);
+    const users = createZeroThinkDriver(deps).startCohort([1, 2, 3, 4, 5]);
     await sleep(500);
     const t0 = Date.now();
     await Promise.all(users.slice(3).map((u) => u.stop()));
@@ -112,7 +112,7 @@ describe('zero-think users: one autocannon instance per cohort, one connection p
     fake = await startFakeArchive();
     // the fake answers 422 to device ids that do not start with "device-"
     const { deps, recorder, events } = driverDeps(fake.url, flowOf([enroll('bad-{{userId}}', 1)], [{ name: 'health', path: '/health' }]));
-    const users = createZeroThinkDriver(deps, []).startCohort([1, 2]);
+    const users = createZeroThinkDriver(deps).startCohort([1, 2]);
     await sleep(1_500);
     await Promise.all(users.map((u) => u.stop()));
     const f = recorder.flush();
@@ -133,8 +133,8 @@ describe('zero-think users: one autocannon instance per cohort, one connection p
     try {
       const refused = driverDeps(`http://127.0.0.1:${closedPort}`, flowOf([], [{ name: 'h', path: '/' }]));
       const hung = driverDeps(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, flowOf([], [{ name: 'h', path: '/' }]), 1_000);
-      const a = createZeroThinkDriver(refused.deps, []).startCohort([1, 2]);
-      const b = createZeroThinkDriver(hung.deps, []).startCohort([3]);
+      const a = createZeroThinkDriver(refused.deps).startCohort([1, 2]);
+      const b = createZeroThinkDriver(hung.deps).startCohort([3]);
       await sleep(1_600);
       const t0 = Date.now();
       await Promise.all([...a, ...b].map((u) => u.stop()));
@@ -182,7 +182,7 @@ describe('zero-think users: one autocannon instance per cohort, one connection p
       const flow = flowOf([{ name: 'enroll', path: '/enroll', capture: { token: 'enrollment_token' } }], [{ name: 'slow', path: '/slow', headers: { Authorization: 'Bearer {{token}}' } }]);
       const { deps } = driverDeps(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, flow);
       const recorder = new Recorder(true);
-      const users = createZeroThinkDriver({ ...deps, recorder }, []).startCohort([1, 2, 3]);
+      const users = createZeroThinkDriver({ ...deps, recorder }).startCohort([1, 2, 3]);
       await sleep(600);
       await Promise.all(users.map((u) => u.stop()));
       const f = recorder.flush();

@@ -15,9 +15,11 @@
 //   second 'response' listener (EventEmitter copies its listener array per emit when there are two).
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
-import { assertTargetAllowed } from '../config/target.ts';
+import { backoffMs, ONSTART_BACKOFF } from '../common/backoff.ts';
+import { TimeoutError } from '../common/errors.ts';
+import type { AllowedTarget } from '../config/target.ts';
 import type { RenderContext } from '../config/template.ts';
-import { captureInto, exceptionErrorKind, pickTaskIndex, statusErrorKind, type CompiledStep } from './flow-runner.ts';
+import { captureInto, exceptionErrorKind, ONSTART_RESTART_PAUSE_MS, pickTaskIndex, statusErrorKind, type CompiledStep } from './flow-runner.ts';
 import type { RunningUser, UserDeps } from './user-context.ts';
 import { wireBytes, wireStep, type WireStep } from './wire-request.ts';
 
@@ -105,53 +107,113 @@ const FAIL_PAUSE_MS = 10;
 const NO_HIST = { __custom: true, recordValue() {}, recordValueWithExpectedInterval() {}, reset() {}, destroy() {} };
 const NO_HISTOGRAMS = { latencies: NO_HIST, requests: NO_HIST, throughput: NO_HIST };
 const NO_STATUS = { statusCode: 0 };
-const TIMEOUT_ERR = Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' });
+const TIMEOUT_ERR = new TimeoutError('request');
 
 export interface ZeroThinkDriver {
   /** starts `ids.length` users as one autocannon instance, one connection each */
   startCohort(ids: readonly number[]): RunningUser[];
 }
 
-export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly string[]): ZeroThinkDriver {
-  const { flow, recorder } = deps;
-  const host = deps.target.host;
+export function createZeroThinkDriver(deps: UserDeps): ZeroThinkDriver {
+  return new CohortDriver(deps);
+}
 
-  const startFailed = (u: AcUser, status?: number): void => {
-    // same schedule as runOnStart on node:http: retry with back-off, then the whole flow again after 1 s
+/** One slot per connection (one request in flight); the response is recorded when autocannon ends it. */
+function oneSlotQueue(client: AcClient, u: AcUser, recorder: UserDeps['recorder']): AcQueue {
+  const slot: AcSlot = { req: { requestBuffer: Buffer.alloc(0) }, bytes: 0, body: '', headers: { statusCode: 0 }, startMs: 0, duration: 0 };
+  let pending = false;
+  return {
+    insertRequest(req) {
+      pending = true;
+      slot.req = req;
+      slot.bytes = 0;
+      slot.body = '';
+      slot.headers = NO_STATUS;
+      // same instant as autocannon's own hrtime: just before the request bytes are written
+      slot.startMs = performance.now();
+    },
+    addByteCount(n) {
+      if (pending) slot.bytes += n;
+    },
+    addBody(data) {
+      // the body is read only by a step that captures from it
+      if (pending && slot.req.onResponse) slot.body += data.toString();
+    },
+    setHeaders(info) {
+      if (pending) slot.headers = info;
+    },
+    terminateRequest() {
+      if (!pending) return undefined;
+      pending = false;
+      slot.duration = performance.now() - slot.startMs;
+      // autocannon reports a response only on a live client (it emits 'response' under the same condition)
+      if (!client.destroyed) {
+        u.awaiting = false;
+        const status = slot.headers.statusCode;
+        recorder.response(u.step.name, u.step.method, slot.duration * 1000, statusErrorKind(status), slot.bytes, status);
+      }
+      return slot;
+    },
+    clear() {
+      pending = false;
+    },
+    size: () => (pending ? 1 : 0),
+  };
+}
+
+/** Fails loudly when autocannon's client is not the one this driver was written against. */
+function assertSteerable(client: AcClient): void {
+  const it = client.requestIterator;
+  const q = client.pipelinedRequests as Partial<AcQueue> | undefined;
+  if (typeof client._doRequest !== 'function' || typeof client._destroyConnection !== 'function' || typeof it?.nextRequest !== 'function' || typeof q?.terminateRequest !== 'function' || typeof q.insertRequest !== 'function') {
+    throw new Error(`autocannon client internals differ from ${AUTOCANNON_VERSION}; the zero-think driver cannot steer them`);
+  }
+}
+
+class CohortDriver implements ZeroThinkDriver {
+  private readonly host: string;
+  private readonly onStart: Prepared[];
+  private readonly tasks: Prepared[];
+
+  constructor(private readonly deps: UserDeps) {
+    this.host = deps.target.host;
+    this.onStart = deps.flow.onStart.map((s) => this.prepare(s, this.onStartResponse));
+    this.tasks = deps.flow.tasks.map((s) => this.prepare(s, s.capture.length > 0 ? onCaptureResponse : undefined));
+  }
+
+  private prepare(s: CompiledStep, onResponse: AcRequest['onResponse']): Prepared {
+    const w = wireStep(s, this.host);
+    return { w, onResponse, req: w.fixed && { requestBuffer: w.fixed, onResponse } };
+  }
+
+  private startFailed(u: AcUser, status?: number): void {
+    // same schedule as runOnStart on node:http: retry with back-off, then the whole flow again after a pause
     if (++u.attempt > u.step.retries) {
-      deps.onEvent('onstart-failed', { userId: u.id, step: u.step.name, status });
+      this.deps.onEvent('onstart-failed', { userId: u.id, step: u.step.name, status });
       u.startIdx = 0;
       u.attempt = 0;
-      u.pauseMs = 1000;
-    } else u.pauseMs = Math.min(1000, 50 * 2 ** u.attempt);
-  };
-  const onStartResponse = (status: number, body: string, context: unknown): void => {
+      u.pauseMs = ONSTART_RESTART_PAUSE_MS;
+    } else u.pauseMs = backoffMs(u.attempt, ONSTART_BACKOFF);
+  }
+
+  private readonly onStartResponse = (status: number, body: string, context: unknown): void => {
     const u = context as AcUser;
     if (statusErrorKind(status) === undefined && captureInto(u.step, body, u.ctx.vars)) {
       u.startIdx++;
       u.attempt = 0;
-    } else startFailed(u, status);
+    } else this.startFailed(u, status);
   };
-  const onCaptureResponse = (status: number, body: string, context: unknown): void => {
-    const u = context as AcUser;
-    if (statusErrorKind(status) === undefined) captureInto(u.step, body, u.ctx.vars);
-  };
-  const prepare = (s: CompiledStep, onResponse: AcRequest['onResponse']): Prepared => {
-    const w = wireStep(s, host);
-    return { w, onResponse, req: w.fixed && { requestBuffer: w.fixed, onResponse } };
-  };
-  const onStart = flow.onStart.map((s) => prepare(s, onStartResponse));
-  const tasks = flow.tasks.map((s) => prepare(s, s.capture.length > 0 ? onCaptureResponse : undefined));
 
-  const nextRequest = (u: AcUser): AcRequest => {
-    const p = u.startIdx < onStart.length ? onStart[u.startIdx] : tasks[tasks.length === 1 ? 0 : pickTaskIndex(flow)];
+  private nextRequest(u: AcUser): AcRequest {
+    const { onStart, tasks } = this;
+    const p = u.startIdx < onStart.length ? onStart[u.startIdx] : tasks[tasks.length === 1 ? 0 : pickTaskIndex(this.deps.flow)];
     if (!p) throw new Error('flow has no tasks');
     u.step = p.w.step;
-    return p.req ?? { requestBuffer: wireBytes(p.w, host, u.ctx), onResponse: p.onResponse };
-  };
+    return p.req ?? { requestBuffer: wireBytes(p.w, this.host, u.ctx), onResponse: p.onResponse };
+  }
 
   /** The request in flight got no response: record why, drop autocannon's stale queue entry, back off. */
-  const failed = (u: AcUser, client: AcClient): void => {
+  private failed(u: AcUser, client: AcClient): void {
     u.awaiting = false;
     // autocannon keeps the lost request queued and would match the next response (and latency) to it
     client.pipelinedRequests.clear();
@@ -159,64 +221,30 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
     // a close without error (server ended a keep-alive connection) is not counted, like autocannon itself
     if (!err) return;
     const kind = exceptionErrorKind(err);
-    recorder.exception(u.step.name, u.step.method, kind, (err as { code?: string }).code ?? kind);
-    if (u.startIdx < onStart.length) startFailed(u);
+    this.deps.recorder.exception(u.step.name, u.step.method, kind, (err as { code?: string }).code ?? kind);
+    if (u.startIdx < this.onStart.length) this.startFailed(u);
     else u.pauseMs = Math.max(u.pauseMs, FAIL_PAUSE_MS);
-  };
+  }
 
-  /** One request in flight per connection, so one reused slot; the response is recorded when autocannon ends it. */
-  const oneSlotQueue = (client: AcClient, u: AcUser): AcQueue => {
-    const slot: AcSlot = { req: { requestBuffer: Buffer.alloc(0) }, bytes: 0, body: '', headers: { statusCode: 0 }, startMs: 0, duration: 0 };
-    let pending = false;
-    return {
-      insertRequest(req) {
-        pending = true;
-        slot.req = req;
-        slot.bytes = 0;
-        slot.body = '';
-        slot.headers = NO_STATUS;
-        // same instant as autocannon's own hrtime: just before the request bytes are written
-        slot.startMs = performance.now();
-      },
-      addByteCount(n) {
-        if (pending) slot.bytes += n;
-      },
-      addBody(data) {
-        // the body is read only by a step that captures from it
-        if (pending && slot.req.onResponse) slot.body += data.toString();
-      },
-      setHeaders(info) {
-        if (pending) slot.headers = info;
-      },
-      terminateRequest() {
-        if (!pending) return undefined;
-        pending = false;
-        slot.duration = performance.now() - slot.startMs;
-        // autocannon reports a response only on a live client (it emits 'response' under the same condition)
-        if (!client.destroyed) {
-          u.awaiting = false;
-          const status = slot.headers.statusCode;
-          recorder.response(u.step.name, u.step.method, slot.duration * 1000, statusErrorKind(status), slot.bytes, status);
-        }
-        return slot;
-      },
-      clear() {
-        pending = false;
-      },
-      size: () => (pending ? 1 : 0),
-    };
-  };
+  /** Pauses the user's next send by u.pauseMs; nothing is in flight meanwhile. */
+  private pause(client: AcClient, u: AcUser): void {
+    const ms = u.pauseMs;
+    u.pauseMs = 0;
+    // keep autocannon's request timeout off the idle connection
+    client.timeoutTicker.reschedule(ms + client.timeout);
+    u.pauseTimer = setTimeout(() => {
+      u.pauseTimer = undefined;
+      if (!client.destroyed) client._doRequest();
+    }, ms);
+  }
 
-  const steer = (client: AcClient, u: AcUser): void => {
+  private steer(client: AcClient, u: AcUser): void {
+    assertSteerable(client);
     const it = client.requestIterator;
     const send = client._doRequest;
     const dropConnection = client._destroyConnection;
-    const q = client.pipelinedRequests as Partial<AcQueue> | undefined;
-    if (typeof send !== 'function' || typeof dropConnection !== 'function' || typeof it?.nextRequest !== 'function' || typeof q?.terminateRequest !== 'function' || typeof q.insertRequest !== 'function') {
-      throw new Error(`autocannon client internals differ from ${AUTOCANNON_VERSION}; the zero-think driver cannot steer them`);
-    }
     u.client = client;
-    client.pipelinedRequests = oneSlotQueue(client, u);
+    client.pipelinedRequests = oneSlotQueue(client, u, this.deps.recorder);
     it.context = u;
     it.resetContext = () => {};
     it.nextRequest = () => it.currentRequest;
@@ -226,20 +254,10 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
     };
     client._doRequest = () => {
       if (u.pauseTimer) return; // a paused send is pending and will go out on the current connection
-      if (u.awaiting) failed(u, client);
-      if (u.stopping || deps.runStopped?.() || Date.now() >= deps.deadlineEpochMs) return client.destroy();
-      if (u.pauseMs > 0) {
-        const ms = u.pauseMs;
-        u.pauseMs = 0;
-        // nothing is in flight while paused: keep autocannon's request timeout off the idle connection
-        client.timeoutTicker.reschedule(ms + client.timeout);
-        u.pauseTimer = setTimeout(() => {
-          u.pauseTimer = undefined;
-          if (!client.destroyed) client._doRequest();
-        }, ms);
-        return;
-      }
-      it.currentRequest = nextRequest(u);
+      if (u.awaiting) this.failed(u, client);
+      if (u.stopping || this.deps.runStopped?.() || Date.now() >= this.deps.deadlineEpochMs) return client.destroy();
+      if (u.pauseMs > 0) return this.pause(client, u);
+      it.currentRequest = this.nextRequest(u);
       u.awaiting = true;
       u.connErr = undefined;
       u.dropped = false;
@@ -251,74 +269,78 @@ export function createZeroThinkDriver(deps: UserDeps, allowTargets: readonly str
       u.pauseTimer = undefined;
       u.finished();
     });
-  };
+  }
 
-  const newUser = (id: number): AcUser => {
+  private newUser(id: number): AcUser {
     let finished: () => void = () => {};
     const done = new Promise<void>((resolve) => (finished = resolve));
-    const first = onStart[0]?.w.step ?? tasks[0]?.w.step;
+    const first = this.onStart[0]?.w.step ?? this.tasks[0]?.w.step;
     if (!first) throw new Error('flow has no tasks');
     return { id, ctx: { userId: id, vars: {} }, startIdx: 0, attempt: 0, step: first, awaiting: false, dropped: false, pauseMs: 0, stopping: false, finished, done };
-  };
+  }
 
-  return {
-    startCohort(ids) {
-      // defence in depth: the config was checked, check again right before connecting
-      assertTargetAllowed(deps.target.origin + '/', allowTargets, 'load driver');
-      const users = ids.map(newUser);
-      const finishAll = (): void => users.forEach((u) => u.finished());
-      if (users.length > 0 && Date.now() < deps.deadlineEpochMs) {
-        let nextClient = 0;
-        try {
-          const inst = autocannon({
-            url: deps.target.origin,
-            connections: users.length,
-            pipelining: 1,
-            duration: Math.max(1, Math.ceil((deps.deadlineEpochMs - Date.now()) / 1000)),
-            // autocannon refuses timeouts under 1 s
-            timeout: Math.max(1, deps.requestTimeoutMs / 1000),
-            skipAggregateResult: true,
-            histograms: NO_HISTOGRAMS,
-            setupClient: (c: unknown) => {
-              const u = users[nextClient++];
-              if (!u) throw new Error('autocannon made more connections than users');
-              steer(c as AcClient, u);
-            },
-          } as unknown as autocannon.Options) as unknown as Instance;
-          inst.on('done', finishAll);
-          inst.on('error', (err: Error) => {
-            deps.onEvent('user-error', { users: ids.length, message: err.message });
-            finishAll();
-          });
-        } catch (err) {
-          deps.onEvent('user-error', { users: ids.length, message: err instanceof Error ? err.message : String(err) });
-          users.forEach((u) => u.client?.destroy());
-          finishAll();
-        }
-      } else finishAll();
-      return users.map((u) => ({
-        id: u.id,
-        stop(cancel) {
-          u.stopping = true;
-          const c = u.client;
-          if (!c || c.destroyed) u.finished();
-          else if (cancel) {
-            if (u.awaiting) recorder.cancelled(u.step.name, u.step.method);
-            u.awaiting = false;
-            c.destroy();
-          }
-          // graceful: finish the request in flight, then _doRequest destroys the client instead of sending
-          else if (u.pauseTimer) c.destroy();
-          return u.done;
+  /** One autocannon instance with one connection per user, each connection steered as that user. */
+  private launch(users: AcUser[]): void {
+    const deps = this.deps;
+    const finishAll = (): void => users.forEach((u) => u.finished());
+    let nextClient = 0;
+    try {
+      const inst = autocannon({
+        url: deps.target.origin,
+        connections: users.length,
+        pipelining: 1,
+        duration: Math.max(1, Math.ceil((deps.deadlineEpochMs - Date.now()) / 1000)),
+        // autocannon refuses timeouts under 1 s
+        timeout: Math.max(1, deps.requestTimeoutMs / 1000),
+        skipAggregateResult: true,
+        histograms: NO_HISTOGRAMS,
+        setupClient: (c: unknown) => {
+          const u = users[nextClient++];
+          if (!u) throw new Error('autocannon made more connections than users');
+          this.steer(c as AcClient, u);
         },
-      }));
-    },
-  };
+      } as unknown as autocannon.Options) as unknown as Instance;
+      inst.on('done', finishAll);
+      inst.on('error', (err: Error) => {
+        deps.onEvent('user-error', { users: users.length, message: err.message });
+        finishAll();
+      });
+    } catch (err) {
+      deps.onEvent('user-error', { users: users.length, message: err instanceof Error ? err.message : String(err) });
+      users.forEach((u) => u.client?.destroy());
+      finishAll();
+    }
+  }
+
+  startCohort(ids: readonly number[]): RunningUser[] {
+    const users = ids.map((id) => this.newUser(id));
+    if (users.length > 0 && Date.now() < this.deps.deadlineEpochMs) this.launch(users);
+    else users.forEach((u) => u.finished());
+    return users.map((u) => ({ id: u.id, stop: (cancel) => this.stopUser(u, cancel) }));
+  }
+
+  private stopUser(u: AcUser, cancel: boolean | undefined): Promise<void> {
+    u.stopping = true;
+    const c = u.client;
+    if (!c || c.destroyed) u.finished();
+    else if (cancel) {
+      if (u.awaiting) this.deps.recorder.cancelled(u.step.name, u.step.method);
+      u.awaiting = false;
+      c.destroy();
+    }
+    // graceful: finish the request in flight, then _doRequest destroys the client instead of sending
+    else if (u.pauseTimer) c.destroy();
+    return u.done;
+  }
+}
+
+function onCaptureResponse(status: number, body: string, context: unknown): void {
+  const u = context as AcUser;
+  if (statusErrorKind(status) === undefined) captureInto(u.step, body, u.ctx.vars);
 }
 
 /** Bench baseline: plain autocannon, GET `/`, fixed connections and duration. Returns completed req/s. */
-export async function rawAutocannonRps(url: string, connections: number, durationS: number): Promise<number> {
-  assertTargetAllowed(new URL(url).origin + '/', [], 'bench');
-  const result = await autocannon({ url, connections, duration: durationS });
+export async function rawAutocannonRps(target: AllowedTarget, connections: number, durationS: number): Promise<number> {
+  const result = await autocannon({ url: target.origin, connections, duration: durationS });
   return result.requests.total / durationS;
 }

@@ -5,6 +5,7 @@ import { runLoad, type EngineEvent, type SecondSample } from './engine.ts';
 import { planShape } from './shapes/registry.ts';
 import { RECOVERY_PHASE, type Timeline } from './shapes/types.ts';
 import { startCapacityServer } from './testing/capacity-server.ts';
+import { allowTarget } from '../config/target.ts';
 
 const flow: FlowConfig = { onStart: [], tasks: [{ name: 'work', method: 'GET', path: '/', headers: {}, capture: {}, weight: 1 }] };
 
@@ -41,8 +42,7 @@ describe('engine clock: one line per second, whatever the users loops do', () =>
       const seen: Seen[] = [];
       await runLoad({
         flow,
-        target: server.url,
-        allowTargets: [],
+        target: allowTarget(server.url, [], 'test'),
         timeline: planShape({ kind: 'ramp', users: 16, rampUpMs: 0, durationMs: 6_000 }),
         thinkMinMs: 0,
         thinkMaxMs: 0,
@@ -84,8 +84,7 @@ describe('the stop: requests in flight are cancelled, never completions', () => 
         const seen: Seen[] = [];
         const res = await runLoad({
           flow,
-          target: server.url,
-          allowTargets: [],
+          target: allowTarget(server.url, [], 'test'),
           timeline: planShape({ kind: 'steps', users: [...users], rampUpMs: 300, holdMs: 1_200, recoveryMs: 0 }),
           thinkMinMs: thinkMs,
           thinkMaxMs: thinkMs,
@@ -136,8 +135,7 @@ describe('stop-on-break with a recovery hold', () => {
       const t0 = Date.now();
       const res = await runLoad({
         flow,
-        target: server.url,
-        allowTargets: [],
+        target: allowTarget(server.url, [], 'test'),
         timeline,
         thinkMinMs: 50,
         thinkMaxMs: 50,

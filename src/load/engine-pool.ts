@@ -1,6 +1,7 @@
 // The engine's load workers: start-up, users spread over them, per-second flushes merged into one
 // accumulator, and the stop. The main thread never waits on a worker longer than a bound it chooses.
 import { Worker } from 'node:worker_threads';
+import { realClock, type Clock, type Timer } from '../common/clock.ts';
 import { LoadscopeError } from '../common/errors.ts';
 import { ERROR_KINDS } from './flow-runner.ts';
 import { createLatencyHistogram, decodeHistogram, type LatencyHistogram } from './histogram.ts';
@@ -67,7 +68,31 @@ export class SecondAccumulator {
   }
 }
 
-export class WorkerPool {
+/** What the engine's coordinator needs of its workers: the port a fake pool implements in timing tests. */
+export interface LoadPool {
+  readonly activeUsers: number;
+  readonly fatal?: Error;
+  /** Spreads `target` users over the workers (adds and removals). */
+  setUsers(target: number): void;
+  /** Asks every worker for its counters (absorbed into the accumulator); resolves when all answered or after `waitMs`. */
+  flush(seq: number, waitMs: number): Promise<void>;
+  /** From now on the workers book whatever ends as cancelled and send nothing new. */
+  raiseStopFlag(): void;
+  /** Stops every worker and takes their last counters; bounded by `boundMs`. */
+  stop(boundMs: number): Promise<void>;
+  /** Test hook: every worker's loop busy for `ms`. */
+  stall(ms: number): void;
+  terminate(): Promise<void>;
+}
+
+export type StartPool = (
+  n: number,
+  init: Omit<WorkerInit, 'stopFlag'>,
+  acc: SecondAccumulator,
+  emit: (kind: string, detail: Record<string, unknown>) => void,
+) => Promise<LoadPool>;
+
+export class WorkerPool implements LoadPool {
   private readonly slots: Slot[] = [];
   private readonly flagView: Int32Array;
   private flushWaiter?: { seq: number; resolve: () => void };
@@ -80,14 +105,21 @@ export class WorkerPool {
     readonly acc: SecondAccumulator,
     private readonly emit: (kind: string, detail: Record<string, unknown>) => void,
     stopFlag: SharedArrayBuffer,
+    private readonly clock: Clock,
   ) {
     this.flagView = new Int32Array(stopFlag);
   }
 
   /** Starts `n` workers and waits until each is ready, so t0 is not eaten by tsx start-up. */
-  static async start(n: number, init: Omit<WorkerInit, 'stopFlag'>, acc: SecondAccumulator, emit: (kind: string, detail: Record<string, unknown>) => void): Promise<WorkerPool> {
-    const stopFlag = new SharedArrayBuffer(4);
-    const pool = new WorkerPool(acc, emit, stopFlag);
+  static async start(
+    n: number,
+    init: Omit<WorkerInit, 'stopFlag'>,
+    acc: SecondAccumulator,
+    emit: (kind: string, detail: Record<string, unknown>) => void,
+    clock: Clock = realClock,
+  ): Promise<WorkerPool> {
+    const stopFlag = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+    const pool = new WorkerPool(acc, emit, stopFlag, clock);
     try {
       await Promise.all(Array.from({ length: n }, (_, i) => pool.spawn(i, { ...init, stopFlag })));
     } catch (err) {
@@ -150,9 +182,9 @@ export class WorkerPool {
   flush(seq: number, waitMs: number): Promise<void> {
     for (const s of this.live()) this.send(s, { type: 'flush', seq });
     return new Promise<void>((resolve) => {
-      const t = setTimeout(done, waitMs);
+      const t = this.clock.setTimer(waitMs, done);
       function done(): void {
-        clearTimeout(t);
+        t.cancel();
         resolve();
       }
       this.flushWaiter?.resolve();
@@ -200,9 +232,9 @@ export class WorkerPool {
           this.send(s, { type: 'stop' });
         }),
     );
-    let t: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(all), new Promise<void>((r) => (t = setTimeout(r, boundMs)))]);
-    clearTimeout(t);
+    let t: Timer | undefined;
+    await Promise.race([Promise.all(all), new Promise<void>((r) => (t = this.clock.setTimer(boundMs, r)))]);
+    t?.cancel();
     this.activeUsers = 0;
   }
 

@@ -5,6 +5,7 @@ import { createLatencyHistogram, recordLatencyUs } from './histogram.ts';
 import { planShape } from './shapes/registry.ts';
 import { startCapacityServer } from './testing/capacity-server.ts';
 import { startFakeArchive, type FakeArchive } from './testing/fake-archive.ts';
+import { allowTarget } from '../config/target.ts';
 
 const archiveFlow = parseConfigObject(
   {
@@ -39,8 +40,7 @@ describe('load engine against a fake ArchiveOrigin API', () => {
     const seconds: Pick<SecondSample, 'activeUsers' | 'phase'>[] = [];
     const res = await runLoad({
       flow: archiveFlow,
-      target: fake.url,
-      allowTargets: [],
+      target: allowTarget(fake.url, [], 'test'),
       timeline: planShape({ kind: 'ramp', users, rampUpMs: 0, durationMs }),
       thinkMinMs,
       thinkMaxMs,
@@ -97,8 +97,7 @@ describe('load engine against a fake ArchiveOrigin API', () => {
       const counts: number[] = [];
       await runLoad({
         flow: { onStart: [], tasks: [{ name: 'work', method: 'GET', path: '/', headers: {}, capture: {}, weight: 1 }] },
-        target: server.url,
-        allowTargets: [],
+        target: allowTarget(server.url, [], 'test'),
         timeline: planShape({ kind: 'ramp', users: 32, rampUpMs: 0, durationMs: 5_000 }),
         thinkMinMs: 0,
         thinkMaxMs: 0,
@@ -116,9 +115,8 @@ describe('load engine against a fake ArchiveOrigin API', () => {
     }
   });
 
-  it('refuses a non-loopback target before starting any worker', async () => {
-    await expect(
-      runLoad({ flow: archiveFlow, target: 'http://example.invalid:8000', allowTargets: [], timeline: planShape({ kind: 'ramp', users: 1, rampUpMs: 0, durationMs: 100 }), thinkMinMs: 0, thinkMaxMs: 0, requestTimeoutMs: 1000, onSecond: () => {} }),
-    ).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
+  it('takes only a checked target: a non-loopback one is refused before any engine exists', () => {
+    // runLoad's `target` is an AllowedTarget; the one check that makes one refuses this
+    expect(() => allowTarget('http://example.invalid:8000', [], 'test')).toThrow(expect.objectContaining({ code: 'TARGET_NOT_ALLOWED' }));
   });
 });

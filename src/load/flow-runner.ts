@@ -2,6 +2,9 @@
 import type { FlowConfig, StepConfig } from '../config/schema.ts';
 import { compileTemplate, renderTemplate, stringLeaves, type CompiledTemplate, type RenderContext } from '../config/template.ts';
 
+/** After an onStart step used up its retries, the whole flow starts again after this pause: a broken enroll shows as errors, not a hot loop. */
+export const ONSTART_RESTART_PAUSE_MS = 1000;
+
 export interface CompiledStep {
   name: string;
   method: string;

@@ -5,8 +5,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { backoffMs, ONSTART_BACKOFF } from '../common/backoff.ts';
+import { TimeoutError } from '../common/errors.ts';
 import type { RenderContext } from '../config/template.ts';
-import { buildRequest, captureInto, exceptionErrorKind, pickTask, statusErrorKind, type CompiledStep } from './flow-runner.ts';
+import { buildRequest, captureInto, exceptionErrorKind, ONSTART_RESTART_PAUSE_MS, pickTask, statusErrorKind, type CompiledStep } from './flow-runner.ts';
 import { abortableSleep, type RunningUser, type UserDeps } from './user-context.ts';
 
 export interface StepResult {
@@ -52,7 +54,7 @@ export function sendStep(agent: http.Agent, deps: UserDeps, step: CompiledStep, 
       },
     );
     r.on('timeout', () => {
-      const e = Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' });
+      const e = new TimeoutError('request', deps.requestTimeoutMs);
       fail(e);
       r.destroy(e);
     });
@@ -80,8 +82,8 @@ export async function runOnStart(agent: http.Agent, deps: UserDeps, ctx: RenderC
       deps.onEvent('onstart-failed', { userId: ctx.userId, step: s.name, status: res.status });
       step = 0;
       attempt = 0;
-      await sleep(1000);
-    } else await sleep(Math.min(1000, 50 * 2 ** attempt));
+      await sleep(ONSTART_RESTART_PAUSE_MS);
+    } else await sleep(backoffMs(attempt, ONSTART_BACKOFF));
   }
   return true;
 }

@@ -4,8 +4,8 @@ import type { RecorderFlush } from './recorder.ts';
 
 export interface WorkerInit {
   flow: FlowConfig;
+  /** the origin of the engine's AllowedTarget (checked once by the run plan; a thread boundary carries only text) */
   target: string;
-  allowTargets: string[];
   requestTimeoutMs: number;
   thinkMinMs: number;
   thinkMaxMs: number;

@@ -1,6 +1,5 @@
 // Load worker: runs its share of users, records per endpoint, ships encoded histograms on each flush.
 import { parentPort, workerData } from 'node:worker_threads';
-import { assertTargetAllowed } from '../config/target.ts';
 import { LoadscopeError } from '../common/errors.ts';
 import { createZeroThinkDriver } from './autocannon-driver.ts';
 import { compileFlow } from './flow-runner.ts';
@@ -16,7 +15,7 @@ const init = workerData as WorkerInit;
 const post = (m: FromWorker): void => port.postMessage(m);
 
 try {
-  const target = assertTargetAllowed(init.target, init.allowTargets, 'load worker');
+  const target = new URL(init.target);
   // the engine raises this flag the moment it stops; a response this worker sees afterwards was cancelled,
   // even when the 'stop' message waits behind a busy event loop
   const stopFlag = new Int32Array(init.stopFlag);
@@ -38,7 +37,7 @@ try {
   const leaving = new Set<RunningUser>();
   const stopping = new Set<Promise<void>>();
   // zero think time: each 'add' batch is one cohort = one autocannon instance, one connection per user
-  const zeroThink = init.thinkMaxMs === 0 ? createZeroThinkDriver(deps, init.allowTargets) : undefined;
+  const zeroThink = init.thinkMaxMs === 0 ? createZeroThinkDriver(deps) : undefined;
   if (init.open) users.push(startOpenModel(deps, init.open.rateRps, init.open.maxInFlight));
 
   const stopUser = (u: RunningUser, cancel: boolean): void => {

@@ -1,5 +1,6 @@
 // Chart data for report.html, computed here (pure) so the page script only draws. Long runs are bucketed
 // to at most MAX_POINTS per series: latency and errors keep the bucket max, the rest the mean.
+import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import type { AnalysisContract } from '../analysis/contract.ts';
 import type { RunRecord, SeriesPoint } from '../analysis/types.ts';
 import { ERROR_KINDS } from '../analysis/types.ts';
@@ -112,7 +113,7 @@ function trendLine(series: readonly SeriesPoint[], svc: string, slopeBytesPerHou
   return (p) => (b + perS * p.elapsedS) / MIB;
 }
 
-export function buildCharts(a: AnalysisContract, record: RunRecord, appName = 'archiveorigin'): ChartSpec[] {
+export function buildCharts(a: AnalysisContract, record: RunRecord, appName = REFERENCE_APP_NAME): ChartSpec[] {
   const series = [...record.series].sort((x, y) => x.elapsedS - y.elapsedS);
   const markers = markersOf(a, series);
   const charts: ChartSpec[] = [];

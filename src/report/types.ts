@@ -24,7 +24,7 @@ export interface ReportInput {
   analysis: AnalysisContract;
   record: RunRecord;
   meta: RunMeta;
-  /** application_name of the SUT's DB pool, for the pool chart. Default 'archiveorigin'. */
+  /** application_name of the SUT's DB pool, for the pool chart. Default REFERENCE_APP_NAME (config/defaults.ts). */
   appName?: string;
   /** ISO time the report was generated (the caller's clock). */
   generatedAt?: string;

@@ -17,7 +17,7 @@ import { readRunRecord, type LoadedRun, type RunManifest } from '../store/run-re
 export interface AnalyzeRunDirOptions {
   /** Cores of the load-generator host. Default: manifest.generatorCores, else os.cpus().length. */
   generatorCores?: number;
-  /** application_name of the SUT's DB pool. Default 'archiveorigin'. */
+  /** application_name of the SUT's DB pool. Default REFERENCE_APP_NAME (config/defaults.ts). */
   appName?: string;
   poolMax?: number;
   /** Write the four files (default true); false only analyses. */

@@ -1,5 +1,6 @@
 // The real StackProvider: the Compose file through src/stack on the Docker engine, with container
 // events (die, OOM, restart) reported into the run as they happen.
+import { DEFAULT_HEALTH_TIMEOUT_MS } from '../config/defaults.ts';
 import { ensureEngine } from '../stack/engine/engine.ts';
 import { loadComposeFile } from '../stack/compose/load.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
@@ -48,7 +49,7 @@ export function dockerStackProvider(o: DockerStackOptions): StackProvider & { co
         project,
         runId,
         runDir,
-        healthTimeoutMs: o.healthTimeoutMs ?? 120_000,
+        healthTimeoutMs: o.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
         onEvent,
         onWarning: (message) => hooks.onEvent('stack-warning', { message }),
       });

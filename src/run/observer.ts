@@ -11,7 +11,7 @@ import type { SampleSnapshot, SamplerEvent } from '../samplers/types.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import type { RunWriter } from '../store/run-writer.ts';
 import { Telemetry } from '../telemetry/otel.ts';
-import { parsePostgresDsn } from './dsn.ts';
+import type { PgConnectionSettings } from '../samplers/pg-client.ts';
 import { LiveJudge, verdictValues } from './live-verdicts.ts';
 import { startRemoteWrite, type RemoteWriteHandle } from './remote-write.ts';
 import type { Analysis } from '../analysis/analyze.ts';
@@ -23,7 +23,8 @@ export interface ObserverOptions {
   writer: RunWriter;
   runtime?: ContainerRuntime;
   containers: readonly ContainerTarget[];
-  postgresDsn?: string;
+  /** the sampled database, parsed and allow-listed by the run plan */
+  postgres?: PgConnectionSettings;
   intervalMs: number;
   /** null: no Prometheus endpoint for this run. */
   metrics: { host: string; port: number; scrapeIntervalMs: number } | null;
@@ -60,7 +61,7 @@ export class RunObserver {
         ? await Telemetry.start({ runId: o.runId, scenario: o.scenario, ...o.metrics, serve: o.metrics !== null, collect: o.remoteWrite !== undefined })
         : undefined;
     const containers = o.runtime && o.containers.length > 0 ? new ContainerSampler({ runtime: o.runtime, targets: o.containers, onEvent }) : undefined;
-    const postgres = o.postgresDsn ? new PostgresSampler({ connection: parsePostgresDsn(o.postgresDsn), onEvent }) : undefined;
+    const postgres = o.postgres ? new PostgresSampler({ connection: o.postgres, onEvent }) : undefined;
     const ref: { observer?: RunObserver } = {};
     const scheduler = new SamplingScheduler({
       intervalMs: o.intervalMs,

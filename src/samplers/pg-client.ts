@@ -28,14 +28,20 @@ export interface PgPoolTuning {
   onPoolError?: (err: Error) => void;
 }
 
+/** A sampler query or connect may take two 1-s sample intervals at most: a stuck server must not stall sampling. */
+const SAMPLER_STATEMENT_TIMEOUT_MS = 2000;
+const SAMPLER_CONNECT_TIMEOUT_MS = 2000;
+/** Idle sampler connections are closed after this, so a finished run leaves none open in pg_stat_activity. */
+const SAMPLER_IDLE_TIMEOUT_MS = 10_000;
+
 export function createPgQueryClient(settings: PgConnectionSettings, tuning: PgPoolTuning = {}): PgQueryClient {
   const pool = new pg.Pool({
     ...settings,
     max: tuning.max ?? 2,
     application_name: tuning.applicationName ?? SAMPLER_APPLICATION_NAME,
-    statement_timeout: tuning.statementTimeoutMs ?? 2000,
-    connectionTimeoutMillis: 2000,
-    idleTimeoutMillis: tuning.idleTimeoutMs ?? 10_000,
+    statement_timeout: tuning.statementTimeoutMs ?? SAMPLER_STATEMENT_TIMEOUT_MS,
+    connectionTimeoutMillis: SAMPLER_CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: tuning.idleTimeoutMs ?? SAMPLER_IDLE_TIMEOUT_MS,
     allowExitOnIdle: true,
   });
   const onPoolError = tuning.onPoolError;

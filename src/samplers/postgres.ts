@@ -14,6 +14,9 @@ export interface PostgresSamplerOptions {
   budgetMs?: number;
 }
 
+/** A round's default budget: 80 % of the 1-s interval, so a slow round yields null for its tick instead of delaying the next. */
+const ROUND_BUDGET_MS = 800;
+
 const PRIVILEGE_SQL = `SELECT current_user::text AS role,
   pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
   pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats`;
@@ -115,7 +118,7 @@ export class PostgresSampler {
     void round.finally(() => {
       if (this.inflight === round) this.inflight = undefined;
     });
-    const budgetMs = this.options.budgetMs ?? 800;
+    const budgetMs = this.options.budgetMs ?? ROUND_BUDGET_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), budgetMs);

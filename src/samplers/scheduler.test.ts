@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SamplingScheduler, type SchedulerClock } from './scheduler.ts';
+import { realClock, type Clock } from '../common/clock.ts';
+import { SamplingScheduler } from './scheduler.ts';
 import type { GeneratorSample, HostSample, PostgresSample, SampleSnapshot, SamplerEvent } from './types.ts';
 
-const fakeClock: SchedulerClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+// the real clock's timers, driven by vitest's fake timers
+const fakeClock: Clock = realClock;
 const host = {
   sample: (): { host: HostSample; generator: GeneratorSample } => ({
     host: { cpuUtilization: 0.2, cpuCount: 4, memoryUsedBytes: 1, memoryTotalBytes: 2, refreshDurationMs: 3 },
@@ -97,7 +95,7 @@ describe('SamplingScheduler', () => {
 
   it('measures lag when the event loop delivers the timer late', async () => {
     const snaps: SampleSnapshot[] = [];
-    const clock: SchedulerClock = { ...fakeClock, now: () => Date.now() + lateBy };
+    const clock: Clock = { ...fakeClock, nowMs: () => Date.now() + lateBy };
     let lateBy = 0;
     const sched = new SamplingScheduler({ clock, host, onSample: (s) => snaps.push(s) });
     sched.start();

@@ -1,6 +1,8 @@
 // One sampling loop for everything. Ticks are aligned to start + k·interval; a tick that is still running
 // when the next one is due makes that next one skipped and counted (never stacked). Sampler errors become
 // events and the loop goes on. Nothing is retained per tick: the snapshot is handed to onSample and dropped.
+import { backgroundClock, type Clock, type Timer } from '../common/clock.ts';
+import { DEFAULT_SAMPLE_INTERVAL_MS } from '../config/defaults.ts';
 import { HostSampler } from './host.ts';
 import type {
   ContainerSample,
@@ -12,23 +14,6 @@ import type {
   SamplerTiming,
 } from './types.ts';
 
-export interface SchedulerClock {
-  /** Epoch ms; fractional is fine (the default is sub-ms). */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: SchedulerClock = {
-  now: () => performance.timeOrigin + performance.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref(); // the sampler must never keep the process alive
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 export interface SchedulerOptions {
   intervalMs?: number;
   containers?: { sample(): Record<string, ContainerSample> };
@@ -36,16 +21,17 @@ export interface SchedulerOptions {
   host?: { sample(): { host: HostSample; generator: GeneratorSample } };
   onSample: (snapshot: SampleSnapshot) => void;
   onEvent?: OnSamplerEvent;
-  clock?: SchedulerClock;
+  /** default: the background clock (its timers never keep the process alive) */
+  clock?: Clock;
 }
 
 const EMPTY_HOST: HostSample = { cpuUtilization: null, cpuCount: null, memoryUsedBytes: null, memoryTotalBytes: null, refreshDurationMs: null };
 
 export class SamplingScheduler {
   readonly intervalMs: number;
-  private readonly clock: SchedulerClock;
+  private readonly clock: Clock;
   private readonly host: NonNullable<SchedulerOptions['host']>;
-  private timer: unknown;
+  private timer: Timer | undefined;
   private nextDueMs = 0;
   private running?: Promise<void>;
   private skipped = 0;
@@ -53,9 +39,9 @@ export class SamplingScheduler {
   private started = false;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.intervalMs = options.intervalMs ?? 1000;
+    this.intervalMs = options.intervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
     if (!(this.intervalMs > 0)) throw new RangeError('intervalMs must be > 0');
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? backgroundClock;
     this.host = options.host ?? new HostSampler();
   }
 
@@ -67,26 +53,26 @@ export class SamplingScheduler {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.nextDueMs = this.clock.now() + this.intervalMs;
+    this.nextDueMs = this.clock.nowMs() + this.intervalMs;
     this.arm();
   }
 
   async stop(): Promise<void> {
     this.started = false;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     await this.running;
   }
 
   private arm(): void {
     if (!this.started) return;
-    this.timer = this.clock.setTimeout(() => this.onDue(), Math.max(0, this.nextDueMs - this.clock.now()));
+    this.timer = this.clock.setTimer(this.nextDueMs - this.clock.nowMs(), () => this.onDue());
   }
 
   private onDue(): void {
     if (!this.started) return;
     const dueMs = this.nextDueMs;
-    const now = this.clock.now();
+    const now = this.clock.nowMs();
     this.nextDueMs += this.intervalMs;
     // If the event loop was blocked past several due times, those ticks are skipped too.
     while (this.nextDueMs <= now) {
@@ -123,12 +109,12 @@ export class SamplingScheduler {
     };
     let postgres: PostgresSample | null = null;
     if (this.options.postgres) {
-      const started = this.clock.now();
+      const started = this.clock.nowMs();
       try {
         postgres = await this.options.postgres.sample();
-        timings.postgres = { durationMs: this.clock.now() - started, ok: true };
+        timings.postgres = { durationMs: this.clock.nowMs() - started, ok: true };
       } catch (err) {
-        timings.postgres = { durationMs: this.clock.now() - started, ok: false };
+        timings.postgres = { durationMs: this.clock.nowMs() - started, ok: false };
         this.emit('sampler_error', 'postgres', `postgres sampler failed: ${(err as Error).message}`);
       }
     }
@@ -148,13 +134,13 @@ export class SamplingScheduler {
   }
 
   private timed<T>(name: string, timings: Record<string, SamplerTiming>, fn: () => T): T | undefined {
-    const started = this.clock.now();
+    const started = this.clock.nowMs();
     try {
       const value = fn();
-      timings[name] = { durationMs: this.clock.now() - started, ok: true };
+      timings[name] = { durationMs: this.clock.nowMs() - started, ok: true };
       return value;
     } catch (err) {
-      timings[name] = { durationMs: this.clock.now() - started, ok: false };
+      timings[name] = { durationMs: this.clock.nowMs() - started, ok: false };
       this.emit('sampler_error', name, `${name} sampler failed: ${(err as Error).message}`);
       return undefined;
     }
@@ -162,7 +148,7 @@ export class SamplingScheduler {
 
   private emit(kind: 'sampler_error' | 'tick_skipped', sampler: string, message: string, data?: Record<string, unknown>): void {
     try {
-      this.options.onEvent?.({ tMs: Math.round(this.clock.now()), kind, sampler, message, data });
+      this.options.onEvent?.({ tMs: Math.round(this.clock.nowMs()), kind, sampler, message, data });
     } catch {
       // an event sink that throws must not stop sampling
     }

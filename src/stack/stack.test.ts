@@ -9,7 +9,7 @@ import type { ComposeProject } from './compose/types.ts';
 import { FakeContainerRuntime, type FakeContainerScript } from './testing/fake-runtime.ts';
 import { LABEL_MANAGED, LABEL_RUN } from './labels.ts';
 import { downByLabel, installSignalTeardown, startStack, type SignalTarget, type StackEvent, type StackOptions } from './stack.ts';
-import type { Clock } from './wait.ts';
+import type { Clock } from '../common/clock.ts';
 
 const PG = 'loadscope-shop-postgres-run-1';
 const APP = 'loadscope-shop-app-run-1';
@@ -38,7 +38,8 @@ function project(text = STACK_YML): ComposeProject {
 
 function fakeClock(): Clock {
   let t = 0;
-  return { now: () => t, sleep: async (ms) => void (t += ms) };
+  // time moves only by the code's own sleeps (nothing here waits on a timer)
+  return { nowMs: () => t, monotonicMs: () => t, setTimer: () => ({ cancel() {} }), sleep: async (ms) => void (t += ms) };
 }
 
 function setup(options: { images?: string[]; scripts?: Record<string, FakeContainerScript>; text?: string } = {}) {

@@ -9,7 +9,8 @@ import type { ComposeProject, ComposeService } from './compose/types.ts';
 import { LABEL_MANAGED, LABEL_RUN, LABEL_SERVICE, managedLabels, runSuffix } from './labels.ts';
 import { reapOrphans } from './reaper.ts';
 import type { ContainerEvent, ContainerInfo, ContainerRuntime, ContainerSpec } from './runtime/port.ts';
-import { systemClock, waitForContainer, WaitError, type Clock, type WaitCondition } from './wait.ts';
+import { realClock, type Clock } from '../common/clock.ts';
+import { waitForContainer, WaitError, type WaitCondition } from './wait.ts';
 
 export type StackEventKind =
   | 'service-started'
@@ -106,7 +107,7 @@ class Stack implements StartedStack {
   constructor(private readonly opts: StackOptions) {
     this.runId = opts.runId;
     this.runtime = opts.runtime;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock ?? realClock;
     this.jobs = new Set(
       opts.project.services.flatMap((s) => s.dependsOn.filter((d) => d.condition === 'service_completed_successfully').map((d) => d.service)),
     );
@@ -207,11 +208,11 @@ class Stack implements StartedStack {
     } catch (e) {
       throw new ServiceFailure(service.name, `could not start container ${spec.name}: ${errorMessage(e)}`, id, { cause: e });
     }
-    this.emit({ kind: 'service-started', service: service.name, timeMs: this.clock.now() });
+    this.emit({ kind: 'service-started', service: service.name, timeMs: this.clock.nowMs() });
     this.followLogs(service.name, id);
     if (this.jobs.has(service.name)) return;
     const info = await this.waitFor(created, 'ready');
-    if (info.health === 'healthy') this.emit({ kind: 'service-healthy', service: service.name, timeMs: this.clock.now() });
+    if (info.health === 'healthy') this.emit({ kind: 'service-healthy', service: service.name, timeMs: this.clock.nowMs() });
   }
 
   private async waitFor(c: Created, condition: WaitCondition): Promise<ContainerInfo> {
@@ -296,7 +297,7 @@ class Stack implements StartedStack {
 
   private async teardown(): Promise<void> {
     this.tearingDown = true;
-    this.emit({ kind: 'teardown-started', service: '*', timeMs: this.clock.now() });
+    this.emit({ kind: 'teardown-started', service: '*', timeMs: this.clock.nowMs() });
     const failures: ServiceFailure[] = [];
     for (const c of [...this.created].reverse()) {
       try {
@@ -318,7 +319,7 @@ class Stack implements StartedStack {
     await Promise.allSettled(this.followers);
     for (const f of failures) this.warn(`service ${f.service}: ${f.reason}`);
     const message = failures.length === 0 ? undefined : failures.map((f) => `${f.service}: ${f.reason}`).join('; ');
-    this.emit({ kind: 'teardown-done', service: '*', timeMs: this.clock.now(), ...(message !== undefined && { message }) });
+    this.emit({ kind: 'teardown-done', service: '*', timeMs: this.clock.nowMs(), ...(message !== undefined && { message }) });
     const [first] = failures;
     if (first) {
       const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';

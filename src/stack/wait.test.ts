@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FakeContainerRuntime } from './testing/fake-runtime.ts';
-import { waitForContainer, WaitError, type Clock } from './wait.ts';
+import type { Clock } from '../common/clock.ts';
+import { waitForContainer, WaitError } from './wait.ts';
 
 function fakeClock(): Clock & { slept: number[] } {
   let t = 0;
   const slept: number[] = [];
-  return { slept, now: () => t, sleep: async (ms) => void (slept.push(ms), (t += ms)) };
+  return { slept, nowMs: () => t, monotonicMs: () => t, setTimer: () => ({ cancel() {} }), sleep: async (ms) => void (slept.push(ms), (t += ms)) };
 }
 
 async function started(fake: FakeContainerRuntime, withHealthcheck: boolean): Promise<string> {
@@ -50,7 +51,7 @@ describe('waitForContainer', () => {
     await expect(waitForContainer(slow, await started(slow, true), 'ready', { timeoutMs: 1000, clock })).rejects.toThrow(
       'not healthy within 1000 ms (health starting)',
     );
-    expect(clock.now()).toBe(1000);
+    expect(clock.nowMs()).toBe(1000);
   });
 
   it('waits for completion with exit code 0', async () => {

@@ -1,15 +1,6 @@
 // Polls a container until it reaches a wanted condition, failing fast when it can no longer get there.
+import { realClock, type Clock } from '../common/clock.ts';
 import type { ContainerInfo, ContainerRuntime } from './runtime/port.ts';
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
 
 /**
  * ready: running, and healthy if the container has any healthcheck (the file's or the image's).
@@ -32,14 +23,14 @@ export class WaitError extends Error {}
 export const DEFAULT_POLL_INTERVAL_MS = 250;
 
 export async function waitForContainer(runtime: ContainerRuntime, id: string, condition: WaitCondition, options: WaitOptions): Promise<ContainerInfo> {
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock ?? realClock;
   const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-  const deadline = clock.now() + options.timeoutMs;
+  const deadline = clock.nowMs() + options.timeoutMs;
   for (;;) {
     const info = await runtime.inspect(id);
     if (info === undefined) throw new WaitError('container disappeared while waiting for it');
     if (verdict(info, condition, options.retries)) return info;
-    const remaining = deadline - clock.now();
+    const remaining = deadline - clock.nowMs();
     if (remaining <= 0) throw new WaitError(timeoutReason(info, condition, options.timeoutMs));
     await clock.sleep(Math.min(pollMs, remaining));
   }

@@ -21,7 +21,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EndpointSecond, SecondSample } from '../load/engine.ts';
 import { createLatencyHistogram } from '../load/histogram.ts';
 import { zeroErrors } from '../load/recorder.ts';
-import { SamplingScheduler, type SchedulerClock } from '../samplers/scheduler.ts';
+import type { Clock, Timer } from '../common/clock.ts';
+import { SamplingScheduler } from '../samplers/scheduler.ts';
 import type { ContainerSample, PostgresSample, SampleSnapshot } from '../samplers/types.ts';
 import { RunWriter } from './run-writer.ts';
 
@@ -44,18 +45,22 @@ const resources = (): Record<string, number> => {
 };
 
 /** Virtual time: setTimeout only records the callback; the test fires it after moving `now` to its due time. */
-class FakeClock implements SchedulerClock {
-  nowMs = 1_700_000_000_000;
+class FakeClock implements Clock {
+  t = 1_700_000_000_000;
   pending: { fn: () => void; at: number } | undefined;
-  now = (): number => this.nowMs;
-  setTimeout = (fn: () => void, ms: number): unknown => (this.pending = { fn, at: this.nowMs + ms });
-  clearTimeout = (): void => void (this.pending = undefined);
+  nowMs = (): number => this.t;
+  monotonicMs = (): number => this.t;
+  setTimer = (ms: number, fn: () => void): Timer => {
+    const entry = (this.pending = { fn, at: this.t + Math.max(0, ms) });
+    return { cancel: () => void (this.pending === entry && (this.pending = undefined)) };
+  };
+  sleep = (): Promise<void> => Promise.reject(new Error('the scheduler does not sleep'));
   /** Advances to the armed timer and runs it (and the tick's microtasks). */
   async fire(): Promise<void> {
     const p = this.pending;
     if (!p) throw new Error('scheduler has no timer armed');
     this.pending = undefined;
-    this.nowMs = Math.max(this.nowMs, p.at);
+    this.t = Math.max(this.t, p.at);
     p.fn();
     await Promise.resolve();
     await Promise.resolve();
@@ -139,14 +144,14 @@ describe('soak endurance of the sampling scheduler + run writer (28,800 ticks)',
     const hist = createLatencyHistogram();
     const sample = (i: number): SecondSample => {
       const endpoints = new Map<string, EndpointSecond>();
-      if (i < LINES_ONLY) return { tMs: clock.nowMs, elapsedS: i, phase: 'hold', activeUsers: 200, endpoints, failures: {}, droppedLate: 0, cpuCores: 0.2, final: false };
+      if (i < LINES_ONLY) return { tMs: clock.t, elapsedS: i, phase: 'hold', activeUsers: 200, endpoints, failures: {}, droppedLate: 0, cpuCores: 0.2, final: false };
       const n = names[i % names.length]!;
       hist.reset();
       for (let j = 0; j < 20; j++) hist.recordValue(1000 + ((i * 31 + j * 17) % 50_000));
       const errors = zeroErrors();
       if (i % 97 === 0) errors['5xx'] = 1;
       endpoints.set(n, { method: n === 'lock_proof' ? 'POST' : 'GET', count: 20, errors, bytes: 4096, hist } as unknown as EndpointSecond);
-      return { tMs: clock.nowMs, elapsedS: i, phase: 'hold', activeUsers: 200, endpoints, failures: i % 97 === 0 ? { 'GET\thealth\tHTTP 500': 1 } : {}, droppedLate: 0, cpuCores: 0.2, final: false };
+      return { tMs: clock.t, elapsedS: i, phase: 'hold', activeUsers: 200, endpoints, failures: i % 97 === 0 ? { 'GET\thealth\tHTTP 500': 1 } : {}, droppedLate: 0, cpuCores: 0.2, final: false };
     };
     const step = async (): Promise<void> => {
       await clock.fire();

@@ -2,6 +2,7 @@
 // loopback, observable instruments that read a cache (the latest SampleSnapshot) — no I/O in callbacks, so a
 // scrape never waits on Docker or Postgres — and synchronous instruments fed by the load engine. For remote
 // write, a second (on-demand) reader turns the same instruments into Prometheus series with the exporter's names.
+import { DEFAULT_METRICS } from '../config/defaults.ts';
 import { ValueType, type Attributes, type BatchObservableCallback, type Counter, type Histogram, type HrTime, type Observable } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -108,8 +109,8 @@ export class Telemetry {
 
   /** Starts the /metrics endpoint; rejects (e.g. EADDRINUSE) instead of logging and carrying on. */
   static async start(options: TelemetryOptions): Promise<Telemetry> {
-    const host = options.host ?? '127.0.0.1';
-    const port = options.port ?? 9464;
+    const host = options.host ?? DEFAULT_METRICS.host;
+    const port = options.port ?? DEFAULT_METRICS.port;
     const endpoint = options.endpoint ?? '/metrics';
     if (options.serve === false) return new Telemetry(options, undefined, host, port, endpoint);
     const exporter = new PrometheusExporter({

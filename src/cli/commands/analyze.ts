@@ -1,13 +1,12 @@
 // `loadscope analyze <run dir>` (analysis.json + report.html/md + junit.xml) and `loadscope compare <base> <run>`.
 // Exit codes: pass 0, fail 1, invalid 1 (a run that cannot judge the SUT must not look green in CI),
 // inconclusive 0 with a clear stderr line (or 1 with --strict), bad path 2.
+import { REFERENCE_APP_NAME } from '../../config/defaults.ts';
 import type { Command } from 'commander';
-import { compareRuns, type Comparison } from '../../analysis/compare.ts';
-import { analyzeRun } from '../../analysis/analyze.ts';
 import { UsageError } from '../../common/errors.ts';
 import { formatComparison } from '../../report/compare-table.ts';
-import { analyzeOptionsFromManifest, analyzeRunDir } from '../../run/analyze-run.ts';
-import { readRunRecord } from '../../store/run-record.ts';
+import { analyzeRunDir } from '../../run/analyze-run.ts';
+import { compareRunDirs } from '../../run/compare-runs.ts';
 import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
 
 const positive = (flag: string, v: string): number => {
@@ -31,7 +30,7 @@ export function registerAnalyzeCommands(program: Command, setCode: (c: number) =
     .option('--json', 'print analysis.json to stdout instead of the summary')
     .option('--strict', 'exit 1 on an inconclusive verdict too')
     .option('--generator-cores <n>', 'cores of the load-generator host (default: from the manifest, else this machine)')
-    .option('--app-name <name>', 'application_name of the SUT DB pool (default archiveorigin)')
+    .option('--app-name <name>', `application_name of the SUT DB pool (default ${REFERENCE_APP_NAME})`)
     .addHelpText(
       'after',
       '\nExit codes: 0 pass (or inconclusive without --strict), 1 fail or invalid, 2 not a run directory.\n\nExamples:\n  loadscope analyze results/latest\n  loadscope analyze results/20261126-225152-normal-67c9 --strict\n  loadscope analyze results/latest --json | jq .verdict\n',
@@ -70,11 +69,8 @@ export function registerAnalyzeCommands(program: Command, setCode: (c: number) =
       const alpha = positive('--alpha', flags.alpha);
       const minEffect = Number(flags.minEffect);
       if (!(minEffect >= 0)) throw new UsageError(`--min-effect must be ≥ 0 (got ${flags.minEffect})`);
-      const [base, run] = [readRunRecord(baseDir), readRunRecord(runDir)];
-      const analyse = (r: typeof base) => analyzeRun(r.record, analyzeOptionsFromManifest(r.manifest, r.incomplete));
-      const c: Comparison = compareRuns({ record: base.record, analysis: analyse(base) }, { record: run.record, analysis: analyse(run) }, { alpha, minEffect });
-      const label = (r: typeof base, dir: string): string => `${r.manifest.runId ?? dir} (${r.manifest.scenario ?? '?'})`;
-      process.stdout.write(flags.json ? `${JSON.stringify(c, null, 2)}\n` : formatComparison(c, { base: label(base, baseDir), run: label(run, runDir) }));
+      const { comparison: c, labels } = compareRunDirs(baseDir, runDir, { alpha, minEffect });
+      process.stdout.write(flags.json ? `${JSON.stringify(c, null, 2)}\n` : formatComparison(c, labels));
       const rank = { pass: 0, inconclusive: 1, fail: 2, invalid: 2 } as const;
       const worse = c.verdictChange !== null && rank[c.verdictChange.run] > rank[c.verdictChange.base];
       setCode(worse || c.endpoints.some((e) => e.change === 'regressed') ? ExitCode.VerdictFailed : ExitCode.Ok);

@@ -1,13 +1,12 @@
 // `loadscope run <scenario>`: flags → runScenario; SIGINT/SIGTERM stop the load and still write what ran.
 import type { Command } from 'commander';
-import { UsageError } from '../../common/errors.ts';
-import { DEFAULT_CONFIG_PATH } from '../../config/load.ts';
+import { DEFAULT_CONFIG_PATH, DEFAULT_METRICS } from '../../config/defaults.ts';
 import { formatSummary } from '../../run/format-summary.ts';
-import { DEFAULT_METRICS, runScenario, type StackProvider } from '../../run/run-scenario.ts';
-import { dockerStackProvider } from '../../run/docker-stack.ts';
-import { resolveFromCwdOrPackage } from './stack.ts';
+import { preflight } from '../../run/plan.ts';
+import { runPlanned, type StackProvider } from '../../run/run-scenario.ts';
+import { stackProviderFromEnv } from '../../run/stack-control.ts';
 import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
-import { jsonResult, plannedSeconds, startLiveView } from '../live-view.ts';
+import { jsonResult, startLiveView } from '../live-view.ts';
 
 interface RunFlags {
   config: string;
@@ -17,10 +16,10 @@ interface RunFlags {
   keepStack?: boolean;
   metricsHost: string;
   metricsPort: string;
+  remoteWrite?: string;
   metrics: boolean;
   json?: boolean;
   strict?: boolean;
-  remoteWrite?: string;
 }
 
 const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run peak --time-scale 0.05 --json > peak.json\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n  loadscope run normal --remote-write http://127.0.0.1:9090/api/v1/write\n';
@@ -62,18 +61,20 @@ const DEMO_TIME_SCALE = 0.17;
  * analysed, whatever the verdict, which it prints.
  */
 async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number) => void, stack?: StackProvider, mode = { verdictDecidesExit: true }): Promise<void> {
-  const timeScale = Number(flags.timeScale);
-  if (!(timeScale > 0)) throw new UsageError(`--time-scale must be a positive number (got ${flags.timeScale})`);
-  const metricsPort = Number(flags.metricsPort);
-  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UsageError(`--metrics-port must be a port number (got ${flags.metricsPort})`);
-  const provider =
-    stack ??
-    dockerStackProvider({
-      env: process.env,
-      dockerHost: process.env.DOCKER_HOST,
-      dockerdLogPath: process.env.LOADSCOPE_DOCKERD_LOG ?? '/var/log/loadscope/dockerd.log',
-      isRoot: process.getuid?.() === 0,
-    });
+  const provider = stack ?? stackProviderFromEnv(process.env);
+  // every input problem at once (exit 2) before the live view, the signal handlers or anything else starts
+  const plan = await preflight({
+    scenario,
+    configPath: flags.config,
+    env: process.env,
+    metrics: flags.metrics ? { host: flags.metricsHost, port: Number(flags.metricsPort), scrapeIntervalMs: DEFAULT_METRICS.scrapeIntervalMs } : null,
+    metricsPortFlag: Number(flags.metricsPort),
+    target: flags.target,
+    timeScale: Number(flags.timeScale),
+    strict: flags.strict,
+    remoteWriteUrl: flags.remoteWrite,
+    hasStackProvider: true,
+  });
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     process.stderr.write(`\n${sig}: stopping load, writing results…\n`);
@@ -81,24 +82,9 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const configPath = resolveFromCwdOrPackage(flags.config);
-  const live = startLiveView({ scenario, plannedS: plannedSeconds(configPath, scenario, timeScale, process.env, flags.target) }, process.stderr);
+  const live = startLiveView({ scenario, plannedS: plan.timeline.durationMs / 1000 }, process.stderr);
   try {
-    const result = await runScenario({
-      scenario,
-      configPath: resolveFromCwdOrPackage(flags.config),
-      env: process.env,
-      metrics: flags.metrics ? { host: flags.metricsHost, port: metricsPort, scrapeIntervalMs: DEFAULT_METRICS.scrapeIntervalMs } : null,
-      target: flags.target,
-      timeScale,
-      outDir: flags.out,
-      keepStack: flags.keepStack,
-      stack: provider,
-      signal: ac.signal,
-      strict: flags.strict,
-      remoteWriteUrl: flags.remoteWrite,
-      ...live.runOptions,
-    });
+    const result = await runPlanned(plan, { outDir: flags.out, keepStack: flags.keepStack, stack: provider, signal: ac.signal, ...live.runOptions });
     live.close();
     if (flags.json) {
       process.stderr.write(formatSummary(result));

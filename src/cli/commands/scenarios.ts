@@ -5,7 +5,7 @@ import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../config/load.ts';
 import type { ResolvedConfig, Scenario } from '../../config/schema.ts';
 import { planShape } from '../../load/shapes/registry.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { resolveFromCwdOrPackage } from './stack.ts';
+import { resolveInputPath } from '../../common/paths.ts';
 
 export interface ScenarioRow {
   name: string;
@@ -82,7 +82,7 @@ export function registerScenariosCommand(program: Command, setCode: (c: number) 
     .option('--json', 'print the scenarios as JSON (durations in ms, SLO error rate as a ratio)')
     .addHelpText('after', '\nExamples:\n  loadscope scenarios\n  loadscope scenarios -c compose/examples/attach-fastapi.yaml\n  loadscope scenarios --json\n')
     .action((flags: { config: string; json?: boolean }) => {
-      const cfg = loadConfigFile(resolveFromCwdOrPackage(flags.config), { env: process.env });
+      const cfg = loadConfigFile(resolveInputPath(flags.config), { env: process.env });
       const rows = scenarioRows(cfg);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

@@ -8,6 +8,7 @@ import type { FlowConfig } from '../../config/schema.ts';
 import { runLoad } from '../../load/engine.ts';
 import { planShape } from '../../load/shapes/registry.ts';
 import { engineRun, median, startServer, wrkRun } from './load-bench.ts';
+import { allowTarget } from '../../config/target.ts';
 
 export interface ConcurrencyFigures {
   connections: number;
@@ -45,8 +46,7 @@ async function stepRun(url: string, holdS: number): Promise<StepFigures> {
   const cpu: number[] = [];
   await runLoad({
     flow: FLOW,
-    target: url,
-    allowTargets: [],
+    target: allowTarget(url, [], 'bench'),
     timeline: planShape({ kind: 'steps', users: [1000, 2000], rampUpMs: 3_000, holdMs: holdS * 1000, recoveryMs: 0 }),
     thinkMinMs: 0,
     thinkMaxMs: 0,

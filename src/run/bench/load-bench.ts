@@ -9,6 +9,7 @@ import { rawAutocannonRps } from '../../load/autocannon-driver.ts';
 import { runLoad } from '../../load/engine.ts';
 import { planShape } from '../../load/shapes/registry.ts';
 import { RunWriter } from '../../store/run-writer.ts';
+import { allowTarget } from '../../config/target.ts';
 
 const SERVER_JS = `const http = require('node:http');
 const s = http.createServer((q, r) => { r.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2 }); r.end('ok'); });
@@ -50,7 +51,7 @@ export async function wrkRun(url: string, connections: number, durationS: number
 /** Raw autocannon req/s and this process's CPU µs per request (all threads; robust on a busy machine). */
 async function autocannonRun(url: string, connections: number, durationS: number): Promise<{ rps: number; cpuUsPerReq: number }> {
   const c0 = process.cpuUsage();
-  const rps = await rawAutocannonRps(url, connections, durationS);
+  const rps = await rawAutocannonRps(allowTarget(url, [], 'bench'), connections, durationS);
   const c = process.cpuUsage(c0);
   return { rps, cpuUsPerReq: (c.user + c.system) / Math.max(1, rps * durationS) };
 }
@@ -61,8 +62,7 @@ export async function engineRun(url: string, connections: number, durationS: num
   let cpuReqs = 0;
   await runLoad({
     flow: { onStart: [], tasks: [{ name: 'root', method: 'GET', path: '/', headers: {}, capture: {}, weight: 1 }] },
-    target: url,
-    allowTargets: [],
+    target: allowTarget(url, [], 'bench'),
     timeline: planShape({ kind: 'ramp', users: connections, rampUpMs: 0, durationMs: durationS * 1000 }),
     thinkMinMs: 0,
     thinkMaxMs: 0,
@@ -132,8 +132,7 @@ export async function loadBench(opts: { connections?: number; durationS?: number
     const soakMemory: LoadBenchResult['soakMemory'] = [];
     await runLoad({
       flow: { onStart: [], tasks: [{ name: 'root', method: 'GET', path: '/', headers: {}, capture: {}, weight: 1 }] },
-      target: url,
-      allowTargets: [],
+      target: allowTarget(url, [], 'bench'),
       timeline: planShape({ kind: 'ramp', users: 200, rampUpMs: 600_000, durationMs: 8 * 3_600_000 }, timeScale),
       thinkMinMs: 1000,
       thinkMaxMs: 3000,

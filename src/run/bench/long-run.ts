@@ -72,17 +72,13 @@ function postgres(i: number, rng: () => number): Record<string, unknown> {
   };
 }
 
-/** Writes the run directory `dir` (created); returns its byte size of series.ndjson. */
-export function writeLongRun(dir: string, o: LongRunOptions = {}): { seconds: number; seriesBytes: number } {
-  const seconds = o.seconds ?? 28_800;
-  const users = o.users ?? 200;
-  const rampS = o.rampS ?? 600;
-  const rng = seededRng(o.seed ?? 11);
-  mkdirSync(dir, { recursive: true });
-  // per endpoint: HIST_VARIANTS seconds of ~lognormal latencies around its own median
-  const variants = new Map<string, { b64: string; count: number; summary: ReturnType<typeof summaryMs> }[]>();
+type Variant = { b64: string; count: number; summary: ReturnType<typeof summaryMs> };
+
+/** Per endpoint: HIST_VARIANTS seconds of ~lognormal latencies around its own median. */
+function histogramVariants(rng: () => number): Map<string, Variant[]> {
+  const variants = new Map<string, Variant[]>();
   ENDPOINTS.forEach((name, k) => {
-    const list = [];
+    const list: Variant[] = [];
     for (let v = 0; v < HIST_VARIANTS; v++) {
       const h = createLatencyHistogram();
       const count = 45 + Math.round(8 * rng());
@@ -91,6 +87,45 @@ export function writeLongRun(dir: string, o: LongRunOptions = {}): { seconds: nu
     }
     variants.set(name, list);
   });
+  return variants;
+}
+
+/** events.ndjson, manifest.json and summary.json of the synthetic run. */
+function writeRunFiles(dir: string, seconds: number, users: number, rampS: number): void {
+  const events = [
+    { t: new Date(T0_MS).toISOString(), tMs: T0_MS, kind: 'phase', phase: 'ramp-up', atMs: 0 },
+    { t: new Date(T0_MS + rampS * 1000).toISOString(), tMs: T0_MS + rampS * 1000, kind: 'phase', phase: 'hold', from: 'ramp-up', atMs: rampS * 1000 },
+    { t: new Date(T0_MS + seconds * 1000).toISOString(), tMs: T0_MS + seconds * 1000, kind: 'stop', reason: 'completed', activeUsers: users },
+  ];
+  writeFileSync(join(dir, 'events.ndjson'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  const manifest = {
+    runId: 'long-run-bench',
+    scenario: 'soak',
+    shape: `ramp to ${users} users over ${rampS}s, run ${seconds}s`,
+    timeScale: 1,
+    plannedDurationMs: seconds * 1000,
+    mode: 'attach',
+    target: 'http://127.0.0.1:8000',
+    host: 'bench',
+    generatorCores: 2,
+    versions: { node: process.version, loadscope: 'bench' },
+    startedAt: new Date(T0_MS).toISOString(),
+    endedAt: new Date(T0_MS + seconds * 1000).toISOString(),
+    stoppedBy: 'completed',
+    config: { scenarios: { soak: { shape: { kind: 'ramp', users, rampUpMs: rampS * 1000, durationMs: seconds * 1000 }, thinkTime: { minMs: 500, maxMs: 1500 }, slo: { p95Ms: 200, errorRatio: 0.01 }, stopOnBreak: false } } },
+  };
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ durationS: seconds }, null, 2)}\n`);
+}
+
+/** Writes the run directory `dir` (created); returns its byte size of series.ndjson. */
+export function writeLongRun(dir: string, o: LongRunOptions = {}): { seconds: number; seriesBytes: number } {
+  const seconds = o.seconds ?? 28_800;
+  const users = o.users ?? 200;
+  const rampS = o.rampS ?? 600;
+  const rng = seededRng(o.seed ?? 11);
+  mkdirSync(dir, { recursive: true });
+  const variants = histogramVariants(rng);
   const fds = { series: openSync(join(dir, 'series.ndjson'), 'w'), hist: openSync(join(dir, 'histograms.ndjson'), 'w') };
   let seriesBytes = 0;
   const CHUNK = 500;
@@ -139,29 +174,6 @@ export function writeLongRun(dir: string, o: LongRunOptions = {}): { seconds: nu
   }
   closeSync(fds.series);
   closeSync(fds.hist);
-  const events = [
-    { t: new Date(T0_MS).toISOString(), tMs: T0_MS, kind: 'phase', phase: 'ramp-up', atMs: 0 },
-    { t: new Date(T0_MS + rampS * 1000).toISOString(), tMs: T0_MS + rampS * 1000, kind: 'phase', phase: 'hold', from: 'ramp-up', atMs: rampS * 1000 },
-    { t: new Date(T0_MS + seconds * 1000).toISOString(), tMs: T0_MS + seconds * 1000, kind: 'stop', reason: 'completed', activeUsers: users },
-  ];
-  writeFileSync(join(dir, 'events.ndjson'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-  const manifest = {
-    runId: 'long-run-bench',
-    scenario: 'soak',
-    shape: `ramp to ${users} users over ${rampS}s, run ${seconds}s`,
-    timeScale: 1,
-    plannedDurationMs: seconds * 1000,
-    mode: 'attach',
-    target: 'http://127.0.0.1:8000',
-    host: 'bench',
-    generatorCores: 2,
-    versions: { node: process.version, loadscope: 'bench' },
-    startedAt: new Date(T0_MS).toISOString(),
-    endedAt: new Date(T0_MS + seconds * 1000).toISOString(),
-    stoppedBy: 'completed',
-    config: { scenarios: { soak: { shape: { kind: 'ramp', users, rampUpMs: rampS * 1000, durationMs: seconds * 1000 }, thinkTime: { minMs: 500, maxMs: 1500 }, slo: { p95Ms: 200, errorRatio: 0.01 }, stopOnBreak: false } } },
-  };
-  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ durationS: seconds }, null, 2)}\n`);
+  writeRunFiles(dir, seconds, users, rampS);
   return { seconds, seriesBytes };
 }

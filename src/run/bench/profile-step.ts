@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { runLoad } from '../../load/engine.ts';
 import { planShape } from '../../load/shapes/registry.ts';
 import { startServer } from './load-bench.ts';
+import { allowTarget } from '../../config/target.ts';
 
 const timeScale = Number(process.env.PROFILE_TIME_SCALE ?? 0.05);
 const dir = mkdtempSync(join(tmpdir(), 'loadscope-profile-'));
@@ -17,8 +18,7 @@ try {
   const t0 = Date.now();
   const res = await runLoad({
     flow: { onStart: [], tasks: [{ name: 'root', method: 'GET', path: '/', headers: {}, capture: {}, weight: 1 }] },
-    target: url,
-    allowTargets: [],
+    target: allowTarget(url, [], 'bench'),
     timeline,
     thinkMinMs: 0,
     thinkMaxMs: 0,

@@ -6,11 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { DEFAULT_HEALTH_TIMEOUT_MS } from '../../config/defaults.ts';
+import type { ContainerTarget } from '../../samplers/containers.ts';
+import type { ContainerRuntime } from '../../stack/runtime/port.ts';
 import { ContainerSampler } from '../../samplers/containers.ts';
 import { HostSampler } from '../../samplers/host.ts';
 import type { PgQueryClient } from '../../samplers/pg-client.ts';
 import { PostgresSampler } from '../../samplers/postgres.ts';
-import { SamplingScheduler, type SchedulerClock } from '../../samplers/scheduler.ts';
+import type { Clock } from '../../common/clock.ts';
+import { SamplingScheduler } from '../../samplers/scheduler.ts';
 import type { ContainerSample, SampleSnapshot } from '../../samplers/types.ts';
 import { loadComposeFile } from '../../stack/compose/load.ts';
 import { LABEL_RUN, managedLabels } from '../../stack/labels.ts';
@@ -53,6 +57,46 @@ async function cpuPct(fn: () => Promise<void>): Promise<number> {
   return ((cpu.user + cpu.system) / 1000 / (performance.now() - wall0)) * 100;
 }
 
+/** CPU of the real samplers at 1 Hz over `durationS`, after their streams and connections are open. */
+async function measureSampling(runtime: ContainerRuntime, targets: ContainerTarget[], pgPort: number, durationS: number): Promise<{ samplingCorePct: number; ticks: number; skippedTicks: number; meanTimingsMs: Record<string, number> }> {
+  const containers = new ContainerSampler({ runtime, targets });
+  const postgres = new PostgresSampler({ connection: parsePostgresDsn(`postgres://loadscope_monitor:loadscope_monitor@127.0.0.1:${pgPort}/archiveorigin`) });
+  let ticks = 0;
+  const timingSums: Record<string, { sum: number; n: number }> = {};
+  let latest: SampleSnapshot | undefined;
+  const scheduler = new SamplingScheduler({
+    intervalMs: 1000,
+    containers,
+    postgres,
+    host: new HostSampler(),
+    onSample: (s) => {
+      latest = s;
+      ticks += 1;
+      for (const [name, t] of Object.entries(s.sampler.timings)) {
+        const acc = (timingSums[name] ??= { sum: 0, n: 0 });
+        acc.sum += t.durationMs;
+        acc.n += 1;
+      }
+    },
+  });
+  containers.start();
+  scheduler.start();
+  let samplingCorePct: number;
+  try {
+    await sleep(3000); // stats streams open, first Postgres connection made
+    ticks = 0;
+    samplingCorePct = await cpuPct(() => sleep(durationS * 1000));
+  } finally {
+    await scheduler.stop();
+    await Promise.allSettled([containers.stop(), postgres.stop()]);
+  }
+  if (!latest || Object.keys(latest.containers).length !== targets.length || !latest.postgres) {
+    throw new Error(`samplers did not deliver every source (containers: ${Object.keys(latest?.containers ?? {}).join(', ') || 'none'}, postgres: ${latest?.postgres ? 'yes' : 'no'})`);
+  }
+  const meanTimingsMs = Object.fromEntries(Object.entries(timingSums).map(([k, v]) => [k, +(v.sum / v.n).toFixed(3)]));
+  return { samplingCorePct, ticks, skippedTicks: scheduler.skippedTicks, meanTimingsMs };
+}
+
 export async function samplerOverheadBench(opts: { durationS?: number; log?: (l: string) => void } = {}): Promise<OverheadResult> {
   const durationS = opts.durationS ?? 20;
   const log = opts.log ?? (() => {});
@@ -60,7 +104,7 @@ export async function samplerOverheadBench(opts: { durationS?: number; log?: (l:
   const iso = await isolatedStack('loadscope-sampler-bench');
   const runId = `sampler-bench-${randomBytes(3).toString('hex')}`;
   const project = loadComposeFile(iso.composePath, { ...process.env, ...iso.env });
-  const stack = await startStack({ runtime, project, runId, healthTimeoutMs: 120_000 });
+  const stack = await startStack({ runtime, project, runId, healthTimeoutMs: DEFAULT_HEALTH_TIMEOUT_MS });
   let idleId: string | undefined;
   // Ctrl-C or a `timeout` around the bench: remove this run's containers (the idle one included), then die of the signal.
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -94,42 +138,8 @@ export async function samplerOverheadBench(opts: { durationS?: number; log?: (l:
     const idleCorePct = await cpuPct(() => sleep(durationS * 1000));
     log(`idle:     ${idleCorePct.toFixed(2)} % of one core`);
 
-    const containers = new ContainerSampler({ runtime, targets });
-    const postgres = new PostgresSampler({ connection: parsePostgresDsn(`postgres://loadscope_monitor:loadscope_monitor@127.0.0.1:${iso.pgPort}/archiveorigin`) });
-    let ticks = 0;
-    const timingSums: Record<string, { sum: number; n: number }> = {};
-    let latest: SampleSnapshot | undefined;
-    const scheduler = new SamplingScheduler({
-      intervalMs: 1000,
-      containers,
-      postgres,
-      host: new HostSampler(),
-      onSample: (s) => {
-        latest = s;
-        ticks += 1;
-        for (const [name, t] of Object.entries(s.sampler.timings)) {
-          const acc = (timingSums[name] ??= { sum: 0, n: 0 });
-          acc.sum += t.durationMs;
-          acc.n += 1;
-        }
-      },
-    });
-    containers.start();
-    scheduler.start();
-    let samplingCorePct: number;
-    try {
-      await sleep(3000); // stats streams open, first Postgres connection made
-      ticks = 0;
-      samplingCorePct = await cpuPct(() => sleep(durationS * 1000));
-    } finally {
-      await scheduler.stop();
-      await Promise.allSettled([containers.stop(), postgres.stop()]);
-    }
-    if (!latest || Object.keys(latest.containers).length !== targets.length || !latest.postgres) {
-      throw new Error(`samplers did not deliver every source (containers: ${Object.keys(latest?.containers ?? {}).join(', ') || 'none'}, postgres: ${latest?.postgres ? 'yes' : 'no'})`);
-    }
-    log(`sampling: ${samplingCorePct.toFixed(2)} % of one core (${ticks} ticks, ${scheduler.skippedTicks} skipped)`);
-    const meanTimingsMs = Object.fromEntries(Object.entries(timingSums).map(([k, v]) => [k, +(v.sum / v.n).toFixed(3)]));
+    const { samplingCorePct, ticks, skippedTicks, meanTimingsMs } = await measureSampling(runtime, targets, iso.pgPort, durationS);
+    log(`sampling: ${samplingCorePct.toFixed(2)} % of one core (${ticks} ticks, ${skippedTicks} skipped)`);
     return {
       durationS,
       containers: targets.length,
@@ -137,7 +147,7 @@ export async function samplerOverheadBench(opts: { durationS?: number; log?: (l:
       samplingCorePct: +samplingCorePct.toFixed(2),
       overheadCorePct: +(samplingCorePct - idleCorePct).toFixed(2),
       ticks,
-      skippedTicks: scheduler.skippedTicks,
+      skippedTicks,
       meanTimingsMs,
     };
   } finally {
@@ -155,16 +165,21 @@ function exposeGc(): () => void {
 }
 
 /** A clock whose timers fire on the next turn of the event loop, advancing virtual time by the delay. */
-function fastClock(): SchedulerClock {
+function fastClock(): Clock {
   let now = Date.now();
+  const later = (ms: number, fn: () => void): NodeJS.Immediate =>
+    setImmediate(() => {
+      now += Math.max(0, ms);
+      fn();
+    });
   return {
-    now: () => now,
-    setTimeout: (fn, ms) =>
-      setImmediate(() => {
-        now += ms;
-        fn();
-      }),
-    clearTimeout: (h) => clearImmediate(h as NodeJS.Immediate),
+    nowMs: () => now,
+    monotonicMs: () => now,
+    setTimer: (ms, fn) => {
+      const h = later(ms, fn);
+      return { cancel: () => clearImmediate(h) };
+    },
+    sleep: (ms) => new Promise((resolve) => later(ms, resolve)),
   };
 }
 
@@ -246,11 +261,11 @@ export async function samplerSoakMemoryBench(opts: { ticks?: number; log?: (l: s
   let finished: (() => void) | undefined;
   const done = new Promise<void>((resolve) => (finished = resolve));
   const services = ['app', 'postgres', 'idle'];
-  const postgres = new PostgresSampler({ client: fakePgClient(), now: clock.now });
+  const postgres = new PostgresSampler({ client: fakePgClient(), now: clock.nowMs });
   const scheduler = new SamplingScheduler({
     intervalMs: 1000,
     clock,
-    containers: { sample: () => Object.fromEntries(services.map((s) => [s, fakeContainer(s, ticks, clock.now())])) },
+    containers: { sample: () => Object.fromEntries(services.map((s) => [s, fakeContainer(s, ticks, clock.nowMs())])) },
     postgres,
     host: new HostSampler(),
     // what RunObserver does with a snapshot: keep the newest one, and the series line serialises it

@@ -1,4 +1,5 @@
 // Stack up-to-healthy and teardown times with images present (goal ≤ 10 s / ≤ 5 s).
+import { DEFAULT_HEALTH_TIMEOUT_MS } from '../../config/defaults.ts';
 import { join } from 'node:path';
 import { loadComposeFile } from '../../stack/compose/load.ts';
 import { ensureEngine } from '../../stack/engine/engine.ts';
@@ -15,7 +16,7 @@ export async function stackBench(opts: { rounds: number; composePath?: string; l
   const result: StackBenchResult = { upMs: [], downMs: [] };
   for (let i = 0; i < opts.rounds; i++) {
     const t0 = performance.now();
-    const stack = await startStack({ runtime, project, runId: `bench-stack-${Date.now()}`, healthTimeoutMs: 120_000 });
+    const stack = await startStack({ runtime, project, runId: `bench-stack-${Date.now()}`, healthTimeoutMs: DEFAULT_HEALTH_TIMEOUT_MS });
     const t1 = performance.now();
     await stack.down();
     const t2 = performance.now();
