@@ -21,7 +21,11 @@ import { readEvents, removeTempDirs } from './testing/stack-fixture.ts';
 const EXPECTED_ABSENT: Partial<Record<MetricKey, string>> = {
   containerNetworkIo: 'both services use network_mode host: the stats object has no "networks" section',
   pgWaiting: 'only while an active session waits on an event at sample time',
+  leakSlope: 'the leak detector judges only constant-load windows of ≥ 2 min (docs/ANALYSIS.md, Live verdicts): this run is a short ladder',
 };
+
+/** Dashboard queries on a metric this run cannot have must evaluate, but may be empty. */
+const NO_DATA_HERE = (Object.keys(EXPECTED_ABSENT) as MetricKey[]).flatMap((k) => promSeriesNames(METRICS[k]));
 
 const INTERVAL_S = DEFAULT_REMOTE_WRITE_INTERVAL_MS / 1000;
 
@@ -104,7 +108,7 @@ describe('remote write into a real Prometheus 2.42', () => {
         const res = await queryRange(p.url, expr, Math.floor(run.startS), Math.ceil(run.endS), 1);
         if (res.status !== 'success') return void empty.push(`${q.dashboard} ${q.where}: ERROR ${res.error} in ${expr}`);
         const withValue = (res.data?.result ?? []).filter((s) => s.values.some(([, v]) => v !== 'NaN'));
-        if (withValue.length === 0) empty.push(`${q.dashboard} ${q.where}: no data for ${expr}`);
+        if (withValue.length === 0 && !NO_DATA_HERE.some((n) => expr.includes(n))) empty.push(`${q.dashboard} ${q.where}: no data for ${expr}`);
       }),
     );
     expect(empty, `queries without data (prometheus log:\n${p.log().slice(-2000)})`).toEqual([]);
