@@ -53,13 +53,6 @@ export function remoteWriteProblem(target: string, allowTargets: readonly string
   return typeof url === 'string' ? url : undefined;
 }
 
-/** The remote-write URL, checked; TargetNotAllowedError (exit 2) naming `where` otherwise. */
-export function assertRemoteWriteAllowed(target: string, allowTargets: readonly string[], where: string): URL {
-  const problem = remoteWriteProblem(target, allowTargets);
-  if (problem) throw new TargetNotAllowedError(target, where, problem);
-  return new URL(target);
-}
-
 /** Why the target is refused, or undefined when it is allowed. */
 export function targetProblem(target: string, allowTargets: readonly string[]): string | undefined {
   const r = checkTarget(target, allowTargets);
