@@ -1,0 +1,69 @@
+// The worker-engine port (#15, docs/DISTRIBUTED.md): how a coordinator starts N `loadscope worker` processes
+// somewhere — child processes on this machine, containers on a Docker engine, or an Indexed Job on Kubernetes —
+// and learns when one ends. The engines know nothing of the load itself: each worker fetches its assignment from
+// the coordinator (URL + per-run token) and streams its seconds back over HTTP.
+
+/** What every engine needs to start one run's workers. */
+export interface FleetSpec {
+  runId: string;
+  /** how many workers; each is told its index 0..count-1 (on Kubernetes: JOB_COMPLETION_INDEX) */
+  count: number;
+  /** the coordinator's base URL as the workers must reach it, e.g. http://127.0.0.1:37123 */
+  coordinatorUrl: string;
+  /** the per-run secret; passed in the environment (WORKER_TOKEN_ENV), never on a command line */
+  token: string;
+  /** epoch ms after which a worker stops by itself, coordinator or not; engines also use it to reap */
+  deadlineEpochMs: number;
+}
+
+/** One worker's end as the engine saw it (process exit, container die, pod failed). */
+export interface WorkerExit {
+  index: number;
+  /** process exit code; undefined when killed by a signal or when the engine cannot tell */
+  exitCode?: number;
+  signal?: string;
+  /** engine's words for it: "exited 0", "killed (SIGKILL)", "OOMKilled", "pod Failed: ..." */
+  reason: string;
+  atMs: number;
+}
+
+/** The started workers. */
+export interface Fleet {
+  /** engine-specific names of the workers, by index (pid, container name, pod/job name) — listed in the manifest */
+  readonly members: ReadonlyArray<{ index: number; name: string }>;
+  /** resolves when every worker has ended (or was reaped) */
+  readonly ended: Promise<WorkerExit[]>;
+  /** called once per worker as it ends */
+  onExit(listener: (exit: WorkerExit) => void): void;
+  /** kills one worker (tests and the coordinator's own stop); unknown index is a no-op */
+  kill(index: number): Promise<void>;
+  /** stops every worker and removes what the engine created (containers, pods, job); idempotent */
+  stop(): Promise<void>;
+}
+
+export type EngineName = 'local' | 'docker' | 'kubernetes';
+
+export interface WorkerEngine {
+  readonly name: EngineName;
+  start(spec: FleetSpec): Promise<Fleet>;
+}
+
+/** The environment a worker reads: the coordinator, its index and the token. One place for these names. */
+export const WORKER_COORDINATOR_ENV = 'LOADSCOPE_COORDINATOR_URL';
+export const WORKER_INDEX_ENV = 'LOADSCOPE_WORKER_INDEX';
+export const WORKER_TOKEN_ENV = 'LOADSCOPE_WORKER_TOKEN';
+/** Kubernetes' Indexed Job sets this on each pod; the worker reads it when WORKER_INDEX_ENV is absent. */
+export const K8S_INDEX_ENV = 'JOB_COMPLETION_INDEX';
+
+/** The command each engine runs (after the node + loadscope entry point): `loadscope worker`. */
+export const WORKER_ARGS = ['worker'] as const;
+
+/** Whatever an engine creates carries managedLabels (stack/labels.ts: run, owner, project) plus this role label,
+ * so `loadscope down`, the reaper and the tests find and remove leftover workers like leftover stacks. */
+export const FLEET_LABEL_ROLE = 'loadscope.role';
+export const FLEET_ROLE_WORKER = 'worker';
+
+/** The environment for worker `index` of a fleet. */
+export function workerEnv(spec: FleetSpec, index: number): Record<string, string> {
+  return { [WORKER_COORDINATOR_ENV]: spec.coordinatorUrl, [WORKER_INDEX_ENV]: String(index), [WORKER_TOKEN_ENV]: spec.token };
+}
