@@ -110,7 +110,7 @@ describe('analyzeRun', () => {
   });
 
   it('empty record → invalid', () => {
-    expect(analyzeRun({ series: [], histograms: [], events: [] }, opts()).verdict).toBe('invalid');
+    expect(analyzeRun({ startMs: 0, series: [], histograms: [], events: [] }, opts()).verdict).toBe('invalid');
   });
 });
 
@@ -139,7 +139,7 @@ describe('compareRuns', () => {
   });
 
   it('empty runs → no-data', () => {
-    const c = compareRuns({ record: { series: [], histograms: [], events: [] } }, { record: { series: [], histograms: [], events: [] } });
+    const c = compareRuns({ record: { startMs: 0, series: [], histograms: [], events: [] } }, { record: { startMs: 0, series: [], histograms: [], events: [] } });
     expect(c.endpoints).toEqual([expect.objectContaining({ endpoint: '*', change: 'no-data' })]);
   });
 });

@@ -32,6 +32,8 @@ export interface AnalyzeOptions {
     slo?: SloSpec;
     /** Open model: offered rate per phase name (e.g. { 'constant-rate': 200 }). */
     offeredRpsByPhase?: Readonly<Record<string, number>>;
+    /** Planned users per phase that holds a level (the manifest's phaseLevels), e.g. { 'step-3:40': 40 }. */
+    phaseLevels?: Readonly<Record<string, number>>;
     /** What the shape can produce (feasibility.ts), judged against the SLOs; absent: not judged. */
     feasibility?: FeasibilityInput;
   };
@@ -115,7 +117,7 @@ function leakReports(record: RunRecord, segs: readonly LoadSegment[], o: Analyze
   const w = constant.sort((a, b) => b.steady!.toS - b.steady!.fromS - (a.steady!.toS - a.steady!.fromS))[0]?.steady;
   const services = new Set<string>();
   for (const p of record.series) for (const s of Object.keys(p.containers ?? {})) services.add(s);
-  const t0Ms = record.series.length ? record.series[0]!.tMs - record.series[0]!.elapsedS * 1000 : 0;
+  const t0Ms = record.startMs;
   return [...services].sort().map((service) => {
     const pts = w ? record.series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && isFresh(p.containers?.[service])) : [];
     const cs = pts.map((p) => p.containers![service]!);
@@ -153,7 +155,9 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const cap = analyzeCapacity(series, hist, segs, record.events, {
     model,
     rule: { p95Ms: slo0?.p95Ms, errorRatio: slo0?.errorRatio ?? DEFAULT_MAX_ERROR_RATIO },
+    startMs: record.startMs,
     offeredRpsByPhase: o.scenario.offeredRpsByPhase,
+    ...(o.scenario.phaseLevels ? { phaseLevels: o.scenario.phaseLevels } : {}),
     usl: o.usl,
     ...(o.appName !== undefined ? { appName: o.appName } : {}),
     ...(o.poolMax !== undefined ? { poolMax: o.poolMax } : {}),
@@ -164,7 +168,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const recovery = analyzeRecoveries(series, hist, segs, o.recovery);
   // The stop rule fires after STOP_RULE_SECONDS consecutive seconds over the limit: those seconds are a breach.
   const stopEv = record.events.filter((e) => e.kind === 'break').sort((a, b) => a.tMs - b.tMs)[0];
-  const t0Ms = series.length ? series[0]!.tMs - series[0]!.elapsedS * 1000 : 0;
+  const t0Ms = record.startMs;
   const stopAtS = stopEv ? (stopEv.tMs - t0Ms) / 1000 : undefined;
   const bns = validity.valid
     ? attributeBottlenecks(series, hist, {
@@ -208,7 +212,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     recovery: recovery.map(recoveryReport),
     bottlenecks: bns.map((b) => ({ resource: b.resource, evidence: b.evidence, rank: b.rank, role: b.role })),
     recommendations,
-    incidents: [...findIncidents(record.events, series), ...tailIncidents(findTailEpisodes(series, hist, steadyWindows(segs), { appName: o.appName, poolMax: o.poolMax }), t0Ms)].sort((a, b) => a.tMs - b.tMs),
+    incidents: [...findIncidents(record.events, series, record.startMs), ...tailIncidents(findTailEpisodes(series, hist, steadyWindows(segs), { appName: o.appName, poolMax: o.poolMax }), t0Ms)].sort((a, b) => a.tMs - b.tMs),
     feasibility,
   };
 }

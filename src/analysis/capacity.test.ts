@@ -6,7 +6,7 @@ import { buildRecord, constant } from './testing/build-record.ts';
 import { loadSegments } from './windows.ts';
 
 const capacityOf = (rec: ReturnType<typeof steppedRun>) =>
-  analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), rec.events, { model: 'closed', rule: { p95Ms: 50, errorRatio: 0.01 }, usl: { resamples: 50 } });
+  analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), rec.events, { startMs: rec.startMs, model: 'closed', rule: { p95Ms: 50, errorRatio: 0.01 }, usl: { resamples: 50 } });
 
 describe('capacity: SLO-predicate breaking point (B6)', () => {
   it('max sustainable = last passing step, breaking point = first failing step, confirmed by the next', () => {
@@ -37,12 +37,12 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
   it('container OOM at the break is part of the failure mode', () => {
     const rec = steppedRun();
     const at = rec.series.find((p) => p.phase === 'step-5:50')!.tMs + 5000;
-    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), [{ tMs: at, kind: 'container-died', service: 'app', oomKilled: true }], { model: 'closed', rule: { p95Ms: 50 } });
+    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), [{ tMs: at, kind: 'container-died', service: 'app', oomKilled: true }], { startMs: rec.startMs, model: 'closed', rule: { p95Ms: 50 } });
     expect(c.breakingPoint!.failureMode.containerEvents).toEqual([expect.objectContaining({ service: 'app', oomKilled: true })]);
   });
 
   it('empty run → no steps, nulls', () => {
-    const c = analyzeCapacity([], new HistogramIndex([]), [], [], { model: 'closed', rule: {} });
+    const c = analyzeCapacity([], new HistogramIndex([]), [], [], { startMs: 0, model: 'closed', rule: {} });
     expect(c).toMatchObject({ steps: [], maxThroughputRps: null, breakingPoint: null, knee: null, usl: null });
   });
 
@@ -58,7 +58,7 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
       { tMs: t(66), kind: 'stack-container-died', service: 'app', exitCode: 137, oomKilled: false },
       { tMs: t(68), kind: 'break', reason: 'p95 760.0 ms > 300 ms for 3 s at 40 users (step-2:40)', phase: 'step-2:40' },
     ];
-    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, { model: 'closed', rule: { p95Ms: 300 } });
+    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, { startMs: rec.startMs, model: 'closed', rule: { p95Ms: 300 } });
     expect(c.steps.map((s) => s.phase)).toEqual(['step-1:3']);
     expect(c.breakingPoint).toMatchObject({ users: 40, phase: 'step-2:40', detectedBy: 'stop-rule', lastPassUsers: 3, confirmedByNextStep: false });
     expect(c.breakingPoint!.throughputRps).toBeCloseTo(45, 0);
@@ -76,7 +76,7 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
     ];
     const rec = buildRecord(specs);
     const events = [{ tMs: rec.series[0]!.tMs + 64_000, kind: 'break', reason: 'p95 900 ms > 300 ms for 3 s at 13 users (step-2:40)', phase: 'step-2:40' }];
-    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, { model: 'closed', rule: { p95Ms: 300 } });
+    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, { startMs: rec.startMs, model: 'closed', rule: { p95Ms: 300 } });
     expect(c.breakingPoint).toMatchObject({ users: 13, detectedBy: 'stop-rule' });
   });
 });

@@ -85,6 +85,10 @@ export interface CapacityResult {
 }
 
 export interface CapacityOptions {
+  /** Epoch ms of elapsedS 0 (RunRecord.startMs): places the events on the series' axis. */
+  startMs: number;
+  /** The planned users of each phase that holds a level (manifest phaseLevels); else a step's level is its most active users. */
+  phaseLevels?: Readonly<Record<string, number>>;
   rule: StepRule;
   model: 'closed' | 'open';
   /** Offered rate per step phase (open model), rps. */
@@ -176,7 +180,7 @@ export const containerEventKind = (kind: string): 'container-died' | 'container-
 export function failureMode(series: readonly SeriesPoint[], hist: HistogramIndex, step: StepStats, o: CapacityOptions, events: readonly RunEvent[], t0Ms: number, w: WindowS, lastPass?: StepStats | null): FailureMode {
   const rule = o.rule;
   const fromS = w.fromS;
-  const signals = failureSignals(series, hist, events, w, { p95Ms: rule.p95Ms, errorRatio: rule.errorRatio ?? DEFAULT_MAX_ERROR_RATIO, appName: o.appName, poolMax: o.poolMax });
+  const signals = failureSignals(series, hist, events, w, { startMs: t0Ms, p95Ms: rule.p95Ms, errorRatio: rule.errorRatio ?? DEFAULT_MAX_ERROR_RATIO, appName: o.appName, poolMax: o.poolMax });
   const containerEvents = events
     .filter((e) => containerEventKind(e.kind) !== null && (e.tMs - t0Ms) / 1000 >= fromS)
     .map((e) => ({ tS: (e.tMs - t0Ms) / 1000, service: String(e.service ?? ''), kind: containerEventKind(e.kind)!, oomKilled: containerEventKind(e.kind) === 'container-oom' || e.oomKilled === true }));
@@ -198,11 +202,6 @@ function plateau(step: StepStats, lastPass: StepStats | null | undefined): strin
   return `; goodput ${lastPass.goodputRps.toFixed(0)} → ${step.goodputRps.toFixed(0)} req/s while users went ${lastPass.users} → ${step.users}`;
 }
 
-/** Target users of a step phase (`step-3:40` → 40), else undefined. */
-const stepLevel = (phase: string): number | undefined => {
-  const m = /^step-\d+:(\d+)$/.exec(phase);
-  return m ? Number(m[1]) : undefined;
-};
 
 /** The breaking point from the first `break` event of the stop-on-break rule; null without one. */
 export function breakFromStopRule(
@@ -221,7 +220,7 @@ export function breakFromStopRule(
   const seg = named.find((s) => atS >= s.startS - 1 && atS <= s.endS + 1) ?? named[named.length - 1] ?? segments.find((s) => atS >= s.startS && atS <= s.endS + 1) ?? segments.filter((s) => s.startS <= atS).pop();
   if (!seg) return null;
   const pts = series.filter((p) => p.elapsedS >= seg.startS && p.elapsedS <= Math.min(seg.endS, atS + 1));
-  const level = stepLevel(seg.phase) ?? (pts.length ? Math.max(...pts.map((p) => p.activeUsers)) : seg.users);
+  const level = o.phaseLevels?.[seg.phase] ?? (pts.length ? Math.max(...pts.map((p) => p.activeUsers)) : seg.users);
   const reached = pts.find((p) => p.activeUsers >= level);
   // stopped while still ramping to the level: the users actually active at the stop are the breaking point
   const upToStop = pts.filter((p) => p.elapsedS <= atS + 0.5 && p.activeUsers > 0);
@@ -282,7 +281,7 @@ export function analyzeCapacity(series: readonly SeriesPoint[], hist: HistogramI
     const prevSeg = stepSegs[i - 1];
     steps.push(stepStats(series, hist, stepSegs[i]!, o, steps[i - 1], prevSeg ? perSecondCv(series, prevSeg.steady) : undefined));
   }
-  const t0Ms = series.length ? series[0]!.tMs - series[0]!.elapsedS * 1000 : 0;
+  const t0Ms = o.startMs;
   let breakingPoint: BreakingPoint | null = null;
   let breakIdx = steps.length;
   for (let i = 0; i < steps.length; i++) {

@@ -36,7 +36,7 @@ function run(at: (s: number) => { latMs?: number; errors?: Record<string, number
 }
 
 const signals = (rec: RunRecord) =>
-  failureSignals(rec.series, new HistogramIndex(rec.histograms), rec.events, { fromS: 1, toS: 60 }, { p95Ms: 500, errorRatio: 0.02, poolMax: 10 });
+  failureSignals(rec.series, new HistogramIndex(rec.histograms), rec.events, { fromS: 1, toS: 60 }, { startMs: rec.startMs, p95Ms: 500, errorRatio: 0.02, poolMax: 10 });
 
 describe('failure mode: what went first, with its evidence', () => {
   it('the DB pool at its maximum before latency breaches names the pool', () => {

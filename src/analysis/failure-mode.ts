@@ -18,6 +18,8 @@ export interface FailureSignal {
 }
 
 export interface FailureModeOptions {
+  /** Epoch ms of elapsedS 0 (RunRecord.startMs): places the events on the series' axis. */
+  startMs: number;
   p95Ms?: number;
   errorRatio: number;
   /** application_name of the app's DB pool. Default REFERENCE_APP_NAME (config/defaults.ts). */
@@ -113,8 +115,7 @@ function containerSignals(events: readonly RunEvent[], t0Ms: number, w: WindowS)
 /** Every signal seen in `w`, by onset; the failure mode is `signals[0]` (see the ordering rule below). */
 export function failureSignals(series: readonly SeriesPoint[], hist: HistogramIndex, events: readonly RunEvent[], w: WindowS, o: FailureModeOptions): FailureSignal[] {
   const pts = series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && p.activeUsers > 0);
-  const t0Ms = series.length ? series[0]!.tMs - series[0]!.elapsedS * 1000 : 0;
-  const all = [...containerSignals(events, t0Ms, w), ...resourceSignals(pts, o), ...errorSignals(pts, o)];
+  const all = [...containerSignals(events, o.startMs, w), ...resourceSignals(pts, o), ...errorSignals(pts, o)];
   if (o.p95Ms !== undefined) {
     const p95 = (p: SeriesPoint): number | null => hist.stats(ALL_ENDPOINTS, { fromS: p.elapsedS, toS: p.elapsedS })?.p95Ms ?? null;
     const i = onset(pts, (p) => (p95(p) ?? 0) > o.p95Ms!);

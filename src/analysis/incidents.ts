@@ -39,8 +39,9 @@ const WINDOW_MIN_RATIO = 0.5;
 
 const strip = (k: string): string => k.replace(/^stack-/, '');
 
-export function findIncidents(events: readonly RunEvent[], series: readonly SeriesPoint[]): Incident[] {
-  const t0Ms = series.length ? series[0]!.tMs - series[0]!.elapsedS * 1000 : (events[0]?.tMs ?? 0);
+/** `startMs`: epoch ms of elapsedS 0 (RunRecord.startMs). */
+export function findIncidents(events: readonly RunEvent[], series: readonly SeriesPoint[], startMs: number): Incident[] {
+  const t0Ms = startMs;
   const atS = (tMs: number): number => Math.round((tMs - t0Ms) / 100) / 10;
   const out: Incident[] = [];
   const teardownMs = events.find((e) => strip(e.kind) === 'teardown-started')?.tMs ?? Number.POSITIVE_INFINITY;

@@ -14,6 +14,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 const byCode: Record<ErrorCode, ExitCode> = {
   CONFIG_INVALID: ExitCode.Usage,
   USAGE: ExitCode.Usage,
+  RUN_FORMAT_UNSUPPORTED: ExitCode.Usage,
   TARGET_NOT_ALLOWED: ExitCode.Usage,
   ENGINE_UNAVAILABLE: ExitCode.Infrastructure,
   IMAGE_BUILD_FAILED: ExitCode.Infrastructure,

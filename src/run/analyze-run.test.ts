@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AnalysisSchema } from '../analysis/contract.ts';
 import { main } from '../cli/main.ts';
 import { syntheticManifest, syntheticRunFiles, type SyntheticRunOptions } from '../report/testing/synthetic-run.ts';
-import { readRunRecord, type RunManifest } from '../store/run-record.ts';
+import { readRunRecord, upgradeManifest, type RunManifest } from '../store/run-record.ts';
 import { analyzeOptionsFromManifest, analyzeRunDir } from './analyze-run.ts';
 
 let root: string;
@@ -38,13 +38,13 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('analyzeOptionsFromManifest', () => {
   it('derives shape, think time, SLOs and generator cores from the resolved config', () => {
-    const o = analyzeOptionsFromManifest(syntheticManifest({ complete: true }) as RunManifest, false);
+    const o = analyzeOptionsFromManifest(upgradeManifest(syntheticManifest({ complete: true }) as RunManifest), false);
     const { feasibility, ...scenario } = o.scenario;
     expect(scenario).toEqual({ name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, thinkTimeMinMs: 500, thinkTimeMaxMs: 1500, slo: { p95Ms: 50, errorRatio: 0.01 } });
     // the feasibility input is the scenario's own: users of the top step, mean think, SLO limits
     expect(feasibility).toMatchObject({ model: 'closed', thinkTimeMeanMs: 1000, slo: { p95Ms: 50 } });
     expect(o.generatorCores).toBe(8);
-    const rate = analyzeOptionsFromManifest({ scenario: 'cr', config: { scenarios: { cr: { shape: { kind: 'constant-rate', rateRps: 200 }, thinkTime: { minMs: 0, maxMs: 0 } } } } }, true, { generatorCores: 2 });
+    const rate = analyzeOptionsFromManifest({ formatVersion: 2, scenario: 'cr', scenarioConfig: { shape: { kind: 'constant-rate', rateRps: 200 }, thinkTime: { minMs: 0, maxMs: 0 } } }, true, { generatorCores: 2 });
     expect(rate.scenario.offeredRpsByPhase).toEqual({ 'constant-rate': 200 });
     expect(rate.generatorCores).toBe(2);
     expect(rate.incomplete).toBe(true);

@@ -38,10 +38,10 @@ export interface AnalyzeRunDirResult {
 const SHAPES: readonly ShapeKind[] = ['ramp', 'steps', 'spike', 'constant-rate'];
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
-/** The analysis options for a run, from its manifest (resolved config of the scenario that ran). */
+/** The analysis options for a run, from its manifest in the current format (store/run-record.ts upgradeManifest). */
 export function analyzeOptionsFromManifest(manifest: RunManifest, incomplete: boolean, o: AnalyzeRunDirOptions = {}): AnalyzeOptions {
   const name = manifest.scenario ?? 'unknown';
-  const sc = manifest.config?.scenarios?.[name];
+  const sc = manifest.scenarioConfig;
   const kind = sc?.shape?.kind;
   const shape: ShapeKind = SHAPES.includes(kind as ShapeKind) ? (kind as ShapeKind) : 'ramp';
   const minMs = num(sc?.thinkTime?.minMs) ?? 0;
@@ -53,10 +53,9 @@ export function analyzeOptionsFromManifest(manifest: RunManifest, incomplete: bo
     slo = Object.fromEntries(Object.entries({ p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, errorRatio: s.errorRatio, minThroughputRps: s.minThroughputRps }).filter(([, v]) => num(v) !== undefined)) as SloSpec;
   }
   const rate = num(sc?.shape?.rateRps);
-  // the app's pool size: given, else the POOL_MAX the stack was started with (manifest.stackEnv, stack mode)
-  const stackEnv = manifest.stackEnv as Record<string, unknown> | undefined;
-  const envPoolMax = typeof stackEnv?.POOL_MAX === 'string' && /^\d+$/.test(stackEnv.POOL_MAX.trim()) ? Number(stackEnv.POOL_MAX) : undefined;
-  const poolMax = o.poolMax ?? (envPoolMax !== undefined && envPoolMax > 0 ? envPoolMax : undefined);
+  // the app's pool size: given, else the one the stack was started with (stack mode)
+  const poolMax = o.poolMax ?? manifest.poolMax;
+  const levels = manifest.phaseLevels;
   return {
     scenario: {
       name,
@@ -67,6 +66,7 @@ export function analyzeOptionsFromManifest(manifest: RunManifest, incomplete: bo
       ...(slo ? { slo } : {}),
       ...(shape === 'constant-rate' && rate !== undefined ? { offeredRpsByPhase: { 'constant-rate': rate } } : {}),
       ...(sc ? { feasibility: feasibilityInput(sc) } : {}),
+      ...(levels?.length ? { phaseLevels: Object.fromEntries(levels.map((l) => [l.phase, l.users])) } : {}),
     },
     generatorCores: o.generatorCores ?? num(manifest.generatorCores) ?? cpus().length,
     incomplete,

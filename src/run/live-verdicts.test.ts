@@ -8,7 +8,7 @@ import { analyzeRun } from '../analysis/analyze.ts';
 import { MIB } from '../analysis/leak.ts';
 import type { RunRecord } from '../analysis/types.ts';
 import { syntheticManifest, syntheticRecord } from '../report/testing/synthetic-run.ts';
-import type { RunManifest } from '../store/run-record.ts';
+import { upgradeManifest, type RunManifest } from '../store/run-record.ts';
 import type { VerdictValues } from '../telemetry/otel.ts';
 import { analyzeOptionsFromManifest } from './analyze-run.ts';
 import { LIVE_DUTY_FACTOR, LiveJudge, verdictValues } from './live-verdicts.ts';
@@ -27,7 +27,7 @@ const lines = (xs: readonly unknown[]): string => xs.map((x) => `${JSON.stringif
 function startRun(name: string, kind: 'steps' | 'soak', rec: RunRecord, n: number): { dir: string; manifest: RunManifest } {
   const dir = join(root, name);
   mkdirSync(dir);
-  const manifest = syntheticManifest({ complete: false, kind }) as RunManifest;
+  const manifest = upgradeManifest(syntheticManifest({ complete: false, kind }) as RunManifest);
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
   writeFileSync(join(dir, 'events.ndjson'), lines(rec.events));
   writeFileSync(join(dir, 'series.ndjson'), lines(rec.series.slice(0, n)));
@@ -42,7 +42,7 @@ function appendSeconds(dir: string, rec: RunRecord, from: number, to: number): v
 
 /** The post-mortem of the first `n` seconds, as metric values (partial: the run has no end yet). */
 function postMortem(rec: RunRecord, n: number, manifest: RunManifest): VerdictValues {
-  const part = { series: rec.series.slice(0, n), histograms: rec.histograms.slice(0, n), events: rec.events };
+  const part = { startMs: rec.startMs, series: rec.series.slice(0, n), histograms: rec.histograms.slice(0, n), events: rec.events };
   return verdictValues(analyzeRun(part, analyzeOptionsFromManifest(manifest, true)), true);
 }
 

@@ -3,19 +3,9 @@ import { Buffer } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
+import type { SeriesLine } from './run-format.ts';
 
-export interface SeriesLine {
-  t: string;
-  tMs: number;
-  elapsedS: number;
-  phase: string;
-  activeUsers: number;
-  /** cancelled: requests in flight when the run stopped (present only when > 0) */
-  endpoints: Record<string, { count: number; errors: Record<string, number>; bytes: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; cancelled?: number }>;
-  total: { count: number; errors: Record<string, number>; bytes: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; cancelled?: number };
-  generator: { cpuCores: number; droppedLate: number };
-  [section: string]: unknown;
-}
+export type { SeriesLine } from './run-format.ts';
 
 const CHUNK_BYTES = 1 << 20;
 

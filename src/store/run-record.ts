@@ -2,39 +2,26 @@
 // last line is dropped, a missing summary.json / endedAt or a signal/deadline/error stop marks it incomplete.
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../common/errors.ts';
-import { ERROR_KINDS, type ContainerPoint, type EndpointSecond, type HistogramLine, type HostPoint, type PostgresPoint, type PostgresRates, type RunEvent, type RunRecord, type SeriesPoint } from '../analysis/types.ts';
+import { LoadscopeError, UsageError } from '../common/errors.ts';
+import { ERROR_KINDS, type RunRecord } from '../analysis/types.ts';
 import { forEachNdjson, readNdjson } from './read-series.ts';
+import {
+  FORMAT_VERSION,
+  runManifestSchema,
+  SUPPORTED_FORMAT_VERSIONS,
+  type ContainerPoint,
+  type EndpointSecond,
+  type HistogramLine,
+  type HostPoint,
+  type PhaseLevel,
+  type PostgresPoint,
+  type PostgresRates,
+  type RunEvent,
+  type RunManifest,
+  type SeriesLine as SeriesPoint,
+} from './run-format.ts';
 
-/** manifest.json as run-scenario writes it; every field optional because old or killed runs may lack some. */
-export interface RunManifest {
-  runId?: string;
-  scenario?: string;
-  shape?: string;
-  timeScale?: number;
-  plannedDurationMs?: number;
-  mode?: string;
-  target?: string;
-  host?: string;
-  versions?: Record<string, string>;
-  startedAt?: string;
-  endedAt?: string | null;
-  stoppedBy?: string | null;
-  /** Cores of the load-generator host, when the run recorded it. */
-  generatorCores?: number;
-  config?: {
-    scenarios?: Record<string, ScenarioConfigLike | undefined>;
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
-}
-
-/** The resolved scenario config (config/schema.ts) as far as the analysis needs it. */
-export interface ScenarioConfigLike {
-  shape?: { kind?: string; rateRps?: number; [k: string]: unknown };
-  thinkTime?: { minMs?: number; maxMs?: number };
-  slo?: { p95Ms?: number; p99Ms?: number; errorRatio?: number; minThroughputRps?: number; p50Ms?: number };
-}
+export type { RunManifest } from './run-format.ts';
 
 export interface LoadedRun {
   runDir: string;
@@ -66,10 +53,10 @@ function endsTorn(file: string): boolean {
   }
 }
 
-function readJson<T>(file: string): T | null {
+function readJson(file: string): unknown {
   if (!existsSync(file)) return null;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch {
     return null;
   }
@@ -159,6 +146,62 @@ function toPoint(line: Record<string, unknown>): SeriesPoint | null {
   return p;
 }
 
+/** A run directory of a format version this build does not read (a newer loadscope wrote it): exit 2, nothing analysed. */
+export class RunFormatError extends LoadscopeError {
+  constructor(
+    readonly runDir: string,
+    readonly foundVersion: unknown,
+  ) {
+    super('RUN_FORMAT_UNSUPPORTED', `${runDir}: run format version ${JSON.stringify(foundVersion)} is not supported; this loadscope reads versions ${SUPPORTED_FORMAT_VERSIONS.join(', ')} (current ${FORMAT_VERSION})`);
+  }
+}
+
+/** manifest.json checked against its schema; a version this build does not know is refused before anything else is read. */
+function readManifest(runDir: string): RunManifest | null {
+  const raw = readJson(join(runDir, 'manifest.json'));
+  if (raw === null) return null;
+  const version = isObj(raw) ? (raw.formatVersion ?? 1) : undefined;
+  if (typeof version !== 'number' || !SUPPORTED_FORMAT_VERSIONS.includes(version)) throw new RunFormatError(runDir, version);
+  const parsed = runManifestSchema.safeParse(raw);
+  if (!parsed.success) throw new UsageError(`${runDir}/manifest.json does not match run format ${version}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** Version 1 encoded a step's users in its phase name (`step-3:40`); read once here, never in the analysis. */
+const LEGACY_STEP_PHASE = /^step-\d+:(\d+)$/;
+const legacyLevels = (phases: Iterable<string>): PhaseLevel[] =>
+  [...phases].flatMap((phase) => {
+    const m = LEGACY_STEP_PHASE.exec(phase);
+    return m ? [{ phase, users: Number(m[1]) }] : [];
+  });
+
+/**
+ * Brings a manifest to the current format: version 1 kept the scenario inside the whole config, the pool size as
+ * a string in stackEnv and the step levels in the phase names. `phases` are the run's phase names (for version 1).
+ */
+export function upgradeManifest(m: RunManifest, phases: Iterable<string> = []): RunManifest {
+  if ((m.formatVersion ?? 1) >= 2) return m;
+  const poolMax = m.stackEnv?.POOL_MAX?.trim();
+  const scenarioConfig = m.scenario !== undefined ? m.config?.scenarios?.[m.scenario] : undefined;
+  const levels = legacyLevels(phases);
+  return {
+    ...m,
+    ...(scenarioConfig ? { scenarioConfig } : {}),
+    ...(poolMax !== undefined && /^\d+$/.test(poolMax) && Number(poolMax) > 0 ? { poolMax: Number(poolMax) } : {}),
+    ...(levels.length ? { phaseLevels: levels } : {}),
+  };
+}
+
+/**
+ * Epoch ms of elapsedS 0. Version 2 records it (manifest.startMs); a version 1 run, or one killed between its first
+ * second and the manifest's rewrite, places it one elapsed span before the first second, as the writer stamps it.
+ */
+function startMsOf(m: RunManifest, series: readonly SeriesPoint[], events: readonly RunEvent[]): number {
+  if (m.startMs !== undefined) return m.startMs;
+  const first = series[0];
+  return first ? first.tMs - first.elapsedS * 1000 : (events[0]?.tMs ?? 0);
+}
+
 /** Loads `runDir`. A path that is not a run directory is a usage error (exit 2). */
 export function readRunRecord(runDir: string): LoadedRun {
   let isDir = false;
@@ -169,15 +212,18 @@ export function readRunRecord(runDir: string): LoadedRun {
   }
   if (!isDir) throw new UsageError(`${runDir}: not a directory`);
   const seriesFile = join(runDir, 'series.ndjson');
-  const manifest = readJson<RunManifest>(join(runDir, 'manifest.json'));
+  const manifest = readManifest(runDir);
   if (!manifest && !existsSync(seriesFile)) throw new UsageError(`${runDir}: not a loadscope run directory (no manifest.json or series.ndjson)`);
 
   const reasons: string[] = [];
   // streamed: only the compact second is kept, never the file's text or its parsed lines
   const series: SeriesPoint[] = [];
+  const phases = new Set<string>();
   forEachNdjson<Record<string, unknown>>(seriesFile, (l) => {
     const p = isObj(l) ? toPoint(l) : null;
-    if (p) series.push(p);
+    if (!p) return;
+    series.push(p);
+    phases.add(p.phase);
   });
   const histograms: HistogramLine[] = [];
   forEachNdjson<HistogramLine>(join(runDir, 'histograms.ndjson'), (l) => {
@@ -185,11 +231,12 @@ export function readRunRecord(runDir: string): LoadedRun {
   });
   const events = readNdjson<RunEvent>(join(runDir, 'events.ndjson'));
   if (endsTorn(seriesFile) || endsTorn(join(runDir, 'histograms.ndjson'))) reasons.push('the last second was cut off mid-write (torn line)');
-  const summary = readJson<Record<string, unknown>>(join(runDir, 'summary.json'));
+  const summaryJson = readJson(join(runDir, 'summary.json'));
+  const summary = isObj(summaryJson) ? summaryJson : null;
   if (!summary) reasons.push('summary.json is missing');
-  const m = manifest ?? {};
+  const m = upgradeManifest(manifest ?? {}, phases);
   if (!m.endedAt) reasons.push('the manifest has no end time');
   if (m.stoppedBy && KILLED_STOPS.has(m.stoppedBy)) reasons.push(`stopped by ${m.stoppedBy}`);
   if (!series.length) reasons.push('no seconds were recorded');
-  return { runDir, manifest: m, record: { series, histograms, events }, summary, incomplete: reasons.length > 0, incompleteReasons: reasons };
+  return { runDir, manifest: m, record: { startMs: startMsOf(m, series, events), series, histograms, events }, summary, incomplete: reasons.length > 0, incompleteReasons: reasons };
 }

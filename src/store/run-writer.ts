@@ -9,7 +9,7 @@ import { ERROR_KINDS } from '../load/flow-runner.ts';
 import { zeroErrors, type ErrorCounts } from '../load/recorder.ts';
 import { FAILURES_HEADER, HISTORY_HEADER, STATS_HEADER, failuresRows, historyRow, statsRow, type EndpointTotals } from './locust-csv.ts';
 import { redactSecrets } from './redact.ts';
-import type { SeriesLine } from './read-series.ts';
+import { FORMAT_VERSION, type EndpointSecond, type SeriesLine } from './run-format.ts';
 
 /** Adds a section (e.g. `containers`, `postgres`) to every series line; return undefined to omit it that second. */
 export type SectionProvider = (at: { tMs: number; elapsedS: number }) => unknown;
@@ -101,7 +101,7 @@ export class RunWriter {
     this.lastElapsedS = s.elapsedS;
     this.droppedLate += s.droppedLate;
     this.maxCpuCores = Math.max(this.maxCpuCores, s.cpuCores);
-    const endpoints: SeriesLine['endpoints'] = {};
+    const endpoints: Record<string, EndpointSecond> = {};
     const hists: Record<string, string> = {};
     const sec = this.secondAgg;
     sec.count = sec.failures = sec.bytes = 0;

@@ -48,7 +48,7 @@ export function buildRecord(seconds: readonly SecondSpec[], events: RunEvent[] =
     series.push(p);
     histograms.push({ tMs, elapsedS, unit: 'us', endpoints: hists });
   });
-  return { series, histograms, events };
+  return { startMs: T0_MS, series, histograms, events };
 }
 
 /** n latencies equal to `ms` (deterministic). */
