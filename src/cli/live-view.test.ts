@@ -13,7 +13,7 @@ function second(elapsedS: number, phase: string, users: number, latMs: number[],
   const hist = createLatencyHistogram();
   for (const ms of latMs) recordLatencyUs(hist, ms * 1000);
   const e: EndpointSecond = { method: 'GET', count: latMs.length, errors: { ...zeroErrors(), '5xx': errors5xx }, bytes: 0, hist };
-  return { tMs: 1_700_000_000_000 + elapsedS * 1000, elapsedS, phase, activeUsers: users, endpoints: new Map([['health', e]]), failures: {}, droppedLate: 0, cpuCores: 0.1, final };
+  return { startMs: 1_700_000_000_000, tMs: 1_700_000_000_000 + elapsedS * 1000, elapsedS, phase, activeUsers: users, endpoints: new Map([['health', e]]), failures: {}, droppedLate: 0, cpuCores: 0.1, final };
 }
 
 function snapshot(cpu: number, wsMiB: number, active: number, idle: number): SampleSnapshot {

@@ -11,6 +11,8 @@ import { RECOVERY_PHASE, type Timeline } from './shapes/types.ts';
 export type { EndpointSecond } from './engine-pool.ts';
 
 export interface SecondSample {
+  /** epoch ms at which the load started (elapsedS 0), the same on every second */
+  startMs: number;
   /** epoch ms at the end of this second */
   tMs: number;
   elapsedS: number;
@@ -246,6 +248,7 @@ class EngineRun {
     let cancelled = 0;
     for (const e of acc.endpoints.values()) cancelled += e.cancelled ?? 0;
     const sample: SecondSample = {
+      startMs: this.startedAtMs,
       tMs,
       elapsedS: final ? Math.round((tMs - this.startedAtMs) / 100) / 10 : this.second,
       phase: this.phase,

@@ -9,7 +9,7 @@ const second = (elapsedS: number, n: number, latencyMs: number): SecondSample =>
   const hist = createLatencyHistogram();
   for (let i = 0; i < n; i++) recordLatencyUs(hist, latencyMs * 1000);
   const e = { name: 'api', method: 'GET', count: n, errors: { '4xx': 0, '5xx': 0, timeout: 0, connection: 0, other: 0 }, bytes: 0, hist } as unknown as EndpointSecond;
-  return { tMs: elapsedS * 1000, elapsedS, phase: 'step-1:100', activeUsers: 100, endpoints: new Map([['api', e]]), failures: {}, droppedLate: 0, cpuCores: 0.1, final: false };
+  return { startMs: 0, tMs: elapsedS * 1000, elapsedS, phase: 'step-1:100', activeUsers: 100, endpoints: new Map([['api', e]]), failures: {}, droppedLate: 0, cpuCores: 0.1, final: false };
 };
 
 describe('defaultBreakRule', () => {

@@ -2,6 +2,7 @@
 // run record, shown to the observer and logged; a failed write stops the load instead of escaping into the engine.
 import { LoadscopeError } from '../common/errors.ts';
 import { runLoad, type SecondSample, type StopReason } from '../load/engine.ts';
+import type { RunManifest } from '../store/run-format.ts';
 import type { RunSummary, RunWriter } from '../store/run-writer.ts';
 import { defaultBreakRule } from './break-rule.ts';
 import type { RunObserver } from './observer.ts';
@@ -11,7 +12,7 @@ import type { RunPlan } from './plan.ts';
 export interface OpenRun {
   runId: string;
   writer: RunWriter;
-  manifest: Record<string, unknown>;
+  manifest: RunManifest;
   log: (line: string) => void;
   /** set once the run's outcome is written: the record then stays open for the analysis' events */
   recorded: boolean;

@@ -22,6 +22,13 @@ export type { MetricsEndpoint } from './plan.ts';
 /** Environment knobs of the reference stack recorded in manifest.stackEnv (stack mode). */
 const STACK_KNOBS = ['POOL_MIN', 'POOL_MAX', 'STATEMENT_TIMEOUT_MS', 'LEAK_BYTES_PER_REQUEST', 'SLOW_QUERY_MS', 'CPU_BURN_MS', 'SLOW_QUERY_BURST_AT_S', 'SLOW_QUERY_BURST_FOR_S', 'SLOW_QUERY_BURST_MS', 'SLOW_AFTER_LOAD_S', 'SLOW_AFTER_LOAD_DELAY_MS', 'SLOW_AFTER_LOAD_RPS'] as const;
 
+/** The stack's knobs as given (manifest.stackEnv) and its DB pool size as a number (manifest.poolMax), when set. */
+function stackKnobs(env: RunPlan['env']): { stackEnv: Record<string, string>; poolMax?: number } {
+  const stackEnv = Object.fromEntries(STACK_KNOBS.flatMap((k) => (env[k] !== undefined ? [[k, env[k]!]] : [])));
+  const poolMax = /^\d+$/.test(stackEnv.POOL_MAX?.trim() ?? '') ? Number(stackEnv.POOL_MAX) : 0;
+  return { stackEnv, ...(poolMax > 0 ? { poolMax } : {}) };
+}
+
 export interface StackHooks {
   /** Stack lifecycle and container events, recorded in events.ndjson as they happen. */
   onEvent(kind: string, detail: Record<string, unknown>, atMs?: number): void;
@@ -134,9 +141,12 @@ function openRun(plan: RunPlan, o: RunStages): OpenRun {
     endedAt: null as string | null,
     stoppedBy: null as string | null,
     config: plan.config,
+    // what the analysis reads, as data (store/run-format.ts): the scenario that ran, its ladder's levels, the pool size
+    scenarioConfig: plan.scenario,
+    ...(plan.timeline.levels ? { phaseLevels: plan.timeline.levels } : {}),
     ...(plan.infeasible.length > 0 ? { feasibility: plan.infeasible } : {}),
-    // the SUT's fault/pool knobs as given to the stack's Compose interpolation (the analysis reads POOL_MAX)
-    ...(plan.mode === 'attach' ? {} : { stackEnv: Object.fromEntries(STACK_KNOBS.flatMap((k) => (plan.env[k] !== undefined ? [[k, plan.env[k]!]] : []))) }),
+    // the SUT's fault/pool knobs as given to the stack's Compose interpolation
+    ...(plan.mode === 'attach' ? {} : stackKnobs(plan.env)),
   };
   writer.writeManifest(manifest);
   log(`run ${runId}: ${plan.scenarioName} — ${shape}${plan.timeScale !== 1 ? ` ×${plan.timeScale}` : ''} → ${plan.target.origin}`);

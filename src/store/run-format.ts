@@ -116,7 +116,7 @@ export const runEventSchema = z.looseObject({
   oomKilled: z.boolean().optional(),
 });
 
-/** The resolved scenario (config/schema.ts `Scenario`) as far as the analysis reads it; checked against it in run-format.test.ts. */
+/** The resolved scenario (config/schema.ts `Scenario`) as far as the analysis reads it; run-scenario.ts writes a `Scenario` here, so the compiler checks it fits. */
 export const manifestScenarioSchema = z.looseObject({
   shape: z.looseObject({ kind: z.string().optional(), rateRps: z.number().optional() }).optional(),
   thinkTime: z.looseObject({ minMs: z.number().optional(), maxMs: z.number().optional() }).optional(),

@@ -9,7 +9,7 @@ import { ERROR_KINDS } from '../load/flow-runner.ts';
 import { zeroErrors, type ErrorCounts } from '../load/recorder.ts';
 import { FAILURES_HEADER, HISTORY_HEADER, STATS_HEADER, failuresRows, historyRow, statsRow, type EndpointTotals } from './locust-csv.ts';
 import { redactSecrets } from './redact.ts';
-import { FORMAT_VERSION, type EndpointSecond, type SeriesLine } from './run-format.ts';
+import { FORMAT_VERSION, type EndpointSecond, type RunManifest, type SeriesLine } from './run-format.ts';
 
 /** Adds a section (e.g. `containers`, `postgres`) to every series line; return undefined to omit it that second. */
 export type SectionProvider = (at: { tMs: number; elapsedS: number }) => unknown;
@@ -46,7 +46,8 @@ export class RunWriter {
   private readonly aggregate: EndpointTotals = { method: '', count: 0, failures: 0, bytes: 0, hist: createLatencyHistogram() };
   private readonly failures = new Map<string, number>();
   private readonly secondAgg: EndpointTotals = { method: '', count: 0, failures: 0, bytes: 0, hist: createLatencyHistogram() };
-  private firstTMs: number | undefined;
+  private startMs: number | undefined;
+  private manifest: RunManifest | undefined;
   private lastTMs = 0;
   private lastElapsedS = 0;
   private droppedLate = 0;
@@ -82,9 +83,12 @@ export class RunWriter {
     this.sections.set(name, provider);
   }
 
-  writeManifest(manifest: Record<string, unknown>): void {
+  /** Writes manifest.json (atomically) in the current format: the writer adds formatVersion and, once known, startMs. */
+  writeManifest(manifest: RunManifest): void {
+    this.manifest = manifest;
+    const full: RunManifest = { formatVersion: FORMAT_VERSION, ...manifest, ...(this.startMs !== undefined ? { startMs: this.startMs } : {}) };
     const tmp = join(this.runDir, '.manifest.json.tmp');
-    writeFileSync(tmp, `${JSON.stringify(redactSecrets(manifest), null, 2)}\n`);
+    writeFileSync(tmp, `${JSON.stringify(redactSecrets(full), null, 2)}\n`);
     renameSync(tmp, join(this.runDir, 'manifest.json'));
   }
 
@@ -96,7 +100,11 @@ export class RunWriter {
 
   /** One second of load → one series line (+ histograms, history rows). `extra` adds sections for this line only. */
   writeSecond(s: SecondSample, extra: Record<string, unknown> = {}): SeriesLine {
-    this.firstTMs ??= s.tMs - s.elapsedS * 1000;
+    if (this.startMs === undefined) {
+      this.startMs = s.startMs;
+      // the load's start is known from its first second: recorded at once, so a run killed later still has it
+      if (this.manifest) this.writeManifest(this.manifest);
+    }
     this.lastTMs = s.tMs;
     this.lastElapsedS = s.elapsedS;
     this.droppedLate += s.droppedLate;
@@ -171,7 +179,7 @@ export class RunWriter {
   }
 
   summary(): RunSummary {
-    const durationS = Math.max(this.lastElapsedS, this.firstTMs === undefined ? 0 : (this.lastTMs - this.firstTMs) / 1000);
+    const durationS = Math.max(this.lastElapsedS, this.startMs === undefined ? 0 : (this.lastTMs - this.startMs) / 1000);
     const row = (name: string, t: EndpointTotals): EndpointSummary => ({
       name,
       method: t.method,

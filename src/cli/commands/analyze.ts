@@ -1,6 +1,6 @@
 // `loadscope analyze <run dir>` (analysis.json + report.html/md + junit.xml) and `loadscope compare <base> <run>`.
 // Exit codes: pass 0, fail 1, invalid 1 (a run that cannot judge the SUT must not look green in CI),
-// inconclusive 0 with a clear stderr line (or 1 with --strict), bad path 2.
+// inconclusive 0 with a clear stderr line (or 1 with --strict), bad path or unsupported run format version 2.
 import { REFERENCE_APP_NAME } from '../../config/defaults.ts';
 import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.ts';
@@ -33,7 +33,7 @@ export function registerAnalyzeCommands(program: Command, setCode: (c: number) =
     .option('--app-name <name>', `application_name of the SUT DB pool (default ${REFERENCE_APP_NAME})`)
     .addHelpText(
       'after',
-      '\nExit codes: 0 pass (or inconclusive without --strict), 1 fail or invalid, 2 not a run directory.\n\nExamples:\n  loadscope analyze results/latest\n  loadscope analyze results/20261126-225152-normal-67c9 --strict\n  loadscope analyze results/latest --json | jq .verdict\n',
+      '\nExit codes: 0 pass (or inconclusive without --strict), 1 fail or invalid, 2 not a run directory or a run format this version does not read.\n\nExamples:\n  loadscope analyze results/latest\n  loadscope analyze results/20261126-225152-normal-67c9 --strict\n  loadscope analyze results/latest --json | jq .verdict\n',
     )
     .action((runDir: string, flags: AnalyzeFlags) => {
       const r = analyzeRunDir(runDir, {

@@ -40,6 +40,10 @@ describe('shape plans', () => {
   it('steps: each level ramps from the previous then holds; phases step-k:users', () => {
     expect(planShape({ kind: 'steps', users: [2, 4], rampUpMs: 100, holdMs: 400, recoveryMs: 0 })).toEqual({
       durationMs: 1000,
+      levels: [
+        { phase: 'step-1:2', users: 2 },
+        { phase: 'step-2:4', users: 4 },
+      ],
       steps: [
         { atMs: 0, users: 1, phase: 'step-1:2' },
         { atMs: 50, users: 2, phase: 'step-1:2' },
@@ -63,6 +67,10 @@ describe('shape plans', () => {
   it('steps: the recovery phase holds the FIRST step’s users, is scaled by the time scale, and appends after the last step', () => {
     expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 1000, recoveryMs: 240_000 }, 0.5)).toEqual({
       durationMs: 121_000,
+      levels: [
+        { phase: 'step-1:3', users: 3 },
+        { phase: 'step-2:6', users: 6 },
+      ],
       recovery: { users: 3, durationMs: 120_000 },
       steps: [
         { atMs: 0, users: 3, phase: 'step-1:3' },

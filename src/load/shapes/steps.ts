@@ -15,11 +15,13 @@ export const stepsShape: ShapeExecutor<'steps'> = {
     const rampMs = scaleMs(shape.rampUpMs, timeScale);
     const holdMs = scaleMs(shape.holdMs, timeScale);
     const steps: TimelineStep[] = [];
+    const levels: { phase: string; users: number }[] = [];
     let atMs = 0;
     let prev = 0;
     shape.users.forEach((users, i) => {
       const phase = `step-${i + 1}:${users}`;
       steps.push(...rampSteps(prev, users, atMs, rampMs, phase));
+      levels.push({ phase, users });
       prev = users;
       atMs += rampMs + holdMs;
     });
@@ -32,7 +34,7 @@ export const stepsShape: ShapeExecutor<'steps'> = {
       atMs += recoveryMs;
     }
     steps.push({ atMs, users: 0, phase: 'end' });
-    return { steps, durationMs: atMs, ...(recoveryMs > 0 ? { recovery: { users: recoveryUsers, durationMs: recoveryMs } } : {}) };
+    return { steps, durationMs: atMs, levels, ...(recoveryMs > 0 ? { recovery: { users: recoveryUsers, durationMs: recoveryMs } } : {}) };
   },
   describe: (s) =>
     `steps ${s.users.join('→')} users, ${formatDurationMs(s.rampUpMs)} ramp + ${formatDurationMs(s.holdMs)} hold each${s.recoveryMs > 0 ? `, then ${s.users[0]} users for ${formatDurationMs(s.recoveryMs)} (recovery)` : ''}`,

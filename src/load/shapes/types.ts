@@ -21,6 +21,8 @@ export interface Timeline {
    * on a break the engine jumps to it instead of stopping.
    */
   recovery?: { users: number; durationMs: number };
+  /** The users each ladder step holds, by phase name, recorded in the manifest so the analysis never parses a phase name. */
+  levels?: { phase: string; users: number }[];
 }
 
 /** Phase name of the recovery hold after a ladder (see Timeline.recovery). */

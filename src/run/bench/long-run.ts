@@ -5,6 +5,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import { join } from 'node:path';
 import { normal, seededRng } from '../../analysis/stats.ts';
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs, summaryMs } from '../../load/histogram.ts';
+import { FORMAT_VERSION, type RunManifest } from '../../store/run-format.ts';
 
 export interface LongRunOptions {
   seconds?: number;
@@ -98,7 +99,9 @@ function writeRunFiles(dir: string, seconds: number, users: number, rampS: numbe
     { t: new Date(T0_MS + seconds * 1000).toISOString(), tMs: T0_MS + seconds * 1000, kind: 'stop', reason: 'completed', activeUsers: users },
   ];
   writeFileSync(join(dir, 'events.ndjson'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-  const manifest = {
+  const scenarioConfig = { shape: { kind: 'ramp', users, rampUpMs: rampS * 1000, durationMs: seconds * 1000 }, thinkTime: { minMs: 500, maxMs: 1500 }, slo: { p95Ms: 200, errorRatio: 0.01 }, stopOnBreak: false };
+  const manifest: RunManifest = {
+    formatVersion: FORMAT_VERSION,
     runId: 'long-run-bench',
     scenario: 'soak',
     shape: `ramp to ${users} users over ${rampS}s, run ${seconds}s`,
@@ -112,7 +115,9 @@ function writeRunFiles(dir: string, seconds: number, users: number, rampS: numbe
     startedAt: new Date(T0_MS).toISOString(),
     endedAt: new Date(T0_MS + seconds * 1000).toISOString(),
     stoppedBy: 'completed',
-    config: { scenarios: { soak: { shape: { kind: 'ramp', users, rampUpMs: rampS * 1000, durationMs: seconds * 1000 }, thinkTime: { minMs: 500, maxMs: 1500 }, slo: { p95Ms: 200, errorRatio: 0.01 }, stopOnBreak: false } } },
+    startMs: T0_MS,
+    scenarioConfig,
+    config: { scenarios: { soak: scenarioConfig } },
   };
   writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(join(dir, 'summary.json'), `${JSON.stringify({ durationS: seconds }, null, 2)}\n`);
