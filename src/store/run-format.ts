@@ -76,6 +76,8 @@ export const hostPointSchema = z.looseObject({
   iowaitRatio: z.number().nullable().optional(),
 });
 
+export const poolGaugeSchema = z.looseObject({ active: z.number(), max: z.number(), pending: z.number() });
+
 /** One line of series.ndjson. Sections other than the named ones (a caller's own) are kept as unknown. */
 export const seriesLineSchema = z.looseObject({
   /** ISO copy of tMs for people reading the file; the reader does not keep it. */
@@ -92,7 +94,7 @@ export const seriesLineSchema = z.looseObject({
   containers: z.record(z.string(), containerPointSchema).readonly().optional(),
   postgres: postgresPointSchema.nullable().optional(),
   /** Optional pool gauge from the app (e.g. Hikari pending); used for the pool predicate when present. */
-  pool: z.looseObject({ active: z.number(), max: z.number(), pending: z.number() }).nullable().optional(),
+  pool: poolGaugeSchema.nullable().optional(),
   /** The host the generator runs on (absent in old runs). */
   host: hostPointSchema.nullable().optional(),
   /** Sampling scheduler health: lagMs = how late this second's tick fired (the orchestrator's event loop was blocked). */

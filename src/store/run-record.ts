@@ -4,9 +4,12 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { join } from 'node:path';
 import { LoadscopeError, UsageError } from '../common/errors.ts';
 import { ERROR_KINDS, type RunRecord } from '../analysis/types.ts';
-import { forEachNdjson, readNdjson } from './read-series.ts';
+import { forEachNdjson } from './read-series.ts';
 import {
   FORMAT_VERSION,
+  histogramLineSchema,
+  poolGaugeSchema,
+  runEventSchema,
   runManifestSchema,
   SUPPORTED_FORMAT_VERSIONS,
   type ContainerPoint,
@@ -122,14 +125,21 @@ const endpointsOf = (v: Record<string, unknown>): Record<string, EndpointSecond>
 const interned = new Map<string, string>();
 const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
 
+/**
+ * The compact second of one series line, or null when its required fields are missing. Checked field by field, not
+ * by seriesLineSchema: a deep zod parse of every line costs ~0.8 s CPU on an 8-hour run (docs/ANALYSIS.md, "Reading a
+ * run back"); what is kept is still typed by the schema.
+ */
 function toPoint(line: Record<string, unknown>): SeriesPoint | null {
-  if (typeof line.elapsedS !== 'number' || !isObj(line.total) || !isObj(line.endpoints)) return null;
+  const { tMs, elapsedS, phase, activeUsers } = line;
+  if (typeof tMs !== 'number' || typeof elapsedS !== 'number' || typeof phase !== 'string' || typeof activeUsers !== 'number') return null;
+  if (!isObj(line.total) || !isObj(line.endpoints)) return null;
   const gen = isObj(line.generator) ? line.generator : {};
   const p: SeriesPoint = {
-    tMs: line.tMs as number,
-    elapsedS: line.elapsedS,
-    phase: typeof line.phase === 'string' ? intern(line.phase) : (line.phase as string),
-    activeUsers: line.activeUsers as number,
+    tMs,
+    elapsedS,
+    phase: intern(phase),
+    activeUsers,
     endpoints: endpointsOf(line.endpoints),
     total: compactEndpoint(line.total),
     generator: { cpuCores: typeof gen.cpuCores === 'number' ? gen.cpuCores : null, droppedLate: typeof gen.droppedLate === 'number' ? gen.droppedLate : 0 },
@@ -137,8 +147,8 @@ function toPoint(line: Record<string, unknown>): SeriesPoint | null {
   };
   const containers = cleanContainers(line.containers);
   if (containers) p.containers = containers;
-  if (isObj(line.pool)) p.pool = line.pool as SeriesPoint['pool'];
-  else if (line.pool === null) p.pool = null;
+  const pool = line.pool === undefined ? undefined : poolGaugeSchema.nullable().safeParse(line.pool);
+  if (pool?.success) p.pool = pool.data;
   if (isObj(line.host)) p.host = pick<HostPoint>(line.host, HOST_KEYS);
   else if (line.host === null) p.host = null;
   if (isObj(line.sampler)) p.sampler = typeof line.sampler.lagMs === 'number' ? { lagMs: line.sampler.lagMs } : {};
@@ -226,10 +236,16 @@ export function readRunRecord(runDir: string): LoadedRun {
     phases.add(p.phase);
   });
   const histograms: HistogramLine[] = [];
-  forEachNdjson<HistogramLine>(join(runDir, 'histograms.ndjson'), (l) => {
-    if (isObj(l) && isObj(l.endpoints)) histograms.push(l);
+  // histogram and event lines are few or small: each is checked against its schema, a line that does not match is skipped
+  forEachNdjson<unknown>(join(runDir, 'histograms.ndjson'), (l) => {
+    const h = histogramLineSchema.safeParse(l);
+    if (h.success) histograms.push(h.data);
   });
-  const events = readNdjson<RunEvent>(join(runDir, 'events.ndjson'));
+  const events: RunEvent[] = [];
+  forEachNdjson<unknown>(join(runDir, 'events.ndjson'), (l) => {
+    const e = runEventSchema.safeParse(l);
+    if (e.success) events.push(e.data);
+  });
   if (endsTorn(seriesFile) || endsTorn(join(runDir, 'histograms.ndjson'))) reasons.push('the last second was cut off mid-write (torn line)');
   const summaryJson = readJson(join(runDir, 'summary.json'));
   const summary = isObj(summaryJson) ? summaryJson : null;
