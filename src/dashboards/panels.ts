@@ -114,8 +114,8 @@ export function stat(p: StatSpec): StatBuilder {
 }
 
 function thresholds(steps: { value: number; color: string }[], base = 'transparent'): ThresholdsConfigBuilder {
-  // The base step's value must be null in Grafana's model (−∞); the SDK types it as number.
-  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null as unknown as number, color: base }, ...steps]);
+  // The base step is −∞, which Grafana's JSON model spells null: JSON.stringify writes -Infinity as null.
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: Number.NEGATIVE_INFINITY, color: base }, ...steps]);
 }
 
 /** datasource, run_id, scenario and (optionally) service variables, chained so each narrows the next. */

@@ -13,7 +13,7 @@
 // - pipelinedRequests is a one-slot queue (pipelining 1) that records the response where autocannon ends it:
 //   no per-request queue entry, hrtime arrays or body string unless the step captures from the body, and no
 //   second 'response' listener (EventEmitter copies its listener array per emit when there are two).
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 import { backoffMs, ONSTART_BACKOFF } from '../common/backoff.ts';
 import { TimeoutError } from '../common/errors.ts';
@@ -25,8 +25,12 @@ import { wireBytes, wireStep, type WireStep } from './wire-request.ts';
 
 export const AUTOCANNON_VERSION = '9.0.0';
 
-/** The tracker autocannon returns: an EventEmitter with stop() (and a then()). */
+/** The tracker autocannon returns: an EventEmitter with stop() (and a then()); its types declare only the promise. */
 type Instance = EventEmitter & { stop(): void };
+const isInstance = (x: unknown): x is Instance => x instanceof EventEmitter && 'stop' in x && typeof x.stop === 'function';
+
+/** autocannon 9 takes the histograms to record into (lib/run.js); its types do not list the option. */
+type DriverOptions = autocannon.Options & { histograms: typeof NO_HISTOGRAMS };
 
 interface AcRequest {
   requestBuffer: Buffer;
@@ -285,7 +289,7 @@ class CohortDriver implements ZeroThinkDriver {
     const finishAll = (): void => users.forEach((u) => u.finished());
     let nextClient = 0;
     try {
-      const inst = autocannon({
+      const options: DriverOptions = {
         url: deps.target.origin,
         connections: users.length,
         pipelining: 1,
@@ -299,7 +303,9 @@ class CohortDriver implements ZeroThinkDriver {
           if (!u) throw new Error('autocannon made more connections than users');
           this.steer(c as AcClient, u);
         },
-      } as unknown as autocannon.Options) as unknown as Instance;
+      };
+      const inst: unknown = autocannon(options);
+      if (!isInstance(inst)) throw new Error('autocannon returned no tracker (an autocannon other than 9.x?)');
       inst.on('done', finishAll);
       inst.on('error', (err: Error) => {
         deps.onEvent('user-error', { users: users.length, message: err.message });

@@ -23,6 +23,18 @@ export function recordLatencyUs(h: LatencyHistogram, latencyUs: number): void {
   h.recordValue(Math.min(LATENCY_HIGHEST_US, Math.max(LATENCY_LOWEST_US, Math.round(latencyUs))));
 }
 
+/** Each distinct recorded value (µs) with its count. Our histograms are pure JS (createLatencyHistogram, decodeHistogram): their iterator is there. */
+export function forEachRecordedValue(h: LatencyHistogram, fn: (valueUs: number, count: number) => void): void {
+  if (h.totalCount === 0) return;
+  if (!(h instanceof hdr.JsHistogram)) throw new Error('forEachRecordedValue needs a pure-JS histogram (createLatencyHistogram)');
+  const it = h.recordedValuesIterator;
+  it.reset();
+  while (it.hasNext()) {
+    const v = it.next();
+    fn(v.valueIteratedTo, v.countAtValueIteratedTo);
+  }
+}
+
 export const encodeHistogram = (h: LatencyHistogram): string => hdr.encodeIntoCompressedBase64(h);
 
 export function decodeHistogram(b64: string): LatencyHistogram {

@@ -1,7 +1,7 @@
 // Wires the samplers and telemetry into a run: one snapshot per second goes to series.ndjson (as the
 // `containers`, `postgres`, `host` and `sampler` sections) and to the Prometheus endpoint, beside the load.
 import type { SecondSample } from '../load/engine.ts';
-import type { LatencyHistogram } from '../load/histogram.ts';
+import { forEachRecordedValue } from '../load/histogram.ts';
 import { ContainerSampler } from '../samplers/containers.ts';
 import { HostSampler } from '../samplers/host.ts';
 import { PostgresSampler } from '../samplers/postgres.ts';
@@ -140,17 +140,3 @@ export class RunObserver {
   }
 }
 
-interface IterableHistogram {
-  recordedValuesIterator: { reset(): void; hasNext(): boolean; next(): { valueIteratedTo: number; countAtValueIteratedTo: number } };
-}
-
-/** Each distinct recorded value with its count: the exporter's buckets get exactly what the engine measured. */
-function forEachRecordedValue(h: LatencyHistogram, fn: (valueUs: number, count: number) => void): void {
-  if (h.totalCount === 0) return;
-  const it = (h as unknown as IterableHistogram).recordedValuesIterator;
-  it.reset();
-  while (it.hasNext()) {
-    const v = it.next();
-    fn(v.valueIteratedTo, v.countAtValueIteratedTo);
-  }
-}

@@ -22,6 +22,9 @@ async function procStatCpu(): Promise<number[] | undefined> {
   }
 }
 
+/** The machine itself: systeminformation for load and memory, /proc/stat for iowait. */
+const systemProbe: HostProbe = { currentLoad: () => si.currentLoad(), mem: () => si.mem(), procStatCpu };
+
 export interface HostSamplerOptions {
   probe?: HostProbe;
   now?: () => number;
@@ -41,7 +44,7 @@ export class HostSampler {
   lastRefreshError?: Error;
 
   constructor(private readonly options: HostSamplerOptions = {}) {
-    this.probe = options.probe ?? (si as unknown as HostProbe);
+    this.probe = options.probe ?? systemProbe;
     this.now = options.now ?? Date.now;
   }
 
@@ -58,7 +61,7 @@ export class HostSampler {
     const started = performance.now();
     this.lastRefreshStartMs = this.now();
     try {
-      const readStat = this.options.probe ? this.probe.procStatCpu?.bind(this.probe) : procStatCpu;
+      const readStat = this.probe.procStatCpu?.bind(this.probe);
       const [load, mem, stat] = await Promise.all([this.probe.currentLoad(), this.probe.mem(), readStat?.()]);
       this.host = {
         cpuUtilization: load.currentLoad / 100,

@@ -219,9 +219,14 @@ function fakePgClient(): PgQueryClient {
   let n = 0;
   return {
     query: async <T extends Record<string, unknown>>(sql: string): Promise<T[]> => {
-      if (sql.includes('pg_has_role')) return [{ role: 'loadscope_monitor', monitor: true, read_all_stats: true }] as unknown as T[];
+      // rows are named by the caller, as the real client's (samplers/pg-client.ts: result.rows as T[])
+      const rows: Record<string, unknown>[] = [];
+      if (sql.includes('pg_has_role')) {
+        rows.push({ role: 'loadscope_monitor', monitor: true, read_all_stats: true });
+        return rows as T[];
+      }
       n += 1;
-      const row = {
+      rows.push({
         by_state_app: [
           { state: 'idle', app: 'archiveorigin', n: 15 },
           { state: 'active', app: 'archiveorigin', n: 5 },
@@ -242,8 +247,8 @@ function fakePgClient(): PgQueryClient {
         blks_hit: n * 10_000,
         blks_read: n * 10,
         temp_bytes: 0,
-      };
-      return [row] as unknown as T[];
+      });
+      return rows as T[];
     },
     end: async () => {},
   };

@@ -1,7 +1,7 @@
 // The only module that imports dockerode: maps the Engine API to our ContainerRuntime port.
 import Docker from 'dockerode';
 import { createInterface } from 'node:readline';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { EngineUnavailableError, LoadscopeError } from '../../common/errors.ts';
 import type {
   BuildImageOptions,
@@ -16,6 +16,9 @@ import type {
   ImportImageOptions,
   LogLine,
 } from './port.ts';
+
+/** dockerode's streams are typed as the old NodeJS.ReadableStream; they are Readables, and an old-style one is wrapped. */
+const readable = (s: NodeJS.ReadableStream): Readable => (s instanceof Readable ? s : new Readable().wrap(s));
 
 export interface DockerEndpoint {
   /** unix socket path, or undefined with host/port for tcp */
@@ -63,19 +66,19 @@ export class DockerodeRuntime implements ContainerRuntime {
 
   async importImage(rootfsTar: Readable, options: ImportImageOptions): Promise<void> {
     const [repo, tag] = splitRef(options.ref);
-    const stream = (await this.docker.importImage(rootfsTar as unknown as string, { repo, tag, changes: options.changes })) as Readable;
-    await this.followProgress(stream, `import ${options.ref}`);
+    const stream = await this.docker.importImage(rootfsTar, { repo, tag, changes: options.changes });
+    await this.followProgress(readable(stream), `import ${options.ref}`);
   }
 
   async buildImage(contextTar: Readable, options: BuildImageOptions): Promise<void> {
-    const stream = await this.docker.buildImage(contextTar as unknown as string, {
+    const stream = await this.docker.buildImage(contextTar, {
       t: options.ref,
       dockerfile: options.dockerfile,
       labels: options.labels,
       rm: true,
       forcerm: true,
     });
-    await this.followProgress(stream as Readable, `build ${options.ref}`);
+    await this.followProgress(readable(stream), `build ${options.ref}`);
   }
 
   async removeImage(ref: string): Promise<void> {
@@ -156,7 +159,7 @@ export class DockerodeRuntime implements ContainerRuntime {
   }
 
   async *logs(id: string, signal: AbortSignal): AsyncIterable<LogLine> {
-    const raw = (await this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, abortSignal: signal })) as unknown as Readable;
+    const raw = readable(await this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, abortSignal: signal }));
     const out = new PassThrough();
     const err = new PassThrough();
     this.docker.modem.demuxStream(raw, out, err);
@@ -204,7 +207,7 @@ export class DockerodeRuntime implements ContainerRuntime {
 
   async logTail(id: string, n: number): Promise<string[]> {
     try {
-      const buf = (await this.docker.getContainer(id).logs({ follow: false, stdout: true, stderr: true, tail: n })) as unknown as Buffer;
+      const buf = await this.docker.getContainer(id).logs({ follow: false, stdout: true, stderr: true, tail: n });
       return demuxBuffer(buf).slice(-n);
     } catch (err) {
       if (statusOf(err) === 404) return [];
@@ -213,10 +216,9 @@ export class DockerodeRuntime implements ContainerRuntime {
   }
 
   async *events(labels: Record<string, string>, signal: AbortSignal): AsyncIterable<ContainerEvent> {
-    const stream = (await this.docker.getEvents({
-      filters: { type: ['container'], label: labelFilters(labels) },
-      abortSignal: signal,
-    } as Parameters<Docker['getEvents']>[0])) as unknown as Readable;
+    // dockerode passes abortSignal on to the request for every call; its types declare it only on some option types
+    const options: Docker.GetEventsOptions & { abortSignal: AbortSignal } = { filters: { type: ['container'], label: labelFilters(labels) }, abortSignal: signal };
+    const stream = readable(await this.docker.getEvents(options));
     for await (const raw of ndjson(stream, signal)) {
       const e = raw as RawEvent;
       const attrs = e.Actor?.Attributes ?? {};
@@ -233,7 +235,8 @@ export class DockerodeRuntime implements ContainerRuntime {
   }
 
   async *stats(id: string, signal: AbortSignal): AsyncIterable<Record<string, unknown>> {
-    const stream = (await this.docker.getContainer(id).stats({ stream: true, abortSignal: signal } as { stream: true })) as unknown as Readable;
+    const options: { stream: true; abortSignal: AbortSignal } = { stream: true, abortSignal: signal };
+    const stream = readable(await this.docker.getContainer(id).stats(options));
     yield* ndjson(stream, signal);
   }
 
