@@ -4,13 +4,7 @@
 // Objects are loose: the samplers write more fields than the analysis reads, and a newer writer may add some.
 import { z } from 'zod';
 
-/**
- * Version of the layout below, recorded in the manifest as `formatVersion`. 1: runs written before the field existed
- * (start time rebuilt from the first second, pool size as a string in stackEnv, step levels only in the phase names);
- * 2: `startMs`, `poolMax` and `phaseLevels` recorded as data. A reader refuses a version it does not know.
- */
-export const FORMAT_VERSION = 2;
-export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1, 2];
+export { FORMAT_VERSION, SUPPORTED_FORMAT_VERSIONS } from './format-version.ts';
 
 const counts = z.record(z.string(), z.number());
 

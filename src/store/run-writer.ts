@@ -9,7 +9,8 @@ import { ERROR_KINDS } from '../load/flow-runner.ts';
 import { zeroErrors, type ErrorCounts } from '../load/recorder.ts';
 import { FAILURES_HEADER, HISTORY_HEADER, STATS_HEADER, failuresRows, historyRow, statsRow, type EndpointTotals } from './locust-csv.ts';
 import { redactSecrets } from './redact.ts';
-import { FORMAT_VERSION, type EndpointSecond, type RunManifest, type SeriesLine } from './run-format.ts';
+import { FORMAT_VERSION } from './format-version.ts';
+import type { EndpointSecond, RunManifest, SeriesLine } from './run-format.ts';
 
 /** Adds a section (e.g. `containers`, `postgres`) to every series line; return undefined to omit it that second. */
 export type SectionProvider = (at: { tMs: number; elapsedS: number }) => unknown;
