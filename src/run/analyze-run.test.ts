@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AnalysisSchema } from '../analysis/contract.ts';
 import { main } from '../cli/main.ts';
 import { syntheticManifest, syntheticRunFiles, type SyntheticRunOptions } from '../report/testing/synthetic-run.ts';
-import { readRunRecord, upgradeManifest, type RunManifest } from '../store/run-record.ts';
+import { readRunRecord, upgradeManifest } from '../store/run-record.ts';
 import { analyzeOptionsFromManifest, analyzeRunDir } from './analyze-run.ts';
 
 let root: string;
@@ -38,7 +38,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('analyzeOptionsFromManifest', () => {
   it('derives shape, think time, SLOs and generator cores from the resolved config', () => {
-    const o = analyzeOptionsFromManifest(upgradeManifest(syntheticManifest({ complete: true }) as RunManifest), false);
+    const o = analyzeOptionsFromManifest(upgradeManifest(syntheticManifest({ complete: true })), false);
     const { feasibility, ...scenario } = o.scenario;
     expect(scenario).toEqual({ name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, thinkTimeMinMs: 500, thinkTimeMaxMs: 1500, slo: { p95Ms: 50, errorRatio: 0.01 } });
     // the feasibility input is the scenario's own: users of the top step, mean think, SLO limits

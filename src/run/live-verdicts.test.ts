@@ -27,7 +27,7 @@ const lines = (xs: readonly unknown[]): string => xs.map((x) => `${JSON.stringif
 function startRun(name: string, kind: 'steps' | 'soak', rec: RunRecord, n: number): { dir: string; manifest: RunManifest } {
   const dir = join(root, name);
   mkdirSync(dir);
-  const manifest = upgradeManifest(syntheticManifest({ complete: false, kind }) as RunManifest);
+  const manifest = upgradeManifest(syntheticManifest({ complete: false, kind }));
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
   writeFileSync(join(dir, 'events.ndjson'), lines(rec.events));
   writeFileSync(join(dir, 'series.ndjson'), lines(rec.series.slice(0, n)));

@@ -4,6 +4,7 @@ import type { ContainerPoint, PostgresPoint } from '../../analysis/types.ts';
 import { normal, seededRng } from '../../analysis/stats.ts';
 import { buildRecord, T0_MS, type SecondSpec } from '../../analysis/testing/build-record.ts';
 import type { RunRecord } from '../../analysis/types.ts';
+import type { RunManifest } from '../../store/run-format.ts';
 
 export const HOSTILE_NAME = '</script><img src=x onerror="alert(1)">&amp;|*_`';
 
@@ -79,7 +80,7 @@ export function syntheticRecord(o: SyntheticRunOptions = {}): RunRecord {
   return rec;
 }
 
-export function syntheticManifest(o: { complete: boolean; kind?: 'steps' | 'soak' }): Record<string, unknown> {
+export function syntheticManifest(o: { complete: boolean; kind?: 'steps' | 'soak' }): RunManifest {
   const soak = o.kind === 'soak';
   const scenario = soak ? 'soak' : 'stress';
   const startedAt = new Date(T0_MS).toISOString();

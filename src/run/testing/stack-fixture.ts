@@ -11,6 +11,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfigObject } from '../../config/load.ts';
 import type { ResolvedConfig } from '../../config/schema.ts';
 import { readNdjson } from '../../store/read-series.ts';
+import type { RunEvent } from '../../store/run-format.ts';
 import { LABEL_MANAGED, LABEL_RUN } from '../../stack/labels.ts';
 import type { ContainerRuntime } from '../../stack/runtime/port.ts';
 import { freePort } from '../../stack/testing/runtime.ts';
@@ -131,12 +132,7 @@ export async function cleanUpRuns(runtime: ContainerRuntime | undefined, runs: I
   }
 }
 
-export interface RunEvent {
-  t: string;
-  tMs: number;
-  kind: string;
-  [key: string]: unknown;
-}
+export type { RunEvent } from '../../store/run-format.ts';
 
 export const readEvents = (runDir: string): RunEvent[] => readNdjson<RunEvent>(join(runDir, 'events.ndjson'));
 
