@@ -1,5 +1,6 @@
 // Reads one run directory into the analysis RunRecord plus its manifest. Tolerant of killed runs: a torn
-// last line is dropped, a missing summary.json / endedAt or a signal/deadline/error stop marks it incomplete.
+// last line is dropped, a missing summary.json / endedAt or a signal/deadline/error stop marks it incomplete. The
+// manifest's formatVersion is checked first (store/run-format.ts): version 1 is upgraded here, an unknown one refused.
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoadscopeError, UsageError } from '../common/errors.ts';
@@ -28,6 +29,7 @@ export type { RunManifest } from './run-format.ts';
 
 export interface LoadedRun {
   runDir: string;
+  /** In the current format: a version 1 manifest is upgraded (upgradeManifest). */
   manifest: RunManifest;
   record: RunRecord;
   /** summary.json, or null when the run never finished writing it. */
