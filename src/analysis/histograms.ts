@@ -68,8 +68,9 @@ export class BucketLayout {
   mid = new Float64Array(0);
   private known = new Uint8Array(0);
   private readonly ref: hdr.JsHistogram;
-  /** Dense scratch counts for merging, zeroed again after each merge. */
+  /** Dense scratch counts for merging, zeroed again after each merge, and the indices it touched. */
   scratch = new Float64Array(0);
+  touched = new Int32Array(0);
 
   constructor(lowest: number, highest: number, digits: number) {
     this.ref = new hdr.Int32Histogram(lowest, highest, digits);
@@ -200,6 +201,31 @@ class CompactSlabs {
 
 const SLAB_BUCKETS = 1 << 20;
 
+/**
+ * The non-zero indices of the layout's scratch between lo and hi, ascending: the parts' own indices sorted and
+ * deduplicated when they are fewer than the range (a few seconds of buckets), else a walk of the range.
+ */
+function touchedIndices(layout: BucketLayout, parts: readonly CompactHistogram[], lo: number, hi: number): Int32Array {
+  let listed = 0;
+  for (const p of parts) listed += p.idx.length;
+  if (layout.touched.length < listed) layout.touched = new Int32Array(Math.max(listed, 2 * layout.touched.length));
+  const out = layout.touched;
+  let n = 0;
+  if (listed * Math.log2(listed + 2) < hi - lo + 1) {
+    for (const p of parts) {
+      out.set(p.idx, n);
+      n += p.idx.length;
+    }
+    const sorted = out.subarray(0, n).sort();
+    let m = 0;
+    for (let j = 0; j < n; j++) if (layout.scratch[sorted[j]!] !== 0 && (m === 0 || sorted[j] !== sorted[m - 1])) sorted[m++] = sorted[j]!;
+    return out.subarray(0, m);
+  }
+  if (out.length < hi - lo + 1) layout.touched = new Int32Array(hi - lo + 1);
+  for (let k = lo; k <= hi; k++) if (layout.scratch[k] !== 0) layout.touched[n++] = k;
+  return layout.touched.subarray(0, n);
+}
+
 /** The parts merged into one compact histogram (e.g. one second's endpoints), stored in `slabs` when given. */
 export function mergeCompact(parts: readonly CompactHistogram[], slabs?: CompactSlabs): CompactHistogram | null {
   const layout = parts[0]?.layout;
@@ -207,18 +233,15 @@ export function mergeCompact(parts: readonly CompactHistogram[], slabs?: Compact
   if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
   const { lo, hi } = accumulate(layout, parts);
   const acc = layout.scratch;
-  let n = 0;
+  const touched = touchedIndices(layout, parts, lo, hi);
+  const n = touched.length;
   let fits = hi <= 0xffff;
-  for (let k = lo; k <= hi; k++) {
-    if (acc[k] === 0) continue;
-    n++;
-    if (acc[k]! > 0xffffffff) fits = false;
-  }
+  for (let j = 0; j < n; j++) if (acc[touched[j]!]! > 0xffffffff) fits = false;
   const out = slabs && fits ? slabs.take(n) : { idx: new Int32Array(n), counts: new Float64Array(n) };
-  for (let k = lo, j = 0; k <= hi; k++) {
-    if (acc[k] === 0) continue;
+  for (let j = 0; j < n; j++) {
+    const k = touched[j]!;
     out.idx[j] = k;
-    out.counts[j++] = acc[k]!;
+    out.counts[j] = acc[k]!;
     acc[k] = 0;
   }
   return { layout, ...out };
@@ -230,28 +253,31 @@ export function mergeCompact(parts: readonly CompactHistogram[], slabs?: Compact
  * round(p/100 · total))), reported as the bucket's highest equivalent value; mean and SD from bucket mid-points.
  */
 export function compactStats(parts: readonly CompactHistogram[]): LatencyStats | null {
-  const layout = parts[0]?.layout;
-  if (!layout) return null;
-  if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
-  const { lo, hi: top, total } = accumulate(layout, parts);
-  const acc = layout.scratch;
-  const { hi, mid } = layout;
+  const merged = parts.length === 1 ? parts[0]! : mergeCompact(parts);
+  return merged ? bucketStats(merged) : null;
+}
+
+/** `compactStats` of one histogram, whose buckets are the non-zero ones in ascending index order. */
+function bucketStats(p: CompactHistogram): LatencyStats | null {
+  const { hi, mid } = p.layout;
+  const n = p.idx.length;
+  let total = 0;
+  for (let j = 0; j < n; j++) total += p.counts[j]!;
+  if (total === 0) return null;
   const need = [50, 95, 99].map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5)));
   const at = [NaN, NaN, NaN];
   let cum = 0;
   let sumMid = 0;
   let sumSq = 0;
-  for (let k = lo; k <= top; k++) {
-    const count = acc[k]!;
-    if (count === 0) continue;
-    acc[k] = 0;
+  for (let j = 0; j < n; j++) {
+    const k = p.idx[j]!;
+    const count = p.counts[j]!;
     cum += count;
     for (let q = 0; q < 3; q++) if (Number.isNaN(at[q]) && cum >= need[q]!) at[q] = hi[k]!;
     sumMid += mid[k]! * count;
     sumSq += mid[k]! * mid[k]! * count;
   }
-  if (total === 0) return null;
-  const maxUs = hi[top]!;
+  const maxUs = hi[p.idx[n - 1]!]!;
   const pick = (q: number): number => (Number.isNaN(at[q]) ? maxUs : at[q]!);
   const meanUs = sumMid / total;
   const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
@@ -344,6 +370,11 @@ export class HistogramIndex {
   /** Merged percentiles for `endpoint` (or ALL_ENDPOINTS) over lines with fromS ≤ elapsedS ≤ toS; null when empty. */
   stats(endpoint: string, windows: WindowS | readonly WindowS[]): LatencyStats | null {
     return compactStats(this.parts(endpoint, windows));
+  }
+
+  /** The lines in order with their merged histograms, for rolling windows (rolling.ts). */
+  rollingSource(): { size: number; elapsedAt: (i: number) => number; histogramAt: (i: number) => CompactHistogram | null } {
+    return { size: this.lines.length, elapsedAt: (i) => this.lines[i]!.elapsedS, histogramAt: (i) => this.merged(i) };
   }
 
   /** Requests slower than `ms` (bucket's highest equivalent value above it, the rank rule of `stats`). */
