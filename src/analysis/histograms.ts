@@ -58,7 +58,7 @@ export function latencyStats(h: Histogram): LatencyStats | null {
 export interface CompactHistogram {
   layout: BucketLayout;
   idx: Int32Array | Uint16Array;
-  counts: Float64Array | Uint32Array;
+  counts: Float64Array | Uint32Array | Uint8Array;
 }
 
 /** Index → highest / median equivalent value (µs) for one lowest value and precision, filled as indices are seen. */
@@ -120,7 +120,8 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
   try {
     const raw = Buffer.from(b64, 'base64');
     if (raw.length < 8 || (raw.readInt32BE(0) & ~0xf0) !== V2_COMPRESSED_COOKIE) return undefined;
-    const b = inflateSync(raw.subarray(8, 8 + raw.readInt32BE(4)));
+    // a payload inflates to ~150 bytes: a 512-byte output chunk, not the default 16 kB (28,800 × 4 of them churn memory)
+    const b = inflateSync(raw.subarray(8, 8 + raw.readInt32BE(4)), { chunkSize: 512 });
     if ((b.readInt32BE(0) & ~0xf0) !== V2_COOKIE) return undefined;
     const payloadBytes = b.readInt32BE(4);
     const digits = b.readInt32BE(12);
@@ -178,24 +179,35 @@ function accumulate(layout: BucketLayout, parts: readonly CompactHistogram[]): {
 
 /**
  * Fixed-size slabs that the merged per-second histograms are views into: one allocation per ~1 M buckets, not
- * two per second. 6 bytes a bucket (a 3-digit µs layout has < 65,536 indices; a second's bucket count < 2³²);
- * a histogram outside that range gets arrays of its own.
+ * two per second. 3 bytes a bucket when no bucket of the second holds more than 255 requests (the usual second:
+ * its requests spread over as many buckets), else 6 (a 3-digit µs layout has < 65,536 indices; a second's bucket
+ * count < 2³²); a histogram outside that range gets arrays of its own.
  */
 class CompactSlabs {
-  private idx = new Uint16Array(0);
-  private counts = new Uint32Array(0);
+  private readonly idx = new Slab(Uint16Array);
+  private readonly narrow = new Slab(Uint8Array);
+  private readonly wide = new Slab(Uint32Array);
+
+  take(n: number, maxCount: number): { idx: Uint16Array; counts: Uint8Array | Uint32Array } {
+    return { idx: this.idx.take(n), counts: maxCount <= 0xff ? this.narrow.take(n) : this.wide.take(n) };
+  }
+}
+
+class Slab<T extends Uint8Array | Uint16Array | Uint32Array> {
+  private buf: T;
   private used = 0;
 
-  take(n: number): { idx: Uint16Array; counts: Uint32Array } {
-    if (this.used + n > this.idx.length) {
-      const size = Math.max(n, SLAB_BUCKETS);
-      this.idx = new Uint16Array(size);
-      this.counts = new Uint32Array(size);
+  constructor(private readonly make: new (n: number) => T) {
+    this.buf = new make(0);
+  }
+
+  take(n: number): T {
+    if (this.used + n > this.buf.length) {
+      this.buf = new this.make(Math.max(n, SLAB_BUCKETS));
       this.used = 0;
     }
-    const at = this.used;
     this.used += n;
-    return { idx: this.idx.subarray(at, at + n), counts: this.counts.subarray(at, at + n) };
+    return this.buf.subarray(this.used - n, this.used) as T;
   }
 }
 
@@ -235,9 +247,9 @@ export function mergeCompact(parts: readonly CompactHistogram[], slabs?: Compact
   const acc = layout.scratch;
   const touched = touchedIndices(layout, parts, lo, hi);
   const n = touched.length;
-  let fits = hi <= 0xffff;
-  for (let j = 0; j < n; j++) if (acc[touched[j]!]! > 0xffffffff) fits = false;
-  const out = slabs && fits ? slabs.take(n) : { idx: new Int32Array(n), counts: new Float64Array(n) };
+  let maxCount = 0;
+  for (let j = 0; j < n; j++) maxCount = Math.max(maxCount, acc[touched[j]!]!);
+  const out = slabs && hi <= 0xffff && maxCount <= 0xffffffff ? slabs.take(n, maxCount) : { idx: new Int32Array(n), counts: new Float64Array(n) };
   for (let j = 0; j < n; j++) {
     const k = touched[j]!;
     out.idx[j] = k;
