@@ -112,6 +112,9 @@ function readZigZag(b: Uint8Array, at: { pos: number }): number {
   return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
 }
 
+let decodeIdx = new Int32Array(0);
+let decodeCounts = new Float64Array(0);
+
 /**
  * Decodes a stored compressed-base64 histogram straight into its non-zero buckets (the V2 format
  * hdr-histogram-js writes), without building the full counts array; undefined when the payload is corrupt.
@@ -130,11 +133,12 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
     const key = `${lowest}/${digits}`;
     let layout = layouts.get(key);
     if (!layout) layouts.set(key, (layout = new BucketLayout(lowest, highest, digits)));
-    const idx: number[] = [];
-    const counts: number[] = [];
     const at = { pos: 40 };
     const end = 40 + payloadBytes;
     if (end > b.length) return undefined;
+    // at most one bucket per payload byte: decoded into scratch, copied out at its length
+    if (decodeIdx.length < payloadBytes) [decodeIdx, decodeCounts] = [new Int32Array(payloadBytes), new Float64Array(payloadBytes)];
+    let n = 0;
     let i = 0;
     while (at.pos < end) {
       const c = readZigZag(b, at);
@@ -142,13 +146,13 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
       else {
         if (c > 0) {
           layout.see(i);
-          idx.push(i);
-          counts.push(c);
+          decodeIdx[n] = i;
+          decodeCounts[n++] = c;
         }
         i++;
       }
     }
-    return { layout, idx: Int32Array.from(idx), counts: Float64Array.from(counts) };
+    return { layout, idx: decodeIdx.slice(0, n), counts: decodeCounts.slice(0, n) };
   } catch {
     return undefined;
   }
