@@ -149,7 +149,7 @@ const trailing = (series: readonly SeriesPoint[], widthS: number): WindowS[] => 
 /** Per-second rolling 10-s merged p95 (ms) and error ratio (sliding windows: rolling.ts, rollingTotals). */
 function red(series: readonly SeriesPoint[], hist: HistogramIndex): { p95: number[]; err: number[] } {
   const windows = trailing(series, 10);
-  const p95 = rollingStats(hist.rollingSource(), windows).map((s) => s?.p95Ms ?? NaN);
+  const p95 = rollingStats(hist.rollingSource(), windows, (s) => s?.p95Ms ?? NaN);
   const err = rollingTotals(series, windows).map((a) => (a.count > 0 ? a.errors / a.count : 0));
   return { p95, err };
 }
@@ -178,7 +178,7 @@ export function attributeBottlenecks(series: readonly SeriesPoint[], hist: Histo
   // requests in flight per second (Little's law over a trailing 5-s merged window)
   const inFlightWindows = trailing(series, 5);
   const inFlightTotals = rollingTotals(series, inFlightWindows);
-  const inFlight = rollingStats(hist.rollingSource(), inFlightWindows).map((l, i) => {
+  const inFlight = rollingStats(hist.rollingSource(), inFlightWindows, (l, i) => {
     const a = inFlightTotals[i]!;
     return l && a.seconds > 0 ? (a.count / a.seconds) * (l.meanMs / 1000) : 0;
   });

@@ -123,10 +123,11 @@ const lowerBound = (src: RollingSource, s: number): number => search(src, s, fal
 const upperBound = (src: RollingSource, s: number): number => search(src, s, true);
 
 /**
- * `compactStats` of the lines with fromS ≤ elapsedS ≤ toS, for each window in turn. Windows that move forward
+ * `compactStats` of the lines with fromS ≤ elapsedS ≤ toS, for each window in turn, passed through `read` (so a
+ * run's worth of windows keeps the figure it needs, not 28,800 statistics objects). Windows that move forward
  * (the usual trailing window per second) only add and remove the lines that enter and leave.
  */
-export function rollingStats(src: RollingSource, windows: readonly WindowS[]): (LatencyStats | null)[] {
+export function rollingStats<T>(src: RollingSource, windows: readonly WindowS[], read: (s: LatencyStats | null, i: number) => T): T[] {
   let acc: BucketCounts | undefined;
   let from = 0;
   let to = 0;
@@ -136,7 +137,7 @@ export function rollingStats(src: RollingSource, windows: readonly WindowS[]): (
     acc ??= new BucketCounts(h.layout);
     acc.apply(h, sign);
   };
-  return windows.map((w) => {
+  return windows.map((w, k) => {
     const a = lowerBound(src, w.fromS);
     const b = Math.max(a, upperBound(src, w.toS));
     if (a >= from && b >= to) {
@@ -148,12 +149,12 @@ export function rollingStats(src: RollingSource, windows: readonly WindowS[]): (
     }
     from = a;
     to = b;
-    if (!acc || acc.exact) return acc?.stats() ?? null;
+    if (!acc || acc.exact) return read(acc?.stats() ?? null, k);
     const parts: CompactHistogram[] = [];
     for (let i = a; i < b; i++) {
       const h = src.histogramAt(i);
       if (h) parts.push(h);
     }
-    return compactStats(parts);
+    return read(compactStats(parts), k);
   });
 }
