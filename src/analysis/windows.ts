@@ -125,6 +125,18 @@ export function upperBound(series: readonly { elapsedS: number }[], s: number): 
   return lo;
 }
 
+/** Indices of the points inside the window(s), ascending, each once (one window: a range, no set or sort). */
+function pointsIn(series: readonly SeriesPoint[], ws: readonly WindowS[]): number[] {
+  if (ws.length === 1) {
+    const out: number[] = [];
+    for (let i = lowerBound(series, ws[0]!.fromS); i < series.length && series[i]!.elapsedS <= ws[0]!.toS; i++) out.push(i);
+    return out;
+  }
+  const picked = new Set<number>();
+  for (const win of ws) for (let i = lowerBound(series, win.fromS); i < series.length && series[i]!.elapsedS <= win.toS; i++) picked.add(i);
+  return [...picked].sort((a, b) => a - b);
+}
+
 /** Request totals (series must be sorted by elapsedS) for one endpoint (or all with undefined) over the points inside the window(s). */
 export function aggregate(series: readonly SeriesPoint[], w: WindowS | readonly WindowS[], endpoint?: string): WindowAggregate {
   const byKind: Record<ErrorKind | 'unknown', number> = { '4xx': 0, '5xx': 0, timeout: 0, connection: 0, other: 0, unknown: 0 };
@@ -133,9 +145,7 @@ export function aggregate(series: readonly SeriesPoint[], w: WindowS | readonly 
   let errors = 0;
   let users = 0;
   const ws = Array.isArray(w) ? (w as readonly WindowS[]) : [w as WindowS];
-  const picked = new Set<number>();
-  for (const win of ws) for (let i = lowerBound(series, win.fromS); i < series.length && series[i]!.elapsedS <= win.toS; i++) picked.add(i);
-  for (const i of [...picked].sort((a, b) => a - b)) {
+  for (const i of pointsIn(series, ws)) {
     const p = series[i]!;
     seconds++;
     users += p.activeUsers;
