@@ -160,8 +160,8 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
 
 /**
  * Adds the parts' counts into the layout's scratch; returns the lowest and highest index touched and the total.
- * The caller walks that index range in order (cheaper than sorting the touched indices: a window's buckets are
- * dense within a few binary orders of magnitude) and zeroes what it read.
+ * The caller reads the touched indices in order (`touchedIndices`: a long window's buckets are dense within a few
+ * binary orders of magnitude, so it walks the range; a second's few buckets are sorted instead) and zeroes them.
  */
 function accumulate(layout: BucketLayout, parts: readonly CompactHistogram[]): { lo: number; hi: number; total: number } {
   const acc = layout.scratch;
