@@ -5,10 +5,11 @@
 import { isFresh } from './freshness.ts';
 import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { DEFAULT_MAX_ERROR_RATIO } from './stop-rule.ts';
-import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
+import type { HistogramIndex } from './histograms.ts';
+import { rollingStats } from './rolling.ts';
 import { crossCorrelation, diff } from './stats.ts';
-import type { SeriesPoint } from './types.ts';
-import { aggregate } from './windows.ts';
+import type { SeriesPoint, WindowS } from './types.ts';
+import { rollingTotals } from './windows.ts';
 
 export type BottleneckRole = 'PRIMARY' | 'CONTRIBUTING' | 'SATURATED';
 
@@ -142,13 +143,14 @@ function signals(series: readonly SeriesPoint[], o: BottleneckOptions, options: 
   return out;
 }
 
-/** Per-second rolling 10-s merged p95 (ms) and error ratio. */
+/** Trailing windows of `widthS` seconds ending at each second of the series. */
+const trailing = (series: readonly SeriesPoint[], widthS: number): WindowS[] => series.map((p) => ({ fromS: p.elapsedS - (widthS - 1), toS: p.elapsedS }));
+
+/** Per-second rolling 10-s merged p95 (ms) and error ratio (sliding windows: rolling.ts, rollingTotals). */
 function red(series: readonly SeriesPoint[], hist: HistogramIndex): { p95: number[]; err: number[] } {
-  const p95 = series.map((p) => hist.stats(ALL_ENDPOINTS, { fromS: p.elapsedS - 9, toS: p.elapsedS })?.p95Ms ?? NaN);
-  const err = series.map((p) => {
-    const a = aggregate(series, { fromS: p.elapsedS - 9, toS: p.elapsedS });
-    return a.count > 0 ? a.errorRatio : 0;
-  });
+  const windows = trailing(series, 10);
+  const p95 = rollingStats(hist.rollingSource(), windows, (s) => s?.p95Ms ?? NaN);
+  const err = rollingTotals(series, windows).map((a) => (a.count > 0 ? a.errors / a.count : 0));
   return { p95, err };
 }
 
@@ -174,10 +176,10 @@ export function attributeBottlenecks(series: readonly SeriesPoint[], hist: Histo
   const y = diff(p95.map((v) => (Number.isFinite(v) ? v : 0)));
   const found: Bottleneck[] = [];
   // requests in flight per second (Little's law over a trailing 5-s merged window)
-  const inFlight = series.map((p) => {
-    const w = { fromS: p.elapsedS - 4, toS: p.elapsedS };
-    const l = hist.stats(ALL_ENDPOINTS, w);
-    const a = aggregate(series, w);
+  const inFlightWindows = trailing(series, 5);
+  const inFlightTotals = rollingTotals(series, inFlightWindows);
+  const inFlight = rollingStats(hist.rollingSource(), inFlightWindows, (l, i) => {
+    const a = inFlightTotals[i]!;
     return l && a.seconds > 0 ? (a.count / a.seconds) * (l.meanMs / 1000) : 0;
   });
   for (const s of signals(series, o, { inFlight })) {

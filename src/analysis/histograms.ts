@@ -58,7 +58,7 @@ export function latencyStats(h: Histogram): LatencyStats | null {
 export interface CompactHistogram {
   layout: BucketLayout;
   idx: Int32Array | Uint16Array;
-  counts: Float64Array | Uint32Array;
+  counts: Float64Array | Uint32Array | Uint8Array;
 }
 
 /** Index → highest / median equivalent value (µs) for one lowest value and precision, filled as indices are seen. */
@@ -68,8 +68,9 @@ export class BucketLayout {
   mid = new Float64Array(0);
   private known = new Uint8Array(0);
   private readonly ref: hdr.JsHistogram;
-  /** Dense scratch counts for merging, zeroed again after each merge. */
+  /** Dense scratch counts for merging, zeroed again after each merge, and the indices it touched. */
   scratch = new Float64Array(0);
+  touched = new Int32Array(0);
 
   constructor(lowest: number, highest: number, digits: number) {
     this.ref = new hdr.Int32Histogram(lowest, highest, digits);
@@ -111,6 +112,9 @@ function readZigZag(b: Uint8Array, at: { pos: number }): number {
   return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
 }
 
+let decodeIdx = new Int32Array(0);
+let decodeCounts = new Float64Array(0);
+
 /**
  * Decodes a stored compressed-base64 histogram straight into its non-zero buckets (the V2 format
  * hdr-histogram-js writes), without building the full counts array; undefined when the payload is corrupt.
@@ -119,7 +123,8 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
   try {
     const raw = Buffer.from(b64, 'base64');
     if (raw.length < 8 || (raw.readInt32BE(0) & ~0xf0) !== V2_COMPRESSED_COOKIE) return undefined;
-    const b = inflateSync(raw.subarray(8, 8 + raw.readInt32BE(4)));
+    // a payload inflates to ~150 bytes: a 512-byte output chunk, not the default 16 kB (28,800 × 4 of them churn memory)
+    const b = inflateSync(raw.subarray(8, 8 + raw.readInt32BE(4)), { chunkSize: 512 });
     if ((b.readInt32BE(0) & ~0xf0) !== V2_COOKIE) return undefined;
     const payloadBytes = b.readInt32BE(4);
     const digits = b.readInt32BE(12);
@@ -128,11 +133,12 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
     const key = `${lowest}/${digits}`;
     let layout = layouts.get(key);
     if (!layout) layouts.set(key, (layout = new BucketLayout(lowest, highest, digits)));
-    const idx: number[] = [];
-    const counts: number[] = [];
     const at = { pos: 40 };
     const end = 40 + payloadBytes;
     if (end > b.length) return undefined;
+    // at most one bucket per payload byte: decoded into scratch, copied out at its length
+    if (decodeIdx.length < payloadBytes) [decodeIdx, decodeCounts] = [new Int32Array(payloadBytes), new Float64Array(payloadBytes)];
+    let n = 0;
     let i = 0;
     while (at.pos < end) {
       const c = readZigZag(b, at);
@@ -140,13 +146,13 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
       else {
         if (c > 0) {
           layout.see(i);
-          idx.push(i);
-          counts.push(c);
+          decodeIdx[n] = i;
+          decodeCounts[n++] = c;
         }
         i++;
       }
     }
-    return { layout, idx: Int32Array.from(idx), counts: Float64Array.from(counts) };
+    return { layout, idx: decodeIdx.slice(0, n), counts: decodeCounts.slice(0, n) };
   } catch {
     return undefined;
   }
@@ -154,8 +160,8 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
 
 /**
  * Adds the parts' counts into the layout's scratch; returns the lowest and highest index touched and the total.
- * The caller walks that index range in order (cheaper than sorting the touched indices: a window's buckets are
- * dense within a few binary orders of magnitude) and zeroes what it read.
+ * The caller reads the touched indices in order (`touchedIndices`: a long window's buckets are dense within a few
+ * binary orders of magnitude, so it walks the range; a second's few buckets are sorted instead) and zeroes them.
  */
 function accumulate(layout: BucketLayout, parts: readonly CompactHistogram[]): { lo: number; hi: number; total: number } {
   const acc = layout.scratch;
@@ -177,28 +183,64 @@ function accumulate(layout: BucketLayout, parts: readonly CompactHistogram[]): {
 
 /**
  * Fixed-size slabs that the merged per-second histograms are views into: one allocation per ~1 M buckets, not
- * two per second. 6 bytes a bucket (a 3-digit µs layout has < 65,536 indices; a second's bucket count < 2³²);
- * a histogram outside that range gets arrays of its own.
+ * two per second. 3 bytes a bucket when no bucket of the second holds more than 255 requests (the usual second:
+ * its requests spread over as many buckets), else 6 (a 3-digit µs layout has < 65,536 indices; a second's bucket
+ * count < 2³²); a histogram outside that range gets arrays of its own.
  */
 class CompactSlabs {
-  private idx = new Uint16Array(0);
-  private counts = new Uint32Array(0);
+  private readonly idx = new Slab(Uint16Array);
+  private readonly narrow = new Slab(Uint8Array);
+  private readonly wide = new Slab(Uint32Array);
+
+  take(n: number, maxCount: number): { idx: Uint16Array; counts: Uint8Array | Uint32Array } {
+    return { idx: this.idx.take(n), counts: maxCount <= 0xff ? this.narrow.take(n) : this.wide.take(n) };
+  }
+}
+
+class Slab<T extends Uint8Array | Uint16Array | Uint32Array> {
+  private buf: T;
   private used = 0;
 
-  take(n: number): { idx: Uint16Array; counts: Uint32Array } {
-    if (this.used + n > this.idx.length) {
-      const size = Math.max(n, SLAB_BUCKETS);
-      this.idx = new Uint16Array(size);
-      this.counts = new Uint32Array(size);
+  constructor(private readonly make: new (n: number) => T) {
+    this.buf = new make(0);
+  }
+
+  take(n: number): T {
+    if (this.used + n > this.buf.length) {
+      this.buf = new this.make(Math.max(n, SLAB_BUCKETS));
       this.used = 0;
     }
-    const at = this.used;
     this.used += n;
-    return { idx: this.idx.subarray(at, at + n), counts: this.counts.subarray(at, at + n) };
+    return this.buf.subarray(this.used - n, this.used) as T;
   }
 }
 
 const SLAB_BUCKETS = 1 << 20;
+
+/**
+ * The non-zero indices of the layout's scratch between lo and hi, ascending: the parts' own indices sorted and
+ * deduplicated when they are fewer than the range (a few seconds of buckets), else a walk of the range.
+ */
+function touchedIndices(layout: BucketLayout, parts: readonly CompactHistogram[], lo: number, hi: number): Int32Array {
+  let listed = 0;
+  for (const p of parts) listed += p.idx.length;
+  if (layout.touched.length < listed) layout.touched = new Int32Array(Math.max(listed, 2 * layout.touched.length));
+  const out = layout.touched;
+  let n = 0;
+  if (listed * Math.log2(listed + 2) < hi - lo + 1) {
+    for (const p of parts) {
+      out.set(p.idx, n);
+      n += p.idx.length;
+    }
+    const sorted = out.subarray(0, n).sort();
+    let m = 0;
+    for (let j = 0; j < n; j++) if (layout.scratch[sorted[j]!] !== 0 && (m === 0 || sorted[j] !== sorted[m - 1])) sorted[m++] = sorted[j]!;
+    return out.subarray(0, m);
+  }
+  if (out.length < hi - lo + 1) layout.touched = new Int32Array(hi - lo + 1);
+  for (let k = lo; k <= hi; k++) if (layout.scratch[k] !== 0) layout.touched[n++] = k;
+  return layout.touched.subarray(0, n);
+}
 
 /** The parts merged into one compact histogram (e.g. one second's endpoints), stored in `slabs` when given. */
 export function mergeCompact(parts: readonly CompactHistogram[], slabs?: CompactSlabs): CompactHistogram | null {
@@ -207,18 +249,15 @@ export function mergeCompact(parts: readonly CompactHistogram[], slabs?: Compact
   if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
   const { lo, hi } = accumulate(layout, parts);
   const acc = layout.scratch;
-  let n = 0;
-  let fits = hi <= 0xffff;
-  for (let k = lo; k <= hi; k++) {
-    if (acc[k] === 0) continue;
-    n++;
-    if (acc[k]! > 0xffffffff) fits = false;
-  }
-  const out = slabs && fits ? slabs.take(n) : { idx: new Int32Array(n), counts: new Float64Array(n) };
-  for (let k = lo, j = 0; k <= hi; k++) {
-    if (acc[k] === 0) continue;
+  const touched = touchedIndices(layout, parts, lo, hi);
+  const n = touched.length;
+  let maxCount = 0;
+  for (let j = 0; j < n; j++) maxCount = Math.max(maxCount, acc[touched[j]!]!);
+  const out = slabs && hi <= 0xffff && maxCount <= 0xffffffff ? slabs.take(n, maxCount) : { idx: new Int32Array(n), counts: new Float64Array(n) };
+  for (let j = 0; j < n; j++) {
+    const k = touched[j]!;
     out.idx[j] = k;
-    out.counts[j++] = acc[k]!;
+    out.counts[j] = acc[k]!;
     acc[k] = 0;
   }
   return { layout, ...out };
@@ -230,28 +269,31 @@ export function mergeCompact(parts: readonly CompactHistogram[], slabs?: Compact
  * round(p/100 · total))), reported as the bucket's highest equivalent value; mean and SD from bucket mid-points.
  */
 export function compactStats(parts: readonly CompactHistogram[]): LatencyStats | null {
-  const layout = parts[0]?.layout;
-  if (!layout) return null;
-  if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
-  const { lo, hi: top, total } = accumulate(layout, parts);
-  const acc = layout.scratch;
-  const { hi, mid } = layout;
+  const merged = parts.length === 1 ? parts[0]! : mergeCompact(parts);
+  return merged ? bucketStats(merged) : null;
+}
+
+/** `compactStats` of one histogram, whose buckets are the non-zero ones in ascending index order. */
+function bucketStats(p: CompactHistogram): LatencyStats | null {
+  const { hi, mid } = p.layout;
+  const n = p.idx.length;
+  let total = 0;
+  for (let j = 0; j < n; j++) total += p.counts[j]!;
+  if (total === 0) return null;
   const need = [50, 95, 99].map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5)));
   const at = [NaN, NaN, NaN];
   let cum = 0;
   let sumMid = 0;
   let sumSq = 0;
-  for (let k = lo; k <= top; k++) {
-    const count = acc[k]!;
-    if (count === 0) continue;
-    acc[k] = 0;
+  for (let j = 0; j < n; j++) {
+    const k = p.idx[j]!;
+    const count = p.counts[j]!;
     cum += count;
     for (let q = 0; q < 3; q++) if (Number.isNaN(at[q]) && cum >= need[q]!) at[q] = hi[k]!;
     sumMid += mid[k]! * count;
     sumSq += mid[k]! * mid[k]! * count;
   }
-  if (total === 0) return null;
-  const maxUs = hi[top]!;
+  const maxUs = hi[p.idx[n - 1]!]!;
   const pick = (q: number): number => (Number.isNaN(at[q]) ? maxUs : at[q]!);
   const meanUs = sumMid / total;
   const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
@@ -344,6 +386,11 @@ export class HistogramIndex {
   /** Merged percentiles for `endpoint` (or ALL_ENDPOINTS) over lines with fromS ≤ elapsedS ≤ toS; null when empty. */
   stats(endpoint: string, windows: WindowS | readonly WindowS[]): LatencyStats | null {
     return compactStats(this.parts(endpoint, windows));
+  }
+
+  /** The lines in order with their merged histograms, for rolling windows (rolling.ts). */
+  rollingSource(): { size: number; elapsedAt: (i: number) => number; histogramAt: (i: number) => CompactHistogram | null } {
+    return { size: this.lines.length, elapsedAt: (i) => this.lines[i]!.elapsedS, histogramAt: (i) => this.merged(i) };
   }
 
   /** Requests slower than `ms` (bucket's highest equivalent value above it, the rank rule of `stats`). */

@@ -113,6 +113,30 @@ export function lowerBound(series: readonly { elapsedS: number }[], s: number): 
   return lo;
 }
 
+/** First index with elapsedS > s in a series sorted by elapsedS. */
+export function upperBound(series: readonly { elapsedS: number }[], s: number): number {
+  let lo = 0;
+  let hi = series.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (series[mid]!.elapsedS <= s) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Indices of the points inside the window(s), ascending, each once (one window: a range, no set or sort). */
+function pointsIn(series: readonly SeriesPoint[], ws: readonly WindowS[]): number[] {
+  if (ws.length === 1) {
+    const out: number[] = [];
+    for (let i = lowerBound(series, ws[0]!.fromS); i < series.length && series[i]!.elapsedS <= ws[0]!.toS; i++) out.push(i);
+    return out;
+  }
+  const picked = new Set<number>();
+  for (const win of ws) for (let i = lowerBound(series, win.fromS); i < series.length && series[i]!.elapsedS <= win.toS; i++) picked.add(i);
+  return [...picked].sort((a, b) => a - b);
+}
+
 /** Request totals (series must be sorted by elapsedS) for one endpoint (or all with undefined) over the points inside the window(s). */
 export function aggregate(series: readonly SeriesPoint[], w: WindowS | readonly WindowS[], endpoint?: string): WindowAggregate {
   const byKind: Record<ErrorKind | 'unknown', number> = { '4xx': 0, '5xx': 0, timeout: 0, connection: 0, other: 0, unknown: 0 };
@@ -121,9 +145,7 @@ export function aggregate(series: readonly SeriesPoint[], w: WindowS | readonly 
   let errors = 0;
   let users = 0;
   const ws = Array.isArray(w) ? (w as readonly WindowS[]) : [w as WindowS];
-  const picked = new Set<number>();
-  for (const win of ws) for (let i = lowerBound(series, win.fromS); i < series.length && series[i]!.elapsedS <= win.toS; i++) picked.add(i);
-  for (const i of [...picked].sort((a, b) => a - b)) {
+  for (const i of pointsIn(series, ws)) {
     const p = series[i]!;
     seconds++;
     users += p.activeUsers;
@@ -146,6 +168,35 @@ export function aggregate(series: readonly SeriesPoint[], w: WindowS | readonly 
     errorRatio: count ? errors / count : NaN,
     meanUsers: seconds ? users / seconds : NaN,
   };
+}
+
+/** Per-second request totals of the series, as `aggregate` counts them (a non-finite count is 0). */
+const secondCount = (p: SeriesPoint): number => (Number.isFinite(p.total.count) ? p.total.count : 0);
+
+/**
+ * `aggregate(series, w)` (all endpoints) for each window in turn, as seconds, count and errors only: from prefix
+ * sums, O(log n) a window instead of O(window seconds × error kinds). Integer sums are exact in any order; a series with a non-integer
+ * or too large a value falls back to `aggregate` (the same numbers either way).
+ */
+export function rollingTotals(series: readonly SeriesPoint[], windows: readonly WindowS[]): { seconds: number; count: number; errors: number }[] {
+  const count = new Float64Array(series.length + 1);
+  const errors = new Float64Array(series.length + 1);
+  let exact = true;
+  series.forEach((p, i) => {
+    const c = secondCount(p);
+    const e = errorsOf(p.total);
+    if (!Number.isInteger(c) || !Number.isInteger(e)) exact = false;
+    count[i + 1] = count[i]! + c;
+    errors[i + 1] = errors[i]! + e;
+  });
+  if (!exact || count[series.length]! > Number.MAX_SAFE_INTEGER || errors[series.length]! > Number.MAX_SAFE_INTEGER) {
+    return windows.map((w) => aggregate(series, w));
+  }
+  return windows.map((w) => {
+    const a = lowerBound(series, w.fromS);
+    const b = Math.max(a, upperBound(series, w.toS));
+    return { seconds: b - a, count: count[b]! - count[a]!, errors: errors[b]! - errors[a]! };
+  });
 }
 
 /** Splits a window into consecutive sub-windows of `sizeS` seconds (the last partial one is dropped). */

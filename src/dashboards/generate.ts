@@ -2,16 +2,15 @@
 // collectors/rules/. Deterministic output: the drift test compares these strings with the committed files.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { liveRunDashboard } from './live-run.ts';
 import { postgresDashboard } from './postgres-pool.ts';
 import { renderRecordingRules } from './recording-rules.ts';
 import { soakDashboard } from './soak.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DEFAULT_DASHBOARDS_DIR = join(REPO_ROOT, 'dashboards');
-export const RECORDING_RULES_PATH = join(REPO_ROOT, 'collectors', 'rules', 'recording.yml');
+import { DEFAULT_DASHBOARDS_DIR, RECORDING_RULES_PATH } from './paths.ts';
+
+export { DEFAULT_DASHBOARDS_DIR, RECORDING_RULES_PATH, REPO_ROOT } from './paths.ts';
 
 /** File name → builder. */
 export const DASHBOARDS: Record<string, () => Dashboard> = {

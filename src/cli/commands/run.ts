@@ -1,12 +1,8 @@
 // `loadscope run <scenario>`: flags → runScenario; SIGINT/SIGTERM stop the load and still write what ran.
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, DEFAULT_METRICS } from '../../config/defaults.ts';
-import { formatSummary } from '../../run/format-summary.ts';
-import { preflight } from '../../run/plan.ts';
-import { runPlanned, type StackProvider } from '../../run/run-scenario.ts';
-import { stackProviderFromEnv } from '../../run/stack-control.ts';
+import type { StackProvider } from '../../run/run-scenario.ts';
 import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
-import { jsonResult, startLiveView } from '../live-view.ts';
 
 interface RunFlags {
   config: string;
@@ -61,6 +57,14 @@ const DEMO_TIME_SCALE = 0.17;
  * analysed, whatever the verdict, which it prints.
  */
 async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number) => void, stack?: StackProvider, mode = { verdictDecidesExit: true }): Promise<void> {
+  // loaded when a run starts: the load, sampler and stack modules cost every other command ~1 s of start-up
+  const [{ formatSummary }, { preflight }, { runPlanned }, { stackProviderFromEnv }, { jsonResult, startLiveView }] = await Promise.all([
+    import('../../run/format-summary.ts'),
+    import('../../run/plan.ts'),
+    import('../../run/run-scenario.ts'),
+    import('../../run/stack-control.ts'),
+    import('../live-view.ts'),
+  ]);
   const provider = stack ?? stackProviderFromEnv(process.env);
   // every input problem at once (exit 2) before the live view, the signal handlers or anything else starts
   const plan = await preflight({

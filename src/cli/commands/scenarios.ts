@@ -1,7 +1,7 @@
 // `loadscope scenarios [-c config] [--json]`: the presets of a config with their settings, as a table or JSON.
 import type { Command } from 'commander';
 import { formatDurationMs } from '../../config/duration.ts';
-import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../config/load.ts';
+import { DEFAULT_CONFIG_PATH } from '../../config/defaults.ts';
 import type { ResolvedConfig, Scenario } from '../../config/schema.ts';
 import { planShape } from '../../load/shapes/registry.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -81,7 +81,9 @@ export function registerScenariosCommand(program: Command, setCode: (c: number) 
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
     .option('--json', 'print the scenarios as JSON (durations in ms, SLO error rate as a ratio)')
     .addHelpText('after', '\nExamples:\n  loadscope scenarios\n  loadscope scenarios -c compose/examples/attach-fastapi.yaml\n  loadscope scenarios --json\n')
-    .action((flags: { config: string; json?: boolean }) => {
+    .action(async (flags: { config: string; json?: boolean }) => {
+      // the config loader (zod schema, YAML) loads only for this command
+      const { loadConfigFile } = await import('../../config/load.ts');
       const cfg = loadConfigFile(resolveInputPath(flags.config), { env: process.env });
       const rows = scenarioRows(cfg);
       if (flags.json) {

@@ -1,7 +1,9 @@
 // `loadscope up | down | ps`: the reference stack (or any supported Compose file) by hand. Parses, calls run/, prints.
 import type { Command } from 'commander';
 import { DEFAULT_COMPOSE_PATH, DEFAULT_HEALTH_TIMEOUT_MS } from '../../config/defaults.ts';
-import { stackDown, stackPs, stackUp } from '../../run/stack-control.ts';
+
+/** Loaded when a stack command runs (Docker's client is heavy to load for every other command). */
+const stackControl = (): Promise<typeof import('../../run/stack-control.ts')> => import('../../run/stack-control.ts');
 
 const log = (m: string): void => void process.stderr.write(`loadscope: ${m}\n`);
 
@@ -14,7 +16,7 @@ export function registerStackCommands(program: Command, _setCode: (code: number)
     .option('--health-timeout <ms>', 'deadline per service to become healthy, in ms', String(DEFAULT_HEALTH_TIMEOUT_MS))
     .addHelpText('after', '\nExamples:\n  loadscope up\n  LOADSCOPE_APP_PORT=8001 loadscope up -f compose/stack.yml\n')
     .action(async (opts: { compose: string; runId: string; healthTimeout: string }) => {
-      const services = await stackUp({ composePath: opts.compose, runId: opts.runId, healthTimeoutMs: Number(opts.healthTimeout), env: process.env, log });
+      const services = await (await stackControl()).stackUp({ composePath: opts.compose, runId: opts.runId, healthTimeoutMs: Number(opts.healthTimeout), env: process.env, log });
       for (const s of services) process.stdout.write(`${s.name}\t${s.containerId.slice(0, 12)}\thealthy\n`);
       process.stdout.write(`stack up (run ${opts.runId}); stop it with: loadscope down\n`);
     });
@@ -25,7 +27,7 @@ export function registerStackCommands(program: Command, _setCode: (code: number)
     .option('--run-id <id>', 'only the containers of this run')
     .addHelpText('after', '\nExamples:\n  loadscope down\n  loadscope down --run-id manual-2026-01-01T00-00-00-000Z\n')
     .action(async (opts: { runId?: string }) => {
-      const removed = await stackDown({ ...(opts.runId ? { runId: opts.runId } : {}), env: process.env, log });
+      const removed = await (await stackControl()).stackDown({ ...(opts.runId ? { runId: opts.runId } : {}), env: process.env, log });
       process.stdout.write(removed.length > 0 ? `removed ${removed.join(', ')}\n` : 'nothing to remove\n');
     });
 
@@ -34,7 +36,7 @@ export function registerStackCommands(program: Command, _setCode: (code: number)
     .description('List loadscope-managed containers with their run, service, state and health.')
     .addHelpText('after', '\nExample:\n  loadscope ps\n')
     .action(async () => {
-      const rows = await stackPs({ env: process.env, log });
+      const rows = await (await stackControl()).stackPs({ env: process.env, log });
       process.stdout.write('NAME\tRUN\tSERVICE\tSTATE\tHEALTH\n');
       for (const c of rows) process.stdout.write(`${c.name}\t${c.run}\t${c.service}\t${c.state}\t${c.health}\n`);
     });

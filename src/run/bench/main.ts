@@ -2,7 +2,7 @@
 import { engineBench, engineBenchLines } from './engine-bench.ts';
 import { loadBench } from './load-bench.ts';
 import { median, stackBench } from './stack-bench.ts';
-import { readBackBench } from './read-back-bench.ts';
+import { READ_BACK_GOAL, readBackBench } from './read-back-bench.ts';
 import { samplerOverheadBench, samplerSoakMemoryBench } from './sampler-bench.ts';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
@@ -47,7 +47,10 @@ const sections: { name: string; run: () => Promise<void> }[] = [
     name: 'read-back: loadscope analyze on an 8 h, 1 Hz run directory',
     run: async () => {
       const r = readBackBench({ seconds: env('BENCH_READ_BACK_S', 28_800), log: (l) => console.log(`  ${l}`) });
-      console.log(`  analyse + report ${r.wallS.toFixed(2)} s wall, ${r.cpuS.toFixed(2)} s CPU (goal ≤ 3 s), peak RSS ${r.peakRssMB} MB (goal ≤ 300 MB); verdict ${r.verdict}`);
+      console.log(`  analyse + report ${r.wallS.toFixed(2)} s wall, ${r.cpuS.toFixed(2)} s CPU, peak RSS ${r.peakRssMB} MB; verdict ${r.verdict}`);
+      const met = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+      // wall time is the goal; on a shared machine it includes waiting for a core, so the CPU time is printed beside it
+      console.log(`  goal ≤ ${READ_BACK_GOAL.wallS} s: ${met(r.wallS <= READ_BACK_GOAL.wallS)} (CPU ${met(r.cpuS <= READ_BACK_GOAL.wallS)}); goal ≤ ${READ_BACK_GOAL.peakRssMB} MB: ${met(r.peakRssMB <= READ_BACK_GOAL.peakRssMB)}`);
     },
   },
 ];

@@ -20,6 +20,9 @@ export interface ReadBackResult {
   verdict: string;
 }
 
+/** Issue #14: an 8-hour, 1 Hz run analysed and reported in ≤ 3 s with ≤ 300 MB peak RSS. */
+export const READ_BACK_GOAL = { wallS: 3, peakRssMB: 300 } as const;
+
 const CLI = fileURLToPath(new URL('../../cli/loadscope.mjs', import.meta.url));
 
 /** The child runs the CLI's own entry and reports its clock and peak RSS on stderr as one JSON line. */

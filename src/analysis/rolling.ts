@@ -1,0 +1,160 @@
+// Rolling (sliding-window) statistics for the per-second indicators (docs/ANALYSIS.md, "Reading a run back"):
+// each window adds the seconds that enter and removes those that leave instead of re-merging every second of it,
+// so a window costs O(buckets of the seconds that move + log buckets), not O(window × bucket range). Results are
+// the same numbers as the full merge: bucket counts and the integer sums below add exactly in any order; a
+// window where that does not hold (a sum past 2^53, a non-integer value) is computed by the full merge instead.
+import { compactStats, type BucketLayout, type CompactHistogram, type LatencyStats } from './histograms.ts';
+import type { WindowS } from './types.ts';
+
+/** Largest running sum kept incrementally: below it every partial sum of integers is exact in a double. */
+const EXACT_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** Buckets per block of the coarse level: a rank query walks the blocks, then one block. */
+const BLOCK_BITS = 6;
+
+/**
+ * Bucket counts of one layout, dense, with per-block sums: add/remove O(1) a bucket, the rank queries of
+ * `compactStats` one walk over the blocks and into the blocks where the ranks fall.
+ */
+class BucketCounts {
+  private dense = new Float64Array(0);
+  private blocks = new Float64Array(0);
+  total = 0;
+  sumMid = 0;
+  sumSq = 0;
+  /** False once a running sum may have rounded: queries then fall back to the full merge. */
+  exact = true;
+
+  constructor(readonly layout: BucketLayout) {}
+
+  private grow(n: number): void {
+    const size = Math.max(n, 2 * this.dense.length, 1 << 12);
+    const dense = new Float64Array(size);
+    dense.set(this.dense);
+    const blocks = new Float64Array((size >> BLOCK_BITS) + 1);
+    blocks.set(this.blocks);
+    this.dense = dense;
+    this.blocks = blocks;
+  }
+
+  /** sign +1 adds the histogram's buckets, −1 removes them. */
+  apply(h: CompactHistogram, sign: 1 | -1): void {
+    if (h.layout !== this.layout) throw new Error('histograms of different bucket layouts cannot be merged');
+    const n = h.idx.length;
+    if (n === 0) return;
+    if (h.idx[n - 1]! >= this.dense.length) this.grow(h.idx[n - 1]! + 1);
+    const { mid } = this.layout;
+    const { dense, blocks } = this;
+    let total = 0;
+    let sumMid = 0;
+    let sumSq = 0;
+    for (let j = 0; j < n; j++) {
+      const k = h.idx[j]!;
+      const c = h.counts[j]!;
+      dense[k]! += sign * c;
+      blocks[k >> BLOCK_BITS]! += sign * c;
+      const m = mid[k]!;
+      total += c;
+      sumMid += m * c;
+      sumSq += m * m * c;
+    }
+    // the larger of the sums before and after bounds every partial sum of this step
+    const larger = Math.max(this.total, this.total + sign * total) + Math.max(this.sumMid, this.sumMid + sign * sumMid) + Math.max(this.sumSq, this.sumSq + sign * sumSq);
+    if (!Number.isInteger(total) || !Number.isInteger(sumMid) || !Number.isInteger(sumSq) || larger > EXACT_LIMIT) this.exact = false;
+    this.total += sign * total;
+    this.sumMid += sign * sumMid;
+    this.sumSq += sign * sumSq;
+  }
+
+  /** Lowest bucket index whose cumulative count reaches each of `needs` (ascending, each 1 ≤ need ≤ total). */
+  private ranks(needs: readonly number[]): number[] {
+    const { dense, blocks } = this;
+    const out: number[] = [];
+    let cum = 0;
+    let q = 0;
+    for (let b = 0; b < blocks.length && q < needs.length; b++) {
+      if (cum + blocks[b]! < needs[q]!) {
+        cum += blocks[b]!;
+        continue;
+      }
+      for (let k = b << BLOCK_BITS; k < Math.min(dense.length, (b + 1) << BLOCK_BITS) && q < needs.length; k++) {
+        cum += dense[k]!;
+        while (q < needs.length && dense[k]! > 0 && cum >= needs[q]!) {
+          out.push(k);
+          q++;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The fields of `compactStats` for the buckets held now, in its arithmetic; null when empty. */
+  stats(): LatencyStats | null {
+    const total = this.total;
+    if (total === 0) return null;
+    const { hi } = this.layout;
+    const [p50, p95, p99, top] = this.ranks([...[50, 95, 99].map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5))), total]).map((k) => hi[k]!);
+    const meanUs = this.sumMid / total;
+    const sdMs = Math.sqrt(Math.max(0, this.sumSq / total - meanUs * meanUs)) / 1000;
+    return { count: total, meanMs: meanUs / 1000, p50Ms: p50! / 1000, p95Ms: p95! / 1000, p99Ms: p99! / 1000, maxMs: top! / 1000, sdMs };
+  }
+}
+
+/** The histogram lines a rolling query walks: sorted by second, each with its (merged) compact histogram. */
+export interface RollingSource {
+  readonly size: number;
+  elapsedAt(i: number): number;
+  histogramAt(i: number): CompactHistogram | null;
+}
+
+/** First line with elapsedS ≥ s (lowerBound) or > s (upperBound). */
+function search(src: RollingSource, s: number, after: boolean): number {
+  let lo = 0;
+  let hi = src.size;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const e = src.elapsedAt(mid);
+    if (e < s || (after && e === s)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+const lowerBound = (src: RollingSource, s: number): number => search(src, s, false);
+const upperBound = (src: RollingSource, s: number): number => search(src, s, true);
+
+/**
+ * `compactStats` of the lines with fromS ≤ elapsedS ≤ toS, for each window in turn, passed through `read` (so a
+ * run's worth of windows keeps the figure it needs, not 28,800 statistics objects). Windows that move forward
+ * (the usual trailing window per second) only add and remove the lines that enter and leave.
+ */
+export function rollingStats<T>(src: RollingSource, windows: readonly WindowS[], read: (s: LatencyStats | null, i: number) => T): T[] {
+  let acc: BucketCounts | undefined;
+  let from = 0;
+  let to = 0;
+  const move = (i: number, sign: 1 | -1): void => {
+    const h = src.histogramAt(i);
+    if (!h) return;
+    acc ??= new BucketCounts(h.layout);
+    acc.apply(h, sign);
+  };
+  return windows.map((w, k) => {
+    const a = lowerBound(src, w.fromS);
+    const b = Math.max(a, upperBound(src, w.toS));
+    if (a >= from && b >= to) {
+      for (let i = from; i < Math.min(a, to); i++) move(i, -1);
+      for (let i = Math.max(to, a); i < b; i++) move(i, 1);
+    } else {
+      for (let i = from; i < to; i++) move(i, -1);
+      for (let i = a; i < b; i++) move(i, 1);
+    }
+    from = a;
+    to = b;
+    if (!acc || acc.exact) return read(acc?.stats() ?? null, k);
+    const parts: CompactHistogram[] = [];
+    for (let i = a; i < b; i++) {
+      const h = src.histogramAt(i);
+      if (h) parts.push(h);
+    }
+    return read(compactStats(parts), k);
+  });
+}
