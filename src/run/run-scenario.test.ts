@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
+import { DEFAULT_METRICS } from '../config/defaults.ts';
 import { parseConfigObject } from '../config/load.ts';
 import { startFakeArchive, type FakeArchive } from '../load/testing/fake-archive.ts';
 import { readNdjson, readSeries } from '../store/read-series.ts';
@@ -12,6 +13,8 @@ import { redactSecrets } from '../store/redact.ts';
 import { runScenario } from './run-scenario.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'loadscope-run-'));
+// the runs serve /metrics as a run does, on a free port: the default 9464 may be another run's on the same host
+const metrics = { ...DEFAULT_METRICS, port: 0 };
 let fake: FakeArchive;
 beforeAll(async () => {
   fake = await startFakeArchive();
@@ -36,7 +39,7 @@ const config = (scenarios: Record<string, unknown>) =>
 
 async function timedRun(name: string, shape: Record<string, unknown>) {
   const cfg = config({ [name]: { shape, thinkTime: { min: '50ms', max: '100ms' } } });
-  const r = await runScenario({ scenario: name, config: cfg, target: fake.url, timeScale: 0.01, outDir: out, workers: 1 });
+  const r = await runScenario({ scenario: name, config: cfg, target: fake.url, timeScale: 0.01, outDir: out, workers: 1, metrics });
   const events = readNdjson<{ kind: string; tMs: number; phase?: string }>(join(r.runDir, 'events.ndjson'));
   const firstPhase = events.find((e) => e.kind === 'phase')!;
   const stop = events.find((e) => e.kind === 'stop')!;
@@ -75,6 +78,7 @@ describe('run directory', () => {
       target: fake.url,
       outDir: out,
       workers: 1,
+      metrics,
       onWriter: (w) => w.addSection('postgres', ({ elapsedS }) => ({ connections: 3, elapsedS })),
     });
     const stats = readFileSync(join(r.runDir, 'quick_stats.csv'), 'utf8').split('\n');
