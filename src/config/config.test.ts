@@ -20,6 +20,7 @@ function issuesOf(raw: unknown, opts = {}): { path: string; message: string }[] 
   throw new Error('expected a ConfigError');
 }
 const paths = (raw: unknown, opts = {}): string[] => issuesOf(raw, opts).map((i) => i.path);
+const SPIKE = { kind: 'spike', baseUsers: 1, spikeUsers: 2, spikeFor: '5s', every: '30s', duration: '2m' };
 
 describe('durations and percentages', () => {
   it.each([
@@ -68,6 +69,8 @@ describe('schema errors carry paths', () => {
     ['negative users', { ...base, scenarios: { s: { shape: { kind: 'ramp', users: -5, duration: '1s' } } } }, 'scenarios.s.shape.users'],
     ['think-time min > max', { ...base, scenarios: { s: { ...base.scenarios.s, thinkTime: { min: '3s', max: '1s' } } } }, 'scenarios.s.thinkTime'],
     ['ramp longer than duration', { ...base, scenarios: { s: { shape: { kind: 'ramp', users: 1, rampUp: '2m', duration: '1m' } } } }, 'scenarios.s.shape.rampUp'],
+    ['spike base too short for a steady part', { ...base, scenarios: { s: { shape: { ...SPIKE, baseFor: '9s' } } } }, 'scenarios.s.shape.baseFor'],
+    ['spike base as long as the run', { ...base, scenarios: { s: { shape: { ...SPIKE, baseFor: '2m' } } } }, 'scenarios.s.shape.baseFor'],
     ['undefined {{var}} in a task', { ...base, flow: { tasks: [{ name: 'x', path: '/x', headers: { Authorization: 'Bearer {{token}}' } }] } }, 'flow.tasks.0.headers.Authorization'],
     ['bad builtin arguments', { ...base, flow: { tasks: [{ name: 'x', path: '/x', json: { a: { b: '{{randomInt 1}}' } } }] } }, 'flow.tasks.0.json.a.b'],
     ['all weights zero', { ...base, flow: { tasks: [{ name: 'x', path: '/x', weight: 0 }] } }, 'flow.tasks'],
@@ -76,6 +79,11 @@ describe('schema errors carry paths', () => {
     ['target with a path', { ...base, target: 'http://127.0.0.1:8000/api' }, 'target'],
     ['ftp target', { ...base, target: 'ftp://127.0.0.1/' }, 'target'],
   ])('%s', (_name, raw, path) => expect(paths(raw)).toContain(path));
+
+  it('a spike base of 10 s (the shortest segment with a steady part) is accepted and kept in ms', () => {
+    const cfg = parseConfigObject({ ...base, scenarios: { s: { shape: { ...SPIKE, baseFor: '10s' } } } }, 't');
+    expect(cfg.scenarios.s!.shape).toMatchObject({ kind: 'spike', baseForMs: 10_000, everyMs: 30_000 });
+  });
 
   it('a variable captured by an earlier onStart step is fine, a later one is not', () => {
     const ok = { ...base, flow: { onStart: [{ name: 'e', method: 'POST', path: '/e', capture: { token: 'enrollment_token' } }], tasks: [{ name: 'x', path: '/x/{{token}}' }] } };

@@ -46,7 +46,15 @@ const StepsShape = z
   })
   .strict();
 const SpikeShape = z
-  .object({ kind: z.literal('spike'), baseUsers: Users, spikeUsers: Users, spikeFor: RunDuration, every: RunDuration, duration: RunDuration })
+  .object({
+    kind: z.literal('spike'),
+    baseUsers: Users,
+    spikeUsers: Users,
+    spikeFor: RunDuration,
+    every: RunDuration,
+    baseFor: RunDuration.optional().meta({ description: 'the base before the first spike, where the recovery band is drawn from (default: every)' }),
+    duration: RunDuration,
+  })
   .strict();
 const ConstantRateShape = z
   .object({ kind: z.literal('constant-rate'), rateRps: z.number().positive(), duration: RunDuration, maxInFlight: Users.default(100) })
@@ -59,7 +67,15 @@ export const Shape = z.discriminatedUnion('kind', [RampShape, StepsShape, SpikeS
     case 'steps':
       return { kind: s.kind, users: s.users, rampUpMs: s.rampUp, holdMs: s.hold, recoveryMs: s.recovery };
     case 'spike':
-      return { kind: s.kind, baseUsers: s.baseUsers, spikeUsers: s.spikeUsers, spikeForMs: s.spikeFor, everyMs: s.every, durationMs: s.duration };
+      return {
+        kind: s.kind,
+        baseUsers: s.baseUsers,
+        spikeUsers: s.spikeUsers,
+        spikeForMs: s.spikeFor,
+        everyMs: s.every,
+        ...(s.baseFor !== undefined && { baseForMs: s.baseFor }),
+        durationMs: s.duration,
+      };
     case 'constant-rate':
       return { kind: s.kind, rateRps: s.rateRps, durationMs: s.duration, maxInFlight: s.maxInFlight };
   }

@@ -1,4 +1,5 @@
 // Cross-field checks after parsing. Returns every problem with its path; throws nothing.
+import { MIN_LEVEL_S } from '../analysis/windows.ts';
 import type { InputIssue } from '../common/errors.ts';
 import type { FlowConfig, ResolvedConfig, ShapeConfig, StepConfig, ThinkTimeConfig } from './schema.ts';
 import { stringLeaves, templateRefs } from './template.ts';
@@ -40,7 +41,21 @@ export function validateShape(p: string, s: ShapeConfig): InputIssue[] {
   if (s.kind === 'spike') {
     if (s.spikeForMs >= s.everyMs) issues.push({ path: `${p}.spikeFor`, message: `spikeFor (${s.spikeForMs} ms) must be shorter than every (${s.everyMs} ms)` });
     if (s.spikeUsers <= s.baseUsers) issues.push({ path: `${p}.spikeUsers`, message: `spikeUsers (${s.spikeUsers}) must exceed baseUsers (${s.baseUsers})` });
+    issues.push(...spikeBaseIssues(p, s));
   }
+  return issues;
+}
+
+/**
+ * The recovery band is drawn from the steady part of the base before the first spike, and a segment shorter than
+ * MIN_LEVEL_S has none (docs/ANALYSIS.md, Steady state; Recovery): a shorter baseFor could only give "no-data".
+ */
+function spikeBaseIssues(p: string, s: Extract<ShapeConfig, { kind: 'spike' }>): InputIssue[] {
+  if (s.baseForMs === undefined) return [];
+  const issues: InputIssue[] = [];
+  const minMs = MIN_LEVEL_S * 1000;
+  if (s.baseForMs < minMs) issues.push({ path: `${p}.baseFor`, message: `baseFor (${s.baseForMs} ms) must be at least ${minMs} ms: the recovery band needs a steady base` });
+  if (s.baseForMs >= s.durationMs) issues.push({ path: `${p}.baseFor`, message: `baseFor (${s.baseForMs} ms) must be shorter than duration (${s.durationMs} ms), or no spike starts` });
   return issues;
 }
 

@@ -12,6 +12,9 @@ import { redactSecrets } from '../store/redact.ts';
 import { runScenario } from './run-scenario.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'loadscope-run-'));
+// no /metrics endpoint: these cases are about the run directory and the timing, and the default port 9464 may be
+// held by another run on the same host (the exporter cannot take port 0: it reads 0 as "use 9464")
+const metrics = null;
 let fake: FakeArchive;
 beforeAll(async () => {
   fake = await startFakeArchive();
@@ -36,7 +39,7 @@ const config = (scenarios: Record<string, unknown>) =>
 
 async function timedRun(name: string, shape: Record<string, unknown>) {
   const cfg = config({ [name]: { shape, thinkTime: { min: '50ms', max: '100ms' } } });
-  const r = await runScenario({ scenario: name, config: cfg, target: fake.url, timeScale: 0.01, outDir: out, workers: 1 });
+  const r = await runScenario({ scenario: name, config: cfg, target: fake.url, timeScale: 0.01, outDir: out, workers: 1, metrics });
   const events = readNdjson<{ kind: string; tMs: number; phase?: string }>(join(r.runDir, 'events.ndjson'));
   const firstPhase = events.find((e) => e.kind === 'phase')!;
   const stop = events.find((e) => e.kind === 'stop')!;
@@ -75,6 +78,7 @@ describe('run directory', () => {
       target: fake.url,
       outDir: out,
       workers: 1,
+      metrics,
       onWriter: (w) => w.addSection('postgres', ({ elapsedS }) => ({ connections: 3, elapsedS })),
     });
     const stats = readFileSync(join(r.runDir, 'quick_stats.csv'), 'utf8').split('\n');

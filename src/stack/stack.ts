@@ -262,11 +262,17 @@ class Stack implements StartedStack {
     if (this.tearingDown) return;
     const service = e.labels[LABEL_SERVICE] ?? this.created.find((c) => c.id === e.id)?.service.name ?? e.name;
     if (e.action === 'oom') {
+      // One kill, one event. The engine relays the kernel's OOM notifications, which count OOM occurrences, not kills
+      // (cgroup v1's memory.oom_control fires again each time an allocation fails while the victim is still exiting):
+      // one kill gave 1 event alone and 10 on a busy host (crash.int). Counted once per container life.
+      if (this.oomSeen.has(e.id)) return;
       this.oomSeen.add(e.id);
       this.emit({ kind: 'container-oom', service, timeMs: e.timeMs, message: 'out of memory' });
     } else if (e.action === 'die') {
       if (this.jobs.has(service) && e.exitCode === 0) return;
       const oomKilled = this.oomSeen.has(e.id) || ((await this.runtime.inspect(e.id).catch(() => undefined))?.oomKilled ?? false);
+      // a restarted container keeps its id and can be killed again
+      this.oomSeen.delete(e.id);
       const code = e.exitCode === undefined ? '' : ` with code ${e.exitCode}`;
       this.emit({
         kind: 'container-died',

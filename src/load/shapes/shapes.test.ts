@@ -109,6 +109,20 @@ describe('shape plans', () => {
     });
   });
 
+  it('spike with baseFor: the first spike after baseFor, the next ones `every` later; time-scaled like the rest', () => {
+    expect(planShape({ kind: 'spike', baseUsers: 10, spikeUsers: 30, spikeForMs: 15_000, everyMs: 75_000, baseForMs: 30_000, durationMs: 180_000 }, 0.5)).toEqual({
+      durationMs: 90_000,
+      steps: [
+        { atMs: 0, users: 10, phase: 'base' },
+        { atMs: 15_000, users: 30, phase: 'spike-1' },
+        { atMs: 22_500, users: 10, phase: 'base' },
+        { atMs: 52_500, users: 30, phase: 'spike-2' },
+        { atMs: 60_000, users: 10, phase: 'base' },
+        { atMs: 90_000, users: 0, phase: 'end' },
+      ],
+    });
+  });
+
   it('constant-rate: open model with rate and in-flight cap', () => {
     expect(planShape({ kind: 'constant-rate', rateRps: 200, durationMs: 10_000, maxInFlight: 50 }, 0.5)).toEqual({
       durationMs: 5000,

@@ -74,11 +74,14 @@ export class FakeContainerRuntime implements ContainerRuntime {
     return id;
   }
 
-  /** Makes a running container die now, emitting oom (if asked) and die events like the engine. */
-  kill(idOrName: string, exitCode: number, options: { oom?: boolean } = {}): void {
+  /**
+   * Makes a running container die now, emitting oom (if asked) and die events like the engine; `oomEvents` repeats
+   * the oom event, as the engine does for one kill on a busy host.
+   */
+  kill(idOrName: string, exitCode: number, options: { oom?: boolean; oomEvents?: number } = {}): void {
     const c = this.find(idOrName);
     if (!c) throw new Error(`no such container ${idOrName}`);
-    this.exit(c, exitCode, options.oom ?? false);
+    this.exit(c, exitCode, options.oom ?? false, options.oomEvents ?? 1);
   }
 
   /** Sends an arbitrary event to subscribers whose labels match the container's. */
@@ -240,9 +243,9 @@ export class FakeContainerRuntime implements ContainerRuntime {
     c.health = sequence[Math.min(c.inspectsSinceStart, sequence.length) - 1] ?? 'starting';
   }
 
-  private exit(c: FakeContainer, exitCode: number, oom: boolean): void {
+  private exit(c: FakeContainer, exitCode: number, oom: boolean, oomEvents = 1): void {
     if (c.state !== 'running') return;
-    if (oom) this.emitFor(c, 'oom');
+    for (let i = 0; oom && i < oomEvents; i++) this.emitFor(c, 'oom');
     c.state = 'exited';
     c.exitCode = exitCode;
     c.oomKilled = oom;
