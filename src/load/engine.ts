@@ -26,7 +26,8 @@ export interface SecondSample {
   final: boolean;
 }
 
-export type StopReason = 'completed' | 'break' | 'signal' | 'deadline';
+/** 'worker-lost': a fleet run (fleet/fleet-load.ts) ended because a worker process was lost */
+export type StopReason = 'completed' | 'break' | 'signal' | 'deadline' | 'worker-lost';
 
 export interface EngineEvent {
   kind: 'phase' | 'users' | 'break' | 'stop' | 'worker-error' | string;
@@ -60,6 +61,8 @@ export interface LoadOptions {
   startPool?: StartPool;
   /** the process's CPU time in µs since an arbitrary origin; default process.cpuUsage() (user + system) */
   cpuUsageUs?: () => number;
+  /** a fleet worker's start barrier (run/fleet-worker.ts): awaited once the load threads are up, before the timeline starts */
+  startBarrier?: () => Promise<void>;
 }
 
 export interface LoadResult {
@@ -124,8 +127,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     acc,
     emit,
   );
-  const run = new EngineRun(o, { pool, acc, emit, graceMs, clock, cpuUsageUs: o.cpuUsageUs ?? cpuUsageUs });
   try {
+    await o.startBarrier?.();
+    const run = new EngineRun(o, { pool, acc, emit, graceMs, clock, cpuUsageUs: o.cpuUsageUs ?? cpuUsageUs });
     return await run.execute();
   } finally {
     await pool.terminate();

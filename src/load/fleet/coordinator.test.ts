@@ -1,7 +1,7 @@
 // The coordinator's HTTP contract: token on every request (401), schema on every body (400), routes by index.
 import { afterEach, describe, expect, it } from 'vitest';
 import { newRunToken, startCoordinator, type Coordinator } from './coordinator.ts';
-import { assignmentPath, secondsPath, type Assignment, type WorkerSecond } from './protocol.ts';
+import { assignmentPath, secondsPath, startPath, type Assignment, type WorkerSecond } from './protocol.ts';
 
 const token = newRunToken();
 const assignment: Assignment = {
@@ -15,8 +15,6 @@ const assignment: Assignment = {
   requestTimeoutMs: 1000,
   target: 'http://127.0.0.1:1',
   allowTargets: [],
-  barrierEpochMs: 1,
-  deadlineEpochMs: 2,
 };
 const second: WorkerSecond = { elapsedS: 1, final: false, phase: 'hold', activeUsers: 1, cpuCores: 0.2, hostCores: 2, host: 'h', startedAtMs: 1, data: { endpoints: {}, failures: {}, droppedLate: 0 }, events: [] };
 
@@ -33,6 +31,7 @@ async function start(): Promise<Coordinator> {
     count: 2,
     handlers: {
       assignment: (i) => Promise.resolve({ ...assignment, index: i }),
+      start: (i) => Promise.resolve(i === 0 ? { barrierEpochMs: 1, deadlineEpochMs: 2 } : undefined),
       second: (i, s) => {
         received.push([i, s]);
         return { stop: true };
@@ -53,6 +52,8 @@ describe('coordinator HTTP', () => {
     expect(r.status).toBe(200);
     expect(((await r.json()) as Assignment).index).toBe(1);
     expect((await call(c, assignmentPath(2))).status).toBe(404);
+    expect(await (await call(c, startPath(0))).json()).toEqual({ barrierEpochMs: 1, deadlineEpochMs: 2 });
+    expect((await call(c, startPath(1))).status).toBe(410);
   });
 
   it('refuses a missing, wrong or empty token with 401 and hands nothing out', async () => {

@@ -4,11 +4,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WorkerSecondSchema, type Assignment, type SecondReply, type WorkerSecond } from './protocol.ts';
+import { WorkerSecondSchema, type Assignment, type SecondReply, type Start, type WorkerSecond } from './protocol.ts';
 
 export interface CoordinatorHandlers {
-  /** Worker `index` asks for its assignment; may wait (the start barrier is fixed once all have asked). */
+  /** Worker `index` asks for its assignment; undefined: the run no longer takes it (410). */
   assignment(index: number): Promise<Assignment | undefined>;
+  /** Worker `index` is ready; resolves with the start barrier once all are (undefined: 410). */
+  start(index: number): Promise<Start | undefined>;
   second(index: number, s: WorkerSecond): SecondReply;
 }
 
@@ -29,7 +31,7 @@ export interface Coordinator {
 
 /** A second's body: ~1 kB per endpoint; a generous bound so a bad client cannot make us buffer without end. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
-const ROUTE = /^\/v1\/workers\/(\d+)\/(assignment|seconds)$/;
+const ROUTE = /^\/v1\/workers\/(\d+)\/(assignment|start|seconds)$/;
 
 export const newRunToken = (): string => randomBytes(32).toString('base64url');
 
@@ -66,9 +68,9 @@ async function handle(o: CoordinatorOptions, req: http.IncomingMessage, res: htt
   const m = ROUTE.exec(new URL(req.url ?? '/', 'http://x').pathname);
   const index = m ? Number(m[1]) : -1;
   if (!m || index >= o.count) return reply(res, 404, { error: 'no such worker or route' });
-  if (m[2] === 'assignment') {
+  if (m[2] === 'assignment' || m[2] === 'start') {
     if (req.method !== 'GET') return reply(res, 405, { error: 'GET only' });
-    const a = await o.handlers.assignment(index);
+    const a = m[2] === 'assignment' ? await o.handlers.assignment(index) : await o.handlers.start(index);
     return a ? reply(res, 200, a) : reply(res, 410, { error: 'this run no longer takes workers' });
   }
   if (req.method !== 'POST') return reply(res, 405, { error: 'POST only' });

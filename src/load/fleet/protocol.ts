@@ -10,6 +10,7 @@ import type { RecorderFlush } from '../recorder.ts';
 import type { Timeline } from '../shapes/types.ts';
 
 export const assignmentPath = (index: number): string => `/v1/workers/${index}/assignment`;
+export const startPath = (index: number): string => `/v1/workers/${index}/start`;
 export const secondsPath = (index: number): string => `/v1/workers/${index}/seconds`;
 
 const StepSchema = z.object({ atMs: z.number(), users: z.number().int().min(0), phase: z.string(), rateRps: z.number().optional() });
@@ -36,12 +37,17 @@ export const AssignmentSchema = z.object({
   /** the worker checks it again with allowTargets in its own process before any connection */
   target: z.string(),
   allowTargets: z.array(z.string()),
+});
+export type Assignment = z.infer<typeof AssignmentSchema>;
+
+/** The start barrier: answered once every worker is ready (its load threads up), the same instant for all. */
+export const StartSchema = z.object({
   /** epoch ms: every worker starts its timeline then */
   barrierEpochMs: z.number(),
   /** epoch ms: the worker stops by itself, coordinator or not */
   deadlineEpochMs: z.number(),
 });
-export type Assignment = z.infer<typeof AssignmentSchema>;
+export type Start = z.infer<typeof StartSchema>;
 
 const ErrorCountsSchema = z.object({ '4xx': z.number(), '5xx': z.number(), timeout: z.number(), connection: z.number(), other: z.number() });
 const EndpointWireSchema = z.object({ method: z.string(), count: z.number().min(0), errors: ErrorCountsSchema, bytes: z.number().min(0), cancelled: z.number().min(0), hist: z.string() });
