@@ -88,6 +88,8 @@ export interface SeriesPoint {
   host?: HostPoint | null;
   /** Sampling scheduler health: lagMs = how late this second's tick fired (the orchestrator's event loop was blocked). */
   sampler?: { lagMs?: number } | null;
+  /** Fleet runs (docs/DISTRIBUTED.md): each worker's own CPU and its host's cores this second, by worker index. */
+  workers?: Readonly<Record<string, { cpuCores: number; hostCores: number }>>;
 }
 
 /** One line of histograms.ndjson: per endpoint, hdr-histogram-js compressed base64, values in µs. */

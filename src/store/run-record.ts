@@ -135,6 +135,14 @@ const endpointsOf = (v: Record<string, unknown>): Record<string, EndpointSecond>
 const interned = new Map<string, string>();
 const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
 
+/** The `workers` section of a fleet run's line: entries without numeric figures are dropped. */
+function fleetWorkers(v: unknown): SeriesPoint['workers'] {
+  if (!isObj(v)) return undefined;
+  const out: Record<string, { cpuCores: number; hostCores: number }> = {};
+  for (const [k, w] of Object.entries(v)) if (isObj(w) && typeof w.cpuCores === 'number' && typeof w.hostCores === 'number') out[k] = { cpuCores: w.cpuCores, hostCores: w.hostCores };
+  return Object.keys(out).length ? out : undefined;
+}
+
 function toPoint(line: Record<string, unknown>): SeriesPoint | null {
   if (typeof line.elapsedS !== 'number' || !isObj(line.total) || !isObj(line.endpoints)) return null;
   const gen = isObj(line.generator) ? line.generator : {};
@@ -154,9 +162,18 @@ function toPoint(line: Record<string, unknown>): SeriesPoint | null {
   else if (line.pool === null) p.pool = null;
   if (isObj(line.host)) p.host = pick<HostPoint>(line.host, HOST_KEYS);
   else if (line.host === null) p.host = null;
+  const workers = fleetWorkers(line.workers);
+  if (workers) p.workers = workers;
   if (isObj(line.sampler)) p.sampler = typeof line.sampler.lagMs === 'number' ? { lagMs: line.sampler.lagMs } : {};
   else if (line.sampler === null) p.sampler = null;
   return p;
+}
+
+/** manifest.fleet.lost of a fleet run; none for any other run. */
+function lostWorkers(m: RunManifest): { name: string; reason: string }[] {
+  const fleet = isObj(m.fleet) ? m.fleet : {};
+  const lost = Array.isArray(fleet.lost) ? (fleet.lost as unknown[]) : [];
+  return lost.filter(isObj).map((l) => ({ name: String(l.name ?? l.index), reason: String(l.reason ?? 'unknown') }));
 }
 
 /** Loads `runDir`. A path that is not a run directory is a usage error (exit 2). */
@@ -190,6 +207,8 @@ export function readRunRecord(runDir: string): LoadedRun {
   const m = manifest ?? {};
   if (!m.endedAt) reasons.push('the manifest has no end time');
   if (m.stoppedBy && KILLED_STOPS.has(m.stoppedBy)) reasons.push(`stopped by ${m.stoppedBy}`);
+  // a fleet run that lost a worker (docs/DISTRIBUTED.md): what ran is recorded, but not the planned load
+  for (const l of lostWorkers(m)) reasons.push(`partial run: load worker ${l.name} lost (${l.reason})`);
   if (!series.length) reasons.push('no seconds were recorded');
   return { runDir, manifest: m, record: { series, histograms, events }, summary, incomplete: reasons.length > 0, incompleteReasons: reasons };
 }
