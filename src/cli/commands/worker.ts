@@ -10,6 +10,9 @@ export function registerWorkerCommand(program: Command, setCode: (c: number) => 
     .command('worker')
     .description(`run one worker of a distributed run (started by \`loadscope run --workers N\`; reads ${WORKER_COORDINATOR_ENV}, ${WORKER_INDEX_ENV}, ${WORKER_TOKEN_ENV})`)
     .action(async () => {
+      // stderr is often a pipe to the coordinator's engine: once that is gone, writes fail (EPIPE). The worker's
+      // log must not end its load: it stops by its plan or deadline (docs/DISTRIBUTED.md)
+      process.stderr.on('error', () => {});
       const out = await runWorker(process.env, (line) => process.stderr.write(`${line}\n`));
       if (!out.turnedAway) process.stderr.write(`worker ${out.index}: stopped by ${out.stoppedBy ?? '?'}${out.delivered ? '' : ' (coordinator gone)'}\n`);
       setCode(out.delivered ? ExitCode.Ok : ExitCode.Infrastructure);
