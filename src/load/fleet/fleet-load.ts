@@ -239,15 +239,16 @@ class FleetRun {
       this.stopAll ??= 'signal';
       if (!this.barrier) this.fixBarrier();
     };
-    o.signal?.addEventListener('abort', onAbort);
-    if (o.signal?.aborted) onAbort();
+    // the engine reaps at its deadline: the latest a run can end, start and readiness timeouts included
     this.fleet = await this.f.engine.start({
       runId: this.f.runId,
       count: this.f.count,
       coordinatorUrl: coordinator.url,
       token: this.token,
-      deadlineEpochMs: this.clock.nowMs() + startTimeoutMs + BARRIER_LEAD_MS + this.planMs + DEADLINE_SLACK_MS,
+      deadlineEpochMs: this.clock.nowMs() + startTimeoutMs + READY_TIMEOUT_MS + BARRIER_LEAD_MS + this.planMs + DEADLINE_SLACK_MS,
     });
+    o.signal?.addEventListener('abort', onAbort);
+    if (o.signal?.aborted) onAbort();
     const fleet = this.fleet;
     for (const m of fleet.members) this.members.set(m.index, { index: m.index, name: m.name, engine: this.f.engine.name });
     fleet.onExit((e) => this.lose(e.index, e.reason));
