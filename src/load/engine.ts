@@ -294,6 +294,7 @@ class EngineRun {
     o.signal?.addEventListener('abort', onAbort);
     if (o.signal?.aborted) this.stop('signal');
     this.hardDeadline = this.clock.setTimer(this.tl.durationMs + this.d.graceMs, () => this.stop('deadline'));
+    this.pool.begin();
     this.applySteps();
     const stall = o.stallWorkers;
     const stallTimer = stall && this.clock.setTimer(stall.atMs, () => this.pool.stall(stall.forMs));
