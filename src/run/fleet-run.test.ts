@@ -87,10 +87,14 @@ describe('fleet run', () => {
     expect(result.stoppedBy).toBe('completed');
     const whole = seconds.filter((s) => !s.final).map((s) => s.endpoints.get('work')?.count ?? 0);
     console.log(JSON.stringify({ rateRps, perSecond: whole }));
-    // paced arrivals, 10-ms service: a second holds its rate's requests, less those still in flight at its end; a
-    // worker that sent while waiting at the barrier would put them all into the first second (measured: 112 at 60 req/s)
-    for (const n of whole) expect(n).toBeLessThanOrEqual(Math.ceil(rateRps * 1.1));
-    expect(whole.slice(1).every((n) => n >= rateRps * 0.9)).toBe(true);
+    // paced arrivals, 10-ms service: the first second holds at most its rate's requests; a worker that sent while
+    // waiting at the barrier (500 ms) would put those into it too (measured before the fix: 112 at 60 req/s). A late
+    // worker second only ever moves into a later one (merge.ts), so this bound holds on a busy host too.
+    expect(whole[0]).toBeLessThanOrEqual(Math.ceil(rateRps * 1.1));
+    // and the whole run sent the plan's 4 s × 40 requests, split over both workers (± those cut off at the stop)
+    const total = seconds.reduce((n, s) => n + (s.endpoints.get('work')?.count ?? 0) + (s.cancelled ?? 0), 0);
+    expect(total).toBeGreaterThanOrEqual(rateRps * 4 * 0.9);
+    expect(total).toBeLessThanOrEqual(rateRps * 4 * 1.1);
   }, 60_000);
 
   it('a signal stops every worker; their last seconds are merged, nobody is lost', async () => {
