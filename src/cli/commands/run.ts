@@ -100,7 +100,8 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
       process.stdout.write(`${JSON.stringify(jsonResult(result), null, 2)}\n`);
     } else process.stdout.write(formatSummary(result));
     // Aborted wins; otherwise the verdict decides for `run` (0 pass/inconclusive, 1 fail/invalid).
-    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : !result.analysis ? ExitCode.Infrastructure : mode.verdictDecidesExit ? exitCodeForVerdict(result.analysis.verdict, flags.strict) : ExitCode.Ok);
+    // a lost load worker (fleet run) is an infrastructure failure: the run is partial whatever its verdict says
+    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : !result.analysis || result.stoppedBy === 'worker-lost' ? ExitCode.Infrastructure : mode.verdictDecidesExit ? exitCodeForVerdict(result.analysis.verdict, flags.strict) : ExitCode.Ok);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
