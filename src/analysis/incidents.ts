@@ -1,4 +1,4 @@
-// Incidents: what went wrong with the system under test (or its sampling) during the run, each with its time —
+// Incidents: what went wrong with the system under test (or its sampling, or a fleet's load worker) during the run, each with its time —
 // container OOM kills and crashes, Postgres outages, and windows of HTTP 5xx, timeouts or refused connections.
 // Tail episodes (tail-episodes.ts) join them as 'latency-tail' / 'error-burst', each with its ranked evidence.
 // Pure: events + series in, a sorted list out. The report names the first failure as the failure mode.
@@ -6,7 +6,7 @@ import type { EvidenceLine } from './tail-evidence.ts';
 import type { TailEpisode } from './tail-episodes.ts';
 import type { RunEvent, SeriesPoint } from './types.ts';
 
-export type IncidentKind = 'oom-killed' | 'crashed' | 'stopped' | 'restarted' | 'postgres-unavailable' | 'http-5xx' | 'timeouts' | 'connection-refused' | 'run-error' | 'latency-tail' | 'error-burst';
+export type IncidentKind = 'oom-killed' | 'crashed' | 'stopped' | 'restarted' | 'postgres-unavailable' | 'http-5xx' | 'timeouts' | 'connection-refused' | 'run-error' | 'latency-tail' | 'error-burst' | 'worker-lost';
 
 /** Shown when no sampled signal cleared the bar during a tail episode. */
 export const NO_CORRELATED_SIGNAL = 'no correlated signal';
@@ -77,6 +77,10 @@ export function findIncidents(events: readonly RunEvent[], series: readonly Seri
         ...(rec ? { endTMs: rec.tMs, endS: atS(rec.tMs) } : {}),
         message: `Postgres unavailable from ${atS(e.tMs)} s${rec ? ` to ${atS(rec.tMs)} s` : ' (not recovered)'}`,
       });
+    } else if (kind === 'worker-lost') {
+      // a fleet run's load worker (docs/DISTRIBUTED.md): the load, not the system under test, failed here
+      const name = typeof e.name === 'string' ? e.name : String(e.worker);
+      out.push({ kind: 'worker-lost', service: `load worker ${String(e.worker)}`, tMs: e.tMs, atS: atS(e.tMs), message: `load worker ${name} lost at ${atS(e.tMs)} s: ${String(e.reason ?? 'unknown')}; the run is partial` });
     } else if (kind === 'run-error') {
       out.push({ kind: 'run-error', service: '*', tMs: e.tMs, atS: atS(e.tMs), message: `run error at ${atS(e.tMs)} s: ${String(e.message ?? '')}` });
     }

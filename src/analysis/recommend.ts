@@ -34,6 +34,7 @@ export interface RecommendInput {
 export function recommend(i: RecommendInput): Recommendation[] {
   const out: Recommendation[] = [];
   for (const p of i.validity.problems) {
+    if (p.code === 'worker-cpu-saturated') out.push({ id: 'worker-saturated', severity: 'critical', text: 'A load worker of this fleet run ran out of CPU: run more workers (--workers) or give them more cores, then rerun. No SUT conclusion can be drawn from this run.', basedOn: p.message });
     if (p.code === 'generator-cpu-saturated') out.push({ id: 'generator-saturated', severity: 'critical', text: 'The load generator ran out of CPU: add worker threads or load-generator hosts, or run fewer users per worker, then rerun. No SUT conclusion can be drawn from this run.', basedOn: p.message });
     if (p.code === 'requests-dropped') out.push({ id: 'requests-dropped', severity: 'critical', text: 'Requests could not be sent on schedule: raise maxInFlight or add generator capacity; the measured latency understates what users would see.', basedOn: p.message });
     if (p.code === 'littles-law') out.push({ id: 'littles-law', severity: 'critical', text: "Little's law does not hold for this run: check generator saturation, client-side queueing and whether errors/timeouts are recorded with their latency.", basedOn: p.message });

@@ -19,6 +19,18 @@ describe('validity', () => {
     expect(v.problems.map((p) => p.code)).toContain('generator-cpu-saturated');
   });
 
+  it('fleet run: one worker at ≥ 90 % of its host\'s cores → worker-cpu-saturated naming it; the others below → valid', () => {
+    const withWorkers = (hotCpu: number): RunRecord => {
+      const rec = steppedRun();
+      return { ...rec, series: rec.series.map((p) => ({ ...p, workers: { '0': { cpuCores: 0.3, hostCores: 2 }, '1': { cpuCores: hotCpu, hostCores: 2 } } })) };
+    };
+    expect(check(withWorkers(1.7))).toEqual({ valid: true, problems: [] });
+    const v = check(withWorkers(1.85));
+    expect(v.valid).toBe(false);
+    expect(v.problems).toEqual([expect.objectContaining({ code: 'worker-cpu-saturated', observed: 1, limit: 0.1 })]);
+    expect(v.problems[0]!.message).toMatch(/^load worker 1 at ≥ 90 % of its host's 2 cores/);
+  });
+
   it('dropped (late) constant-rate requests → requests-dropped', () => {
     const rec = buildRecord(Array.from({ length: 60 }, (_, i) => ({ phase: 'constant-rate', users: 10, latenciesMs: { api: constant(100, 10) }, droppedLate: i === 30 ? 5 : 0 })));
     const v = checkValidity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), { generatorCores: 4, model: 'open', thinkTimeMeanMs: 0 });

@@ -9,6 +9,7 @@ import { aggregate, inWindow, type LoadSegment } from './windows.ts';
 export type ValidityCode =
   | 'no-data'
   | 'generator-cpu-saturated'
+  | 'worker-cpu-saturated'
   | 'requests-dropped'
   | 'littles-law'
   | 'histograms-corrupt'
@@ -83,6 +84,9 @@ export function checkValidity(
     }
   }
 
+  // 1b. each worker of a fleet run against its own host's cores, by the same rule: one saturated worker invalidates the run
+  problems.push(...saturatedWorkers(judged, ratio, share));
+
   // 2. requests not sent on time (open model)
   const dropped = series.reduce((n, p) => n + (Number.isFinite(p.generator.droppedLate) ? (p.generator.droppedLate ?? 0) : 0), 0);
   const sent = series.reduce((n, p) => n + (Number.isFinite(p.total.count) ? p.total.count : 0), 0);
@@ -138,4 +142,31 @@ export function checkValidity(
     problems.push({ code: 'series-gaps', message: `${missing} of ${span} seconds missing from the series`, observed: missing / span, limit: 0.05 });
   }
   return { valid: problems.length === 0, problems };
+}
+
+/** Fleet runs (docs/DISTRIBUTED.md): a worker at ≥ ratio of its host's cores for more than `share` of the judged seconds. */
+function saturatedWorkers(judged: readonly SeriesPoint[], ratio: number, share: number): ValidityProblem[] {
+  const byWorker = new Map<string, { n: number; hot: number; firstS?: number; cores: number }>();
+  for (const p of judged) {
+    for (const [w, f] of Object.entries(p.workers ?? {})) {
+      if (!Number.isFinite(f.cpuCores) || !(f.hostCores > 0)) continue;
+      let agg = byWorker.get(w);
+      if (!agg) byWorker.set(w, (agg = { n: 0, hot: 0, cores: f.hostCores }));
+      agg.n++;
+      if (f.cpuCores >= ratio * f.hostCores) {
+        agg.hot++;
+        agg.firstS ??= p.elapsedS;
+      }
+    }
+  }
+  return [...byWorker]
+    .filter(([, a]) => a.hot / a.n > share)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([w, a]) => ({
+      code: 'worker-cpu-saturated' as const,
+      message: `load worker ${w} at ≥ ${Math.round(ratio * 100)} % of its host's ${a.cores} cores for ${((100 * a.hot) / a.n).toFixed(1)} % of the steady time (limit ${share * 100} %)`,
+      atS: a.firstS,
+      observed: a.hot / a.n,
+      limit: share,
+    }));
 }

@@ -131,6 +131,9 @@ const CASES: Case[] = [
   { name: '--remote-write with credentials', config: edit(() => {}), args: ['--remote-write', 'http://u:p@127.0.0.1:9/api/v1/write'], path: '--remote-write' },
   { name: 'non-loopback remoteWrite.url in the config', config: edit((c) => (c.remoteWrite = { url: 'http://prom.invalid:9090/api/v1/write' })), path: 'remoteWrite.url' },
   { name: 'remoteWrite.interval 0', config: edit((c) => (c.remoteWrite = { url: `http://127.0.0.1:${port}/api/v1/write`, interval: '0s' })), path: 'remoteWrite.interval' },
+  { name: 'unknown --engine', config: edit(() => {}), args: ['--workers', '2', '--engine', 'nosuch'], path: '--engine' },
+  { name: '--engine without --workers', config: edit(() => {}), args: ['--engine', 'local'], path: '--engine' },
+  { name: '--workers 0', config: edit(() => {}), args: ['--workers', '0'], path: '--workers' },
   // 1 user thinking 150 ms on average sends at most ≈ 6.7 req/s: a 100 req/s objective is infeasible by design
   { name: '--strict with an SLO the shape cannot produce', config: edit((c) => (c.scenarios[SCENARIO].slo = { minThroughput: 100 })), args: ['--strict'], path: `${S}.slo` },
 ];

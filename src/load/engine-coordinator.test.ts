@@ -52,6 +52,7 @@ class FakePool implements LoadPool {
     return this.o.stopNeverAnswers ? this.clock.sleep(boundMs) : Promise.resolve();
   }
   stall(): void {}
+  begin(): void {}
   terminate(): Promise<void> {
     return Promise.resolve();
   }

@@ -72,6 +72,8 @@ export class SecondAccumulator {
 export interface LoadPool {
   readonly activeUsers: number;
   readonly fatal?: Error;
+  /** The timeline starts now (the open model's arrivals begin). */
+  begin(): void;
   /** Spreads `target` users over the workers (adds and removals). */
   setUsers(target: number): void;
   /** Asks every worker for its counters (absorbed into the accumulator); resolves when all answered or after `waitMs`. */
@@ -191,6 +193,10 @@ export class WorkerPool implements LoadPool {
       this.flushWaiter = { seq, resolve: done };
       this.checkFlushed();
     });
+  }
+
+  begin(): void {
+    for (const s of this.live()) this.send(s, { type: 'begin' });
   }
 
   /** Spreads users evenly: adds go to the least loaded worker, removals come from the most loaded. */

@@ -28,7 +28,8 @@ export interface SecondSample {
   final: boolean;
 }
 
-export type StopReason = 'completed' | 'break' | 'signal' | 'deadline';
+/** 'worker-lost': a fleet run (fleet/fleet-load.ts) ended because a worker process was lost */
+export type StopReason = 'completed' | 'break' | 'signal' | 'deadline' | 'worker-lost';
 
 export interface EngineEvent {
   kind: 'phase' | 'users' | 'break' | 'stop' | 'worker-error' | string;
@@ -62,6 +63,8 @@ export interface LoadOptions {
   startPool?: StartPool;
   /** the process's CPU time in µs since an arbitrary origin; default process.cpuUsage() (user + system) */
   cpuUsageUs?: () => number;
+  /** a fleet worker's start barrier (run/fleet-worker.ts): awaited once the load threads are up, before the timeline starts */
+  startBarrier?: () => Promise<void>;
 }
 
 export interface LoadResult {
@@ -126,8 +129,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     acc,
     emit,
   );
-  const run = new EngineRun(o, { pool, acc, emit, graceMs, clock, cpuUsageUs: o.cpuUsageUs ?? cpuUsageUs });
   try {
+    await o.startBarrier?.();
+    const run = new EngineRun(o, { pool, acc, emit, graceMs, clock, cpuUsageUs: o.cpuUsageUs ?? cpuUsageUs });
     return await run.execute();
   } finally {
     await pool.terminate();
@@ -293,6 +297,7 @@ class EngineRun {
     o.signal?.addEventListener('abort', onAbort);
     if (o.signal?.aborted) this.stop('signal');
     this.hardDeadline = this.clock.setTimer(this.tl.durationMs + this.d.graceMs, () => this.stop('deadline'));
+    this.pool.begin();
     this.applySteps();
     const stall = o.stallWorkers;
     const stallTimer = stall && this.clock.setTimer(stall.atMs, () => this.pool.stall(stall.forMs));

@@ -18,6 +18,8 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
+  /** the timeline starts now: an open-model worker's arrivals begin (not at start-up, which may wait at a fleet's barrier) */
+  | { type: 'begin' }
   | { type: 'add'; ids: number[] }
   | { type: 'remove'; count: number }
   | { type: 'flush'; seq: number }

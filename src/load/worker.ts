@@ -38,7 +38,6 @@ try {
   const stopping = new Set<Promise<void>>();
   // zero think time: each 'add' batch is one cohort = one autocannon instance, one connection per user
   const zeroThink = init.thinkMaxMs === 0 ? createZeroThinkDriver(deps) : undefined;
-  if (init.open) users.push(startOpenModel(deps, init.open.rateRps, init.open.maxInFlight));
 
   const stopUser = (u: RunningUser, cancel: boolean): void => {
     leaving.add(u);
@@ -52,6 +51,9 @@ try {
 
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
+      case 'begin':
+        if (init.open) users.push(startOpenModel(deps, init.open.rateRps, init.open.maxInFlight));
+        break;
       case 'add':
         if (zeroThink) users.push(...zeroThink.startCohort(m.ids));
         else for (const id of m.ids) users.push(startHttpUser(id, deps));

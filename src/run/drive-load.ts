@@ -1,7 +1,7 @@
 // The load stage of a planned run: the engine with the plan's timeline and target, each second written to the
 // run record, shown to the observer and logged; a failed write stops the load instead of escaping into the engine.
 import { LoadscopeError } from '../common/errors.ts';
-import { runLoad, type SecondSample, type StopReason } from '../load/engine.ts';
+import { runLoad, type LoadOptions, type LoadResult, type SecondSample, type StopReason } from '../load/engine.ts';
 import type { RunManifest } from '../store/run-format.ts';
 import type { RunSummary, RunWriter } from '../store/run-writer.ts';
 import { defaultBreakRule } from './break-rule.ts';
@@ -18,9 +18,14 @@ export interface OpenRun {
   recorded: boolean;
 }
 
+/** Runs the load: the engine in this process (runLoad), or a fleet of worker processes (drive-fleet.ts). */
+export type LoadFn = (o: LoadOptions, run: OpenRun) => Promise<LoadResult>;
+
 /** What the caller adds to the load stage. */
 export interface LoadHooks {
   workers?: number;
+  /** default: runLoad, in this process */
+  load?: LoadFn;
   signal?: AbortSignal;
   onSecond?: (s: SecondSample) => void;
   keepRawLatencies?: boolean;
@@ -51,7 +56,8 @@ export async function driveLoad(plan: RunPlan, run: OpenRun, observer: RunObserv
       writeFailed.abort(err);
     }
   };
-  const result = await runLoad({
+  const load: LoadFn = o.load ?? ((lo) => runLoad(lo));
+  const loadOptions: LoadOptions = {
     flow: cfg.flow,
     target: plan.target,
     timeline: plan.timeline,
@@ -78,7 +84,8 @@ export async function driveLoad(plan: RunPlan, run: OpenRun, observer: RunObserv
         const errors = Object.values(t.errors).reduce((a, b) => a + b, 0);
         log(`${s.elapsedS.toFixed(0).padStart(5)}s ${s.phase.padEnd(14)} users=${String(s.activeUsers).padStart(5)} rps=${String(t.count).padStart(6)} err=${errors} p95=${t.p95Ms}ms cpu=${s.cpuCores}`);
       }),
-  });
+  };
+  const result = await load(loadOptions, run);
   if (writeError !== undefined) throw isWriteError(writeError) ? unwritable(writer.runDir, writeError) : writeError;
   const summary = writer.finish();
   writer.writeManifest({ ...run.manifest, endedAt: new Date().toISOString(), stoppedBy: result.stoppedBy });

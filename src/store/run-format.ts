@@ -93,6 +93,8 @@ export const seriesLineSchema = z.looseObject({
   host: hostPointSchema.nullable().optional(),
   /** Sampling scheduler health: lagMs = how late this second's tick fired (the orchestrator's event loop was blocked). */
   sampler: z.looseObject({ lagMs: z.number().optional() }).nullable().optional(),
+  /** Fleet runs (docs/DISTRIBUTED.md): each worker's own CPU and its host's cores this second, by worker index. */
+  workers: z.record(z.string(), z.looseObject({ cpuCores: z.number(), hostCores: z.number() })).readonly().optional(),
 });
 
 /** One line of histograms.ndjson: per endpoint, hdr-histogram-js compressed base64, values in µs. */
@@ -153,6 +155,17 @@ export const runManifestSchema = z.looseObject({
   /** Version 1 kept the resolved scenario only inside the whole config. */
   config: z.looseObject({ scenarios: z.record(z.string(), manifestScenarioSchema.optional()).optional() }).optional(),
   stackEnv: z.record(z.string(), z.string()).optional(),
+  /** Fleet runs (docs/DISTRIBUTED.md): the engine, the workers, the barrier skew and the workers lost. */
+  fleet: z
+    .looseObject({
+      engine: z.string().optional(),
+      count: z.number().optional(),
+      members: z.array(z.looseObject({ index: z.number(), name: z.string() })).optional(),
+      barrierSkewMs: z.number().optional(),
+      lateStartMs: z.number().optional(),
+      lost: z.array(z.looseObject({ index: z.number(), name: z.string(), reason: z.string() })).optional(),
+    })
+    .optional(),
 });
 
 export type EndpointSecond = z.infer<typeof endpointSecondSchema>;

@@ -127,6 +127,14 @@ const endpointsOf = (v: Record<string, unknown>): Record<string, EndpointSecond>
 const interned = new Map<string, string>();
 const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s);
 
+/** The `workers` section of a fleet run's line: entries without numeric figures are dropped. */
+function fleetWorkers(v: unknown): SeriesPoint['workers'] {
+  if (!isObj(v)) return undefined;
+  const out: Record<string, { cpuCores: number; hostCores: number }> = {};
+  for (const [k, w] of Object.entries(v)) if (isObj(w) && typeof w.cpuCores === 'number' && typeof w.hostCores === 'number') out[k] = { cpuCores: w.cpuCores, hostCores: w.hostCores };
+  return Object.keys(out).length ? out : undefined;
+}
+
 /**
  * The compact second of one series line, or null when its required fields are missing. Checked field by field, not
  * by seriesLineSchema: a deep zod parse of every line costs ~0.8 s CPU on an 8-hour run (docs/ANALYSIS.md, "Reading a
@@ -153,6 +161,8 @@ function toPoint(line: Record<string, unknown>): SeriesPoint | null {
   if (pool?.success) p.pool = pool.data;
   if (isObj(line.host)) p.host = pick<HostPoint>(line.host, HOST_KEYS);
   else if (line.host === null) p.host = null;
+  const workers = fleetWorkers(line.workers);
+  if (workers) p.workers = workers;
   if (isObj(line.sampler)) p.sampler = typeof line.sampler.lagMs === 'number' ? { lagMs: line.sampler.lagMs } : {};
   else if (line.sampler === null) p.sampler = null;
   return p;
@@ -214,6 +224,11 @@ function startMsOf(m: RunManifest, series: readonly SeriesPoint[], events: reado
   return first ? first.tMs - first.elapsedS * 1000 : (events[0]?.tMs ?? 0);
 }
 
+/** manifest.fleet.lost of a fleet run; none for any other run. */
+function lostWorkers(m: RunManifest): { name: string; reason: string }[] {
+  return (m.fleet?.lost ?? []).map((l) => ({ name: l.name, reason: l.reason }));
+}
+
 /** Loads `runDir`. A path that is not a run directory is a usage error (exit 2). */
 export function readRunRecord(runDir: string): LoadedRun {
   let isDir = false;
@@ -255,6 +270,8 @@ export function readRunRecord(runDir: string): LoadedRun {
   const m = upgradeManifest(manifest ?? {}, phases);
   if (!m.endedAt) reasons.push('the manifest has no end time');
   if (m.stoppedBy && KILLED_STOPS.has(m.stoppedBy)) reasons.push(`stopped by ${m.stoppedBy}`);
+  // a fleet run that lost a worker (docs/DISTRIBUTED.md): what ran is recorded, but not the planned load
+  for (const l of lostWorkers(m)) reasons.push(`partial run: load worker ${l.name} lost (${l.reason})`);
   if (!series.length) reasons.push('no seconds were recorded');
   return { runDir, manifest: m, record: { startMs: startMsOf(m, series, events), series, histograms, events }, summary, incomplete: reasons.length > 0, incompleteReasons: reasons };
 }

@@ -2,6 +2,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, DEFAULT_METRICS } from '../../config/defaults.ts';
 import type { StackProvider } from '../../run/run-scenario.ts';
+import { DEFAULT_ENGINE, ENGINE_NAMES, workerEngine } from '../../run/fleet-engines.ts';
+import type { FleetRequest } from '../../run/drive-fleet.ts';
+import { UsageError } from '../../common/errors.ts';
 import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
 
 interface RunFlags {
@@ -16,9 +19,11 @@ interface RunFlags {
   metrics: boolean;
   json?: boolean;
   strict?: boolean;
+  workers?: string;
+  engine?: string;
 }
 
-const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run peak --time-scale 0.05 --json > peak.json\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n  loadscope run normal --remote-write http://127.0.0.1:9090/api/v1/write\n';
+const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run peak --time-scale 0.05 --json > peak.json\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n  loadscope run normal --remote-write http://127.0.0.1:9090/api/v1/write\n  loadscope run peak --workers 3            # 3 worker processes, merged into one result\n';
 
 /** Options shared by `run` and `demo`. */
 function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
@@ -33,6 +38,8 @@ function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
     .option('--no-metrics', 'do not serve /metrics during the run')
     .option('--remote-write <url>', 'also push the metrics to this Prometheus remote-write endpoint (e.g. http://127.0.0.1:9090/api/v1/write; loopback unless in allowTargets); replaces remoteWrite.url of the config')
     .option('--strict', 'no soft outcomes: an SLO the scenario cannot produce by design (e.g. more req/s than its users can send) is an error (exit 2 before anything starts), and an inconclusive verdict exits 1 as with analyze --strict')
+    .option('--workers <n>', 'split the load over N worker processes (users or rate split), merged exactly into one result (docs/DISTRIBUTED.md)')
+    .option('--engine <name>', `where the --workers run: ${ENGINE_NAMES.join(', ')} (default ${DEFAULT_ENGINE})`)
     .option('--json', 'print a JSON summary (runId, runDir, reportPath, verdict, slo, capacity, leaks, summary) on stdout; progress goes to stderr');
 }
 
@@ -58,14 +65,16 @@ const DEMO_TIME_SCALE = 0.17;
  */
 async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number) => void, stack?: StackProvider, mode = { verdictDecidesExit: true }): Promise<void> {
   // loaded when a run starts: the load, sampler and stack modules cost every other command ~1 s of start-up
-  const [{ formatSummary }, { preflight }, { runPlanned }, { stackProviderFromEnv }, { jsonResult, startLiveView }] = await Promise.all([
+  const [{ formatSummary }, { preflight }, { runPlanned }, { stackProviderFromEnv }, { jsonResult, startLiveView }, { fleetLoad }] = await Promise.all([
     import('../../run/format-summary.ts'),
     import('../../run/plan.ts'),
     import('../../run/run-scenario.ts'),
     import('../../run/stack-control.ts'),
     import('../live-view.ts'),
+    import('../../run/drive-fleet.ts'),
   ]);
   const provider = stack ?? stackProviderFromEnv(process.env);
+  const fleet = fleetFlags(flags);
   // every input problem at once (exit 2) before the live view, the signal handlers or anything else starts
   const plan = await preflight({
     scenario,
@@ -88,16 +97,29 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
   process.once('SIGTERM', onSignal);
   const live = startLiveView({ scenario, plannedS: plan.timeline.durationMs / 1000 }, process.stderr);
   try {
-    const result = await runPlanned(plan, { outDir: flags.out, keepStack: flags.keepStack, stack: provider, signal: ac.signal, ...live.runOptions });
+    const load = fleet && fleetLoad({ ...fleet, allowTargets: plan.config.allowTargets });
+    const result = await runPlanned(plan, { outDir: flags.out, keepStack: flags.keepStack, stack: provider, signal: ac.signal, ...live.runOptions, ...(load && { load }) });
     live.close();
     if (flags.json) {
       process.stderr.write(formatSummary(result));
       process.stdout.write(`${JSON.stringify(jsonResult(result), null, 2)}\n`);
     } else process.stdout.write(formatSummary(result));
     // Aborted wins; otherwise the verdict decides for `run` (0 pass/inconclusive, 1 fail/invalid).
-    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : !result.analysis ? ExitCode.Infrastructure : mode.verdictDecidesExit ? exitCodeForVerdict(result.analysis.verdict, flags.strict) : ExitCode.Ok);
+    // a lost load worker (fleet run) is an infrastructure failure: the run is partial whatever its verdict says
+    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : !result.analysis || result.stoppedBy === 'worker-lost' ? ExitCode.Infrastructure : mode.verdictDecidesExit ? exitCodeForVerdict(result.analysis.verdict, flags.strict) : ExitCode.Ok);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** --workers N [--engine NAME]: the engine, or a usage error (exit 2) before anything starts. */
+function fleetFlags(flags: RunFlags): Pick<FleetRequest, 'engine' | 'count'> | undefined {
+  if (flags.workers === undefined) {
+    if (flags.engine !== undefined) throw new UsageError('--engine needs --workers N');
+    return undefined;
+  }
+  const count = Number(flags.workers);
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`--workers ${flags.workers}: a whole number ≥ 1`);
+  return { engine: workerEngine(flags.engine ?? DEFAULT_ENGINE), count };
 }

@@ -1,9 +1,11 @@
 // `npm run bench`: a list of bench sections; each prints its own figures as ratios or against goals.
+import { cpus } from 'node:os';
 import { engineBench, engineBenchLines } from './engine-bench.ts';
 import { loadBench } from './load-bench.ts';
 import { median, stackBench } from './stack-bench.ts';
 import { READ_BACK_GOAL, readBackBench } from './read-back-bench.ts';
 import { samplerOverheadBench, samplerSoakMemoryBench } from './sampler-bench.ts';
+import { workersBench } from './workers-bench.ts';
 
 const env = (k: string, d: number): number => (process.env[k] ? Number(process.env[k]) : d);
 
@@ -41,6 +43,13 @@ const sections: { name: string; run: () => Promise<void> }[] = [
       console.log(`  mean sampler time per tick (ms): ${Object.entries(o.meanTimingsMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       const m = await samplerSoakMemoryBench({ ticks: env('BENCH_SAMPLER_TICKS', 28_800), log });
       console.log(`  memory over ${m.ticks} ticks: rss ${m.before.rssMB} → ${m.after.rssMB} MB (${m.rssGrowthMB >= 0 ? '+' : ''}${m.rssGrowthMB}), heap ${m.before.heapMB} → ${m.after.heapMB} MB (${m.heapGrowthMB >= 0 ? '+' : ''}${m.heapGrowthMB}); goal growth ≤ 5 MB`);
+    },
+  },
+  {
+    name: 'workers: 1 vs 2 local worker processes, merged (loadscope run --workers)',
+    run: async () => {
+      const r = await workersBench({ users: env('BENCH_WORKERS_USERS', 100), durationS: env('BENCH_WORKERS_DURATION_S', 10), log: (l) => console.log(`  ${l}`) });
+      console.log(`  2 workers / 1 worker = ${(r.rps[2]! / r.rps[1]!).toFixed(3)} (on ${cpus().length} cores, shared with the target)`);
     },
   },
   {
