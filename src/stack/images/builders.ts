@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream';
 import { LoadscopeError } from '../../common/errors.ts';
 import { LABEL_INPUTS_HASH } from '../labels.ts';
 import type { ContainerRuntime } from '../runtime/port.ts';
-import { importChanges, type ImageSpec } from './spec.ts';
+import { aptInstall, which } from '../engine/engine.ts';
+import { hostPackageVersion, importChanges, type ImageSpec } from './spec.ts';
 
 export type BuilderKind = 'offline' | 'dockerfile';
 
@@ -23,7 +24,7 @@ export interface BuildContext {
 export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildContext): Promise<void> {
   const labels = { [LABEL_INPUTS_HASH]: spec.inputsHash };
   if (kind === 'dockerfile') {
-    const tar = spawnTar(spec.contextDir);
+    const tar = spawnTar(spec.contextDir, dockerContextPaths(spec));
     await ctx.runtime.buildImage(tar, { ref: spec.ref, dockerfile: relative(spec.contextDir, join(spec.dir, 'Dockerfile')), labels });
     return;
   }
@@ -33,6 +34,7 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
     const args = ['--variant=minbase', `--cache-dir=${ctx.cacheDir}`];
     if (spec.packages.length > 0) args.push(`--include=${spec.packages.join(',')}`);
     run('debootstrap', [...args, 'bookworm', rootfs, ctx.mirror], `debootstrap for ${spec.ref}`);
+    for (const pkg of spec.hostDebs) run('dpkg', ['-x', hostDeb(pkg, ctx), rootfs], `${spec.ref}: unpack ${pkg}`);
     for (const f of spec.files) {
       const dst = join(rootfs, f.dst);
       mkdirSync(join(dst, '..'), { recursive: true });
@@ -42,6 +44,7 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
     for (const d of spec.dirs) {
       cpSync(join(spec.contextDir, d.src), join(rootfs, d.dst), { recursive: true, filter: (src) => !src.includes('__pycache__') });
     }
+    if (spec.npmProductionDir) npmProductionInstall(spec, join(rootfs, spec.npmProductionDir));
     for (const cmd of spec.run) run('chroot', [rootfs, '/bin/sh', '-c', cmd], `${spec.ref}: run "${cmd}"`);
     // Package caches and lists are build leftovers, not image content.
     for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
@@ -63,9 +66,58 @@ function run(cmd: string, args: string[], what: string): void {
   }
 }
 
-function spawnTar(dir: string): Readable {
-  const child = spawn('tar', ['--numeric-owner', '-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnTar(dir: string, paths: string[] = ['.']): Readable {
+  const child = spawn('tar', ['--numeric-owner', '-C', dir, '-c', '--', ...paths], { stdio: ['ignore', 'pipe', 'inherit'] });
   return child.stdout;
+}
+
+/**
+ * compose/ is sent whole, as before; a wider context (the repo root, for loadscope/loadscope) sends only the
+ * Dockerfile and the hashed inputs — never node_modules or .git.
+ */
+export function dockerContextPaths(spec: ImageSpec): string[] {
+  if (spec.context === '.') return ['.'];
+  return [relative(spec.contextDir, join(spec.dir, 'Dockerfile')), ...spec.files.map((f) => f.src), ...spec.dirs.map((d) => d.src)];
+}
+
+/**
+ * The .deb of a package exactly as the host has it: `apt-get download pkg=version` when an apt source carries
+ * that version, else `dpkg-repack` of the installed package (here the Node 20 source is not enabled, only the
+ * installed package is). Kept in the cache dir: a repack costs about a minute of CPU.
+ */
+function hostDeb(pkg: string, ctx: BuildContext): string {
+  const version = hostPackageVersion(pkg);
+  const dir = join(ctx.cacheDir, 'host-debs');
+  mkdirSync(dir, { recursive: true });
+  const cached = (): string | undefined => readdirSync(dir).find((n) => n.startsWith(`${pkg}_${version.replace(/^\d+:/, '')}_`) && n.endsWith('.deb'));
+  let name = cached();
+  if (!name) {
+    const apt = spawnSync('apt-get', ['download', `${pkg}=${version}`], { cwd: dir, encoding: 'utf8' });
+    if (apt.status !== 0) {
+      ctx.log(`${pkg} ${version} is in no enabled apt source: repacking the installed package (dpkg-repack)…`);
+      if (!which('dpkg-repack')) aptInstall(['dpkg-repack']);
+      const r = spawnSync('dpkg-repack', ['--deb-option=-Zgzip', pkg], { cwd: dir, encoding: 'utf8' });
+      if (r.status !== 0) throw new LoadscopeError('IMAGE_BUILD_FAILED', `dpkg-repack ${pkg} failed:\n${r.stderr}`);
+    }
+    name = cached();
+  }
+  if (!name) throw new LoadscopeError('IMAGE_BUILD_FAILED', `no .deb of ${pkg} ${version} in ${dir} after download/repack`);
+  return join(dir, name);
+}
+
+/** Production dependencies from the lockfile, installed on the host (same Node, same libc) into the image folder. */
+function npmProductionInstall(spec: ImageSpec, dstDir: string): void {
+  const work = mkdtempSync(join(tmpdir(), 'loadscope-npm-'));
+  try {
+    for (const f of ['package.json', 'package-lock.json']) cpSync(join(spec.contextDir, f), join(work, f));
+    const args = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'];
+    const r = spawnSync('npm', args, { cwd: work, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (r.status !== 0) throw new LoadscopeError('IMAGE_BUILD_FAILED', `${spec.ref}: npm ${args.join(' ')} failed:\n${r.stderr}`);
+    mkdirSync(dstDir, { recursive: true });
+    cpSync(join(work, 'node_modules'), join(dstDir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /**
