@@ -87,6 +87,8 @@ export function dockerContextPaths(spec: ImageSpec): string[] {
  */
 function hostDeb(pkg: string, ctx: BuildContext): string {
   const version = hostPackageVersion(pkg);
+  // Without it (e.g. Node from a tarball) the Dockerfile builder is the way: LOADSCOPE_IMAGE_BUILDER=dockerfile.
+  if (!version) throw new LoadscopeError('IMAGE_BUILD_FAILED', `${pkg} is not installed as a Debian package here: the offline builder copies the host's`);
   const dir = join(ctx.cacheDir, 'host-debs');
   mkdirSync(dir, { recursive: true });
   const cached = (): string | undefined => readdirSync(dir).find((n) => n.startsWith(`${pkg}_${version.replace(/^\d+:/, '')}_`) && n.endsWith('.deb'));

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, LoadscopeError } from '../../common/errors.ts';
+import { ConfigError } from '../../common/errors.ts';
 
 const specSchema = z
   .object({
@@ -77,15 +77,14 @@ export function loadImageSpec(dir: string, composeDir: string): ImageSpec {
     }
   }
   // Only specs with hostDebs hash a version: the other images' hashes (and so their builds) stay as they were.
-  for (const pkg of spec.hostDebs) hash.update(`hostDeb:${pkg}=${hostPackageVersion(pkg)}\n`);
+  for (const pkg of spec.hostDebs) hash.update(`hostDeb:${pkg}=${hostPackageVersion(pkg) ?? '(not installed)'}\n`);
   return { ...spec, dir, contextDir, inputsHash: hash.digest('hex') };
 }
 
-/** The installed version of a Debian package on this host; a missing one is a build error, said plainly. */
-export function hostPackageVersion(pkg: string): string {
+/** The installed version of a Debian package on this host, undefined when it is not installed (dpkg-query says so). */
+export function hostPackageVersion(pkg: string): string | undefined {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' });
-  if (r.status !== 0 || !r.stdout) throw new LoadscopeError('IMAGE_BUILD_FAILED', `image needs the host's ${pkg} package, which is not installed here`);
-  return r.stdout.trim();
+  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 
 function listFiles(path: string): string[] {
