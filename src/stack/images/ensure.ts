@@ -17,6 +17,15 @@ export interface EnsureImagesOptions {
   refs?: string[];
 }
 
+/** The image-build settings from the environment: one reading for the bootstrap, `--engine docker` and the tests. */
+export function imageBuildSettings(env: NodeJS.ProcessEnv): { builder: BuilderKind | 'auto'; cacheDir: string } {
+  const builder = env.LOADSCOPE_IMAGE_BUILDER ?? 'auto';
+  if (builder !== 'auto' && builder !== 'offline' && builder !== 'dockerfile') {
+    throw new LoadscopeError('USAGE', `LOADSCOPE_IMAGE_BUILDER must be auto, offline or dockerfile, not "${builder}"`);
+  }
+  return { builder, cacheDir: env.LOADSCOPE_DEBOOTSTRAP_CACHE ?? '/var/cache/loadscope/debootstrap' };
+}
+
 export interface EnsuredImage {
   ref: string;
   built: boolean;

@@ -281,7 +281,7 @@ interface RawEvent {
 }
 
 function mapInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
-  const host = c.HostConfig as { Memory?: number; NanoCpus?: number; CpuQuota?: number; CpuPeriod?: number };
+  const host = c.HostConfig as { Memory?: number; NanoCpus?: number; CpuQuota?: number; CpuPeriod?: number; NetworkMode?: string };
   const cpuFromQuota = host.CpuQuota && host.CpuPeriod ? host.CpuQuota / host.CpuPeriod : 0;
   const health = (c.State.Health?.Status ?? 'none') as HealthState;
   return {
@@ -296,6 +296,8 @@ function mapInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
     restartCount: c.RestartCount,
     memoryLimitBytes: host.Memory ?? 0,
     cpuLimitCores: host.NanoCpus ? host.NanoCpus / 1e9 : cpuFromQuota,
+    networkMode: host.NetworkMode ?? '',
+    env: Object.fromEntries((c.Config.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
 }
 

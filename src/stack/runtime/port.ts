@@ -44,6 +44,10 @@ export interface ContainerInfo {
   memoryLimitBytes: number;
   /** CPU limit in cores (NanoCpus, else CpuQuota/CpuPeriod), 0 when unlimited. */
   cpuLimitCores: number;
+  /** HostConfig.NetworkMode: "host" for everything loadscope creates. */
+  networkMode: string;
+  /** The container's environment (the image's merged with the spec's). */
+  env: Record<string, string>;
 }
 
 export interface ContainerEvent {

@@ -170,6 +170,8 @@ export class FakeContainerRuntime implements ContainerRuntime {
       restartCount: 0,
       memoryLimitBytes: c.spec.memoryBytes ?? 0,
       cpuLimitCores: (c.spec.nanoCpus ?? 0) / 1e9,
+      networkMode: c.spec.networkMode,
+      env: { ...c.spec.env },
     };
   }
 
