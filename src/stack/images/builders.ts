@@ -1,6 +1,7 @@
 // Two builders giving the same images: Dockerfile (needs a registry) and offline (debootstrap → docker import).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -31,10 +32,10 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
   const rootfs = mkdtempSync(join(tmpdir(), 'loadscope-rootfs-'));
   try {
     mkdirSync(ctx.cacheDir, { recursive: true });
-    const args = ['--variant=minbase', `--cache-dir=${ctx.cacheDir}`];
-    if (spec.packages.length > 0) args.push(`--include=${spec.packages.join(',')}`);
-    run('debootstrap', [...args, 'bookworm', rootfs, ctx.mirror], `debootstrap for ${spec.ref}`);
-    for (const pkg of spec.hostDebs) run('dpkg', ['-x', hostDeb(pkg, ctx), rootfs], `${spec.ref}: unpack ${pkg}`);
+    const startedMs = performance.now();
+    const step = (what: string): void => ctx.log(`${spec.ref}: ${what} (${((performance.now() - startedMs) / 1000).toFixed(1)} s)`);
+    baseRootfs(spec, ctx, rootfs);
+    step('base ready');
     for (const f of spec.files) {
       const dst = join(rootfs, f.dst);
       mkdirSync(join(dst, '..'), { recursive: true });
@@ -45,6 +46,7 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
       cpSync(join(spec.contextDir, d.src), join(rootfs, d.dst), { recursive: true, filter: (src) => !src.includes('__pycache__') });
     }
     if (spec.npmProductionDir) npmProductionInstall(spec, join(rootfs, spec.npmProductionDir));
+    step('files and dependencies in');
     for (const cmd of spec.run) run('chroot', [rootfs, '/bin/sh', '-c', cmd], `${spec.ref}: run "${cmd}"`);
     // Package caches and lists are build leftovers, not image content.
     for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
@@ -52,10 +54,41 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
       if (!existsSync(path)) continue;
       for (const entry of readdirSync(path)) if (entry.endsWith('.deb') || dir.endsWith('lists')) rmSync(join(path, entry), { recursive: true, force: true });
     }
+    step('importing');
     await ctx.runtime.importImage(spawnTar(rootfs), { ref: spec.ref, changes: importChanges(spec, labels) });
+    step('imported');
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
   }
+}
+
+/**
+ * Debian (debootstrap) plus the host's packages. An onDemand image is rebuilt with every change to src/, its base
+ * is not: that base is kept in the cache as a tar, keyed by mirror, packages and host package versions (one per
+ * image), which saves the minute debootstrap takes. The stack's images rebuild rarely and are not cached.
+ */
+function baseRootfs(spec: ImageSpec, ctx: BuildContext, rootfs: string): void {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ mirror: ctx.mirror, packages: spec.packages, hostDebs: spec.hostDebs.map((p) => `${p}=${hostPackageVersion(p) ?? ''}`) }))
+    .digest('hex')
+    .slice(0, 16);
+  const dir = join(ctx.cacheDir, 'rootfs');
+  const prefix = `${spec.ref.replace(/[^a-z0-9.-]/g, '_')}-`;
+  const tar = join(dir, `${prefix}${key}.tar`);
+  if (spec.onDemand && existsSync(tar)) {
+    ctx.log(`${spec.ref}: base from the cache (${tar})`);
+    run('tar', ['--numeric-owner', '-xpf', tar, '-C', rootfs], `${spec.ref}: unpack cached base`);
+    return;
+  }
+  const args = ['--variant=minbase', `--cache-dir=${ctx.cacheDir}`];
+  if (spec.packages.length > 0) args.push(`--include=${spec.packages.join(',')}`);
+  run('debootstrap', [...args, 'bookworm', rootfs, ctx.mirror], `debootstrap for ${spec.ref}`);
+  for (const pkg of spec.hostDebs) run('dpkg', ['-x', hostDeb(pkg, ctx), rootfs], `${spec.ref}: unpack ${pkg}`);
+  if (!spec.onDemand) return;
+  mkdirSync(dir, { recursive: true });
+  for (const old of readdirSync(dir)) if (old.startsWith(prefix)) rmSync(join(dir, old), { force: true });
+  run('tar', ['--numeric-owner', '-cf', `${tar}.partial`, '-C', rootfs, '.'], `${spec.ref}: cache base`);
+  renameSync(`${tar}.partial`, tar);
 }
 
 function run(cmd: string, args: string[], what: string): void {
