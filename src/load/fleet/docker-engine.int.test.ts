@@ -8,8 +8,9 @@ import { ensureImages, imageBuildSettings, type EnsuredImage } from '../../stack
 import { LABEL_INPUTS_HASH, LABEL_MANAGED, LABEL_PROJECT, LABEL_RUN, LABEL_SERVICE } from '../../stack/labels.ts';
 import type { ContainerRuntime } from '../../stack/runtime/port.ts';
 import { freePort, leftovers, realRuntime, uniqueRunId } from '../../stack/testing/runtime.ts';
+import { dockerWorkerEngine, WORKER_PROJECT } from '../../run/docker-workers.ts';
 import { DockerEngine, WORKER_IMAGE_REF } from './docker-engine.ts';
-import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER, workerEnv, type Fleet, type FleetSpec, type WorkerExit } from './port.ts';
+import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER, workerEnv, type Fleet, type FleetSpec, type WorkerEngine, type WorkerExit } from './port.ts';
 
 describe('docker worker engine (real Docker)', () => {
   let runtime: ContainerRuntime;
@@ -38,12 +39,12 @@ describe('docker worker engine (real Docker)', () => {
     for (const runId of runIds) expect(await leftovers(runtime, runId)).toEqual([]);
   });
 
-  const start = async (count: number): Promise<{ spec: FleetSpec; fleet: Fleet; exits: WorkerExit[] }> => {
+  const start = async (count: number, using: WorkerEngine = engine): Promise<{ spec: FleetSpec; fleet: Fleet; exits: WorkerExit[] }> => {
     const runId = uniqueRunId('it-fleet');
     runIds.push(runId);
     // the deadline bounds the test: a worker still running 20 s + grace from now is removed by the engine
     const spec: FleetSpec = { runId, count, coordinatorUrl, token: `token-${runId}`, deadlineEpochMs: Date.now() + 20_000 };
-    const fleet = await engine.start(spec);
+    const fleet = await using.start(spec);
     fleets.push(fleet);
     const exits: WorkerExit[] = [];
     fleet.onExit((e) => exits.push(e));
@@ -57,13 +58,16 @@ describe('docker worker engine (real Docker)', () => {
   });
 
   it('starts two host-network worker containers with labels and env; each exit is the one Docker recorded; stop leaves none', async () => {
-    const { spec, fleet } = await start(2);
+    // as `--engine docker` wires it: engine from the environment, image ensured, output forwarded
+    const output = new Map<number, string[]>();
+    const onOutput = (i: number, line: string): void => void output.set(i, [...(output.get(i) ?? []), line]);
+    const { spec, fleet } = await start(2, dockerWorkerEngine({ env: process.env, log: () => undefined, onOutput }));
     const rows = (await runtime.list({ [LABEL_RUN]: spec.runId, [FLEET_LABEL_ROLE]: FLEET_ROLE_WORKER })).sort((a, b) => a.name.localeCompare(b.name));
     expect(rows.map((r) => r.name)).toEqual(fleet.members.map((m) => m.name));
     rows.forEach((r, i) => {
       expect(r.image).toBe(WORKER_IMAGE_REF);
       expect(r.networkMode).toBe('host');
-      expect(r.labels).toMatchObject({ [LABEL_MANAGED]: 'true', [LABEL_PROJECT]: 'it-fleet', [LABEL_SERVICE]: `worker-${i}` });
+      expect(r.labels).toMatchObject({ [LABEL_MANAGED]: 'true', [LABEL_PROJECT]: WORKER_PROJECT, [LABEL_SERVICE]: `worker-${i}` });
       expect(r.env).toMatchObject(workerEnv(spec, i));
     });
     const ended = await fleet.ended;
@@ -74,6 +78,8 @@ describe('docker worker engine (real Docker)', () => {
       if (exit.signal) expect(seen?.exitCode).toBe(exit.signal === 'SIGKILL' ? 137 : 143);
       else expect(exit.exitCode).toBe(seen?.exitCode);
       expect(exit.reason).toContain(`(exit ${seen?.exitCode}`);
+      // a worker that fails says why on stderr, and the coordinator's log gets it
+      if (seen?.exitCode !== 0) expect(output.get(exit.index)?.length ?? 0).toBeGreaterThan(0);
     }
     await fleet.stop();
     expect(await leftovers(runtime, spec.runId)).toEqual([]);

@@ -93,6 +93,17 @@ describe('DockerEngine', () => {
     expect(runContainers(runtime)).toEqual([]);
   });
 
+  it('forwards each worker\'s output lines with its index', async () => {
+    const c = clock();
+    const runtime = new FakeContainerRuntime({ images: [WORKER_IMAGE_REF] });
+    const spec = specFor(c);
+    runtime.script(workerContainerName(spec.runId, 1), { logs: ['starting', { stream: 'stderr', line: 'no assignment: 401' }] });
+    const lines: string[] = [];
+    const fleet = await new DockerEngine({ runtime, project: 'demo', clock: c, onOutput: (i, l) => lines.push(`${i}: ${l}`) }).start(spec);
+    await vi.waitFor(() => expect(lines).toEqual(['1: starting', '1: no assignment: 401']));
+    await fleet.stop();
+  });
+
   it('ensures the image before the first container', async () => {
     const runtime = new FakeContainerRuntime();
     const c = clock();

@@ -21,6 +21,8 @@ export interface DockerEngineOptions {
   stopTimeoutS?: number;
   /** A worker still running this long after the fleet's deadline is removed by the engine itself. */
   deadlineGraceMs?: number;
+  /** Each line a worker writes (stdout or stderr), as the local engine passes its children's. */
+  onOutput?: (index: number, line: string) => void;
 }
 
 export class DockerEngine implements WorkerEngine {
@@ -95,7 +97,11 @@ class DockerFleet implements Fleet {
           binds: [],
         });
       }
-      for (const m of this.all) if (m.id) await this.runtime.start(m.id);
+      for (const m of this.all) {
+        if (!m.id) continue;
+        await this.runtime.start(m.id);
+        if (this.opts.onOutput) void this.forward(m.id, m.index, this.opts.onOutput);
+      }
     } catch (err) {
       await this.stop();
       throw err;
@@ -127,6 +133,14 @@ class DockerFleet implements Fleet {
     await Promise.allSettled(created.map((m) => this.runtime.remove(m.id as string)));
     this.events.abort();
     for (const m of this.all) if (!m.exit) this.record(m, { how: 'never started' });
+  }
+
+  private async forward(id: string, index: number, onOutput: (index: number, line: string) => void): Promise<void> {
+    try {
+      for await (const l of this.runtime.logs(id, this.events.signal)) onOutput(index, l.line);
+    } catch {
+      // a log stream that breaks loses lines, never the worker: its exit still comes by event or inspect
+    }
   }
 
   private async follow(stream: AsyncIterable<ContainerEvent>): Promise<void> {

@@ -18,7 +18,7 @@ export interface EnsureImagesOptions {
 }
 
 /** The image-build settings from the environment: one reading for the bootstrap, `--engine docker` and the tests. */
-export function imageBuildSettings(env: NodeJS.ProcessEnv): { builder: BuilderKind | 'auto'; cacheDir: string } {
+export function imageBuildSettings(env: Readonly<Record<string, string | undefined>>): { builder: BuilderKind | 'auto'; cacheDir: string } {
   const builder = env.LOADSCOPE_IMAGE_BUILDER ?? 'auto';
   if (builder !== 'auto' && builder !== 'offline' && builder !== 'dockerfile') {
     throw new LoadscopeError('USAGE', `LOADSCOPE_IMAGE_BUILDER must be auto, offline or dockerfile, not "${builder}"`);
