@@ -64,6 +64,18 @@ describe('DockerEngine', () => {
     expect(exits).toHaveLength(3);
   });
 
+  it('a worker found dead right after start is reported though no event came for it', async () => {
+    const { runtime, c, engine } = setup();
+    const spec = specFor(c);
+    // the fake turns it "exited" on the first inspect after start, the way a fast crash looks to a late subscriber
+    runtime.script(workerContainerName(spec.runId, 0), { exitOnInspect: 1, exitCode: 9 });
+    const fleet = await engine.start(spec);
+    const exits: WorkerExit[] = [];
+    fleet.onExit((e) => exits.push(e));
+    await vi.waitFor(() => expect(exits).toMatchObject([{ index: 0, exitCode: 9 }]));
+    await fleet.stop();
+  });
+
   it('kill(index) ends that worker only; an unknown index is a no-op', async () => {
     const { runtime, c, engine } = setup();
     const fleet = await engine.start(specFor(c));

@@ -77,8 +77,10 @@ class DockerFleet implements Fleet {
     return this.all.map(({ index, name }) => ({ index, name }));
   }
 
+  /** A listener added after some workers ended (they can die during start) hears of those first. */
   onExit(listener: (exit: WorkerExit) => void): void {
     this.listeners.push(listener);
+    for (const m of this.all) if (m.exit) listener(m.exit);
   }
 
   /** Subscribes to the run's worker events first (no die is missed), then creates and starts every container. */
@@ -102,6 +104,8 @@ class DockerFleet implements Fleet {
         await this.runtime.start(m.id);
         if (this.opts.onOutput) void this.forward(m.id, m.index, this.opts.onOutput);
       }
+      // a worker that died before the event subscription took hold is read from the engine once
+      for (const m of this.all) if (m.id && !m.exit) await this.readExit(m, 'exited');
     } catch (err) {
       await this.stop();
       throw err;
@@ -124,15 +128,18 @@ class DockerFleet implements Fleet {
     const created = this.all.filter((m) => m.id !== undefined);
     await Promise.allSettled(created.filter((m) => !m.exit).map((m) => this.runtime.stop(m.id as string, this.opts.stopTimeoutS ?? 5)));
     // Exits whose die event has not arrived (or never will: created, not started) are read from the engine.
-    for (const m of created) {
-      if (m.exit) continue;
-      const info = await this.runtime.inspect(m.id as string).catch(() => undefined);
-      const state = info?.state === 'exited' || info?.state === 'dead' ? info : undefined;
-      this.record(m, state ? { exitCode: state.exitCode, oom: state.oomKilled, how: 'stopped' } : { how: 'removed' });
-    }
+    for (const m of created) if (!m.exit && !(await this.readExit(m, 'stopped'))) this.record(m, { how: 'removed' });
     await Promise.allSettled(created.map((m) => this.runtime.remove(m.id as string)));
     this.events.abort();
     for (const m of this.all) if (!m.exit) this.record(m, { how: 'never started' });
+  }
+
+  /** Records the exit Docker holds for a container that is no longer running; false when it still runs (or is gone). */
+  private async readExit(m: Member, how: string): Promise<boolean> {
+    const info = await this.runtime.inspect(m.id as string).catch(() => undefined);
+    if (info?.state !== 'exited' && info?.state !== 'dead') return false;
+    this.record(m, { exitCode: info.exitCode, oom: info.oomKilled, how });
+    return true;
   }
 
   private async forward(id: string, index: number, onOutput: (index: number, line: string) => void): Promise<void> {
