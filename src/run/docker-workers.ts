@@ -7,6 +7,7 @@ import { PACKAGE_ROOT } from '../common/paths.ts';
 import { DockerEngine, WORKER_IMAGE_REF } from '../load/fleet/docker-engine.ts';
 import type { Fleet, FleetSpec, WorkerEngine } from '../load/fleet/port.ts';
 import { ensureImages, imageBuildSettings } from '../stack/images/ensure.ts';
+import { reapOrphans } from '../stack/reaper.ts';
 import { connectEngine } from './stack-control.ts';
 
 /** LABEL_PROJECT of worker containers: `loadscope ps` shows them under it. */
@@ -23,6 +24,9 @@ export function dockerWorkerEngine(o: DockerWorkersOptions): WorkerEngine {
     name: 'docker',
     async start(spec: FleetSpec): Promise<Fleet> {
       const runtime = await connectEngine(o.env, o.log);
+      // as at the start of every stack: containers (workers too) of a run whose process died go first
+      const reaped = await reapOrphans(runtime);
+      if (reaped.length > 0) o.log(`removed ${reaped.length} leftover container(s) of crashed runs: ${reaped.join(', ')}`);
       const ensureImage = async (): Promise<void> => {
         const settings = imageBuildSettings(o.env);
         await ensureImages({ runtime, composeDir: join(PACKAGE_ROOT, 'compose'), ...settings, log: o.log, refs: [WORKER_IMAGE_REF] });
