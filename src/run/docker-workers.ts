@@ -14,12 +14,15 @@ import { connectEngine } from './stack-control.ts';
 export const WORKER_PROJECT = 'loadscope-workers';
 
 export interface DockerWorkersOptions {
-  env: Env;
-  log: (msg: string) => void;
+  /** default: this process's environment (DOCKER_HOST, LOADSCOPE_IMAGE_BUILDER, …) */
+  env?: Env;
+  /** default: stderr, as the bootstrap logs */
+  log?: (msg: string) => void;
   onOutput?: (index: number, line: string) => void;
 }
 
-export function dockerWorkerEngine(o: DockerWorkersOptions): WorkerEngine {
+export function dockerWorkerEngine(options: DockerWorkersOptions = {}): WorkerEngine {
+  const o = { ...options, env: options.env ?? process.env, log: options.log ?? ((m: string) => void process.stderr.write(`loadscope: ${m}\n`)) };
   return {
     name: 'docker',
     async start(spec: FleetSpec): Promise<Fleet> {

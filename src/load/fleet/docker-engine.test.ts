@@ -136,6 +136,22 @@ describe('DockerEngine', () => {
     for (const e of await fleet.ended) expect(e).toMatchObject({ exitCode: 0, reason: expect.stringMatching(/\(exit 0\)$/) });
   });
 
+  it('a build in start() moves the reap deadline by its duration', async () => {
+    const c = clock();
+    const runtime = new FakeContainerRuntime();
+    const ensureImage = async (): Promise<void> => {
+      await c.advance(120_000);
+      runtime.addImage(WORKER_IMAGE_REF);
+    };
+    const spec = specFor(c);
+    const fleet = await new DockerEngine({ runtime, project: 'demo', clock: c, ensureImage, deadlineGraceMs: 10_000 }).start(spec);
+    await c.advance(60_000 + 9_999);
+    expect(runContainers(runtime)).toHaveLength(2);
+    await c.advance(1);
+    await vi.waitFor(() => expect(runContainers(runtime)).toEqual([]));
+    await fleet.ended;
+  });
+
   it('leftover workers of a dead coordinator are orphans to the reaper (`loadscope down`)', async () => {
     const { runtime, c, engine } = setup();
     await engine.start(specFor(c));

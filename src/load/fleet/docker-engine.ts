@@ -30,8 +30,12 @@ export class DockerEngine implements WorkerEngine {
   constructor(private readonly opts: DockerEngineOptions) {}
 
   async start(spec: FleetSpec): Promise<Fleet> {
+    const clock = this.opts.clock ?? realClock;
+    const startedMs = clock.monotonicMs();
     await this.opts.ensureImage?.();
-    const fleet = new DockerFleet(this.opts, spec);
+    // The coordinator set the deadline before calling start; a build (minutes) must not eat into the run it bounds.
+    const buildMs = clock.monotonicMs() - startedMs;
+    const fleet = new DockerFleet(this.opts, { ...spec, deadlineEpochMs: spec.deadlineEpochMs + buildMs });
     await fleet.launch();
     return fleet;
   }
