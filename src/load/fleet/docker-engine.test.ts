@@ -83,7 +83,7 @@ describe('DockerEngine', () => {
     fleet.onExit((e) => exits.push(e));
     await fleet.kill(7);
     await fleet.kill(1);
-    await vi.waitFor(() => expect(exits.map((e) => e.index)).toEqual([1]));
+    await vi.waitFor(() => expect(exits).toMatchObject([{ index: 1, signal: 'SIGKILL', reason: 'exited (exit 137, SIGKILL)' }]));
     expect(runContainers(runtime).map((x) => x.state)).toEqual(['running', 'exited']);
     await fleet.stop();
   });

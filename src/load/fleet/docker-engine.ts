@@ -119,7 +119,8 @@ class DockerFleet implements Fleet {
   async kill(index: number): Promise<void> {
     const m = this.all[index];
     if (!m?.id || m.exit) return;
-    await this.runtime.stop(m.id, 0);
+    // SIGKILL at once: `stop` would send SIGTERM first, and a worker that handles it ends as stopped, not killed
+    await this.runtime.signal(m.id, 'SIGKILL');
   }
 
   stop(): Promise<void> {

@@ -120,6 +120,16 @@ export class DockerodeRuntime implements ContainerRuntime {
     await this.docker.getContainer(id).start();
   }
 
+  async signal(id: string, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+    try {
+      await this.docker.getContainer(id).kill({ signal });
+    } catch (err) {
+      // 409: not running; 404: gone. Either way nothing is left to signal.
+      const status = statusOf(err);
+      if (status !== 409 && status !== 404) throw err;
+    }
+  }
+
   async stop(id: string, timeoutS: number): Promise<void> {
     try {
       await this.docker.getContainer(id).stop({ t: timeoutS });

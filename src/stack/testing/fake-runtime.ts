@@ -145,6 +145,15 @@ export class FakeContainerRuntime implements ContainerRuntime {
     this.emitFor(c, 'stop');
   }
 
+  async signal(id: string, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+    const c = this.mustFind(id);
+    this.calls.push(`signal ${c.spec.name} ${signal}`);
+    if (c.state !== 'running') return;
+    this.emitFor(c, 'kill');
+    // the engine's exit code for a signal death: 128 + the signal's number
+    this.exit(c, signal === 'SIGKILL' ? 137 : 143, false);
+  }
+
   async remove(id: string): Promise<void> {
     const c = this.find(id);
     if (!c) return;
