@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { LoadscopeError } from '../common/errors.ts';
 import { ensureEngine, aptInstall, which } from '../stack/engine/engine.ts';
-import { ensureImages } from '../stack/images/ensure.ts';
+import { ensureImages, imageBuildSettings } from '../stack/images/ensure.ts';
 import { exitCodeFor } from './exit-codes.ts';
 
 const log = (msg: string): void => {
@@ -28,15 +28,10 @@ export async function runBootstrap(args: string[], root: string): Promise<number
       log,
     });
     if (engine.started) log(`engine ${engine.info.serverVersion} (API ${engine.info.apiVersion}) started`);
-    const builder = process.env.LOADSCOPE_IMAGE_BUILDER ?? 'auto';
-    if (builder !== 'auto' && builder !== 'offline' && builder !== 'dockerfile') {
-      throw new LoadscopeError('USAGE', `LOADSCOPE_IMAGE_BUILDER must be auto, offline or dockerfile, not "${builder}"`);
-    }
     await ensureImages({
       runtime: engine.runtime,
       composeDir: join(root, 'compose'),
-      builder,
-      cacheDir: process.env.LOADSCOPE_DEBOOTSTRAP_CACHE ?? '/var/cache/loadscope/debootstrap',
+      ...imageBuildSettings(process.env),
       log,
     });
     log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);

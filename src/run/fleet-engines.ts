@@ -1,7 +1,10 @@
 // The one place worker engines are registered (#15, docs/DISTRIBUTED.md): `--engine NAME` → a WorkerEngine.
 import { UsageError } from '../common/errors.ts';
 import { LocalEngine } from '../load/fleet/local-engine.ts';
-import type { EngineName, WorkerEngine } from '../load/fleet/port.ts';
+import { dockerWorkerEngine } from './docker-workers.ts';
+import { ENGINE_NAMES, type EngineName, type WorkerEngine } from '../load/fleet/port.ts';
+
+export { DEFAULT_ENGINE, ENGINE_NAMES } from '../load/fleet/port.ts';
 
 export interface EngineContext {
   /** a worker's stderr line (the local engine's children) */
@@ -11,18 +14,15 @@ export interface EngineContext {
 /** undefined: not built into this version (yet). */
 const ENGINES: Record<EngineName, ((c: EngineContext) => WorkerEngine) | undefined> = {
   local: (c) => new LocalEngine({ onOutput: c.onOutput }),
-  // slot: the docker engine (N containers from the loadscope image)
-  docker: undefined,
+  docker: (c) => dockerWorkerEngine({ onOutput: c.onOutput }),
   // slot: the kubernetes engine (an Indexed Job)
   kubernetes: undefined,
 };
 
-export const ENGINE_NAMES = Object.keys(ENGINES) as EngineName[];
-export const DEFAULT_ENGINE: EngineName = 'local';
 
 /** The engine called `name`; an unknown or unavailable one is a usage error (exit 2) before anything starts. */
 export function workerEngine(name: string, c: EngineContext = {}): WorkerEngine {
-  if (!(ENGINE_NAMES as string[]).includes(name)) throw new UsageError(`--engine ${name}: unknown worker engine (one of ${ENGINE_NAMES.join(', ')})`);
+  if (!(ENGINE_NAMES as readonly string[]).includes(name)) throw new UsageError(`--engine ${name}: unknown worker engine (one of ${ENGINE_NAMES.join(', ')})`);
   const make = ENGINES[name as EngineName];
   if (!make) throw new UsageError(`--engine ${name}: this engine is not available in this build (available: ${ENGINE_NAMES.filter((n) => ENGINES[n]).join(', ')})`);
   return make(c);

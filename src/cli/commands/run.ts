@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, DEFAULT_METRICS } from '../../config/defaults.ts';
 import type { StackProvider } from '../../run/run-scenario.ts';
-import { DEFAULT_ENGINE, ENGINE_NAMES, workerEngine } from '../../run/fleet-engines.ts';
+import { DEFAULT_ENGINE, ENGINE_NAMES } from '../../load/fleet/port.ts';
 import type { FleetRequest } from '../../run/drive-fleet.ts';
 import { UsageError } from '../../common/errors.ts';
 import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
@@ -65,16 +65,17 @@ const DEMO_TIME_SCALE = 0.17;
  */
 async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number) => void, stack?: StackProvider, mode = { verdictDecidesExit: true }): Promise<void> {
   // loaded when a run starts: the load, sampler and stack modules cost every other command ~1 s of start-up
-  const [{ formatSummary }, { preflight }, { runPlanned }, { stackProviderFromEnv }, { jsonResult, startLiveView }, { fleetLoad }] = await Promise.all([
+  const [{ formatSummary }, { preflight }, { runPlanned }, { stackProviderFromEnv }, { jsonResult, startLiveView }, { fleetLoad }, { workerEngine }] = await Promise.all([
     import('../../run/format-summary.ts'),
     import('../../run/plan.ts'),
     import('../../run/run-scenario.ts'),
     import('../../run/stack-control.ts'),
     import('../live-view.ts'),
     import('../../run/drive-fleet.ts'),
+    import('../../run/fleet-engines.ts'),
   ]);
   const provider = stack ?? stackProviderFromEnv(process.env);
-  const fleet = fleetFlags(flags);
+  const fleet = fleetFlags(flags, workerEngine);
   // every input problem at once (exit 2) before the live view, the signal handlers or anything else starts
   const plan = await preflight({
     scenario,
@@ -114,7 +115,7 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
 }
 
 /** --workers N [--engine NAME]: the engine, or a usage error (exit 2) before anything starts. */
-function fleetFlags(flags: RunFlags): Pick<FleetRequest, 'engine' | 'count'> | undefined {
+function fleetFlags(flags: RunFlags, workerEngine: (name: string) => FleetRequest['engine']): Pick<FleetRequest, 'engine' | 'count'> | undefined {
   if (flags.workers === undefined) {
     if (flags.engine !== undefined) throw new UsageError('--engine needs --workers N');
     return undefined;

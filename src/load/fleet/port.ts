@@ -41,7 +41,10 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-export type EngineName = 'local' | 'docker' | 'kubernetes';
+/** The engines, in the order `--engine` lists them; the first is the default when `--workers` is given. */
+export const ENGINE_NAMES = ['local', 'docker', 'kubernetes'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+export const DEFAULT_ENGINE: EngineName = ENGINE_NAMES[0];
 
 export interface WorkerEngine {
   readonly name: EngineName;

@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mirrorFromAptSources } from './builders.ts';
-import { importChanges, loadImageSpec } from './spec.ts';
+import { fileURLToPath } from 'node:url';
+import { dockerContextPaths, mirrorFromAptSources } from './builders.ts';
+import { ensureImages } from './ensure.ts';
+import { importChanges, loadImageSpec, loadImageSpecs, type ImageSpec } from './spec.ts';
+import { LABEL_INPUTS_HASH } from '../labels.ts';
+import { FakeContainerRuntime } from '../testing/fake-runtime.ts';
 import { ConfigError } from '../../common/errors.ts';
 
 describe('mirrorFromAptSources', () => {
@@ -82,5 +86,37 @@ describe('image specs', () => {
       const paths = (err as ConfigError).issues.map((i) => i.path).sort();
       expect(paths).toEqual(['', 'packages', 'ref']);
     }
+  });
+});
+
+describe('images with a wider context (the worker image)', () => {
+  const composeDir = fileURLToPath(new URL('../../../compose', import.meta.url));
+  const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+  const worker = (): ImageSpec => {
+    const spec = loadImageSpecs(composeDir).find((s) => s.ref === 'loadscope/loadscope:dev');
+    if (!spec) throw new Error('no worker image spec');
+    return spec;
+  };
+
+  it('resolves context ".." to the repo root and sends only the Dockerfile and hashed inputs (never node_modules)', () => {
+    const spec = worker();
+    expect(spec.contextDir).toBe(repoRoot.replace(/\/$/, ''));
+    expect(dockerContextPaths(spec)).toEqual(['compose/images/loadscope/Dockerfile', 'package.json', 'package-lock.json', 'src']);
+  });
+
+  it('keeps compose/ as the whole context of the stack images', () => {
+    const others = loadImageSpecs(composeDir).filter((s) => s.context === '.');
+    expect(others.map((s) => s.ref).sort()).toEqual(['loadscope/archiveorigin:dev', 'loadscope/postgres:15']);
+    for (const s of others) expect(dockerContextPaths(s)).toEqual(['.']);
+  });
+
+  it('ensureImages leaves onDemand images to whoever asks for them by ref', async () => {
+    const specs = loadImageSpecs(composeDir);
+    const runtime = new FakeContainerRuntime();
+    for (const s of specs) runtime.addImage(s.ref, { [LABEL_INPUTS_HASH]: s.inputsHash });
+    const opts = { runtime, composeDir, builder: 'offline' as const, cacheDir: '/nonexistent', log: () => undefined };
+    expect((await ensureImages(opts)).map((r) => r.ref)).toEqual(['loadscope/archiveorigin:dev', 'loadscope/postgres:15']);
+    expect(await ensureImages({ ...opts, refs: ['loadscope/loadscope:dev'] })).toMatchObject([{ ref: 'loadscope/loadscope:dev', built: false }]);
+    await expect(ensureImages({ ...opts, refs: ['loadscope/nope:1'] })).rejects.toThrow('loadscope/nope:1');
   });
 });

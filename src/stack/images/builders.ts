@@ -1,13 +1,15 @@
 // Two builders giving the same images: Dockerfile (needs a registry) and offline (debootstrap → docker import).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LoadscopeError } from '../../common/errors.ts';
 import { LABEL_INPUTS_HASH } from '../labels.ts';
 import type { ContainerRuntime } from '../runtime/port.ts';
-import { importChanges, type ImageSpec } from './spec.ts';
+import { aptInstall, which } from '../engine/engine.ts';
+import { hostPackageVersion, importChanges, type ImageSpec } from './spec.ts';
 
 export type BuilderKind = 'offline' | 'dockerfile';
 
@@ -23,16 +25,17 @@ export interface BuildContext {
 export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildContext): Promise<void> {
   const labels = { [LABEL_INPUTS_HASH]: spec.inputsHash };
   if (kind === 'dockerfile') {
-    const tar = spawnTar(spec.contextDir);
+    const tar = spawnTar(spec.contextDir, dockerContextPaths(spec));
     await ctx.runtime.buildImage(tar, { ref: spec.ref, dockerfile: relative(spec.contextDir, join(spec.dir, 'Dockerfile')), labels });
     return;
   }
   const rootfs = mkdtempSync(join(tmpdir(), 'loadscope-rootfs-'));
   try {
     mkdirSync(ctx.cacheDir, { recursive: true });
-    const args = ['--variant=minbase', `--cache-dir=${ctx.cacheDir}`];
-    if (spec.packages.length > 0) args.push(`--include=${spec.packages.join(',')}`);
-    run('debootstrap', [...args, 'bookworm', rootfs, ctx.mirror], `debootstrap for ${spec.ref}`);
+    const startedMs = performance.now();
+    const step = (what: string): void => ctx.log(`${spec.ref}: ${what} (${((performance.now() - startedMs) / 1000).toFixed(1)} s)`);
+    baseRootfs(spec, ctx, rootfs);
+    step('base ready');
     for (const f of spec.files) {
       const dst = join(rootfs, f.dst);
       mkdirSync(join(dst, '..'), { recursive: true });
@@ -42,6 +45,8 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
     for (const d of spec.dirs) {
       cpSync(join(spec.contextDir, d.src), join(rootfs, d.dst), { recursive: true, filter: (src) => !src.includes('__pycache__') });
     }
+    if (spec.npmProductionDir) npmProductionInstall(spec, join(rootfs, spec.npmProductionDir));
+    step('files and dependencies in');
     for (const cmd of spec.run) run('chroot', [rootfs, '/bin/sh', '-c', cmd], `${spec.ref}: run "${cmd}"`);
     // Package caches and lists are build leftovers, not image content.
     for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
@@ -49,10 +54,41 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
       if (!existsSync(path)) continue;
       for (const entry of readdirSync(path)) if (entry.endsWith('.deb') || dir.endsWith('lists')) rmSync(join(path, entry), { recursive: true, force: true });
     }
+    step('importing');
     await ctx.runtime.importImage(spawnTar(rootfs), { ref: spec.ref, changes: importChanges(spec, labels) });
+    step('imported');
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
   }
+}
+
+/**
+ * Debian (debootstrap) plus the host's packages. An onDemand image is rebuilt with every change to src/, its base
+ * is not: that base is kept in the cache as a tar, keyed by mirror, packages and host package versions (one per
+ * image), which saves the minute debootstrap takes. The stack's images rebuild rarely and are not cached.
+ */
+function baseRootfs(spec: ImageSpec, ctx: BuildContext, rootfs: string): void {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ mirror: ctx.mirror, packages: spec.packages, hostDebs: spec.hostDebs.map((p) => `${p}=${hostPackageVersion(p) ?? ''}`) }))
+    .digest('hex')
+    .slice(0, 16);
+  const dir = join(ctx.cacheDir, 'rootfs');
+  const prefix = `${spec.ref.replace(/[^a-z0-9.-]/g, '_')}-`;
+  const tar = join(dir, `${prefix}${key}.tar`);
+  if (spec.onDemand && existsSync(tar)) {
+    ctx.log(`${spec.ref}: base from the cache (${tar})`);
+    run('tar', ['--numeric-owner', '-xpf', tar, '-C', rootfs], `${spec.ref}: unpack cached base`);
+    return;
+  }
+  const args = ['--variant=minbase', `--cache-dir=${ctx.cacheDir}`];
+  if (spec.packages.length > 0) args.push(`--include=${spec.packages.join(',')}`);
+  run('debootstrap', [...args, 'bookworm', rootfs, ctx.mirror], `debootstrap for ${spec.ref}`);
+  for (const pkg of spec.hostDebs) run('dpkg', ['-x', hostDeb(pkg, ctx), rootfs], `${spec.ref}: unpack ${pkg}`);
+  if (!spec.onDemand) return;
+  mkdirSync(dir, { recursive: true });
+  for (const old of readdirSync(dir)) if (old.startsWith(prefix)) rmSync(join(dir, old), { force: true });
+  run('tar', ['--numeric-owner', '-cf', `${tar}.partial`, '-C', rootfs, '.'], `${spec.ref}: cache base`);
+  renameSync(`${tar}.partial`, tar);
 }
 
 function run(cmd: string, args: string[], what: string): void {
@@ -63,9 +99,60 @@ function run(cmd: string, args: string[], what: string): void {
   }
 }
 
-function spawnTar(dir: string): Readable {
-  const child = spawn('tar', ['--numeric-owner', '-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnTar(dir: string, paths: string[] = ['.']): Readable {
+  const child = spawn('tar', ['--numeric-owner', '-C', dir, '-c', '--', ...paths], { stdio: ['ignore', 'pipe', 'inherit'] });
   return child.stdout;
+}
+
+/**
+ * compose/ is sent whole, as before; a wider context (the repo root, for loadscope/loadscope) sends only the
+ * Dockerfile and the hashed inputs — never node_modules or .git.
+ */
+export function dockerContextPaths(spec: ImageSpec): string[] {
+  if (spec.context === '.') return ['.'];
+  return [relative(spec.contextDir, join(spec.dir, 'Dockerfile')), ...spec.files.map((f) => f.src), ...spec.dirs.map((d) => d.src)];
+}
+
+/**
+ * The .deb of a package exactly as the host has it: `apt-get download pkg=version` when an apt source carries
+ * that version, else `dpkg-repack` of the installed package (here the Node 20 source is not enabled, only the
+ * installed package is). Kept in the cache dir: a repack costs about a minute of CPU.
+ */
+function hostDeb(pkg: string, ctx: BuildContext): string {
+  const version = hostPackageVersion(pkg);
+  // Without it (e.g. Node from a tarball) the Dockerfile builder is the way: LOADSCOPE_IMAGE_BUILDER=dockerfile.
+  if (!version) throw new LoadscopeError('IMAGE_BUILD_FAILED', `${pkg} is not installed as a Debian package here: the offline builder copies the host's`);
+  const dir = join(ctx.cacheDir, 'host-debs');
+  mkdirSync(dir, { recursive: true });
+  const cached = (): string | undefined => readdirSync(dir).find((n) => n.startsWith(`${pkg}_${version.replace(/^\d+:/, '')}_`) && n.endsWith('.deb'));
+  let name = cached();
+  if (!name) {
+    const apt = spawnSync('apt-get', ['download', `${pkg}=${version}`], { cwd: dir, encoding: 'utf8' });
+    if (apt.status !== 0) {
+      ctx.log(`${pkg} ${version} is in no enabled apt source: repacking the installed package (dpkg-repack)…`);
+      if (!which('dpkg-repack')) aptInstall(['dpkg-repack']);
+      const r = spawnSync('dpkg-repack', ['--deb-option=-Zgzip', pkg], { cwd: dir, encoding: 'utf8' });
+      if (r.status !== 0) throw new LoadscopeError('IMAGE_BUILD_FAILED', `dpkg-repack ${pkg} failed:\n${r.stderr}`);
+    }
+    name = cached();
+  }
+  if (!name) throw new LoadscopeError('IMAGE_BUILD_FAILED', `no .deb of ${pkg} ${version} in ${dir} after download/repack`);
+  return join(dir, name);
+}
+
+/** Production dependencies from the lockfile, installed on the host (same Node, same libc) into the image folder. */
+function npmProductionInstall(spec: ImageSpec, dstDir: string): void {
+  const work = mkdtempSync(join(tmpdir(), 'loadscope-npm-'));
+  try {
+    for (const f of ['package.json', 'package-lock.json']) cpSync(join(spec.contextDir, f), join(work, f));
+    const args = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'];
+    const r = spawnSync('npm', args, { cwd: work, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (r.status !== 0) throw new LoadscopeError('IMAGE_BUILD_FAILED', `${spec.ref}: npm ${args.join(' ')} failed:\n${r.stderr}`);
+    mkdirSync(dstDir, { recursive: true });
+    cpSync(join(work, 'node_modules'), join(dstDir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-// Ensures every image under compose/images exists with the hash of its current inputs; rebuilds only on change.
+// Ensures the images under compose/images exist with the hash of its current inputs; rebuilds only on change.
 import { LoadscopeError } from '../../common/errors.ts';
 import { aptInstall, which } from '../engine/engine.ts';
 import { LABEL_INPUTS_HASH } from '../labels.ts';
@@ -13,6 +13,17 @@ export interface EnsureImagesOptions {
   builder: BuilderKind | 'auto';
   cacheDir: string;
   log: (msg: string) => void;
+  /** Only these images (e.g. the worker image for `--engine docker`); default: every image not marked onDemand. */
+  refs?: string[];
+}
+
+/** The image-build settings from the environment: one reading for the bootstrap, `--engine docker` and the tests. */
+export function imageBuildSettings(env: Readonly<Record<string, string | undefined>>): { builder: BuilderKind | 'auto'; cacheDir: string } {
+  const builder = env.LOADSCOPE_IMAGE_BUILDER ?? 'auto';
+  if (builder !== 'auto' && builder !== 'offline' && builder !== 'dockerfile') {
+    throw new LoadscopeError('USAGE', `LOADSCOPE_IMAGE_BUILDER must be auto, offline or dockerfile, not "${builder}"`);
+  }
+  return { builder, cacheDir: env.LOADSCOPE_DEBOOTSTRAP_CACHE ?? '/var/cache/loadscope/debootstrap' };
 }
 
 export interface EnsuredImage {
@@ -23,7 +34,10 @@ export interface EnsuredImage {
 }
 
 export async function ensureImages(opts: EnsureImagesOptions): Promise<EnsuredImage[]> {
-  const specs = loadImageSpecs(opts.composeDir);
+  const all = loadImageSpecs(opts.composeDir);
+  const specs = opts.refs ? all.filter((s) => opts.refs?.includes(s.ref)) : all.filter((s) => !s.onDemand);
+  const unknown = (opts.refs ?? []).filter((ref) => !all.some((s) => s.ref === ref));
+  if (unknown.length > 0) throw new LoadscopeError('IMAGE_BUILD_FAILED', `no compose/images/*/image.json builds ${unknown.join(', ')}`);
   const results: EnsuredImage[] = [];
   let kind: BuilderKind | undefined;
   for (const spec of specs) {

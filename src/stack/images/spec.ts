@@ -1,7 +1,8 @@
 // Image specs (compose/images/<name>/image.json) and the hash of everything an image is built from.
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../common/errors.ts';
 
@@ -17,13 +18,21 @@ const specSchema = z
     cmd: z.array(z.string()).default([]),
     workdir: z.string().default('/'),
     user: z.string().default(''),
+    /** Build context relative to compose/ (default: compose/ itself); "..": the repo root, for the loadscope image. */
+    context: z.string().default('.'),
+    /** Debian packages put in as the host has them installed (same version), e.g. nodejs 20 where bookworm has 18. */
+    hostDebs: z.array(z.string().regex(/^[a-z0-9][a-z0-9.+-]+$/)).default([]),
+    /** Image folder that gets `npm ci --omit=dev` of the context's package.json + package-lock.json (both must be inputs). */
+    npmProductionDir: z.string().startsWith('/').optional(),
+    /** Built when a run or test asks for it (ensureImages `refs`), not by every bootstrap: its inputs change with src/. */
+    onDemand: z.boolean().default(false),
   })
   .strict();
 
 export type ImageSpec = z.infer<typeof specSchema> & {
   /** Folder holding image.json and the Dockerfile. */
   dir: string;
-  /** compose/ — the root that src paths and the Docker build context are relative to. */
+  /** compose/ (or the spec's `context` under it) — the root that src paths and the Docker build context are relative to. */
   contextDir: string;
   /** sha256 over the spec, the Dockerfile and every input file. */
   inputsHash: string;
@@ -40,7 +49,8 @@ export function loadImageSpecs(composeDir: string): ImageSpec[] {
     .map((name) => loadImageSpec(join(imagesDir, name), composeDir));
 }
 
-export function loadImageSpec(dir: string, contextDir: string): ImageSpec {
+/** `composeDir`: what `context` in image.json is relative to. */
+export function loadImageSpec(dir: string, composeDir: string): ImageSpec {
   const path = join(dir, 'image.json');
   let raw: unknown;
   try {
@@ -53,6 +63,7 @@ export function loadImageSpec(dir: string, contextDir: string): ImageSpec {
     throw new ConfigError(path, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   }
   const spec = parsed.data;
+  const contextDir = resolve(composeDir, spec.context);
   const hash = createHash('sha256');
   hash.update(`builder:${BUILDER_VERSION}\n`);
   hash.update(readFileSync(path));
@@ -65,7 +76,15 @@ export function loadImageSpec(dir: string, contextDir: string): ImageSpec {
       hash.update(readFileSync(file));
     }
   }
+  // Only specs with hostDebs hash a version: the other images' hashes (and so their builds) stay as they were.
+  for (const pkg of spec.hostDebs) hash.update(`hostDeb:${pkg}=${hostPackageVersion(pkg) ?? '(not installed)'}\n`);
   return { ...spec, dir, contextDir, inputsHash: hash.digest('hex') };
+}
+
+/** The installed version of a Debian package on this host, undefined when it is not installed (dpkg-query says so). */
+export function hostPackageVersion(pkg: string): string | undefined {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 
 function listFiles(path: string): string[] {

@@ -123,6 +123,16 @@ export class DockerodeRuntime implements ContainerRuntime {
     await this.docker.getContainer(id).start();
   }
 
+  async signal(id: string, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+    try {
+      await this.docker.getContainer(id).kill({ signal });
+    } catch (err) {
+      // 409: not running; 404: gone. Either way nothing is left to signal.
+      const status = statusOf(err);
+      if (status !== 409 && status !== 404) throw err;
+    }
+  }
+
   async stop(id: string, timeoutS: number): Promise<void> {
     try {
       await this.docker.getContainer(id).stop({ t: timeoutS });
@@ -284,7 +294,7 @@ interface RawEvent {
 }
 
 function mapInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
-  const host = c.HostConfig as { Memory?: number; NanoCpus?: number; CpuQuota?: number; CpuPeriod?: number };
+  const host = c.HostConfig as { Memory?: number; NanoCpus?: number; CpuQuota?: number; CpuPeriod?: number; NetworkMode?: string };
   const cpuFromQuota = host.CpuQuota && host.CpuPeriod ? host.CpuQuota / host.CpuPeriod : 0;
   const health = (c.State.Health?.Status ?? 'none') as HealthState;
   return {
@@ -299,6 +309,8 @@ function mapInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
     restartCount: c.RestartCount,
     memoryLimitBytes: host.Memory ?? 0,
     cpuLimitCores: host.NanoCpus ? host.NanoCpus / 1e9 : cpuFromQuota,
+    networkMode: host.NetworkMode ?? '',
+    env: Object.fromEntries((c.Config.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
 }
 

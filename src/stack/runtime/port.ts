@@ -44,6 +44,10 @@ export interface ContainerInfo {
   memoryLimitBytes: number;
   /** CPU limit in cores (NanoCpus, else CpuQuota/CpuPeriod), 0 when unlimited. */
   cpuLimitCores: number;
+  /** HostConfig.NetworkMode: "host" for everything loadscope creates. */
+  networkMode: string;
+  /** The container's environment (the image's merged with the spec's). */
+  env: Record<string, string>;
 }
 
 export interface ContainerEvent {
@@ -97,6 +101,8 @@ export interface ContainerRuntime {
   create(spec: ContainerSpec): Promise<string>;
   start(id: string): Promise<void>;
   stop(id: string, timeoutS: number): Promise<void>;
+  /** Sends the signal to the container's main process at once (docker kill); a container not running is no error. */
+  signal(id: string, signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   /** Force-removes with volumes; a container that is already gone is not an error. */
   remove(id: string): Promise<void>;
   inspect(id: string): Promise<ContainerInfo | undefined>;

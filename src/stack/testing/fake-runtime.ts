@@ -148,6 +148,15 @@ export class FakeContainerRuntime implements ContainerRuntime {
     this.emitFor(c, 'stop');
   }
 
+  async signal(id: string, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+    const c = this.mustFind(id);
+    this.calls.push(`signal ${c.spec.name} ${signal}`);
+    if (c.state !== 'running') return;
+    this.emitFor(c, 'kill');
+    // the engine's exit code for a signal death: 128 + the signal's number
+    this.exit(c, signal === 'SIGKILL' ? 137 : 143, false);
+  }
+
   async remove(id: string): Promise<void> {
     const c = this.find(id);
     if (!c) return;
@@ -173,6 +182,8 @@ export class FakeContainerRuntime implements ContainerRuntime {
       restartCount: 0,
       memoryLimitBytes: c.spec.memoryBytes ?? 0,
       cpuLimitCores: (c.spec.nanoCpus ?? 0) / 1e9,
+      networkMode: c.spec.networkMode,
+      env: { ...c.spec.env },
     };
   }
 

@@ -1,0 +1,115 @@
+// `loadscope run --workers 3 --engine docker` against a loopback server of fixed capacity (#15 Acceptance): as
+// fleet.int.test.ts does for the local engine, with the workers in loadscope/loadscope containers on the host
+// network (their 127.0.0.1 is this machine's: the target and the coordinator are in reach, nothing else is).
+//
+// Capacity and tolerance as in fleet.int.test.ts: 20 slots × 100 ms = 200 req/s, 45 zero-think users, ±10 %
+// (timer lateness ≤ 10 ms on this busy host: 9 %; second-boundary shifts: 1 %). Containers add no term: the
+// workers share the host's network stack and clock.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCapacityServer } from '../load/testing/capacity-server.ts';
+import type { FleetReport } from '../load/fleet/fleet-load.ts';
+import { WORKER_IMAGE_REF } from '../load/fleet/docker-engine.ts';
+import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER } from '../load/fleet/port.ts';
+import { ensureImages, imageBuildSettings } from '../stack/images/ensure.ts';
+import { LABEL_OWNER_PID, LABEL_RUN, LABEL_SERVICE } from '../stack/labels.ts';
+import type { ContainerRuntime } from '../stack/runtime/port.ts';
+import { realRuntime } from '../stack/testing/runtime.ts';
+import { seriesLines, startFleetRun, writeFleetConfig } from './testing/fleet-fixture.ts';
+import { REPO_ROOT, waitFor } from './testing/stack-fixture.ts';
+
+const SLOTS = 20;
+const SERVICE_MS = 100;
+const CAPACITY_RPS = (SLOTS * 1000) / SERVICE_MS;
+const TOLERANCE = 0.1;
+const SHAPE = { kind: 'ramp', users: 45, rampUp: '2s', duration: '16s' };
+
+const dir = mkdtempSync(join(tmpdir(), 'loadscope-fleet-docker-'));
+let runtime: ContainerRuntime;
+let server: Awaited<ReturnType<typeof startCapacityServer>>;
+let runDir: string;
+let code: number | null;
+let stderr = '';
+
+beforeAll(async () => {
+  runtime = await realRuntime();
+  // the image first (minutes when src/ changed), so the run's own timing is the run's
+  await ensureImages({ runtime, composeDir: join(REPO_ROOT, 'compose'), ...imageBuildSettings(process.env), log: () => undefined, refs: [WORKER_IMAGE_REF] });
+  server = await startCapacityServer(SLOTS, SERVICE_MS);
+  const run = startFleetRun({ configPath: writeFleetConfig(dir, SHAPE), target: server.url, workers: 3, outDir: join(dir, 'results'), args: ['--engine', 'docker'] });
+  code = await run.exited;
+  stderr = run.stderr();
+  runDir = run.runDir()!;
+  if (!runDir) throw new Error(`no run directory:\n${stderr}`);
+}, 600_000);
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const manifest = (): { fleet: FleetReport; stoppedBy: string; runId: string } => JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8'));
+
+describe('--workers 3 --engine docker, fixed-capacity target', () => {
+  it(`merged throughput within ±${TOLERANCE * 100} % of ${CAPACITY_RPS} req/s over the judged hold seconds`, () => {
+    expect(code, stderr).toBe(0);
+    const judged = seriesLines(runDir).filter((l) => l.phase === 'hold' && !('final' in l) && (l.elapsedS as number) > 4 && (l.elapsedS as number) <= 14);
+    expect(judged.length).toBe(10);
+    const rps = judged.reduce((n, l) => n + (l.total as { count: number }).count, 0) / judged.length;
+    console.log(JSON.stringify({ engine: 'docker', capacityRps: CAPACITY_RPS, mergedRps: rps, perSecond: judged.map((l) => (l.total as { count: number }).count) }));
+    expect(rps).toBeGreaterThanOrEqual((1 - TOLERANCE) * CAPACITY_RPS);
+    expect(rps).toBeLessThanOrEqual((1 + TOLERANCE) * CAPACITY_RPS);
+    for (const l of judged) expect(Object.values(l.workers as Record<string, { activeUsers: number }>).map((w) => w.activeUsers)).toEqual([15, 15, 15]);
+  });
+
+  it('one run directory with one report; the manifest lists the three worker containers', () => {
+    expect(readdirSync(join(dir, 'results')).filter((n) => n !== 'latest')).toHaveLength(1);
+    expect(readdirSync(runDir)).toEqual(expect.arrayContaining(['report.html', 'report.md', 'analysis.json', 'series.ndjson', 'manifest.json']));
+    const m = manifest();
+    expect(m.stoppedBy).toBe('completed');
+    expect(m.fleet.engine).toBe('docker');
+    expect(m.fleet.members.map((w) => [w.index, w.engine])).toEqual([0, 1, 2].map((i) => [i, 'docker']));
+    m.fleet.members.forEach((w, i) => expect(w.name).toMatch(new RegExp(`^loadscope-worker-.+-${i}$`)));
+    expect(m.fleet.lost).toEqual([]);
+    console.log(JSON.stringify({ barrierSkewMs: m.fleet.barrierSkewMs, lateStartMs: m.fleet.lateStartMs }));
+  });
+
+  it('no worker container is left', async () => {
+    expect(await runtime.list({ [LABEL_RUN]: manifest().runId, [FLEET_LABEL_ROLE]: FLEET_ROLE_WORKER })).toEqual([]);
+  });
+});
+
+describe('--engine docker, a worker container killed mid-run', () => {
+  it('the run ends, the report says partial and names the container, no container left', async () => {
+    const faultDir = mkdtempSync(join(tmpdir(), 'loadscope-fleet-docker-kill-'));
+    const slow = await startCapacityServer(10, 100);
+    const run = startFleetRun({ configPath: writeFleetConfig(faultDir, { kind: 'ramp', users: 30, rampUp: '1s', duration: '120s' }, '100ms'), target: slow.url, workers: 3, outDir: join(faultDir, 'results'), args: ['--engine', 'docker'] });
+    try {
+      const mine = { [FLEET_LABEL_ROLE]: FLEET_ROLE_WORKER, [LABEL_OWNER_PID]: String(run.child.pid) };
+      await waitFor('3 series lines', () => {
+        if (run.child.exitCode !== null) throw new Error(`the run ended early:\n${run.stderr()}`);
+        const d = run.runDir();
+        return d && seriesLines(d).length >= 3 ? true : undefined;
+      }, 120_000, 100);
+      const [victim] = await runtime.list({ ...mine, [LABEL_SERVICE]: 'worker-1' });
+      if (!victim) throw new Error('worker-1 container not found');
+      await runtime.signal(victim.id, 'SIGKILL');
+      await run.exited;
+      const d = run.runDir()!;
+      const m = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')) as { fleet: FleetReport; stoppedBy: string };
+      expect(m.stoppedBy).toBe('worker-lost');
+      expect(m.fleet.lost).toEqual([{ index: 1, name: victim.name, reason: 'exited (exit 137, SIGKILL)' }]);
+      const md = readFileSync(join(d, 'report.md'), 'utf8');
+      expect(md).toContain('INCOMPLETE RUN');
+      expect(md).toContain(`partial run: load worker ${victim.name} lost`);
+      expect(seriesLines(d).length).toBeLessThan(30);
+      expect(await runtime.list(mine)).toEqual([]);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      for (const c of await runtime.list({ [FLEET_LABEL_ROLE]: FLEET_ROLE_WORKER, [LABEL_OWNER_PID]: String(run.child.pid) })) await runtime.remove(c.id);
+      await slow.close();
+      rmSync(faultDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
