@@ -5,7 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { KubernetesApi, PodPhase, WorkerPod } from './kubernetes-api.ts';
 
-export type { V1Job, V1Secret, V1Service, V1EnvVar, V1ResourceRequirements } from '@kubernetes/client-node';
+export type { V1Job, V1Pod, V1Secret, V1Service, V1ResourceRequirements } from '@kubernetes/client-node';
 
 /** Kubernetes sets this label (1.28+) and annotation on each pod of an Indexed Job. */
 export const K8S_COMPLETION_INDEX_KEY = 'batch.kubernetes.io/job-completion-index';

@@ -46,7 +46,7 @@ export interface WorkerManifests {
 
 /** DNS-1123 names of one run's objects (lowercase, ≤ 63 with the pod suffix Kubernetes adds). */
 export function fleetObjectNames(runId: string): { job: string; secret: string; service: string } {
-  const suffix = runId.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(-36).replace(/^-+|-+$/g, '') || 'run';
+  const suffix = runId.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(-30).replace(/^-+|-+$/g, '') || 'run';
   return { job: `loadscope-worker-${suffix}`, secret: `loadscope-token-${suffix}`, service: `loadscope-coord-${suffix}` };
 }
 
