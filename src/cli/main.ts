@@ -6,6 +6,7 @@ import { registerRunCommand } from './commands/run.ts';
 import { registerDashboardsCommand } from './commands/dashboards.ts';
 import { registerAnalyzeCommands } from './commands/analyze.ts';
 import { registerScenariosCommand } from './commands/scenarios.ts';
+import { registerK8sCommand } from './commands/k8s.ts';
 
 /** Parses argv, runs one command and returns the exit code. Only cli/ writes to the terminal. */
 export async function main(argv: string[]): Promise<number> {
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDashboardsCommand(program, setCode);
   registerAnalyzeCommands(program, setCode);
   registerScenariosCommand(program, setCode);
+  registerK8sCommand(program, setCode);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -144,5 +144,5 @@ function coordinatorService(name: string, namespace: string, selector: Record<st
 /** The objects as one multi-document YAML stream, in the order kubectl must apply them (Secret before the Job). */
 export function manifestsYaml(m: WorkerManifests): string {
   const docs = [m.secret, ...(m.service ? [m.service] : []), m.job];
-  return docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
+  return docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }
