@@ -15,6 +15,8 @@ export interface WorkerPod {
   exitCode?: number;
   /** the container's or pod's reason, e.g. OOMKilled, DeadlineExceeded, Error */
   reason?: string;
+  /** why the container has not started yet, e.g. ImagePullBackOff, CreateContainerConfigError */
+  waitingReason?: string;
 }
 
 export interface KubernetesApi {

@@ -53,9 +53,18 @@ export function workerPod(pod: k8s.V1Pod): WorkerPod {
   const rawIndex = meta.labels?.[K8S_COMPLETION_INDEX_KEY] ?? meta.annotations?.[K8S_COMPLETION_INDEX_KEY];
   const index = rawIndex !== undefined && /^\d+$/.test(rawIndex) ? Number(rawIndex) : undefined;
   const phase = PHASES.find((p) => p === pod.status?.phase) ?? 'Unknown';
-  const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+  const state = pod.status?.containerStatuses?.[0]?.state;
+  const terminated = state?.terminated;
   const reason = terminated?.reason ?? pod.status?.reason;
-  return { name: meta.name ?? '', index, phase, ...(terminated ? { exitCode: terminated.exitCode } : {}), ...(reason ? { reason } : {}) };
+  const waitingReason = state?.waiting?.reason;
+  return {
+    name: meta.name ?? '',
+    index,
+    phase,
+    ...(terminated ? { exitCode: terminated.exitCode } : {}),
+    ...(reason ? { reason } : {}),
+    ...(waitingReason ? { waitingReason } : {}),
+  };
 }
 
 interface Attribute {

@@ -94,6 +94,19 @@ describe('kubernetes engine over the KubernetesApi port (a fake, no cluster)', (
     await fleet.stop();
   });
 
+  it('a pod that can never start (image pull, missing Secret) ends its worker at once; a plain wait does not', async () => {
+    const { c, api, fleet, exits } = await started();
+    api.setPod(0, 'Pending', { waitingReason: 'ContainerCreating' });
+    api.setPod(1, 'Pending', { waitingReason: 'ImagePullBackOff' });
+    api.setPod(2, 'Pending', { waitingReason: 'CreateContainerConfigError' });
+    await c.advance(DEFAULT_POD_POLL_MS);
+    expect(exits.map((e) => [e.index, e.reason])).toEqual([
+      [1, 'pod cannot start: ImagePullBackOff'],
+      [2, 'pod cannot start: CreateContainerConfigError'],
+    ]);
+    await fleet.stop();
+  });
+
   it('stop deletes the Job (with its pods), the Secret, ends the rest, and is idempotent', async () => {
     const { api, fleet } = await started();
     await Promise.all([fleet.stop(), fleet.stop()]);

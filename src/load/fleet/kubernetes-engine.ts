@@ -24,6 +24,8 @@ export interface KubernetesEngineOptions {
 }
 
 export const DEFAULT_POD_POLL_MS = 1000;
+/** Waiting reasons Kubernetes keeps retrying without success unless someone changes the Job or the cluster. */
+const NEVER_STARTS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError']);
 
 export function kubernetesEngine(opts: KubernetesEngineOptions): WorkerEngine {
   const clock = opts.clock ?? realClock;
@@ -122,6 +124,8 @@ class KubernetesFleet implements Fleet {
       present.add(pod.index);
       this.seen.add(pod.index);
       if (pod.phase === 'Succeeded' || pod.phase === 'Failed') this.end(podExit(pod, pod.index, this.clock.nowMs()));
+      // a worker that can never start (wrong image, missing Secret) ends now, not at the deadline
+      else if (pod.waitingReason && NEVER_STARTS.has(pod.waitingReason)) this.end({ index: pod.index, reason: `pod cannot start: ${pod.waitingReason}`, atMs: this.clock.nowMs() });
     }
     // a pod seen before and gone now without an end (deleted, evicted with its Job) ends its worker
     for (const index of this.seen) if (!present.has(index)) this.end({ index, reason: 'pod gone (deleted or evicted)', atMs: this.clock.nowMs() });

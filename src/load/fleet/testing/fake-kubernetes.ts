@@ -68,7 +68,14 @@ export class FakeKubernetes implements KubernetesApi {
     const wanted = labelSelector.split(',').map((kv) => kv.split('=') as [string, string]);
     return [...this.pods.values()]
       .filter((p) => p.namespace === namespace && wanted.every(([k, v]) => p.labels[k] === v))
-      .map(({ name, index, phase, exitCode, reason }) => ({ name, index, phase, ...(exitCode === undefined ? {} : { exitCode }), ...(reason ? { reason } : {}) }));
+      .map(({ name, index, phase, exitCode, reason, waitingReason }) => ({
+        name,
+        index,
+        phase,
+        ...(exitCode === undefined ? {} : { exitCode }),
+        ...(reason ? { reason } : {}),
+        ...(waitingReason ? { waitingReason } : {}),
+      }));
   }
   async deletePod(namespace: string, name: string): Promise<void> {
     this.check('deletePod', `${namespace}/${name}`);
@@ -76,7 +83,7 @@ export class FakeKubernetes implements KubernetesApi {
   }
 
   /** moves the pod of `index` to a phase (the kubelet's and the Job controller's part) */
-  setPod(index: number, phase: PodPhase, end: { exitCode?: number; reason?: string } = {}): void {
+  setPod(index: number, phase: PodPhase, end: { exitCode?: number; reason?: string; waitingReason?: string } = {}): void {
     const pod = [...this.pods.values()].find((p) => p.index === index);
     if (!pod) throw new Error(`no pod with index ${index}`);
     Object.assign(pod, { phase, ...end });
