@@ -55,8 +55,13 @@ function loadRow(b: DashboardBuilder): void {
       steps: [{ value: 0.01, color: 'orange' }, { value: 0.05, color: 'red' }],
       queries: [{ expr: orZero(`${sumBy([], rate(M.errors))} / ${reqRate}`), legend: 'errors' }] }))
     .withPanel(stat({ title: 'Generator CPU', description: 'Cores used by loadscope itself; near 1 the event loop is saturated and latency numbers are the generator\'s, not the app\'s.', unit: 'none', span: 4,
-      steps: [{ value: 0.8, color: 'orange' }, { value: 0.95, color: 'red' }], queries: [{ expr: sumBy([], sel(M.generatorCpuUsage), 'max'), legend: 'cores' }] }))
-    .withPanel(timeseries({ title: 'Active users and phase', description: 'The load shape; the right axis marks the phase that is current.', unit: 'none',
+      steps: [{ value: 0.8, color: 'orange' }, { value: 0.95, color: 'red' }], queries: [{ expr: sumBy([], sel(M.generatorCpuUsage), 'max'), legend: 'cores' }] }));
+  loadTrends(b);
+}
+
+/** The 'Load' row's time series, below its stats. */
+function loadTrends(b: DashboardBuilder): void {
+  b.withPanel(timeseries({ title: 'Active users and phase', description: 'The load shape; the right axis marks the phase that is current.', unit: 'none',
       queries: [
         { expr: sumBy([], sel(M.usersActive)), legend: 'active users' },
         { expr: `${sumBy(['phase'], sel(M.phase), 'max')} == 1`, legend: 'phase {{phase}}', right: 'none' },

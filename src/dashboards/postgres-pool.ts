@@ -21,7 +21,16 @@ export function postgresDashboard(): Dashboard {
     refresh: '5s',
   });
   for (const a of runAnnotations()) b.annotation(a);
+  nowRow(b);
+  connectionsRow(b);
+  locksRow(b);
+  return buildDashboard(b);
+}
 
+/** The builder the rows add panels to. */
+type Builder = ReturnType<typeof baseDashboard>;
+
+function nowRow(b: Builder): void {
   b.withRow(new RowBuilder('Now'))
     .withPanel(stat({ title: 'Connections used', description: 'Client backends / max_connections.', unit: units.PercentUnit,
       steps: [{ value: 0.8, color: 'orange' }, { value: 0.95, color: 'red' }], queries: [{ expr: `${backends} / ${maxConn}`, legend: 'used' }] }))
@@ -33,7 +42,9 @@ export function postgresDashboard(): Dashboard {
     .withPanel(stat({ title: 'Cache hit ratio', description: 'Buffer hits / (hits + reads) over the rate window.', unit: units.PercentUnit,
       steps: [{ value: 0, color: 'red' }, { value: 0.9, color: 'orange' }, { value: 0.99, color: 'green' }],
       queries: [{ expr: `${hits} / (${hits} + ${reads})`, legend: 'hit ratio' }] }));
+}
 
+function connectionsRow(b: Builder): void {
   b.withRow(new RowBuilder('Connections'))
     .withPanel(timeseries({ title: 'Connections by state', description: 'active = running a query, idle in transaction = holding a connection (and locks) doing nothing.', unit: 'none', min: 0, stacked: true,
       queries: [
@@ -49,7 +60,9 @@ export function postgresDashboard(): Dashboard {
         { expr: sumBy([], sel(M.pgIdleInTransaction), 'max'), legend: 'sessions' },
         { expr: sumBy([], sel(M.pgIdleInTransactionAge), 'max'), legend: 'oldest idle', right: units.Seconds },
       ] }));
+}
 
+function locksRow(b: Builder): void {
   b.withRow(new RowBuilder('Locks and transactions'))
     .withPanel(timeseries({ title: 'Locks by mode', description: 'Granted locks by mode; right axis: lock requests waiting and sessions blocked.', unit: 'none', min: 0,
       queries: [
@@ -70,6 +83,4 @@ export function postgresDashboard(): Dashboard {
         { expr: `${hits} / (${hits} + ${reads})`, legend: 'hit ratio' },
         { expr: sumBy([], rate(M.pgTempIo)), legend: 'temp bytes/s', right: units.BytesIEC },
       ] }));
-
-  return buildDashboard(b);
 }

@@ -29,7 +29,15 @@ export function soakDashboard(): Dashboard {
     refresh: '1m',
   });
   for (const a of runAnnotations()) b.annotation(a);
+  memoryRow(b);
+  latencyRow(b);
+  return buildDashboard(b);
+}
 
+/** The builder the rows add panels to. */
+type Builder = ReturnType<typeof baseDashboard>;
+
+function memoryRow(b: Builder): void {
   b.withRow(new RowBuilder('Memory trend'))
     .withPanel(timeseries({ title: 'Working set with 1 h linear fit', description: 'Raw working set per service and the least-squares line over the last hour; a fit that keeps climbing under flat load is a leak.', unit: units.BytesIEC, span: 24,
       queries: [
@@ -56,7 +64,9 @@ export function soakDashboard(): Dashboard {
     .withPanel(stat({ title: 'Memory used of limit', description: 'Highest working set / limit across services.', unit: units.PercentUnit, span: 8,
       steps: [{ value: 0.8, color: 'orange' }, { value: 0.95, color: 'red' }],
       queries: [{ expr: `max(${ws} / ${limit})`, legend: 'of limit' }] }));
+}
 
+function latencyRow(b: Builder): void {
   b.withRow(new RowBuilder('Latency drift'))
     .withPanel(timeseries({ title: 'p95: first hour vs now', description: 'Flat line = p95 over the first hour of the range (@ start()); the other = p95 over the last minute. Set the range to start at the run.', unit: units.Seconds,
       queries: [
@@ -73,6 +83,4 @@ export function soakDashboard(): Dashboard {
       ] }))
     .withPanel(timeseries({ title: 'p95 by endpoint (5m)', description: 'Which endpoint drifts.', unit: units.Seconds, span: 24,
       queries: [{ expr: latencyQuantile(0.95, ['endpoint'], '5m'), legend: '{{endpoint}}' }] }));
-
-  return buildDashboard(b);
 }
