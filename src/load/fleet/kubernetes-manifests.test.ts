@@ -1,3 +1,6 @@
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { LABEL_RUN } from '../../stack/labels.ts';
@@ -105,6 +108,37 @@ describe('kubernetes manifests against the OpenAPI types the client ships', () =
     expect(docs.map((d) => d.kind)).toEqual(['Secret', 'Service', 'Job']);
     expect(docs).toEqual(JSON.parse(JSON.stringify([m.secret, m.service, m.job])));
     for (const d of docs) expect(openApiProblems(d, kinds[d.kind] ?? '?')).toEqual([]);
+  });
+
+  // A second, independent check: kubernetes-models' JSON schemas, generated from the Kubernetes OpenAPI spec with its
+  // required fields and enums (which the client's models lack), validated by ajv.
+  const schemaCheck = (d: { kind: string }): string | undefined => {
+    const Model = { Secret, Service, Job }[d.kind];
+    if (!Model) return `no model for ${d.kind}`;
+    try {
+      new Model(d as never).validate();
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  };
+
+  it('each printed document also passes the JSON schema of the Kubernetes OpenAPI spec (required fields, enums)', () => {
+    for (const spec of [base, { ...base, coordinatorService: { port: 8787 } }]) {
+      const docs = parseAllDocuments(manifestsYaml(buildWorkerManifests(spec))).map((d) => d.toJS() as { kind: string });
+      expect(docs.map(schemaCheck)).toEqual(docs.map(() => undefined));
+    }
+  });
+
+  it('that schema check catches a wrong enum and a missing required field', () => {
+    const job = JSON.parse(JSON.stringify(buildWorkerManifests(base).job)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    job.spec.completionMode = 'Indexd';
+    job.spec.template.spec.restartPolicy = 'Sometimes';
+    delete job.spec.template.spec.containers[0].name;
+    const message = schemaCheck(job as { kind: string }) ?? '';
+    expect(message).toMatch(/spec\/completionMode must be equal to one of the allowed values/);
+    expect(message).toMatch(/restartPolicy must be equal to one of the allowed values/);
+    expect(message).toMatch(/containers\/0 must have required property name/);
   });
 
   it('the check is not vacuous: it finds unknown fields, wrong types and non-integers where the API wants int32', () => {
