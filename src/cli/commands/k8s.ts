@@ -34,7 +34,7 @@ export function registerK8sCommand(program: Command, setCode: (c: number) => voi
     .option('--coordinator-port <port>', `port of the in-cluster coordinator's Service (default ${DEFAULT_COORDINATOR_PORT})`, integer('--coordinator-port'))
     .option('--run-id <id>', 'run id for names and labels (default: a new one)')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
-    .addHelpText('after', '\nThe token is $LOADSCOPE_WORKER_TOKEN when set, else a new random one (printed in the Secret).\n\nExamples:\n  loadscope k8s manifest normal --workers 3 | kubectl apply -f -\n  loadscope k8s manifest normal --workers 5 --namespace perf --image registry.example/loadscope:0.1.0\n')
+    .addHelpText('after', '\nThe token is $LOADSCOPE_WORKER_TOKEN when set, else a new random one (printed in the Secret).\n\nExamples:\n  loadscope k8s manifest normal --workers 3 | kubectl apply -f -\n  loadscope k8s manifest normal --workers 5 --namespace perf --image registry.example/loadscope:dev\n')
     .action((scenario: string, { config: configPath, ...flags }: ManifestFlags) => {
       const config = loadConfigFile(resolveInputPath(configPath), { scenario, env: process.env });
       const yaml = k8sManifest({ ...flags, config, scenario, env: process.env });

@@ -6,8 +6,9 @@ import { LABEL_MANAGED, LABEL_PROJECT, LABEL_RUN } from '../../stack/labels.ts';
 import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER, WORKER_ARGS, WORKER_COORDINATOR_ENV, WORKER_INDEX_ENV, WORKER_TOKEN_ENV } from './port.ts';
 import { K8S_COMPLETION_INDEX_KEY, type V1Job, type V1ResourceRequirements, type V1Secret, type V1Service } from './kubernetes-client.ts';
 
-/** The worker image the docker engine builds; its entry point is `loadscope`, so the Job passes only WORKER_ARGS. */
-export const DEFAULT_WORKER_IMAGE = 'loadscope/loadscope:0.1.0';
+/** The worker image the docker engine builds (compose/images/loadscope); its entry point is `loadscope`, so the Job
+ * passes only WORKER_ARGS. A cluster needs it in a registry it pulls from (or loaded into the nodes): --image. */
+export const DEFAULT_WORKER_IMAGE = 'loadscope/loadscope:dev';
 export const DEFAULT_NAMESPACE = 'default';
 export const FLEET_ROLE_COORDINATOR = 'coordinator';
 export const DEFAULT_COORDINATOR_PORT = 8787;
