@@ -30,10 +30,11 @@ describe('createKubernetesEngine (the client adapter, no cluster)', () => {
     await expect(started).rejects.toThrow(/could not start the workers in namespace perf: .*ECONNREFUSED/);
   });
 
-  it('a kubeconfig that cannot be read, or an unknown context: engine unavailable before anything is sent', async () => {
-    expect(() => createKubernetesEngine({ kubeconfigPath: join(dir, 'missing') })).toThrow(EngineUnavailableError);
-    expect(() => createKubernetesEngine({ kubeconfigPath: join(dir, 'missing') })).toThrow(/cannot use the kubeconfig .*missing/);
-    const path = await kubeconfig();
-    expect(() => createKubernetesEngine({ kubeconfigPath: path, context: 'nope' })).toThrow(EngineUnavailableError);
+  it('a kubeconfig that cannot be read, or an unknown context: engine unavailable at start, before anything is sent', async () => {
+    const spec = { runId: 'r1', count: 1, coordinatorUrl: 'http://127.0.0.1:1', token: 't', deadlineEpochMs: Date.now() + 60_000 };
+    const missing = createKubernetesEngine({ kubeconfigPath: join(dir, 'missing') }); // registering reads nothing yet
+    await expect(missing.start(spec)).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(missing.start(spec)).rejects.toThrow(/cannot use the kubeconfig .*missing/);
+    await expect(createKubernetesEngine({ kubeconfigPath: await kubeconfig(), context: 'nope' }).start(spec)).rejects.toBeInstanceOf(EngineUnavailableError);
   });
 });

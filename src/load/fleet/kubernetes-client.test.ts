@@ -1,6 +1,7 @@
 // The adapter's pure part: a client V1Pod in the port's words. (Its API calls need a cluster: not run here.)
 import { describe, expect, it } from 'vitest';
-import { K8S_COMPLETION_INDEX_KEY, workerPod, type V1Pod } from './kubernetes-client.ts';
+import { K8S_COMPLETION_INDEX_KEY } from './kubernetes-api.ts';
+import { workerPod, type V1Pod } from './kubernetes-client.ts';
 
 const pod = (over: Partial<V1Pod>): V1Pod => ({ metadata: { name: 'loadscope-worker-x-1-abcde', labels: { [K8S_COMPLETION_INDEX_KEY]: '1' } }, ...over });
 

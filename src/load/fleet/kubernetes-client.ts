@@ -3,12 +3,10 @@
 // plain objects against the OpenAPI-generated models the client ships. Never run against a cluster here
 // (docs/DISTRIBUTED.md, Kubernetes): the engine is tested through the port with a fake.
 import * as k8s from '@kubernetes/client-node';
-import type { KubernetesApi, PodPhase, WorkerPod } from './kubernetes-api.ts';
+import { K8S_COMPLETION_INDEX_KEY, type KubernetesApi, type PodPhase, type WorkerPod } from './kubernetes-api.ts';
 
 export type { V1Job, V1Pod, V1Secret, V1Service, V1ResourceRequirements } from '@kubernetes/client-node';
 
-/** Kubernetes sets this label (1.28+) and annotation on each pod of an Indexed Job. */
-export const K8S_COMPLETION_INDEX_KEY = 'batch.kubernetes.io/job-completion-index';
 
 export interface KubeconfigOptions {
   /** a kubeconfig file; default: $KUBECONFIG, ~/.kube/config or the in-cluster service account */

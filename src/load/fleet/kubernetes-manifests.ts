@@ -4,7 +4,9 @@
 import { stringify } from 'yaml';
 import { LABEL_MANAGED, LABEL_PROJECT, LABEL_RUN } from '../../stack/labels.ts';
 import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER, WORKER_ARGS, WORKER_COORDINATOR_ENV, WORKER_INDEX_ENV, WORKER_TOKEN_ENV } from './port.ts';
-import { K8S_COMPLETION_INDEX_KEY, type V1Job, type V1ResourceRequirements, type V1Secret, type V1Service } from './kubernetes-client.ts';
+import { K8S_COMPLETION_INDEX_KEY } from './kubernetes-api.ts';
+// types only: erased, so building manifests never loads the client library
+import type { V1Job, V1ResourceRequirements, V1Secret, V1Service } from './kubernetes-client.ts';
 
 /** The worker image the docker engine builds (compose/images/loadscope); its entry point is `loadscope`, so the Job
  * passes only WORKER_ARGS. A cluster needs it in a registry it pulls from (or loaded into the nodes): --image. */
