@@ -14,6 +14,7 @@ const ADAPTERS = [
   { file: 'src/telemetry/remote-write-codec.ts', name: 'prometheus-remote-write', pattern: true },
   { file: 'src/telemetry/remote-write-codec.ts', name: 'snappyjs' },
   { file: 'src/telemetry/remote-write-codec.ts', name: 'protobufjs' },
+  { file: 'src/load/fleet/kubernetes-client.ts', name: '@kubernetes/client-node' },
 ];
 const adapterPaths = (except) =>
   ADAPTERS.filter((a) => a.file !== except && !a.pattern).map((a) => ({ name: a.name, message: `Only the ${a.name} adapter (${a.file}) may import ${a.name}.` }));

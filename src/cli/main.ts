@@ -7,6 +7,7 @@ import { registerDashboardsCommand } from './commands/dashboards.ts';
 import { registerAnalyzeCommands } from './commands/analyze.ts';
 import { registerScenariosCommand } from './commands/scenarios.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
+import { registerK8sCommand } from './commands/k8s.ts';
 
 /** Parses argv, runs one command and returns the exit code. Only cli/ writes to the terminal. */
 export async function main(argv: string[]): Promise<number> {
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAnalyzeCommands(program, setCode);
   registerScenariosCommand(program, setCode);
   registerWorkerCommand(program, setCode);
+  registerK8sCommand(program, setCode);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -23,6 +23,7 @@ describe('architecture rules (eslint.config.js)', () => {
     ["import prom from 'prometheus-remote-write/prom.js';", 'src/telemetry/new-module.ts'],
     ["import snappy from 'snappyjs';", 'src/run/new-module.ts'],
     ["import protobuf from 'protobufjs';", 'src/telemetry/otel.ts'],
+    ["import type { V1Job } from '@kubernetes/client-node';", 'src/load/fleet/kubernetes-manifests.ts'],
   ])('refuses %s in %s (outside its adapter)', async (code, path) => {
     expect(await ruleIds(code, path)).toContain('no-restricted-imports');
   });
@@ -31,6 +32,7 @@ describe('architecture rules (eslint.config.js)', () => {
     ["import { metrics } from '@opentelemetry/api';", 'src/telemetry/otel.ts'],
     ["import si from 'systeminformation';", 'src/samplers/host.ts'],
     ["import prom from 'prometheus-remote-write/prom.js';\nimport snappy from 'snappyjs';", 'src/telemetry/remote-write-codec.ts'],
+    ["import * as k8s from '@kubernetes/client-node';", 'src/load/fleet/kubernetes-client.ts'],
   ])('allows %s in its adapter %s', async (code, path) => {
     expect(await ruleIds(code, path)).not.toContain('no-restricted-imports');
   });

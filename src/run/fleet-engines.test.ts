@@ -9,16 +9,9 @@ describe('workerEngine', () => {
     expect(workerEngine('local').name).toBe('local');
   });
 
-  it('each listed engine is built under its own name, or refused as not available (a usage error, nothing started)', () => {
+  it('each listed engine is built under its own name (building one starts nothing: no container, no cluster call)', () => {
     expect(ENGINE_NAMES).toEqual(['local', 'docker', 'kubernetes']);
-    for (const name of ENGINE_NAMES) {
-      try {
-        expect(workerEngine(name).name).toBe(name);
-      } catch (err) {
-        expect(err).toBeInstanceOf(UsageError);
-        expect((err as Error).message).toMatch(new RegExp(`^--engine ${name}: this engine is not available in this build \\(available: (\\w+, )*local`));
-      }
-    }
+    for (const name of ENGINE_NAMES) expect(workerEngine(name).name).toBe(name);
   });
 
   it('an unknown engine is a usage error naming the known ones', () => {

@@ -2,6 +2,7 @@
 import { UsageError } from '../common/errors.ts';
 import { LocalEngine } from '../load/fleet/local-engine.ts';
 import { dockerWorkerEngine } from './docker-workers.ts';
+import { createKubernetesEngine } from './fleet-kubernetes.ts';
 import { ENGINE_NAMES, type EngineName, type WorkerEngine } from '../load/fleet/port.ts';
 
 export { DEFAULT_ENGINE, ENGINE_NAMES } from '../load/fleet/port.ts';
@@ -15,8 +16,8 @@ export interface EngineContext {
 const ENGINES: Record<EngineName, ((c: EngineContext) => WorkerEngine) | undefined> = {
   local: (c) => new LocalEngine({ onOutput: c.onOutput }),
   docker: (c) => dockerWorkerEngine({ onOutput: c.onOutput }),
-  // slot: the kubernetes engine (an Indexed Job)
-  kubernetes: undefined,
+  // an Indexed Job through the kubeconfig kubectl would use (docs/DISTRIBUTED.md, Kubernetes; not run on a cluster here)
+  kubernetes: () => createKubernetesEngine(),
 };
 
 

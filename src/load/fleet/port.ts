@@ -58,6 +58,9 @@ export const WORKER_TOKEN_ENV = 'LOADSCOPE_WORKER_TOKEN';
 /** Kubernetes' Indexed Job sets this on each pod; the worker reads it when WORKER_INDEX_ENV is absent. */
 export const K8S_INDEX_ENV = 'JOB_COMPLETION_INDEX';
 
+/** The worker image the docker engine builds (compose/images/loadscope) and the Kubernetes Job runs by default. */
+export const WORKER_IMAGE_REF = 'loadscope/loadscope:dev';
+
 /** The command each engine runs (after the node + loadscope entry point): `loadscope worker`. */
 export const WORKER_ARGS = ['worker'] as const;
 

@@ -1,0 +1,66 @@
+// `loadscope k8s manifest`: the kubernetes engine's objects for one scenario as YAML for kubectl apply / GitOps
+// (docs/DISTRIBUTED.md, Kubernetes). The scenario is checked against the config (exit 2 when unknown or invalid);
+// the Job's deadline comes from its planned duration; the objects come from the same builder the engine uses.
+import { randomBytes } from 'node:crypto';
+import type { ResolvedConfig } from '../config/schema.ts';
+import { UsageError } from '../common/errors.ts';
+import { planShape } from '../load/shapes/registry.ts';
+import { buildWorkerManifests, DEFAULT_COORDINATOR_PORT, DEFAULT_NAMESPACE, inClusterCoordinatorUrl, JOB_DEADLINE_GRACE_SECONDS, manifestsYaml } from '../load/fleet/kubernetes-manifests.ts';
+import { WORKER_TOKEN_ENV } from '../load/fleet/port.ts';
+import { newRunId } from './run-scenario.ts';
+
+/** Time a worker may take to be scheduled, pull its image and pass the start barrier, on top of the scenario. */
+export const WORKER_START_ALLOWANCE_MS = 120_000;
+/** Kubernetes accepts up to 100 000 completions; our pod names stay DNS labels up to this many. */
+export const MAX_K8S_WORKERS = 10_000;
+
+export interface K8sManifestRequest {
+  config: ResolvedConfig;
+  scenario: string;
+  workers: number;
+  image?: string;
+  namespace?: string;
+  /** a coordinator outside the cluster, as the pods reach it; without it: a Service for an in-cluster coordinator */
+  coordinatorUrl?: string;
+  coordinatorPort?: number;
+  runId?: string;
+  /** the environment: WORKER_TOKEN_ENV, when set, is the token (stable output for GitOps); else a fresh one */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function k8sManifest(r: K8sManifestRequest): string {
+  const scenario = r.config.scenarios[r.scenario];
+  if (!scenario) throw new UsageError(`unknown scenario "${r.scenario}" (have: ${Object.keys(r.config.scenarios).join(', ')})`);
+  if (!Number.isInteger(r.workers) || r.workers < 1 || r.workers > MAX_K8S_WORKERS) throw new UsageError(`--workers must be an integer from 1 to ${MAX_K8S_WORKERS}, got ${r.workers}`);
+  const namespace = r.namespace ?? DEFAULT_NAMESPACE;
+  if (!DNS_LABEL.test(namespace)) throw new UsageError(`--namespace must be a DNS label (lowercase letters, digits, '-'), got "${namespace}"`);
+  if (r.image !== undefined && (r.image.trim() === '' || /\s/.test(r.image))) throw new UsageError(`--image must be an image reference, got "${r.image}"`);
+  const port = r.coordinatorPort ?? DEFAULT_COORDINATOR_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new UsageError(`--coordinator-port must be a port number, got ${r.coordinatorPort}`);
+  if (r.coordinatorUrl !== undefined && !isHttpUrl(r.coordinatorUrl)) throw new UsageError(`--coordinator-url must be an http(s) URL, got "${r.coordinatorUrl}"`);
+  const runId = r.runId ?? newRunId(r.scenario);
+  const plannedMs = planShape(scenario.shape, 1).durationMs + WORKER_START_ALLOWANCE_MS;
+  const manifests = buildWorkerManifests({
+    runId,
+    count: r.workers,
+    token: r.env[WORKER_TOKEN_ENV] || randomBytes(32).toString('hex'),
+    coordinatorUrl: r.coordinatorUrl ?? inClusterCoordinatorUrl(runId, namespace, port),
+    ...(r.coordinatorUrl ? {} : { coordinatorService: { port } }),
+    activeDeadlineSeconds: Math.ceil(plannedMs / 1000) + JOB_DEADLINE_GRACE_SECONDS,
+    namespace,
+    ...(r.image ? { image: r.image } : {}),
+  });
+  const where = r.coordinatorUrl ? `coordinator at ${r.coordinatorUrl}` : `coordinator in the cluster: a pod labelled like the Service's selector, port ${port}`;
+  return `# loadscope k8s manifest ${r.scenario} --workers ${r.workers}: run ${runId}, ${where}\n${manifestsYaml(manifests)}`;
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
+}
