@@ -17,7 +17,10 @@ const ADAPTERS = [
   { file: 'src/load/fleet/kubernetes-client.ts', name: '@kubernetes/client-node' },
 ];
 const adapterPaths = (except) =>
-  ADAPTERS.filter((a) => a.file !== except && !a.pattern).map((a) => ({ name: a.name, message: `Only the ${a.name} adapter (${a.file}) may import ${a.name}.` }));
+  ADAPTERS.filter((a) => a.file !== except && !a.pattern).map((a) => ({
+    name: a.name,
+    message: `Only the ${a.name} adapter (${a.file}) may import ${a.name}.`,
+  }));
 const adapterPatterns = (except) =>
   ADAPTERS.filter((a) => a.file !== except && a.pattern).map((a) => ({ group: [a.name], message: `Only the adapter ${a.file} may import ${a.name}.` }));
 
@@ -33,7 +36,10 @@ const pureRestrictions = {
       patterns: [...adapterPatterns(), ...impureModules.map((group) => ({ group: [group, '!**/store/run-format.ts'], message: PURE_MESSAGE }))],
     },
   ],
-  'no-restricted-globals': ['error', ...['process', 'performance', 'setTimeout', 'setInterval', 'setImmediate', 'fetch'].map((name) => ({ name, message: PURE_MESSAGE }))],
+  'no-restricted-globals': [
+    'error',
+    ...['process', 'performance', 'setTimeout', 'setInterval', 'setImmediate', 'fetch'].map((name) => ({ name, message: PURE_MESSAGE })),
+  ],
   'no-restricted-syntax': [
     'error',
     { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: `Date.now(): ${PURE_MESSAGE} Take the time as input.` },
@@ -52,9 +58,16 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: adapterPaths(), patterns: adapterPatterns() }],
     },
   },
-  ...ADAPTERS.map((a) => ({ files: [a.file], rules: { 'no-restricted-imports': ['error', { paths: adapterPaths(a.file), patterns: adapterPatterns(a.file) }] } })),
+  ...ADAPTERS.map((a) => ({
+    files: [a.file],
+    rules: { 'no-restricted-imports': ['error', { paths: adapterPaths(a.file), patterns: adapterPatterns(a.file) }] },
+  })),
   { files: ['src/analysis/**/*.ts', 'src/report/**/*.ts'], ignores: ['**/*.test.ts'], rules: pureRestrictions },
   // Small functions (STYLE: functions ≤ ~80 lines): blank lines and comments do not count. Tests are exempt:
   // a describe block is a list of cases, not one piece of logic.
-  { files: ['src/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] } },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] },
+  },
 );

@@ -32,7 +32,15 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['src/**/*.test.ts'], exclude: [...INTEGRATION, ...REALTIME], maxWorkers: 2, isolate: false, ...UNIT_TIMEOUTS, sequence: { groupOrder: 0 } },
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts'],
+          exclude: [...INTEGRATION, ...REALTIME],
+          maxWorkers: 2,
+          isolate: false,
+          ...UNIT_TIMEOUTS,
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,

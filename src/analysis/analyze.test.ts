@@ -19,7 +19,16 @@ function soak(latMs: number, n = 900): SecondSpec[] {
     users: 10,
     latenciesMs: { api: constant(50, latMs), health: constant(10, 2) },
     containers: { app: container({ memoryWorkingSetBytes: 300e6 + (i % 20) * 1e6 }) },
-    postgres: { maxConnections: 100, connectionsByState: { active: 5, idle: 5 }, connectionsByApp: { archiveorigin: { active: 5, idle: 5 } }, waitingByType: {}, ungrantedLocks: 0, blockedSessions: 0, idleInTransaction: 0, oldestIdleInTransactionSeconds: 0 },
+    postgres: {
+      maxConnections: 100,
+      connectionsByState: { active: 5, idle: 5 },
+      connectionsByApp: { archiveorigin: { active: 5, idle: 5 } },
+      waitingByType: {},
+      ungrantedLocks: 0,
+      blockedSessions: 0,
+      idleInTransaction: 0,
+      oldestIdleInTransactionSeconds: 0,
+    },
   }));
 }
 
@@ -43,7 +52,10 @@ describe('analyzeRun', () => {
 
   it('soak: SLO pass, a 15-min run leaks nothing detectable; contract holds', () => {
     const rec = buildRecord(soak(20));
-    const a = analyzeRun(rec, { ...opts({ name: 'soak', shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 100, errorRatio: 0.01, minThroughputRps: 10 } }), generatorCores: 4 });
+    const a = analyzeRun(rec, {
+      ...opts({ name: 'soak', shape: 'ramp', thinkTimeMeanMs: 150, slo: { p95Ms: 100, errorRatio: 0.01, minThroughputRps: 10 } }),
+      generatorCores: 4,
+    });
     expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
     expect(a.slo.map((s) => s.status)).toEqual(['pass', 'pass', 'pass']);
     expect(a.leaks).toHaveLength(1);
@@ -54,7 +66,10 @@ describe('analyzeRun', () => {
   it('a throughput SLO the shape cannot produce fails with the bound and is listed under feasibility', () => {
     // 10 users × 60 req/s observed; objective 1,000 req/s; as configured (10 users, 150 ms think) ≤ 66.7 req/s
     const slo = { p95Ms: 100, minThroughputRps: 1000 };
-    const a = analyzeRun(buildRecord(soak(20, 300)), opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo, feasibility: { model: 'closed', users: 10, thinkTimeMeanMs: 150, slo } }));
+    const a = analyzeRun(
+      buildRecord(soak(20, 300)),
+      opts({ shape: 'ramp', thinkTimeMeanMs: 150, slo, feasibility: { model: 'closed', users: 10, thinkTimeMeanMs: 150, slo } }),
+    );
     expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
     expect(a.verdict).toBe('fail');
     expect(a.feasibility.map((f) => [f.objective, Math.round(f.boundRps * 10) / 10])).toEqual([['minThroughputRps', 66.7]]);
@@ -81,10 +96,31 @@ describe('analyzeRun', () => {
   it('the observed real run: POOL_MAX=1, stopped on break 8 s into step 2 → breaking point, pool bottleneck and advice', () => {
     // step 1: 3 users, 60 req/s at 50 ms (in flight 3 ≈ Little), one connection busy now and then
     // step 2: 40 users, the single connection always active, 50 req/s at 760 ms (≈ 38 requests in flight, queued)
-    const pgPoint = (app: Record<string, number>) => ({ maxConnections: 100, connectionsByState: app, connectionsByApp: { archiveorigin: app }, waitingByType: {}, ungrantedLocks: 0, blockedSessions: 0, idleInTransaction: 0, oldestIdleInTransactionSeconds: 0 });
+    const pgPoint = (app: Record<string, number>) => ({
+      maxConnections: 100,
+      connectionsByState: app,
+      connectionsByApp: { archiveorigin: app },
+      waitingByType: {},
+      ungrantedLocks: 0,
+      blockedSessions: 0,
+      idleInTransaction: 0,
+      oldestIdleInTransactionSeconds: 0,
+    });
     const specs: SecondSpec[] = [
-      ...Array.from({ length: 60 }, (_, i) => ({ phase: 'step-1:3', users: 3, latenciesMs: { api: constant(60, 50) }, containers: { app: container() }, postgres: pgPoint(i % 3 ? { idle: 1 } : { active: 1 }) })),
-      ...Array.from({ length: 9 }, () => ({ phase: 'step-2:40', users: 40, latenciesMs: { api: constant(50, 760) }, containers: { app: container() }, postgres: pgPoint({ active: 1 }) })),
+      ...Array.from({ length: 60 }, (_, i) => ({
+        phase: 'step-1:3',
+        users: 3,
+        latenciesMs: { api: constant(60, 50) },
+        containers: { app: container() },
+        postgres: pgPoint(i % 3 ? { idle: 1 } : { active: 1 }),
+      })),
+      ...Array.from({ length: 9 }, () => ({
+        phase: 'step-2:40',
+        users: 40,
+        latenciesMs: { api: constant(50, 760) },
+        containers: { app: container() },
+        postgres: pgPoint({ active: 1 }),
+      })),
     ];
     const events: RunEvent[] = [];
     const rec = buildRecord(specs, events);
@@ -139,7 +175,10 @@ describe('compareRuns', () => {
   });
 
   it('empty runs → no-data', () => {
-    const c = compareRuns({ record: { startMs: 0, series: [], histograms: [], events: [] } }, { record: { startMs: 0, series: [], histograms: [], events: [] } });
+    const c = compareRuns(
+      { record: { startMs: 0, series: [], histograms: [], events: [] } },
+      { record: { startMs: 0, series: [], histograms: [], events: [] } },
+    );
     expect(c.endpoints).toEqual([expect.objectContaining({ endpoint: '*', change: 'no-data' })]);
   });
 });

@@ -73,7 +73,7 @@ export interface Analysis {
   slo: SloResult[];
   capacity: {
     maxThroughputRps: number | null;
-    breakingPoint: Pick<BreakingPoint, 'users' | 'throughputRps' | 'reason'> & Partial<BreakingPoint> | null;
+    breakingPoint: (Pick<BreakingPoint, 'users' | 'throughputRps' | 'reason'> & Partial<BreakingPoint>) | null;
     knee: CapacityResult['knee'];
     usl: UslResult | null;
     notes: string[];
@@ -89,7 +89,22 @@ export interface Analysis {
   feasibility: FeasibilityFinding[];
 }
 
-export type RecoveryReport = Pick<RecoveryResult, 'kind' | 'startS' | 'endS' | 'observedS' | 'recoveryS' | 'holdS' | 'baselineP95Ms' | 'bandP95Ms' | 'peakP95Ms' | 'overshoot' | 'settledP95Ms' | 'verdict' | 'note'>;
+export type RecoveryReport = Pick<
+  RecoveryResult,
+  | 'kind'
+  | 'startS'
+  | 'endS'
+  | 'observedS'
+  | 'recoveryS'
+  | 'holdS'
+  | 'baselineP95Ms'
+  | 'bandP95Ms'
+  | 'peakP95Ms'
+  | 'overshoot'
+  | 'settledP95Ms'
+  | 'verdict'
+  | 'note'
+>;
 
 const recoveryReport = (r: RecoveryResult): RecoveryReport => ({
   kind: r.kind,
@@ -123,17 +138,42 @@ function leakReports(record: RunRecord, segs: readonly LoadSegment[], o: Analyze
     const cs = pts.map((p) => p.containers![service]!);
     const all = record.series.map((p) => p.containers?.[service]).filter((c) => c !== undefined);
     const oomDelta = all.length ? Math.max(0, all[all.length - 1]!.oomKills - all[0]!.oomKills) : 0;
-    const oomEvents = record.events.filter((e) => e.service === service && (containerEventKind(e.kind) === 'container-oom' || (containerEventKind(e.kind) === 'container-died' && e.oomKilled === true)) && (e.tMs - t0Ms) / 1000 >= 0).length;
-    const r = detectLeak({ tS: pts.map((p) => p.elapsedS), bytes: cs.map((c) => c.memoryWorkingSetBytes), anonBytes: cs.map((c) => c.memoryRssBytes ?? null), limitBytes: cs.find((c) => c.memoryLimitBytes)?.memoryLimitBytes ?? null }, { ...o.leak, oomEvents: Math.max(oomDelta, oomEvents) });
-    return { service, verdict: r.verdict, kind: r.kind, slopeBytesPerHour: r.slopeBytesPerHour, ci95: r.ci95 ? [fin(r.ci95[0]), fin(r.ci95[1])] : null, timeToLimitHours: r.timeToLimitHours, reason: w ? r.reason : 'no constant-load steady window', fittedS: w && r.warmupCutS !== null && pts.length ? { fromS: pts[0]!.elapsedS + r.warmupCutS, toS: pts[pts.length - 1]!.elapsedS } : null, ...(r.verdict === 'INCONCLUSIVE' && w ? { steadyNeededS: r.steadyNeededS ?? null } : {}) };
+    const oomEvents = record.events.filter(
+      (e) =>
+        e.service === service &&
+        (containerEventKind(e.kind) === 'container-oom' || (containerEventKind(e.kind) === 'container-died' && e.oomKilled === true)) &&
+        (e.tMs - t0Ms) / 1000 >= 0,
+    ).length;
+    const r = detectLeak(
+      {
+        tS: pts.map((p) => p.elapsedS),
+        bytes: cs.map((c) => c.memoryWorkingSetBytes),
+        anonBytes: cs.map((c) => c.memoryRssBytes ?? null),
+        limitBytes: cs.find((c) => c.memoryLimitBytes)?.memoryLimitBytes ?? null,
+      },
+      { ...o.leak, oomEvents: Math.max(oomDelta, oomEvents) },
+    );
+    return {
+      service,
+      verdict: r.verdict,
+      kind: r.kind,
+      slopeBytesPerHour: r.slopeBytesPerHour,
+      ci95: r.ci95 ? [fin(r.ci95[0]), fin(r.ci95[1])] : null,
+      timeToLimitHours: r.timeToLimitHours,
+      reason: w ? r.reason : 'no constant-load steady window',
+      fittedS: w && r.warmupCutS !== null && pts.length ? { fromS: pts[0]!.elapsedS + r.warmupCutS, toS: pts[pts.length - 1]!.elapsedS } : null,
+      ...(r.verdict === 'INCONCLUSIVE' && w ? { steadyNeededS: r.steadyNeededS ?? null } : {}),
+    };
   });
 }
 
 function steadyMax(series: RunRecord['series'], segs: readonly LoadSegment[]): number | null {
-  const xs = segs.filter((s) => s.steady).map((s) => aggregate(series, s.steady!).goodputRps).filter(Number.isFinite);
+  const xs = segs
+    .filter((s) => s.steady)
+    .map((s) => aggregate(series, s.steady!).goodputRps)
+    .filter(Number.isFinite);
   return xs.length ? Math.max(...xs) : null;
 }
-
 
 export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const series = [...record.series].filter((p) => Number.isFinite(p.elapsedS)).sort((a, b) => a.elapsedS - b.elapsedS);
@@ -212,7 +252,10 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     recovery: recovery.map(recoveryReport),
     bottlenecks: bns.map((b) => ({ resource: b.resource, evidence: b.evidence, rank: b.rank, role: b.role })),
     recommendations,
-    incidents: [...findIncidents(record.events, series, record.startMs), ...tailIncidents(findTailEpisodes(series, hist, steadyWindows(segs), { appName: o.appName, poolMax: o.poolMax }), t0Ms)].sort((a, b) => a.tMs - b.tMs),
+    incidents: [
+      ...findIncidents(record.events, series, record.startMs),
+      ...tailIncidents(findTailEpisodes(series, hist, steadyWindows(segs), { appName: o.appName, poolMax: o.poolMax }), t0Ms),
+    ].sort((a, b) => a.tMs - b.tMs),
     feasibility,
   };
 }

@@ -84,7 +84,14 @@ function signals(series: readonly SeriesPoint[], o: BottleneckOptions, options: 
       describe: (peak) => `CPU at ${(peak * 100).toFixed(0)} % of its limit or CFS-throttled`,
     });
     const mem = c.map((x) => (fresh(x) && x!.memoryLimitBytes ? x!.memoryWorkingSetBytes / x!.memoryLimitBytes : NaN));
-    out.push({ resource: `memory:${svc}`, kind: 'memory', service: svc, sat: mem.map((m) => m >= (o.memoryRatio ?? 0.9)), metric: mem, describe: (peak) => `working set at ${(peak * 100).toFixed(0)} % of the memory limit` });
+    out.push({
+      resource: `memory:${svc}`,
+      kind: 'memory',
+      service: svc,
+      sat: mem.map((m) => m >= (o.memoryRatio ?? 0.9)),
+      metric: mem,
+      describe: (peak) => `working set at ${(peak * 100).toFixed(0)} % of the memory limit`,
+    });
   }
   if (series.some((p) => p.postgres)) {
     const app = o.appName ?? REFERENCE_APP_NAME;
@@ -130,15 +137,37 @@ function signals(series: readonly SeriesPoint[], o: BottleneckOptions, options: 
       service: app,
       sat: poolSat,
       metric: queued.map((w, i) => w + busy[i]! / Math.max(1, appTotal[i]!)),
-      describe: (peak) => `app DB connection pool (${app}) exhausted: all ${o.poolMax !== undefined ? `${o.poolMax} (pool max)` : `${Math.max(...appTotal)}`} connections busy with requests queued for one (peak ≈ ${Math.max(0, peak - 1).toFixed(0)} waiting)`,
+      describe: (peak) =>
+        `app DB connection pool (${app}) exhausted: all ${o.poolMax !== undefined ? `${o.poolMax} (pool max)` : `${Math.max(...appTotal)}`} connections busy with requests queued for one (peak ≈ ${Math.max(0, peak - 1).toFixed(0)} waiting)`,
     });
-    out.push({ resource: 'postgres:locks', kind: 'locks', service: 'postgres', sat: lockWaits.map((w) => w > 0), metric: lockWaits, describe: (peak) => `sessions waiting on locks (peak ${peak.toFixed(0)})` });
+    out.push({
+      resource: 'postgres:locks',
+      kind: 'locks',
+      service: 'postgres',
+      sat: lockWaits.map((w) => w > 0),
+      metric: lockWaits,
+      describe: (peak) => `sessions waiting on locks (peak ${peak.toFixed(0)})`,
+    });
     // "many" connections held idle in a transaction: at least 2 and a fifth of the app's (one of a 2-connection
     // pool between two statements is the pool at work, not the app holding connections)
     const iit = appStates.map((s) => s['idle in transaction'] ?? 0);
-    out.push({ resource: `idle-in-transaction:${app}`, kind: 'idle-in-transaction', service: app, sat: iit.map((v, i) => v >= 2 && v >= 0.2 * Math.max(1, appTotal[i]!)), metric: iit, describe: (peak) => `${peak.toFixed(0)} ${app} connections idle in transaction (the app holds connections)` });
+    out.push({
+      resource: `idle-in-transaction:${app}`,
+      kind: 'idle-in-transaction',
+      service: app,
+      sat: iit.map((v, i) => v >= 2 && v >= 0.2 * Math.max(1, appTotal[i]!)),
+      metric: iit,
+      describe: (peak) => `${peak.toFixed(0)} ${app} connections idle in transaction (the app holds connections)`,
+    });
     const conn = pg.map((x) => (x ? Object.values(x.connectionsByState).reduce((a, b) => a + b, 0) / Math.max(1, x.maxConnections) : NaN));
-    out.push({ resource: 'postgres:connections', kind: 'connections', service: 'postgres', sat: conn.map((v) => v >= 0.9), metric: conn, describe: (peak) => `${(peak * 100).toFixed(0)} % of max_connections in use` });
+    out.push({
+      resource: 'postgres:connections',
+      kind: 'connections',
+      service: 'postgres',
+      sat: conn.map((v) => v >= 0.9),
+      metric: conn,
+      describe: (peak) => `${(peak * 100).toFixed(0)} % of max_connections in use`,
+    });
   }
   return out;
 }
@@ -168,7 +197,10 @@ export function attributeBottlenecks(series: readonly SeriesPoint[], hist: Histo
   const { p95, err } = red(series, hist);
   const stop = o.stopRuleBreach;
   const breach = series.map(
-    (p, i) => (o.sloP95Ms !== undefined && p95[i]! > o.sloP95Ms) || err[i]! > (o.sloErrorRatio ?? DEFAULT_MAX_ERROR_RATIO) || (stop !== undefined && p.elapsedS >= stop.fromS && p.elapsedS <= stop.toS),
+    (p, i) =>
+      (o.sloP95Ms !== undefined && p95[i]! > o.sloP95Ms) ||
+      err[i]! > (o.sloErrorRatio ?? DEFAULT_MAX_ERROR_RATIO) ||
+      (stop !== undefined && p.elapsedS >= stop.fromS && p.elapsedS <= stop.toS),
   );
   const breachIdx = breach.findIndex((b, i) => b && breach[i + 1] === true);
   const breachOnsetS = breachIdx >= 0 ? series[breachIdx]!.elapsedS : null;
@@ -218,7 +250,9 @@ export function attributeBottlenecks(series: readonly SeriesPoint[], hist: Histo
     });
   }
   const order: Record<BottleneckRole, number> = { PRIMARY: 0, CONTRIBUTING: 1, SATURATED: 2 };
-  found.sort((a, b) => order[a.role] - order[b.role] || (b.evidence.leadS ?? -Infinity) - (a.evidence.leadS ?? -Infinity) || (b.evidence.r ?? 0) - (a.evidence.r ?? 0));
+  found.sort(
+    (a, b) => order[a.role] - order[b.role] || (b.evidence.leadS ?? -Infinity) - (a.evidence.leadS ?? -Infinity) || (b.evidence.r ?? 0) - (a.evidence.r ?? 0),
+  );
   // at most one PRIMARY: the earliest-leading qualifies, later ones are contributing (D4: pool after locks)
   found.forEach((f, i) => {
     if (i > 0 && f.role === 'PRIMARY') f.role = 'CONTRIBUTING';

@@ -6,7 +6,12 @@ import { buildRecord, constant } from './testing/build-record.ts';
 import { loadSegments } from './windows.ts';
 
 const capacityOf = (rec: ReturnType<typeof steppedRun>) =>
-  analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), rec.events, { startMs: rec.startMs, model: 'closed', rule: { p95Ms: 50, errorRatio: 0.01 }, usl: { resamples: 50 } });
+  analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), rec.events, {
+    startMs: rec.startMs,
+    model: 'closed',
+    rule: { p95Ms: 50, errorRatio: 0.01 },
+    usl: { resamples: 50 },
+  });
 
 describe('capacity: SLO-predicate breaking point (B6)', () => {
   it('max sustainable = last passing step, breaking point = first failing step, confirmed by the next', () => {
@@ -26,7 +31,13 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
   it('≥ 4 levels → knee and USL attempted; fewer → explicit notes with the count needed', () => {
     const c = capacityOf(steppedRun());
     expect(c.kneeNote).not.toMatch(/needs/);
-    const rec = buildRecord(Array.from({ length: 120 }, (_, i) => ({ phase: `step-${i < 60 ? 1 : 2}:${i < 60 ? 1 : 2}`, users: i < 60 ? 1 : 2, latenciesMs: { api: constant(10, 10) } })));
+    const rec = buildRecord(
+      Array.from({ length: 120 }, (_, i) => ({
+        phase: `step-${i < 60 ? 1 : 2}:${i < 60 ? 1 : 2}`,
+        users: i < 60 ? 1 : 2,
+        latenciesMs: { api: constant(10, 10) },
+      })),
+    );
     const small = capacityOf(rec);
     expect(small.knee).toBeNull();
     expect(small.usl).toBeNull();
@@ -37,7 +48,13 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
   it('container OOM at the break is part of the failure mode', () => {
     const rec = steppedRun();
     const at = rec.series.find((p) => p.phase === 'step-5:50')!.tMs + 5000;
-    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), [{ tMs: at, kind: 'container-died', service: 'app', oomKilled: true }], { startMs: rec.startMs, model: 'closed', rule: { p95Ms: 50 } });
+    const c = analyzeCapacity(
+      rec.series,
+      new HistogramIndex(rec.histograms),
+      loadSegments(rec.series),
+      [{ tMs: at, kind: 'container-died', service: 'app', oomKilled: true }],
+      { startMs: rec.startMs, model: 'closed', rule: { p95Ms: 50 } },
+    );
     expect(c.breakingPoint!.failureMode.containerEvents).toEqual([expect.objectContaining({ service: 'app', oomKilled: true })]);
   });
 
@@ -50,7 +67,12 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
     // 60 s at 3 users (passing), then 8 s at 40 users with p95 760 ms: the stop rule fired; no steady window
     const specs = [
       ...Array.from({ length: 60 }, () => ({ phase: 'step-1:3', users: 3, latenciesMs: { api: constant(30, 20) } })),
-      ...Array.from({ length: 8 }, (_, i) => ({ phase: 'step-2:40', users: i < 2 ? 20 : 40, latenciesMs: { api: constant(50, 760) }, errors: { api: { '5xx': 5 } } })),
+      ...Array.from({ length: 8 }, (_, i) => ({
+        phase: 'step-2:40',
+        users: i < 2 ? 20 : 40,
+        latenciesMs: { api: constant(50, 760) },
+        errors: { api: { '5xx': 5 } },
+      })),
     ];
     const rec = buildRecord(specs);
     const t = (s: number): number => rec.series[0]!.tMs + (s - 1) * 1000;
@@ -58,7 +80,11 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
       { tMs: t(66), kind: 'stack-container-died', service: 'app', exitCode: 137, oomKilled: false },
       { tMs: t(68), kind: 'break', reason: 'p95 760.0 ms > 300 ms for 3 s at 40 users (step-2:40)', phase: 'step-2:40' },
     ];
-    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, { startMs: rec.startMs, model: 'closed', rule: { p95Ms: 300 } });
+    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, {
+      startMs: rec.startMs,
+      model: 'closed',
+      rule: { p95Ms: 300 },
+    });
     expect(c.steps.map((s) => s.phase)).toEqual(['step-1:3']);
     expect(c.breakingPoint).toMatchObject({ users: 40, phase: 'step-2:40', detectedBy: 'stop-rule', lastPassUsers: 3, confirmedByNextStep: false });
     expect(c.breakingPoint!.throughputRps).toBeCloseTo(45, 0);
@@ -76,8 +102,11 @@ describe('capacity: SLO-predicate breaking point (B6)', () => {
     ];
     const rec = buildRecord(specs);
     const events = [{ tMs: rec.series[0]!.tMs + 64_000, kind: 'break', reason: 'p95 900 ms > 300 ms for 3 s at 13 users (step-2:40)', phase: 'step-2:40' }];
-    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, { startMs: rec.startMs, model: 'closed', rule: { p95Ms: 300 } });
+    const c = analyzeCapacity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), events, {
+      startMs: rec.startMs,
+      model: 'closed',
+      rule: { p95Ms: 300 },
+    });
     expect(c.breakingPoint).toMatchObject({ users: 13, detectedBy: 'stop-rule' });
   });
 });
-

@@ -115,7 +115,14 @@ export const evalWindowS = (lengthS: number, rule: StepRule): number => {
   return Math.max(MIN_EVAL_WINDOW_S, Math.min(want, Math.floor(lengthS / k)));
 };
 
-export function stepStats(series: readonly SeriesPoint[], hist: HistogramIndex, seg: LoadSegment & { steady: WindowS }, o: CapacityOptions, prev?: StepStats, prevCv?: number): StepStats {
+export function stepStats(
+  series: readonly SeriesPoint[],
+  hist: HistogramIndex,
+  seg: LoadSegment & { steady: WindowS },
+  o: CapacityOptions,
+  prev?: StepStats,
+  prevCv?: number,
+): StepStats {
   const w = seg.steady;
   const agg = aggregate(series, w);
   const lat = hist.stats(ALL_ENDPOINTS, w);
@@ -177,13 +184,33 @@ export const containerEventKind = (kind: string): 'container-died' | 'container-
 };
 
 /** Failure mode of a breaking step; `w` runs from the last passing step's window to the end of the breaking one. */
-export function failureMode(series: readonly SeriesPoint[], hist: HistogramIndex, step: StepStats, o: CapacityOptions, events: readonly RunEvent[], t0Ms: number, w: WindowS, lastPass?: StepStats | null): FailureMode {
+export function failureMode(
+  series: readonly SeriesPoint[],
+  hist: HistogramIndex,
+  step: StepStats,
+  o: CapacityOptions,
+  events: readonly RunEvent[],
+  t0Ms: number,
+  w: WindowS,
+  lastPass?: StepStats | null,
+): FailureMode {
   const rule = o.rule;
   const fromS = w.fromS;
-  const signals = failureSignals(series, hist, events, w, { startMs: t0Ms, p95Ms: rule.p95Ms, errorRatio: rule.errorRatio ?? DEFAULT_MAX_ERROR_RATIO, appName: o.appName, poolMax: o.poolMax });
+  const signals = failureSignals(series, hist, events, w, {
+    startMs: t0Ms,
+    p95Ms: rule.p95Ms,
+    errorRatio: rule.errorRatio ?? DEFAULT_MAX_ERROR_RATIO,
+    appName: o.appName,
+    poolMax: o.poolMax,
+  });
   const containerEvents = events
     .filter((e) => containerEventKind(e.kind) !== null && (e.tMs - t0Ms) / 1000 >= fromS)
-    .map((e) => ({ tS: (e.tMs - t0Ms) / 1000, service: String(e.service ?? ''), kind: containerEventKind(e.kind)!, oomKilled: containerEventKind(e.kind) === 'container-oom' || e.oomKilled === true }));
+    .map((e) => ({
+      tS: (e.tMs - t0Ms) / 1000,
+      service: String(e.service ?? ''),
+      kind: containerEventKind(e.kind)!,
+      oomKilled: containerEventKind(e.kind) === 'container-oom' || e.oomKilled === true,
+    }));
   return {
     latency: { p95Ms: step.p95Ms, limitMs: rule.p95Ms ?? null, exceeded: rule.p95Ms !== undefined && step.p95Ms !== null && step.p95Ms > rule.p95Ms },
     errorsByKind: step.errorsByKind,
@@ -202,7 +229,6 @@ function plateau(step: StepStats, lastPass: StepStats | null | undefined): strin
   return `; goodput ${lastPass.goodputRps.toFixed(0)} → ${step.goodputRps.toFixed(0)} req/s while users went ${lastPass.users} → ${step.users}`;
 }
 
-
 /** The breaking point from the first `break` event of the stop-on-break rule; null without one. */
 export function breakFromStopRule(
   series: readonly SeriesPoint[],
@@ -217,7 +243,11 @@ export function breakFromStopRule(
   if (!ev || !series.length) return null;
   const atS = (ev.tMs - t0Ms) / 1000;
   const named = typeof ev.phase === 'string' ? segments.filter((s) => s.phase === ev.phase) : [];
-  const seg = named.find((s) => atS >= s.startS - 1 && atS <= s.endS + 1) ?? named[named.length - 1] ?? segments.find((s) => atS >= s.startS && atS <= s.endS + 1) ?? segments.filter((s) => s.startS <= atS).pop();
+  const seg =
+    named.find((s) => atS >= s.startS - 1 && atS <= s.endS + 1) ??
+    named[named.length - 1] ??
+    segments.find((s) => atS >= s.startS && atS <= s.endS + 1) ??
+    segments.filter((s) => s.startS <= atS).pop();
   if (!seg) return null;
   const pts = series.filter((p) => p.elapsedS >= seg.startS && p.elapsedS <= Math.min(seg.endS, atS + 1));
   const level = o.phaseLevels?.[seg.phase] ?? (pts.length ? Math.max(...pts.map((p) => p.activeUsers)) : seg.users);
@@ -274,7 +304,13 @@ export function breakFromStopRule(
 }
 
 /** Capacity of a stepped run; `segments` are the load segments in time order (only 'step'/'rate' kinds are used). */
-export function analyzeCapacity(series: readonly SeriesPoint[], hist: HistogramIndex, segments: readonly LoadSegment[], events: readonly RunEvent[], o: CapacityOptions): CapacityResult {
+export function analyzeCapacity(
+  series: readonly SeriesPoint[],
+  hist: HistogramIndex,
+  segments: readonly LoadSegment[],
+  events: readonly RunEvent[],
+  o: CapacityOptions,
+): CapacityResult {
   const stepSegs = segments.filter((s): s is LoadSegment & { steady: WindowS } => (s.kind === 'step' || s.kind === 'rate') && s.steady !== null);
   const steps: StepStats[] = [];
   for (let i = 0; i < stepSegs.length; i++) {
@@ -319,12 +355,16 @@ export function analyzeCapacity(series: readonly SeriesPoint[], hist: HistogramI
 
   const minLevels = o.minLevels ?? MIN_LEVELS;
   const levels = new Set(steps.map((s) => s.users)).size;
-  const few = levels < WELL_CONSTRAINED_LEVELS ? ` from ${levels} levels (fewer than ${WELL_CONSTRAINED_LEVELS}: low confidence, one step is the resolution)` : '';
+  const few =
+    levels < WELL_CONSTRAINED_LEVELS ? ` from ${levels} levels (fewer than ${WELL_CONSTRAINED_LEVELS}: low confidence, one step is the resolution)` : '';
   let knee: CapacityResult['knee'] = null;
   let kneeNote = `needs ≥ ${minLevels} steps with a steady part (have ${levels})`;
   if (levels >= minLevels) {
     const xs = o.model === 'open' ? steps.map((s) => s.offeredRps ?? s.users) : steps.map((s) => s.users);
-    const k = kneedle(xs, steps.map((s) => s.goodputRps));
+    const k = kneedle(
+      xs,
+      steps.map((s) => s.goodputRps),
+    );
     kneeNote = (k ? 'onset of diminishing returns (not the capacity)' : 'no knee: throughput still scales linearly over the measured range') + few;
     if (k) knee = { users: steps[k.index]!.users, throughputRps: k.y, label: 'efficiency knee' };
   }
@@ -332,10 +372,15 @@ export function analyzeCapacity(series: readonly SeriesPoint[], hist: HistogramI
   let uslNote = `needs ≥ ${minLevels} load levels with a steady part (have ${levels})`;
   if (o.model === 'open') uslNote = 'USL needs concurrency as the independent variable (closed model)';
   else if (levels >= minLevels) {
-    usl = analyzeUsl(steps.map((s) => ({ users: s.users, throughputRps: s.goodputRps })), { ...o.usl, minLevels }) ?? null;
+    usl =
+      analyzeUsl(
+        steps.map((s) => ({ users: s.users, throughputRps: s.goodputRps })),
+        { ...o.usl, minLevels },
+      ) ?? null;
     uslNote = usl ? usl.note : 'fit failed';
     // 3 parameters: n levels leave n − 3 residual degrees of freedom; the bootstrap resamples only those residuals
-    if (usl && levels < WELL_CONSTRAINED_LEVELS) uslNote += `; fitted to ${levels} levels (${levels - 3} residual degree${levels - 3 === 1 ? '' : 's'} of freedom): the CIs are wide and may still understate the uncertainty`;
+    if (usl && levels < WELL_CONSTRAINED_LEVELS)
+      uslNote += `; fitted to ${levels} levels (${levels - 3} residual degree${levels - 3 === 1 ? '' : 's'} of freedom): the CIs are wide and may still understate the uncertainty`;
     if (usl && knee && steps.filter((s) => s.users > knee!.users).length < 2) {
       uslNote += '; fewer than 2 levels past the knee: the fit is weakly constrained';
     }

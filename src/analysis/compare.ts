@@ -45,11 +45,16 @@ function side(r: ComparedRun, endpoint: string) {
   const lat = ws.length ? hist.stats(endpoint, ws) : null;
   const agg = ws.length ? aggregate(series, ws, endpoint === ALL_ENDPOINTS ? undefined : endpoint) : null;
   const perSecond: number[] = [];
-  for (const w of ws) for (let s = w.fromS; s <= w.toS; s++) {
-    const l = hist.stats(endpoint, { fromS: s, toS: s });
-    if (l) perSecond.push(l.p95Ms);
-  }
-  return { stats: lat && agg ? { p50Ms: lat.p50Ms, p95Ms: lat.p95Ms, p99Ms: lat.p99Ms, goodputRps: agg.goodputRps } : null, perSecond, endpoints: hist.endpoints() };
+  for (const w of ws)
+    for (let s = w.fromS; s <= w.toS; s++) {
+      const l = hist.stats(endpoint, { fromS: s, toS: s });
+      if (l) perSecond.push(l.p95Ms);
+    }
+  return {
+    stats: lat && agg ? { p50Ms: lat.p50Ms, p95Ms: lat.p95Ms, p99Ms: lat.p99Ms, goodputRps: agg.goodputRps } : null,
+    perSecond,
+    endpoints: hist.endpoints(),
+  };
 }
 
 const rel = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && a > 0 ? (b - a) / a : null);
@@ -66,8 +71,18 @@ export function compareRuns(base: ComparedRun, run: ComparedRun, o: CompareOptio
     const p = enough ? mannWhitney(a.perSecond, b.perSecond).p : null;
     const p95Change = rel(a.stats?.p95Ms, b.stats?.p95Ms);
     let change: EndpointDelta['change'] = 'no-data';
-    if (a.stats && b.stats && p !== null && p95Change !== null) change = p < alpha && Math.abs(p95Change) >= minEffect ? (p95Change > 0 ? 'regressed' : 'improved') : 'unchanged';
-    return { endpoint, base: a.stats, run: b.stats, p95Change, p99Change: rel(a.stats?.p99Ms, b.stats?.p99Ms), goodputChange: rel(a.stats?.goodputRps, b.stats?.goodputRps), p, change };
+    if (a.stats && b.stats && p !== null && p95Change !== null)
+      change = p < alpha && Math.abs(p95Change) >= minEffect ? (p95Change > 0 ? 'regressed' : 'improved') : 'unchanged';
+    return {
+      endpoint,
+      base: a.stats,
+      run: b.stats,
+      p95Change,
+      p99Change: rel(a.stats?.p99Ms, b.stats?.p99Ms),
+      goodputChange: rel(a.stats?.goodputRps, b.stats?.goodputRps),
+      p,
+      change,
+    };
   });
   const sloChanges: Comparison['sloChanges'] = [];
   if (base.analysis && run.analysis) {
@@ -78,7 +93,8 @@ export function compareRuns(base: ComparedRun, run: ComparedRun, o: CompareOptio
   }
   return {
     endpoints,
-    verdictChange: base.analysis && run.analysis && base.analysis.verdict !== run.analysis.verdict ? { base: base.analysis.verdict, run: run.analysis.verdict } : null,
+    verdictChange:
+      base.analysis && run.analysis && base.analysis.verdict !== run.analysis.verdict ? { base: base.analysis.verdict, run: run.analysis.verdict } : null,
     sloChanges,
   };
 }

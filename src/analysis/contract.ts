@@ -10,7 +10,13 @@ export const ValiditySchema = z.object({
   problems: z.array(z.object({ code: z.string(), message: z.string(), atS: num.optional(), observed: num.optional(), limit: num.optional() })),
 });
 
-export const SloRowSchema = z.object({ name: z.string(), limit: num, observed: nnum, unit: z.enum(['ms', 'ratio', 'rps']), status: z.enum(['pass', 'fail', 'no-data']) });
+export const SloRowSchema = z.object({
+  name: z.string(),
+  limit: num,
+  observed: nnum,
+  unit: z.enum(['ms', 'ratio', 'rps']),
+  status: z.enum(['pass', 'fail', 'no-data']),
+});
 
 export const UslSchema = z.object({
   sigma: num,
@@ -94,7 +100,17 @@ export const AnalysisSchema = z.object({
       resource: z.string(),
       rank: z.number().int().positive(),
       role: z.enum(['PRIMARY', 'CONTRIBUTING', 'SATURATED']),
-      evidence: z.object({ onsetS: num, breachOnsetS: nnum, leadS: nnum, coverage: nnum, lagS: nnum, r: nnum, significant: z.boolean(), peak: num, detail: z.string() }),
+      evidence: z.object({
+        onsetS: num,
+        breachOnsetS: nnum,
+        leadS: nnum,
+        coverage: nnum,
+        lagS: nnum,
+        r: nnum,
+        significant: z.boolean(),
+        peak: num,
+        detail: z.string(),
+      }),
     }),
   ),
   recommendations: z.array(z.object({ id: z.string(), severity: z.enum(['critical', 'warning', 'info']), text: z.string(), basedOn: z.string() })),
@@ -116,13 +132,24 @@ export const AnalysisSchema = z.object({
         errors: num.optional(),
         requests: num.optional(),
         cause: z.string().optional(),
-        evidence: z.array(z.object({ signal: z.string(), kind: z.string(), episodeValue: num, baselineValue: num, score: num, message: z.string() })).optional(),
+        evidence: z
+          .array(z.object({ signal: z.string(), kind: z.string(), episodeValue: num, baselineValue: num, score: num, message: z.string() }))
+          .optional(),
       }),
     )
     .optional(),
   /** SLOs the shape cannot produce (analysis/feasibility.ts); absent in analyses written before it existed. */
   feasibility: z
-    .array(z.object({ objective: z.enum(['minThroughputRps', 'maxInFlight']), feasible: z.literal(false), boundRps: num, limit: num, message: z.string(), fix: z.string() }))
+    .array(
+      z.object({
+        objective: z.enum(['minThroughputRps', 'maxInFlight']),
+        feasible: z.literal(false),
+        boundRps: num,
+        limit: num,
+        message: z.string(),
+        fix: z.string(),
+      }),
+    )
     .optional(),
 });
 

@@ -36,7 +36,13 @@ function run(at: (s: number) => { latMs?: number; errors?: Record<string, number
 }
 
 const signals = (rec: RunRecord) =>
-  failureSignals(rec.series, new HistogramIndex(rec.histograms), rec.events, { fromS: 1, toS: 60 }, { startMs: rec.startMs, p95Ms: 500, errorRatio: 0.02, poolMax: 10 });
+  failureSignals(
+    rec.series,
+    new HistogramIndex(rec.histograms),
+    rec.events,
+    { fromS: 1, toS: 60 },
+    { startMs: rec.startMs, p95Ms: 500, errorRatio: 0.02, poolMax: 10 },
+  );
 
 describe('failure mode: what went first, with its evidence', () => {
   it('the DB pool at its maximum before latency breaches names the pool', () => {
@@ -59,7 +65,9 @@ describe('failure mode: what went first, with its evidence', () => {
   });
 
   it('error kinds in order of onset: connection errors before timeouts before 5xx', () => {
-    const s = signals(run((t) => ({ errors: { ...(t >= 20 ? { connection: 10 } : {}), ...(t >= 25 ? { timeout: 5 } : {}), ...(t >= 40 ? { '5xx': 5 } : {}) } })));
+    const s = signals(
+      run((t) => ({ errors: { ...(t >= 20 ? { connection: 10 } : {}), ...(t >= 25 ? { timeout: 5 } : {}), ...(t >= 40 ? { '5xx': 5 } : {}) } })),
+    );
     expect(s.map((x) => [x.kind, x.atS])).toEqual([
       ['connection-errors', 20],
       ['timeouts', 25],
@@ -95,7 +103,12 @@ function ladder(levels: readonly number[], seed = 1): RunRecord {
       const users = s < 5 ? Math.round(prev + ((n - prev) * (s + 1)) / 5) : n;
       const rMs = Math.max(100, (users / 200 - 1) * 1000);
       const x = Math.round(users / ((rMs + 1000) / 1000));
-      specs.push({ phase: `step-${k + 1}:${n}`, users, latenciesMs: { api: Array.from({ length: x }, () => rMs * Math.exp(0.1 * normal(rng))) }, cpuCores: 0.2 });
+      specs.push({
+        phase: `step-${k + 1}:${n}`,
+        users,
+        latenciesMs: { api: Array.from({ length: x }, () => rMs * Math.exp(0.1 * normal(rng))) },
+        cpuCores: 0.2,
+      });
     }
     prev = n;
   });
@@ -121,7 +134,9 @@ describe('breaking point on a short-step ladder (5-s ramp + 20-s hold)', () => {
     expect(a.capacity.breakingPoint).toMatchObject({ users: breakAt, detectedBy: 'step-rule' });
     expect(a.capacity.breakingPoint!.failureMode!.first!.kind).toBe('latency');
     // queueing with no sampled resource: the plateau is the evidence (≈ 200 req/s at the last passing step and at the break)
-    expect(a.capacity.breakingPoint!.failureMode!.summary).toMatch(new RegExp(`goodput (19\\d|20\\d) → (19\\d|20\\d) req/s while users went ${levels[levels.length - 2]} → ${breakAt}$`));
+    expect(a.capacity.breakingPoint!.failureMode!.summary).toMatch(
+      new RegExp(`goodput (19\\d|20\\d) → (19\\d|20\\d) req/s while users went ${levels[levels.length - 2]} → ${breakAt}$`),
+    );
     expect(a.capacity.knee).not.toBeNull();
     expect(a.capacity.usl).not.toBeNull();
     expect(a.slo.find((s) => s.name.startsWith('p95'))?.status).toBe('pass');

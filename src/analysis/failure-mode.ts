@@ -52,13 +52,22 @@ function onset(pts: readonly SeriesPoint[], pred: (p: SeriesPoint) => boolean): 
 
 function errorSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): FailureSignal[] {
   const out: FailureSignal[] = [];
-  const kinds: [string, FailureKind, string][] = [['connection', 'connection-errors', 'connection errors'], ['timeout', 'timeouts', 'timeouts'], ['5xx', '5xx', 'HTTP 5xx']];
+  const kinds: [string, FailureKind, string][] = [
+    ['connection', 'connection-errors', 'connection errors'],
+    ['timeout', 'timeouts', 'timeouts'],
+    ['5xx', '5xx', 'HTTP 5xx'],
+  ];
   for (const [key, kind, what] of kinds) {
     const ratio = (p: SeriesPoint): number => Number(p.total.errors[key] ?? 0) / Math.max(1, p.total.count);
     const i = onset(pts, (p) => Number(p.total.errors[key] ?? 0) > 0 && ratio(p) > o.errorRatio);
     if (i < 0) continue;
     const p = pts[i]!;
-    out.push({ kind, service: null, atS: p.elapsedS, evidence: `${what}: ${Number(p.total.errors[key])} of ${p.total.count} requests (${pct(ratio(p))}) at t=${p.elapsedS} s, above the ${pct(o.errorRatio)} limit` });
+    out.push({
+      kind,
+      service: null,
+      atS: p.elapsedS,
+      evidence: `${what}: ${Number(p.total.errors[key])} of ${p.total.count} requests (${pct(ratio(p))}) at t=${p.elapsedS} s, above the ${pct(o.errorRatio)} limit`,
+    });
   }
   return out;
 }
@@ -78,7 +87,12 @@ function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): Fa
     if (i < 0) continue;
     const x = c(pts[i]!)!;
     const limit = x.cpuLimitCores !== null ? ` of a ${x.cpuLimitCores}-core limit` : '';
-    out.push({ kind: 'cpu', service: svc, atS: pts[i]!.elapsedS, evidence: `${svc} CPU ${x.cpuCores?.toFixed(2) ?? '?'} cores (${pct(x.cpuLimitUtilization ?? 0)}${limit}, throttled ${pct(x.throttledRatio ?? 0)}) at t=${pts[i]!.elapsedS} s` });
+    out.push({
+      kind: 'cpu',
+      service: svc,
+      atS: pts[i]!.elapsedS,
+      evidence: `${svc} CPU ${x.cpuCores?.toFixed(2) ?? '?'} cores (${pct(x.cpuLimitUtilization ?? 0)}${limit}, throttled ${pct(x.throttledRatio ?? 0)}) at t=${pts[i]!.elapsedS} s`,
+    });
   }
   const app = o.appName ?? REFERENCE_APP_NAME;
   const busy = (p: SeriesPoint): { busy: number; max: number | undefined; pending: number } | null => {
@@ -93,7 +107,12 @@ function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): Fa
   });
   if (i >= 0) {
     const b = busy(pts[i]!)!;
-    out.push({ kind: 'db-pool', service: app, atS: pts[i]!.elapsedS, evidence: `${app} DB pool: ${b.busy} busy connections${b.max !== undefined ? ` of ${b.max} (pool max)` : ''}${b.pending > 0 ? `, ${b.pending} requests waiting` : ''} at t=${pts[i]!.elapsedS} s` });
+    out.push({
+      kind: 'db-pool',
+      service: app,
+      atS: pts[i]!.elapsedS,
+      evidence: `${app} DB pool: ${b.busy} busy connections${b.max !== undefined ? ` of ${b.max} (pool max)` : ''}${b.pending > 0 ? `, ${b.pending} requests waiting` : ''} at t=${pts[i]!.elapsedS} s`,
+    });
   }
   return out;
 }
@@ -113,13 +132,25 @@ function containerSignals(events: readonly RunEvent[], t0Ms: number, w: WindowS)
 }
 
 /** Every signal seen in `w`, by onset; the failure mode is `signals[0]` (see the ordering rule below). */
-export function failureSignals(series: readonly SeriesPoint[], hist: HistogramIndex, events: readonly RunEvent[], w: WindowS, o: FailureModeOptions): FailureSignal[] {
+export function failureSignals(
+  series: readonly SeriesPoint[],
+  hist: HistogramIndex,
+  events: readonly RunEvent[],
+  w: WindowS,
+  o: FailureModeOptions,
+): FailureSignal[] {
   const pts = series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && p.activeUsers > 0);
   const all = [...containerSignals(events, o.startMs, w), ...resourceSignals(pts, o), ...errorSignals(pts, o)];
   if (o.p95Ms !== undefined) {
     const p95 = (p: SeriesPoint): number | null => hist.stats(ALL_ENDPOINTS, { fromS: p.elapsedS, toS: p.elapsedS })?.p95Ms ?? null;
     const i = onset(pts, (p) => (p95(p) ?? 0) > o.p95Ms!);
-    if (i >= 0) all.push({ kind: 'latency', service: null, atS: pts[i]!.elapsedS, evidence: `p95 ${p95(pts[i]!)!.toFixed(0)} ms at t=${pts[i]!.elapsedS} s, above the ${o.p95Ms} ms limit` });
+    if (i >= 0)
+      all.push({
+        kind: 'latency',
+        service: null,
+        atS: pts[i]!.elapsedS,
+        evidence: `p95 ${p95(pts[i]!)!.toFixed(0)} ms at t=${pts[i]!.elapsedS} s, above the ${o.p95Ms} ms limit`,
+      });
   }
   // A saturated resource is the cause of the symptoms it produces: it counts as first when its (1-Hz sampled) onset
   // trails the first symptom by at most SAMPLER_LAG_S. Otherwise the earliest signal wins; ties by ORDER.

@@ -112,7 +112,12 @@ export function feasibilityInput(sc: ScenarioLike): FeasibilityInput {
   const shape = sc.shape ?? {};
   const slo = { p95Ms: finite(sc.slo?.p95Ms), minThroughputRps: finite(sc.slo?.minThroughputRps) };
   if (shape.kind === 'constant-rate') return { model: 'open', rateRps: finite(shape.rateRps), maxInFlight: finite(shape.maxInFlight), slo };
-  const users = shape.kind === 'spike' ? finite(shape.baseUsers) : Array.isArray(shape.users) ? Math.max(0, ...shape.users.filter((u) => Number.isFinite(u))) : finite(shape.users);
+  const users =
+    shape.kind === 'spike'
+      ? finite(shape.baseUsers)
+      : Array.isArray(shape.users)
+        ? Math.max(0, ...shape.users.filter((u) => Number.isFinite(u)))
+        : finite(shape.users);
   const minMs = finite(sc.thinkTime?.minMs) ?? 0;
   const maxMs = finite(sc.thinkTime?.maxMs) ?? minMs;
   return { model: 'closed', users, thinkTimeMeanMs: (minMs + maxMs) / 2, slo };

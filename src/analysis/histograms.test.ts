@@ -5,7 +5,15 @@ import { normal, seededRng } from './stats.ts';
 import { encodeMs } from './testing/build-record.ts';
 import type { HistogramLine } from './types.ts';
 
-const build = (): hdr.Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32, autoResize: false, useWebAssembly: false });
+const build = (): hdr.Histogram =>
+  hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+    bitBucketSize: 32,
+    autoResize: false,
+    useWebAssembly: false,
+  });
 
 describe('histograms: merged = union (E2)', () => {
   it('60 s × 4 generators of log-normal latencies: merged p50/p95/p99/max equal the single histogram', () => {

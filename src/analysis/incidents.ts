@@ -6,7 +6,19 @@ import type { EvidenceLine } from './tail-evidence.ts';
 import type { TailEpisode } from './tail-episodes.ts';
 import type { RunEvent, SeriesPoint } from './types.ts';
 
-export type IncidentKind = 'oom-killed' | 'crashed' | 'stopped' | 'restarted' | 'postgres-unavailable' | 'http-5xx' | 'timeouts' | 'connection-refused' | 'run-error' | 'latency-tail' | 'error-burst' | 'worker-lost';
+export type IncidentKind =
+  | 'oom-killed'
+  | 'crashed'
+  | 'stopped'
+  | 'restarted'
+  | 'postgres-unavailable'
+  | 'http-5xx'
+  | 'timeouts'
+  | 'connection-refused'
+  | 'run-error'
+  | 'latency-tail'
+  | 'error-burst'
+  | 'worker-lost';
 
 /** Shown when no sampled signal cleared the bar during a tail episode. */
 export const NO_CORRELATED_SIGNAL = 'no correlated signal';
@@ -80,12 +92,22 @@ export function findIncidents(events: readonly RunEvent[], series: readonly Seri
     } else if (kind === 'worker-lost') {
       // a fleet run's load worker (docs/DISTRIBUTED.md): the load, not the system under test, failed here
       const name = typeof e.name === 'string' ? e.name : String(e.worker);
-      out.push({ kind: 'worker-lost', service: `load worker ${String(e.worker)}`, tMs: e.tMs, atS: atS(e.tMs), message: `load worker ${name} lost at ${atS(e.tMs)} s: ${String(e.reason ?? 'unknown')}; the run is partial` });
+      out.push({
+        kind: 'worker-lost',
+        service: `load worker ${String(e.worker)}`,
+        tMs: e.tMs,
+        atS: atS(e.tMs),
+        message: `load worker ${name} lost at ${atS(e.tMs)} s: ${String(e.reason ?? 'unknown')}; the run is partial`,
+      });
     } else if (kind === 'run-error') {
       out.push({ kind: 'run-error', service: '*', tMs: e.tMs, atS: atS(e.tMs), message: `run error at ${atS(e.tMs)} s: ${String(e.message ?? '')}` });
     }
   }
-  out.push(...errorWindows(series, '5xx', 'http-5xx', 'HTTP 5xx responses'), ...errorWindows(series, 'timeout', 'timeouts', 'requests timing out'), ...errorWindows(series, 'connection', 'connection-refused', 'connections refused/reset'));
+  out.push(
+    ...errorWindows(series, '5xx', 'http-5xx', 'HTTP 5xx responses'),
+    ...errorWindows(series, 'timeout', 'timeouts', 'requests timing out'),
+    ...errorWindows(series, 'connection', 'connection-refused', 'connections refused/reset'),
+  );
   return out.sort((a, b) => a.tMs - b.tMs);
 }
 

@@ -10,7 +10,10 @@ export interface Knee {
 }
 
 export function kneedle(xs: readonly number[], ys: readonly number[], curve: KneeCurve = 'concave-increasing', sensitivity = 1): Knee | null {
-  const pts = xs.map((x, i) => [x, ys[i]!] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]);
+  const pts = xs
+    .map((x, i) => [x, ys[i]!] as const)
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
+    .sort((a, b) => a[0] - b[0]);
   if (pts.length < 3) return null;
   const [x0, x1] = [pts[0]![0], pts[pts.length - 1]![0]];
   const ysOnly = pts.map((p) => p[1]);

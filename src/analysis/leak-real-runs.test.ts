@@ -15,7 +15,10 @@ interface RealRun {
   app: { workingSetKiB: number[]; rssKiB: number[] };
   postgres: { workingSetKiB: number[]; rssKiB: number[] };
 }
-const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'testdata', 'leak-real-runs.json'), 'utf8')) as { leakBytesPerRequest: number; runs: RealRun[] };
+const fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'testdata', 'leak-real-runs.json'), 'utf8')) as {
+  leakBytesPerRequest: number;
+  runs: RealRun[];
+};
 const bytes = (kib: readonly number[]): number[] => kib.map((k) => k * 1024);
 
 describe('leak detector on real soaks of the reference stack', () => {
@@ -27,7 +30,10 @@ describe('leak detector on real soaks of the reference stack', () => {
     const fromS = run.tS[0]! + app.warmupCutS!;
     const reqs = run.requests.filter((_, i) => run.tS[i]! >= fromS);
     const expected = (fixture.leakBytesPerRequest * reqs.reduce((a, b) => a + b, 0) * 3600) / reqs.length;
-    expect(Math.abs(app.slopeBytesPerHour! - expected) / expected, `${(app.slopeBytesPerHour! / MIB).toFixed(0)} vs ${(expected / MIB).toFixed(0)} MiB/h`).toBeLessThan(0.15);
+    expect(
+      Math.abs(app.slopeBytesPerHour! - expected) / expected,
+      `${(app.slopeBytesPerHour! / MIB).toFixed(0)} vs ${(expected / MIB).toFixed(0)} MiB/h`,
+    ).toBeLessThan(0.15);
     const pg = detectLeak({ tS: run.tS, bytes: bytes(run.postgres.workingSetKiB), anonBytes: bytes(run.postgres.rssKiB), limitBytes: run.limitBytes.postgres });
     expect(['PASS', 'INCONCLUSIVE', 'WARN_CACHE_GROWTH'], pg.reason).toContain(pg.kind);
   });

@@ -84,7 +84,10 @@ describe('leak detector: synthetic suite, seeds 0–99 (docs/ANALYSIS.md, Leak)'
     expect(count(rs, (r) => r.verdict === 'FAIL')).toBeLessThanOrEqual(5);
     const naive = runs.filter((r) => {
       const keep = r.tS.map((t, i) => (t >= 3600 ? i : -1)).filter((i) => i >= 0); // warm-up removed, still naive
-      const fit = ols(keep.map((i) => r.tS[i]!), keep.map((i) => r.bytes[i]!));
+      const fit = ols(
+        keep.map((i) => r.tS[i]!),
+        keep.map((i) => r.bytes[i]!),
+      );
       return 2 * (1 - normCdf(Math.abs(fit.slope / fit.slopeSe))) < 0.01;
     }).length;
     console.info('A3 naive OLS false positives', naive);
@@ -189,7 +192,6 @@ describe('leak detector: edge cases', () => {
   });
 });
 
-
 // The postmortem soak on the reference stack: ~6.5 min of steady load. Its app's memory drops at irregular times
 // (median spacing 4–26 s between runs); windows sized by that "period" left too few floors and an 8 GiB/h leak came
 // out INCONCLUSIVE. Short soaks size windows by the floor count and gate on the signal's own band instead.
@@ -211,7 +213,10 @@ describe('leak detector: 390-s soaks (100 seeds)', () => {
     ['AR wander σ 5 MiB, τ 10 min', { ...SOAK, ar: { sigmaMb: 5, tauS: 600 } } as Gen],
   ])('flat memory with %s: FAIL ≤ 5, PASS never', (_, g) => {
     const rs = SEEDS.map((s) => detectLeak({ ...generate(g, s), limitBytes: LIMIT }));
-    expect(count(rs, (r) => r.verdict === 'FAIL'), JSON.stringify(tally(rs))).toBeLessThanOrEqual(5);
+    expect(
+      count(rs, (r) => r.verdict === 'FAIL'),
+      JSON.stringify(tally(rs)),
+    ).toBeLessThanOrEqual(5);
     expect(count(rs, (r) => r.verdict === 'PASS')).toBe(0);
   });
 });

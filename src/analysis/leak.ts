@@ -144,7 +144,8 @@ export function warmupBreak(t: readonly number[], f: readonly number[]): number 
 }
 
 /** A duration in hours as [value, unit]: minutes under an hour (a fast leak reaches its limit in "7 min", not "0.1 h"). */
-export const hoursParts = (h: number, digits: number): [string, string] => (!Number.isFinite(h) ? ['∞', ''] : h < 1 ? [String(Math.max(1, Math.round(h * 60))), 'min'] : [h.toFixed(digits), 'h']);
+export const hoursParts = (h: number, digits: number): [string, string] =>
+  !Number.isFinite(h) ? ['∞', ''] : h < 1 ? [String(Math.max(1, Math.round(h * 60))), 'min'] : [h.toFixed(digits), 'h'];
 const withUnit = ([v, u]: [string, string]): string => (u ? `${v} ${u}` : v);
 
 /** "6–7 min", "45 min–1.2 h", "12.9–30.7 h", "7 min" when both ends round alike. */
@@ -211,7 +212,11 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const y = pts.map((p) => p[1]);
   const durationS = tS.length ? tS[tS.length - 1]! - tS[0]! : 0;
   const minSteadyS = o.minSteadyS ?? 120;
-  if (durationS < minSteadyS) return inconclusive(`steady load lasted ${durationS.toFixed(0)} s (< ${minSteadyS} s): too short to rule out a leak; needs ≥ ${minSteadyS} s of constant load`, { steadyNeededS: minSteadyS });
+  if (durationS < minSteadyS)
+    return inconclusive(
+      `steady load lasted ${durationS.toFixed(0)} s (< ${minSteadyS} s): too short to rule out a leak; needs ≥ ${minSteadyS} s of constant load`,
+      { steadyNeededS: minSteadyS },
+    );
 
   const period = gcPeriodS(tS, y);
   const minFloors = o.minFloors ?? 8;
@@ -229,7 +234,11 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const env = envelopes(tS, y, windowS);
   if (env.floors.length < minFloors + 3) {
     const neededS = Math.ceil((minFloors + 3) * windowS);
-    return inconclusive(`${env.floors.length} windows of ${windowS.toFixed(0)} s: too few to test a trend; needs ≥ ${neededS} s of steady load`, { windowS, floors: env.floors.length, steadyNeededS: neededS });
+    return inconclusive(`${env.floors.length} windows of ${windowS.toFixed(0)} s: too few to test a trend; needs ≥ ${neededS} s of steady load`, {
+      windowS,
+      floors: env.floors.length,
+      steadyNeededS: neededS,
+    });
   }
 
   // warm-up: piecewise breakpoint + 1 window, never earlier than 10 % of the run
@@ -242,7 +251,12 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const warmupCutS = cutS - tS[0]!;
   if (ff.length < minFloors) {
     const neededS = Math.ceil(warmupCutS + minFloors * windowS);
-    return inconclusive(`${ff.length} floors after the warm-up cut: too few; needs ≥ ${neededS} s of steady load`, { windowS, floors: ff.length, warmupCutS, steadyNeededS: neededS });
+    return inconclusive(`${ff.length} floors after the warm-up cut: too few; needs ≥ ${neededS} s of steady load`, {
+      windowS,
+      floors: ff.length,
+      warmupCutS,
+      steadyNeededS: neededS,
+    });
   }
 
   const alpha = o.alpha ?? 0.01;
@@ -250,7 +264,8 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const steadyH = ft[ft.length - 1]! - ft[0]! + windowS / 3600;
   const sMin = o.sMinBytesPerHour ?? Math.max(5 * MIB, limit ? 0.0025 * limit : 0);
   // the effect gate for a FAIL/WARN; PASS keeps the plain S_min (a short run must not pass more easily)
-  const sMinTrend = short && o.sMinBytesPerHour === undefined && Number.isFinite(mk.slope) ? shortRunEffectGate({ sMin, slope: mk.slope, ft, ff, tS, y, cutS, steadyH }) : sMin;
+  const sMinTrend =
+    short && o.sMinBytesPerHour === undefined && Number.isFinite(mk.slope) ? shortRunEffectGate({ sMin, slope: mk.slope, ft, ff, tS, y, cutS, steadyH }) : sMin;
   const [lo, hi] = mk.ci95;
   const half = Math.floor(ff.length / 2);
   const early = mannKendallHamedRao(ft.slice(0, half), ff.slice(0, half), 0.05);
@@ -262,7 +277,8 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
   const headroom = limit !== null ? limit - recentPeak : null;
   const lateSlope = Number.isFinite(late.slope) ? late.slope : mk.slope;
   const ttl = headroom !== null && lateSlope > 0 ? Math.max(0, headroom) / lateSlope : null;
-  const range: [number, number] | null = headroom !== null ? [hi > 0 ? Math.max(0, headroom) / hi : Infinity, lo > 0 ? Math.max(0, headroom) / lo : Infinity] : null;
+  const range: [number, number] | null =
+    headroom !== null ? [hi > 0 ? Math.max(0, headroom) / hi : Infinity, lo > 0 ? Math.max(0, headroom) / lo : Infinity] : null;
   const base: Omit<LeakResult, 'verdict' | 'kind' | 'reason'> = {
     slopeBytesPerHour: mk.slope,
     ci95: [lo, hi],
@@ -276,23 +292,57 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
     minDetectableBytesPerHour: Number.isFinite(hi - lo) ? (hi - lo) / 2 : null,
   };
   const significant = mk.p < alpha && lo > sMinTrend;
-  if (significant && decelerating) return { ...base, verdict: 'WARN', kind: 'WARN_DECELERATING', reason: `growth ${mb(mk.slope)} is decelerating (late ≤ ${mb(late.ci95[1])}): bounded growth likely; extend the soak` };
-  if (significant && headroom === null) return { ...base, verdict: 'WARN', kind: 'WARN_NO_LIMIT', reason: `growth ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}) but no memory limit to project against` };
-  if (significant && range !== null && range[0] < (o.hFailHours ?? 72)) return { ...base, verdict: 'FAIL', kind: 'FAIL_LEAK', reason: `leak ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}); limit reached in ${hoursSpan(range[0], range[1])}` };
-  if (significant) return { ...base, verdict: 'WARN', kind: 'WARN_SLOW_GROWTH', reason: `slow growth ${mb(mk.slope)}; limit not reached within ${o.hFailHours ?? 72} h` };
+  if (significant && decelerating)
+    return {
+      ...base,
+      verdict: 'WARN',
+      kind: 'WARN_DECELERATING',
+      reason: `growth ${mb(mk.slope)} is decelerating (late ≤ ${mb(late.ci95[1])}): bounded growth likely; extend the soak`,
+    };
+  if (significant && headroom === null)
+    return {
+      ...base,
+      verdict: 'WARN',
+      kind: 'WARN_NO_LIMIT',
+      reason: `growth ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}) but no memory limit to project against`,
+    };
+  if (significant && range !== null && range[0] < (o.hFailHours ?? 72))
+    return {
+      ...base,
+      verdict: 'FAIL',
+      kind: 'FAIL_LEAK',
+      reason: `leak ${mb(mk.slope)} (95 % CI ${mb(lo)}…${mb(hi)}); limit reached in ${hoursSpan(range[0], range[1])}`,
+    };
+  if (significant)
+    return { ...base, verdict: 'WARN', kind: 'WARN_SLOW_GROWTH', reason: `slow growth ${mb(mk.slope)}; limit not reached within ${o.hFailHours ?? 72} h` };
   const passBound = Math.max(sMin, headroom !== null && headroom > 0 ? headroom / (o.hPassHours ?? 168) : 0);
   // a soak too short for the standard windows can confirm a big leak but never claim "no leak" (docs/ANALYSIS.md, Leak)
   if (hi <= passBound && short) {
     // the standard windows: the default (GC-period) window × the floor count a warm-up break may halve
     const neededS = Math.ceil((2 * minFloors + 3) * Math.max(period !== undefined ? 3 * period : 30, 30));
-    return { ...base, verdict: 'INCONCLUSIVE', kind: 'INCONCLUSIVE', steadyNeededS: neededS, reason: `growth above ${mb(hi)} ruled out at 95 %, but ${durationS.toFixed(0)} s of steady load is too short to rule out a slow leak; a PASS needs ≥ ${durationText(neededS)} of steady load` };
+    return {
+      ...base,
+      verdict: 'INCONCLUSIVE',
+      kind: 'INCONCLUSIVE',
+      steadyNeededS: neededS,
+      reason: `growth above ${mb(hi)} ruled out at 95 %, but ${durationS.toFixed(0)} s of steady load is too short to rule out a slow leak; a PASS needs ≥ ${durationText(neededS)} of steady load`,
+    };
   }
   if (hi <= passBound) return { ...base, verdict: 'PASS', kind: 'PASS', reason: `growth > ${mb(hi)} excluded (95 %)` };
   const fitS = steadyToDecide(mk.slope, lo, hi, passBound, sMinTrend, steadyH * 3600);
   // the warm-up this run needed comes first again
   const neededS = fitS === null ? null : Math.ceil(warmupCutS + fitS);
-  const decide = neededS === null ? 'the slope estimate sits at the threshold: a longer soak alone may not decide' : `about ${durationText(neededS)} of steady load would decide at the threshold`;
-  return { ...base, verdict: 'INCONCLUSIVE', kind: 'INCONCLUSIVE', steadyNeededS: neededS, reason: `growth above ${mb(hi)} ruled out at 95 %, but not above the threshold ${mb(passBound)}; ${decide}` };
+  const decide =
+    neededS === null
+      ? 'the slope estimate sits at the threshold: a longer soak alone may not decide'
+      : `about ${durationText(neededS)} of steady load would decide at the threshold`;
+  return {
+    ...base,
+    verdict: 'INCONCLUSIVE',
+    kind: 'INCONCLUSIVE',
+    steadyNeededS: neededS,
+    reason: `growth above ${mb(hi)} ruled out at 95 %, but not above the threshold ${mb(passBound)}; ${decide}`,
+  };
 }
 
 /**

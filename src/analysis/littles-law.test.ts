@@ -45,7 +45,15 @@ describe("Little's law check: tolerance from the window's own sampling noise", (
     let fixedFlagged = 0;
     for (let seed = 0; seed < 100; seed++) {
       const s = simulate(seed + 1, users, windowS, [5, 30], [1000, 3000]);
-      const c = littleCheck({ users, count: s.count, seconds: windowS, meanResponseMs: s.meanMs, responseVarianceMs2: s.varMs2, thinkMinMs: 1000, thinkMaxMs: 3000 });
+      const c = littleCheck({
+        users,
+        count: s.count,
+        seconds: windowS,
+        meanResponseMs: s.meanMs,
+        responseVarianceMs2: s.varMs2,
+        thinkMinMs: 1000,
+        thinkMaxMs: 3000,
+      });
       if (c.deviation > c.tolerance) flagged++;
       if (c.deviation > LITTLE_SYSTEMATIC_TOLERANCE) fixedFlagged++;
     }
@@ -57,7 +65,15 @@ describe("Little's law check: tolerance from the window's own sampling noise", (
     let flagged = 0;
     for (let seed = 0; seed < 100; seed++) {
       const s = simulate(seed + 1, 70, 30, [5, 30], [1000, 3000]);
-      const c = littleCheck({ users: 100, count: s.count, seconds: 30, meanResponseMs: s.meanMs, responseVarianceMs2: s.varMs2, thinkMinMs: 1000, thinkMaxMs: 3000 });
+      const c = littleCheck({
+        users: 100,
+        count: s.count,
+        seconds: 30,
+        meanResponseMs: s.meanMs,
+        responseVarianceMs2: s.varMs2,
+        thinkMinMs: 1000,
+        thinkMaxMs: 3000,
+      });
       if (c.deviation > c.tolerance) flagged++;
     }
     expect(flagged).toBeGreaterThanOrEqual(95);

@@ -34,56 +34,159 @@ export interface RecommendInput {
 export function recommend(i: RecommendInput): Recommendation[] {
   const out: Recommendation[] = [];
   for (const p of i.validity.problems) {
-    if (p.code === 'worker-cpu-saturated') out.push({ id: 'worker-saturated', severity: 'critical', text: 'A load worker of this fleet run ran out of CPU: run more workers (--workers) or give them more cores, then rerun. No SUT conclusion can be drawn from this run.', basedOn: p.message });
-    if (p.code === 'generator-cpu-saturated') out.push({ id: 'generator-saturated', severity: 'critical', text: 'The load generator ran out of CPU: add worker threads or load-generator hosts, or run fewer users per worker, then rerun. No SUT conclusion can be drawn from this run.', basedOn: p.message });
-    if (p.code === 'requests-dropped') out.push({ id: 'requests-dropped', severity: 'critical', text: 'Requests could not be sent on schedule: raise maxInFlight or add generator capacity; the measured latency understates what users would see.', basedOn: p.message });
-    if (p.code === 'littles-law') out.push({ id: 'littles-law', severity: 'critical', text: "Little's law does not hold for this run: check generator saturation, client-side queueing and whether errors/timeouts are recorded with their latency.", basedOn: p.message });
+    if (p.code === 'worker-cpu-saturated')
+      out.push({
+        id: 'worker-saturated',
+        severity: 'critical',
+        text: 'A load worker of this fleet run ran out of CPU: run more workers (--workers) or give them more cores, then rerun. No SUT conclusion can be drawn from this run.',
+        basedOn: p.message,
+      });
+    if (p.code === 'generator-cpu-saturated')
+      out.push({
+        id: 'generator-saturated',
+        severity: 'critical',
+        text: 'The load generator ran out of CPU: add worker threads or load-generator hosts, or run fewer users per worker, then rerun. No SUT conclusion can be drawn from this run.',
+        basedOn: p.message,
+      });
+    if (p.code === 'requests-dropped')
+      out.push({
+        id: 'requests-dropped',
+        severity: 'critical',
+        text: 'Requests could not be sent on schedule: raise maxInFlight or add generator capacity; the measured latency understates what users would see.',
+        basedOn: p.message,
+      });
+    if (p.code === 'littles-law')
+      out.push({
+        id: 'littles-law',
+        severity: 'critical',
+        text: "Little's law does not hold for this run: check generator saturation, client-side queueing and whether errors/timeouts are recorded with their latency.",
+        basedOn: p.message,
+      });
   }
   for (const b of i.bottlenecks.filter((x) => x.role !== 'SATURATED' || x.kind === 'pool' || x.kind === 'memory')) {
     const lead = b.role === 'PRIMARY' ? 'Primary bottleneck' : b.role === 'CONTRIBUTING' ? 'Contributing' : 'Saturated';
     const basedOn = `${b.resource}: ${b.evidence.detail}`;
     switch (b.kind) {
       case 'pool':
-        out.push({ id: `pool:${b.service}`, severity: b.role === 'PRIMARY' ? 'critical' : 'warning', text: `${lead}: the ${b.service} DB pool is exhausted. Raise the pool max (within Postgres max_connections) or cut per-request DB time (indexes, shorter transactions); size it by Little's law: busy connections ≈ DB TPS × mean hold time.`, basedOn });
+        out.push({
+          id: `pool:${b.service}`,
+          severity: b.role === 'PRIMARY' ? 'critical' : 'warning',
+          text: `${lead}: the ${b.service} DB pool is exhausted. Raise the pool max (within Postgres max_connections) or cut per-request DB time (indexes, shorter transactions); size it by Little's law: busy connections ≈ DB TPS × mean hold time.`,
+          basedOn,
+        });
         break;
       case 'cpu':
-        out.push({ id: `cpu:${b.service}`, severity: b.role === 'PRIMARY' ? 'critical' : 'warning', text: `${lead}: ${b.service} is CPU-bound. Raise its CPU limit or the number of app workers/replicas, or profile the hot endpoints.`, basedOn });
+        out.push({
+          id: `cpu:${b.service}`,
+          severity: b.role === 'PRIMARY' ? 'critical' : 'warning',
+          text: `${lead}: ${b.service} is CPU-bound. Raise its CPU limit or the number of app workers/replicas, or profile the hot endpoints.`,
+          basedOn,
+        });
         break;
       case 'memory':
-        out.push({ id: `memory:${b.service}`, severity: 'warning', text: `${b.service} runs near its memory limit: raise the limit or reduce per-request memory; an OOM kill is likely under more load.`, basedOn });
+        out.push({
+          id: `memory:${b.service}`,
+          severity: 'warning',
+          text: `${b.service} runs near its memory limit: raise the limit or reduce per-request memory; an OOM kill is likely under more load.`,
+          basedOn,
+        });
         break;
       case 'locks':
-        out.push({ id: 'postgres-locks', severity: b.role === 'PRIMARY' ? 'critical' : 'warning', text: `${lead}: lock contention in Postgres. Find the blocking statements (pg_locks / pg_blocking_pids), shorten transactions, avoid hot-row updates.`, basedOn });
+        out.push({
+          id: 'postgres-locks',
+          severity: b.role === 'PRIMARY' ? 'critical' : 'warning',
+          text: `${lead}: lock contention in Postgres. Find the blocking statements (pg_locks / pg_blocking_pids), shorten transactions, avoid hot-row updates.`,
+          basedOn,
+        });
         break;
       case 'idle-in-transaction':
-        out.push({ id: `idle-in-transaction:${b.service}`, severity: 'warning', text: `${b.service} holds connections idle in transaction: commit/rollback before slow non-DB work and set idle_in_transaction_session_timeout.`, basedOn });
+        out.push({
+          id: `idle-in-transaction:${b.service}`,
+          severity: 'warning',
+          text: `${b.service} holds connections idle in transaction: commit/rollback before slow non-DB work and set idle_in_transaction_session_timeout.`,
+          basedOn,
+        });
         break;
       case 'connections':
-        out.push({ id: 'postgres-connections', severity: 'warning', text: 'Postgres is near max_connections: pool connections (PgBouncer) instead of raising the limit.', basedOn });
+        out.push({
+          id: 'postgres-connections',
+          severity: 'warning',
+          text: 'Postgres is near max_connections: pool connections (PgBouncer) instead of raising the limit.',
+          basedOn,
+        });
         break;
     }
   }
-  const mix = Object.entries(i.endpointMix ?? {}).sort((a, b) => b[1] - a[1]).map(([n, s]) => `${n} ${(s * 100).toFixed(0)} %`).join(', ');
+  const mix = Object.entries(i.endpointMix ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([n, s]) => `${n} ${(s * 100).toFixed(0)} %`)
+    .join(', ');
   for (const l of i.leaks) {
     const rate = l.slopeBytesPerHour !== null ? `${(l.slopeBytesPerHour / MIB).toFixed(1)} MiB/h` : 'unknown rate';
-    if (l.verdict === 'FAIL') out.push({ id: `leak:${l.service}`, severity: 'critical', text: `${l.service} leaks memory at ${rate}${l.timeToLimitHours !== null ? `; the limit is reached in about ${hoursText(l.timeToLimitHours)}` : ''}. Take heap snapshots under the same endpoint mix (${mix || 'see series'}).`, basedOn: `${l.kind} ${rate}` });
-    else if (l.kind === 'WARN_CACHE_GROWTH') out.push({ id: `leak:${l.service}`, severity: 'info', text: `${l.service} working set grows at ${rate} in page cache or shared memory, not in its own (anonymous) memory: not a leak. If the memory limit is tight, bound the cache (e.g. Postgres shared_buffers) and check over a longer soak that it levels off.`, basedOn: `${l.kind} ${rate}` });
-    else if (l.verdict === 'WARN') out.push({ id: `leak:${l.service}`, severity: 'warning', text: `${l.service} memory grows at ${rate} (${l.kind}); extend the soak to see whether it levels off. Endpoint mix: ${mix || 'see series'}.`, basedOn: l.kind });
+    if (l.verdict === 'FAIL')
+      out.push({
+        id: `leak:${l.service}`,
+        severity: 'critical',
+        text: `${l.service} leaks memory at ${rate}${l.timeToLimitHours !== null ? `; the limit is reached in about ${hoursText(l.timeToLimitHours)}` : ''}. Take heap snapshots under the same endpoint mix (${mix || 'see series'}).`,
+        basedOn: `${l.kind} ${rate}`,
+      });
+    else if (l.kind === 'WARN_CACHE_GROWTH')
+      out.push({
+        id: `leak:${l.service}`,
+        severity: 'info',
+        text: `${l.service} working set grows at ${rate} in page cache or shared memory, not in its own (anonymous) memory: not a leak. If the memory limit is tight, bound the cache (e.g. Postgres shared_buffers) and check over a longer soak that it levels off.`,
+        basedOn: `${l.kind} ${rate}`,
+      });
+    else if (l.verdict === 'WARN')
+      out.push({
+        id: `leak:${l.service}`,
+        severity: 'warning',
+        text: `${l.service} memory grows at ${rate} (${l.kind}); extend the soak to see whether it levels off. Endpoint mix: ${mix || 'see series'}.`,
+        basedOn: l.kind,
+      });
   }
   for (const s of i.recovery) {
     const [id, what] = s.kind === 'spike' ? [`spike@${s.startS}`, 'the spike'] : ['ladder-recovery', 'the ladder'];
-    if (s.verdict === 'metastable') out.push({ id, severity: 'critical', text: `The system did not return to baseline after ${what} (metastable): add retry budgets/backoff, load shedding, and bound queue depths.`, basedOn: s.note });
-    else if (s.verdict === 'not-recovered' || s.verdict === 'slow-recovery') out.push({ id, severity: 'warning', text: `Slow or no recovery after ${what}: check queue depth and pool sizes; shed load earlier.`, basedOn: s.note });
+    if (s.verdict === 'metastable')
+      out.push({
+        id,
+        severity: 'critical',
+        text: `The system did not return to baseline after ${what} (metastable): add retry budgets/backoff, load shedding, and bound queue depths.`,
+        basedOn: s.note,
+      });
+    else if (s.verdict === 'not-recovered' || s.verdict === 'slow-recovery')
+      out.push({ id, severity: 'warning', text: `Slow or no recovery after ${what}: check queue depth and pool sizes; shed load earlier.`, basedOn: s.note });
   }
   const bp = i.capacity?.breakingPoint;
   if (bp) {
-    const died = bp.failureMode.containerEvents.length ? `; ${bp.failureMode.containerEvents.map((e) => `${e.service} ${e.oomKilled ? 'OOM-killed' : 'died'}`).join(', ')}` : '';
-    out.push({ id: 'capacity', severity: 'info', text: `Capacity ∈ [${bp.lastPassUsers ?? 0}, ${bp.users}) users (max sustainable ${i.capacity?.maxThroughputRps?.toFixed(1) ?? 'n/a'} rps); plan production peaks below the last passing step.`, basedOn: `${bp.reason}${died}` });
+    const died = bp.failureMode.containerEvents.length
+      ? `; ${bp.failureMode.containerEvents.map((e) => `${e.service} ${e.oomKilled ? 'OOM-killed' : 'died'}`).join(', ')}`
+      : '';
+    out.push({
+      id: 'capacity',
+      severity: 'info',
+      text: `Capacity ∈ [${bp.lastPassUsers ?? 0}, ${bp.users}) users (max sustainable ${i.capacity?.maxThroughputRps?.toFixed(1) ?? 'n/a'} rps); plan production peaks below the last passing step.`,
+      basedOn: `${bp.reason}${died}`,
+    });
   }
   if (i.capacity?.usl && !i.capacity.usl.peakBeyondMeasuredRange) {
     const u = i.capacity.usl;
-    out.push({ id: 'usl', severity: 'info', text: u.constrainedBy === 'contention' ? 'Scaling is contention-limited (σ > κ): look for serialisation, locks and pool queues.' : 'Scaling is coherency-limited (κ ≥ σ): look for cross-talk, cache invalidation, lock convoys.', basedOn: `σ=${u.sigma.toPrecision(3)}, κ=${u.kappa.toPrecision(3)}` });
+    out.push({
+      id: 'usl',
+      severity: 'info',
+      text:
+        u.constrainedBy === 'contention'
+          ? 'Scaling is contention-limited (σ > κ): look for serialisation, locks and pool queues.'
+          : 'Scaling is coherency-limited (κ ≥ σ): look for cross-talk, cache invalidation, lock convoys.',
+      basedOn: `σ=${u.sigma.toPrecision(3)}, κ=${u.kappa.toPrecision(3)}`,
+    });
   }
-  if (i.incomplete) out.push({ id: 'incomplete', severity: 'warning', text: 'The run ended early; rerun to completion before relying on these results.', basedOn: 'run marked incomplete' });
+  if (i.incomplete)
+    out.push({
+      id: 'incomplete',
+      severity: 'warning',
+      text: 'The run ended early; rerun to completion before relying on these results.',
+      basedOn: 'run marked incomplete',
+    });
   return out;
 }

@@ -96,7 +96,16 @@ describe('recovery (spikes): known answers', () => {
     expect(far?.verdict).toBe('not-recovered');
     // and a shifted ladder does not FAIL the run
     const opts = { scenario: { name: 'stress', shape: 'steps' as const, thinkTimeMeanMs: 30 }, generatorCores: 2, incomplete: false };
-    const a = analyzeRun(buildRecord(series(5, [{ phase: 'step-1:10', users: 10, seconds: 60, ms: () => 100 }, { phase: 'step-2:40', users: 40, seconds: 30, ms: () => 900 }, { phase: 'recovery', users: 10, seconds: 90, ms: (i) => (i < 2 ? 800 : 115) }])), opts);
+    const a = analyzeRun(
+      buildRecord(
+        series(5, [
+          { phase: 'step-1:10', users: 10, seconds: 60, ms: () => 100 },
+          { phase: 'step-2:40', users: 40, seconds: 30, ms: () => 900 },
+          { phase: 'recovery', users: 10, seconds: 90, ms: (i) => (i < 2 ? 800 : 115) },
+        ]),
+      ),
+      opts,
+    );
     expect(a.recovery[0]?.verdict).toBe('shifted');
     expect(a.verdict).not.toBe('fail');
   });
@@ -126,7 +135,9 @@ describe('recovery (spikes): known answers', () => {
     const analytic = 40 * Math.log(7 / 0.1);
     for (let seed = 0; seed < 3; seed++) {
       const decay: Piece = { phase: 'base', users: 100, seconds: 600, ms: (i) => 100 * (1 + 7 * Math.exp(-i / 40)) };
-      const [r] = run(series(seed, [{ phase: 'base', users: 100, seconds: 400, ms: () => 100 }, { phase: 'spike-1', users: 500, seconds: 60, ms: () => 800 }, decay]));
+      const [r] = run(
+        series(seed, [{ phase: 'base', users: 100, seconds: 400, ms: () => 100 }, { phase: 'spike-1', users: 500, seconds: 60, ms: () => 800 }, decay]),
+      );
       expect(Math.abs(r!.recoveryS! / analytic - 1)).toBeLessThanOrEqual(0.15);
       expect(r!.verdict).toBe('recovered');
       expect(r!.overshoot).toBeGreaterThan(6);
@@ -151,7 +162,13 @@ describe('recovery (spikes): known answers', () => {
   });
 
   it('low request rate widens the rolling window (≥ 200 requests, at most 10 s)', () => {
-    const [r] = run(series(7, [{ ...burstBase(), rps: 20 }, { ...spike(1), rps: 20 }, { ...slowThenBase(6, 60), rps: 20 }]));
+    const [r] = run(
+      series(7, [
+        { ...burstBase(), rps: 20 },
+        { ...spike(1), rps: 20 },
+        { ...slowThenBase(6, 60), rps: 20 },
+      ]),
+    );
     expect(r?.verdict).toBe('recovered');
     expect(Math.abs(r!.recoveryS! - 6)).toBeLessThanOrEqual(1);
   });

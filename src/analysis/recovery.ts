@@ -84,13 +84,19 @@ interface Episode {
 export function recoveryEpisodes(segments: readonly LoadSegment[]): Episode[] {
   const out: Episode[] = [];
   const firstSpike = segments.findIndex((s) => s.kind === 'spike');
-  const spikeBase = firstSpike > 0 ? segments.slice(0, firstSpike).find((s) => s.kind === 'base' && s.steady)?.steady ?? null : null;
+  const spikeBase = firstSpike > 0 ? (segments.slice(0, firstSpike).find((s) => s.kind === 'base' && s.steady)?.steady ?? null) : null;
   segments.forEach((seg, i) => {
     if (seg.kind !== 'spike') return;
     let j = i + 1;
     while (j < segments.length && segments[j]!.kind === 'base') j++;
     // the overload ends where the next segment starts (the recorder's seconds may sit off the whole second)
-    out.push({ kind: 'spike', startS: seg.startS, endS: segments[i + 1]?.startS ?? seg.endS + 1, obsEndS: j > i + 1 ? segments[j - 1]!.endS : seg.endS, base: spikeBase });
+    out.push({
+      kind: 'spike',
+      startS: seg.startS,
+      endS: segments[i + 1]?.startS ?? seg.endS + 1,
+      obsEndS: j > i + 1 ? segments[j - 1]!.endS : seg.endS,
+      base: spikeBase,
+    });
   });
   const rec = segments.find((s) => s.kind === 'recovery');
   const first = segments.find((s) => s.kind === 'step');
@@ -98,7 +104,12 @@ export function recoveryEpisodes(segments: readonly LoadSegment[]): Episode[] {
   return out;
 }
 
-export function analyzeRecoveries(series: readonly SeriesPoint[], hist: HistogramIndex, segments: readonly LoadSegment[], o: RecoveryOptions = {}): RecoveryResult[] {
+export function analyzeRecoveries(
+  series: readonly SeriesPoint[],
+  hist: HistogramIndex,
+  segments: readonly LoadSegment[],
+  o: RecoveryOptions = {},
+): RecoveryResult[] {
   return recoveryEpisodes(segments).map((e) => judgeEpisode(series, hist, e, o));
 }
 
@@ -127,9 +138,24 @@ interface Roll {
 function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: Episode, o: RecoveryOptions): RecoveryResult {
   const observedS = Math.max(0, Math.round(e.obsEndS - e.endS) + 1);
   const empty: RecoveryResult = {
-    kind: e.kind, startS: e.startS, endS: e.endS, observedS, recoveryS: null, holdS: 0, rollingS: 0, baseWindow: e.base,
-    baselineP95Ms: null, bandP95Ms: null, baselineErrorRatio: null, bandErrorRatio: null, peakP95Ms: null, timeToPeakS: null,
-    overshoot: null, errorOvershootPp: null, verdict: 'no-data', note: '',
+    kind: e.kind,
+    startS: e.startS,
+    endS: e.endS,
+    observedS,
+    recoveryS: null,
+    holdS: 0,
+    rollingS: 0,
+    baseWindow: e.base,
+    baselineP95Ms: null,
+    bandP95Ms: null,
+    baselineErrorRatio: null,
+    bandErrorRatio: null,
+    peakP95Ms: null,
+    timeToPeakS: null,
+    overshoot: null,
+    errorOvershootPp: null,
+    verdict: 'no-data',
+    note: '',
   };
   const baseName = e.kind === 'spike' ? 'the base before the first spike' : 'the first step';
   if (!e.base) return { ...empty, note: `${baseName} has no steady part to draw the band from` };
@@ -145,7 +171,8 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   const baseRolls: Roll[] = [];
   for (let t = e.base.fromS; t + rollingS - 1 <= e.base.toS; t++) baseRolls.push(roll(t));
   const baseP95s = baseRolls.map((r) => r.p95).filter((p): p is number => p !== null);
-  if (baseP95s.length < 5) return { ...empty, rollingS, note: `steady part of ${baseName} too short for a band (${baseP95s.length} windows of ${rollingS} s, needs 5)` };
+  if (baseP95s.length < 5)
+    return { ...empty, rollingS, note: `steady part of ${baseName} too short for a band (${baseP95s.length} windows of ${rollingS} s, needs 5)` };
   const m = median(baseP95s);
   // floors: 10 % and 10 ms — a few milliseconds over a very quiet base is scheduling jitter, not a degradation
   const bandP95 = bandAround(m, baseP95s, { band: o.band ?? 0.1, minBandMs: o.minBandMs ?? 10, madK: o.madK ?? 3 });
@@ -179,9 +206,14 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
     if (ok[k] && ok.slice(k, k + span).filter(Boolean).length >= need) recoveryS = k;
   }
   const metastableS = metastableRun(series, e, baseAgg.goodputRps, bandErr, rollingS, o);
-  const settled = recoveryS === null ? settledLevel(e, roll, { rollingS, holdS, bandErr, minBandMs: o.minBandMs ?? 10, band: o.band ?? 0.1, madK: o.madK ?? 3 }) : null;
+  const settled =
+    recoveryS === null ? settledLevel(e, roll, { rollingS, holdS, bandErr, minBandMs: o.minBandMs ?? 10, band: o.band ?? 0.1, madK: o.madK ?? 3 }) : null;
   const shift = settled && m > 0 && settled.levelMs <= m * (1 + (o.maxShift ?? 0.5)) ? settled : null;
-  const { verdict, note } = verdictOf(e, { recoveryS, observedS, holdS, baseShare, metastableS, bandText: `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}`, shift, baseP95Ms: m }, o);
+  const { verdict, note } = verdictOf(
+    e,
+    { recoveryS, observedS, holdS, baseShare, metastableS, bandText: `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}`, shift, baseP95Ms: m },
+    o,
+  );
   return {
     ...empty,
     recoveryS,
@@ -220,7 +252,10 @@ function settledLevel(
   const lastStart = e.obsEndS - p.rollingS + 1;
   const rolls: Roll[] = [];
   for (let t = e.endS; t <= lastStart; t++) rolls.push(roll(t));
-  const late = rolls.slice(Math.floor(rolls.length / 2)).map((r) => r.p95).filter((x): x is number => x !== null);
+  const late = rolls
+    .slice(Math.floor(rolls.length / 2))
+    .map((r) => r.p95)
+    .filter((x): x is number => x !== null);
   if (late.length < 5) return null;
   const levelMs = median(late);
   const bandMs = bandAround(levelMs, late, p);
@@ -246,7 +281,11 @@ function verdictOf(e: Episode, j: Judged, o: RecoveryOptions): { verdict: Recove
   const sustainS = Math.max(3 * (e.endS - e.startS), 120);
   const after = e.kind === 'spike' ? 'the spike' : 'the ladder';
   const judgeAfterS = o.judgeAfterS ?? 60;
-  if (j.metastableS > sustainS) return { verdict: 'metastable', note: `goodput/errors stayed off the base for ${secondsText(j.metastableS)} after the load dropped (> ${secondsText(sustainS)})` };
+  if (j.metastableS > sustainS)
+    return {
+      verdict: 'metastable',
+      note: `goodput/errors stayed off the base for ${secondsText(j.metastableS)} after the load dropped (> ${secondsText(sustainS)})`,
+    };
   if (j.recoveryS !== null) {
     const share = j.baseShare < 1 ? ` (${Math.round(j.baseShare * 100)} % of its windows inside, as in the base)` : '';
     const note = `back within the band (${j.bandText}) ${secondsText(j.recoveryS)} after ${after}, held ${secondsText(j.holdS)}${share}`;
@@ -259,9 +298,16 @@ function verdictOf(e: Episode, j: Judged, o: RecoveryOptions): { verdict: Recove
       note: `settled ${secondsText(j.shift.settledS)} after ${after} at p95 ${msText(j.shift.levelMs)}, ${pct} % above the base's ${msText(j.baseP95Ms)} (band ${j.bandText}): the overload is over, but the system runs slower than before it — a lasting change (e.g. grown tables), not a failure to recover`,
     };
   }
-  if (j.observedS >= judgeAfterS) return { verdict: 'not-recovered', note: `not back within the band (${j.bandText}) for ${secondsText(j.holdS)} in ${secondsText(j.observedS)} of base load after ${after}` };
+  if (j.observedS >= judgeAfterS)
+    return {
+      verdict: 'not-recovered',
+      note: `not back within the band (${j.bandText}) for ${secondsText(j.holdS)} in ${secondsText(j.observedS)} of base load after ${after}`,
+    };
   const seen = j.observedS === 0 ? `the run ended with ${after}` : `only ${secondsText(j.observedS)} of base load observed after ${after}`;
-  return { verdict: 'inconclusive', note: `${seen}, not back within the band (${j.bandText}) for ${secondsText(j.holdS)}; "not recovered" needs ≥ ${secondsText(judgeAfterS)}` };
+  return {
+    verdict: 'inconclusive',
+    note: `${seen}, not back within the band (${j.bandText}) for ${secondsText(j.holdS)}; "not recovered" needs ≥ ${secondsText(judgeAfterS)}`,
+  };
 }
 
 /** Longest run of seconds after the overload with goodput below the base's share or errors above the band. */

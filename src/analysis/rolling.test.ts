@@ -31,7 +31,17 @@ describe('rolling window statistics: the same numbers as merging each window in 
     ['trailing 10-s windows', trailing(10)],
     ['trailing 5-s windows', trailing(5)],
     ['one-second windows', trailing(1)],
-    ['windows out of order, disjoint and empty', [{ fromS: 250, toS: 290 }, { fromS: 3, toS: 40 }, { fromS: 35, toS: 36 }, { fromS: 400, toS: 500 }, { fromS: 1, toS: 300 }, { fromS: 37, toS: 37 }]],
+    [
+      'windows out of order, disjoint and empty',
+      [
+        { fromS: 250, toS: 290 },
+        { fromS: 3, toS: 40 },
+        { fromS: 35, toS: 36 },
+        { fromS: 400, toS: 500 },
+        { fromS: 1, toS: 300 },
+        { fromS: 37, toS: 37 },
+      ],
+    ],
   ])('%s', (_name, windows) => {
     const idx = new HistogramIndex(lines(3));
     idx.decodeAll();
@@ -49,7 +59,12 @@ describe('rolling window statistics: the same numbers as merging each window in 
 
 describe('rollingTotals: aggregate() counts per window from prefix sums', () => {
   const record = buildRecord(
-    Array.from({ length: 120 }, (_, i) => ({ phase: 'hold', users: 10, latenciesMs: { a: Array.from({ length: (i * 7) % 13 }, () => 5) }, errors: i % 9 === 0 ? { a: { '5xx': 1, timeout: i % 2 } } : undefined })),
+    Array.from({ length: 120 }, (_, i) => ({
+      phase: 'hold',
+      users: 10,
+      latenciesMs: { a: Array.from({ length: (i * 7) % 13 }, () => 5) },
+      errors: i % 9 === 0 ? { a: { '5xx': 1, timeout: i % 2 } } : undefined,
+    })),
   );
   const windows = [...trailing(10), { fromS: 50, toS: 20 }, { fromS: 500, toS: 600 }];
   const expected = (series: readonly SeriesPoint[]): { seconds: number; count: number; errors: number }[] =>

@@ -59,7 +59,8 @@ class BucketCounts {
       sumSq += m * m * c;
     }
     // the larger of the sums before and after bounds every partial sum of this step
-    const larger = Math.max(this.total, this.total + sign * total) + Math.max(this.sumMid, this.sumMid + sign * sumMid) + Math.max(this.sumSq, this.sumSq + sign * sumSq);
+    const larger =
+      Math.max(this.total, this.total + sign * total) + Math.max(this.sumMid, this.sumMid + sign * sumMid) + Math.max(this.sumSq, this.sumSq + sign * sumSq);
     if (!Number.isInteger(total) || !Number.isInteger(sumMid) || !Number.isInteger(sumSq) || larger > EXACT_LIMIT) this.exact = false;
     this.total += sign * total;
     this.sumMid += sign * sumMid;

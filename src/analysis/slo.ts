@@ -29,7 +29,14 @@ export interface SloResult {
 /** Requests needed in the window before a percentile is judged. */
 export const MIN_REQUESTS_FOR_PERCENTILE = 20;
 
-function evaluate(label: string, limits: SloLimits, series: readonly SeriesPoint[], hist: HistogramIndex, windows: readonly WindowS[], endpoint?: string): SloResult[] {
+function evaluate(
+  label: string,
+  limits: SloLimits,
+  series: readonly SeriesPoint[],
+  hist: HistogramIndex,
+  windows: readonly WindowS[],
+  endpoint?: string,
+): SloResult[] {
   const out: SloResult[] = [];
   const agg = windows.length ? aggregate(series, windows, endpoint) : undefined;
   const lat = windows.length ? hist.stats(endpoint ?? ALL_ENDPOINTS, windows) : null;
@@ -37,7 +44,13 @@ function evaluate(label: string, limits: SloLimits, series: readonly SeriesPoint
   const upper = (name: string, limit: number | undefined, observed: number | null | undefined, unit: SloResult['unit']): void => {
     if (limit === undefined || !Number.isFinite(limit)) return;
     const ok = observed !== null && observed !== undefined && Number.isFinite(observed);
-    out.push({ name: `${label}${name} <= ${limit}`, limit, observed: ok ? observed : null, unit, status: !ok ? 'no-data' : observed <= limit ? 'pass' : 'fail' });
+    out.push({
+      name: `${label}${name} <= ${limit}`,
+      limit,
+      observed: ok ? observed : null,
+      unit,
+      status: !ok ? 'no-data' : observed <= limit ? 'pass' : 'fail',
+    });
   };
   upper('p50', limits.p50Ms, enough ? lat.p50Ms : null, 'ms');
   upper('p95', limits.p95Ms, enough ? lat.p95Ms : null, 'ms');

@@ -30,7 +30,12 @@ const HOLD_S = 150;
  * A calm closed run at ~40 req/s: log-normal latencies (median `medianMs`, σ = 0.6, so per-second p99 jumps around),
  * Poisson-ish counts, noisy container/host/generator CPU, Postgres with an odd lock or I/O wait now and then.
  */
-function run(seed: number, faults: Record<number, Fault> = {}, medianMs = 5, steps?: { phase: (s: number) => string; medianMs: (s: number) => number }): RunRecord {
+function run(
+  seed: number,
+  faults: Record<number, Fault> = {},
+  medianMs = 5,
+  steps?: { phase: (s: number) => string; medianMs: (s: number) => number },
+): RunRecord {
   const rng: Rng = seededRng(seed);
   const specs: SecondSpec[] = [];
   for (let s = 1; s <= HOLD_S; s++) {
@@ -53,7 +58,12 @@ function run(seed: number, faults: Record<number, Fault> = {}, medianMs = 5, ste
       blockedSessions: lock,
       idleInTransaction: 0,
       oldestIdleInTransactionSeconds: 0,
-      perSecond: { buffersCheckpoint: f.buffersCheckpoint ?? (rng() < 0.03 ? Math.round(30 * rng()) : 0), buffersBackend: 0, checkpointsTimed: 0, checkpointsReq: f.buffersCheckpoint ? 1 : 0 },
+      perSecond: {
+        buffersCheckpoint: f.buffersCheckpoint ?? (rng() < 0.03 ? Math.round(30 * rng()) : 0),
+        buffersBackend: 0,
+        checkpointsTimed: 0,
+        checkpointsReq: f.buffersCheckpoint ? 1 : 0,
+      },
     };
     specs.push({
       phase: steps ? steps.phase(s) : 'hold',
@@ -70,7 +80,10 @@ function run(seed: number, faults: Record<number, Fault> = {}, medianMs = 5, ste
   }
   const rec = buildRecord(specs);
   // host section (not part of buildRecord's spec)
-  const series = rec.series.map((p, i) => ({ ...p, host: { cpuUtilization: 0.5 + 0.04 * normal(rng), iowaitRatio: faults[i + 1]?.iowait ?? 0.01 } })) as SeriesPoint[];
+  const series = rec.series.map((p, i) => ({
+    ...p,
+    host: { cpuUtilization: 0.5 + 0.04 * normal(rng), iowaitRatio: faults[i + 1]?.iowait ?? 0.01 },
+  })) as SeriesPoint[];
   return { ...rec, series };
 }
 
@@ -147,8 +160,19 @@ describe('tail episodes (known answers)', () => {
   });
 
   it('ranking: a line another clearing line explains goes after it, whatever its score', () => {
-    const line = (signal: string, kind: EvidenceLine['kind'], score: number): EvidenceLine => ({ signal, kind, score, episodeValue: 0, baselineValue: 0, message: '' });
-    expect(rankEvidence([line('pool', 'pool', 9), line('locks', 'locks', 2), line('host-cpu', 'host-cpu', 3)]).map((l) => l.signal)).toEqual(['host-cpu', 'locks', 'pool']);
+    const line = (signal: string, kind: EvidenceLine['kind'], score: number): EvidenceLine => ({
+      signal,
+      kind,
+      score,
+      episodeValue: 0,
+      baselineValue: 0,
+      message: '',
+    });
+    expect(rankEvidence([line('pool', 'pool', 9), line('locks', 'locks', 2), line('host-cpu', 'host-cpu', 3)]).map((l) => l.signal)).toEqual([
+      'host-cpu',
+      'locks',
+      'pool',
+    ]);
   });
 });
 

@@ -111,7 +111,11 @@ function episodesIn(series: readonly SeriesPoint[], hist: HistogramIndex, steady
     const lambdaPerReq = (nErr + 0.5) / Math.max(1, nReq);
     // A per-second p99 of ~40 requests is nearly their max: one slow request moves it. The second must also hold
     // more requests slower than the baseline's merged p99 than chance allows (binomial tail at the per-second alpha).
-    const t = hist.stats(ALL_ENDPOINTS, base.map((i) => ({ fromS: pts[i]!.elapsedS, toS: pts[i]!.elapsedS })))?.p99Ms ?? NaN;
+    const t =
+      hist.stats(
+        ALL_ENDPOINTS,
+        base.map((i) => ({ fromS: pts[i]!.elapsedS, toS: pts[i]!.elapsedS })),
+      )?.p99Ms ?? NaN;
     const lat = p99.map((v, i) => {
       if (!(Number.isFinite(v) && v > thr && Number.isFinite(t))) return false;
       const s = pts[i]!.elapsedS;
@@ -119,17 +123,23 @@ function episodesIn(series: readonly SeriesPoint[], hist: HistogramIndex, steady
     });
     const err = pts.map((p, i) => {
       const e = errs[i]!;
-      return e > 0 && e / Math.max(1, p.total.count) >= errRate + (o.minErrorRatio ?? MIN_ERROR_RATIO) && poissonTail(e, lambdaPerReq * p.total.count) < alpha / base.length;
+      return (
+        e > 0 &&
+        e / Math.max(1, p.total.count) >= errRate + (o.minErrorRatio ?? MIN_ERROR_RATIO) &&
+        poissonTail(e, lambdaPerReq * p.total.count) < alpha / base.length
+      );
     });
     return { lat, err, m, thr, errRate };
   };
   // two passes: the first baseline holds every second; the second leaves out the flagged ones and their guard
   let f = flag(pts.map((_, i) => i));
   const guarded = (fl: typeof f): number[] =>
-    pts.map((_, i) => i).filter((i) => {
-      for (let j = Math.max(0, i - GUARD_S); j <= Math.min(pts.length - 1, i + GUARD_S); j++) if (fl.lat[j] || fl.err[j]) return false;
-      return true;
-    });
+    pts
+      .map((_, i) => i)
+      .filter((i) => {
+        for (let j = Math.max(0, i - GUARD_S); j <= Math.min(pts.length - 1, i + GUARD_S); j++) if (fl.lat[j] || fl.err[j]) return false;
+        return true;
+      });
   const base1 = guarded(f);
   if (base1.length >= 10) f = flag(base1);
   const base = guarded(f);

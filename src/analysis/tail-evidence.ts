@@ -58,27 +58,72 @@ const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
 function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMax?: number }): Signal[] {
   const out: Signal[] = [];
   const pg = series.map((p) => p.postgres ?? null);
-  const num = (f: (i: number) => number | null | undefined): number[] => series.map((_, i) => {
-    const v = f(i);
-    return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
-  });
+  const num = (f: (i: number) => number | null | undefined): number[] =>
+    series.map((_, i) => {
+      const v = f(i);
+      return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
+    });
   if (pg.some(Boolean)) {
-    out.push({ signal: 'locks', kind: 'locks', dir: 'up', minEffect: 2, values: num((i) => (pg[i] ? Math.max(pg[i]!.waitingByType.Lock ?? 0, pg[i]!.blockedSessions, pg[i]!.ungrantedLocks) : null)), say: (e, b) => `sessions waiting on locks: ${f0(e)} (baseline ${f0(b)})` });
+    out.push({
+      signal: 'locks',
+      kind: 'locks',
+      dir: 'up',
+      minEffect: 2,
+      values: num((i) => (pg[i] ? Math.max(pg[i]!.waitingByType.Lock ?? 0, pg[i]!.blockedSessions, pg[i]!.ungrantedLocks) : null)),
+      say: (e, b) => `sessions waiting on locks: ${f0(e)} (baseline ${f0(b)})`,
+    });
     const types = new Set<string>();
     for (const x of pg) for (const t of Object.keys(x?.waitingByType ?? {})) if (t !== 'Lock') types.add(t);
     for (const t of [...types].sort()) {
-      out.push({ signal: `db-wait:${t}`, kind: 'db-wait', dir: 'up', minEffect: 2, values: num((i) => (pg[i] ? (pg[i]!.waitingByType[t] ?? 0) : null)), say: (e, b) => `Postgres sessions waiting on ${t}: ${f0(e)} (baseline ${f0(b)})` });
+      out.push({
+        signal: `db-wait:${t}`,
+        kind: 'db-wait',
+        dir: 'up',
+        minEffect: 2,
+        values: num((i) => (pg[i] ? (pg[i]!.waitingByType[t] ?? 0) : null)),
+        say: (e, b) => `Postgres sessions waiting on ${t}: ${f0(e)} (baseline ${f0(b)})`,
+      });
     }
     // active and not waiting: running (on CPU) in Postgres
-    out.push({ signal: 'db-cpu', kind: 'db-cpu', dir: 'up', minEffect: 2, values: num((i) => (pg[i] ? Math.max(0, (pg[i]!.connectionsByState.active ?? 0) - Object.values(pg[i]!.waitingByType).reduce((a, b) => a + b, 0)) : null)), say: (e, b) => `Postgres sessions running (active, not waiting): ${f0(e)} (baseline ${f0(b)})` });
+    out.push({
+      signal: 'db-cpu',
+      kind: 'db-cpu',
+      dir: 'up',
+      minEffect: 2,
+      values: num((i) =>
+        pg[i] ? Math.max(0, (pg[i]!.connectionsByState.active ?? 0) - Object.values(pg[i]!.waitingByType).reduce((a, b) => a + b, 0)) : null,
+      ),
+      say: (e, b) => `Postgres sessions running (active, not waiting): ${f0(e)} (baseline ${f0(b)})`,
+    });
     const rate = (k: 'buffersCheckpoint' | 'buffersBackend') => num((i) => pg[i]?.perSecond?.[k]);
     const ckpt = rate('buffersCheckpoint');
     if (ckpt.some(Number.isFinite)) {
       // a checkpoint's buffers are reported as it writes (spread) or when it finishes (immediate)
-      out.push({ signal: 'checkpoint', kind: 'checkpoint', dir: 'up', minEffect: 128, values: ckpt, say: (e, b) => `checkpoint writing ${f0(e)} buffers/s (8 KiB each; baseline ${f0(b)})` });
-      out.push({ signal: 'backend-writes', kind: 'backend-writes', dir: 'up', minEffect: 128, values: rate('buffersBackend'), say: (e, b) => `backends writing dirty buffers themselves: ${f0(e)}/s (baseline ${f0(b)})` });
+      out.push({
+        signal: 'checkpoint',
+        kind: 'checkpoint',
+        dir: 'up',
+        minEffect: 128,
+        values: ckpt,
+        say: (e, b) => `checkpoint writing ${f0(e)} buffers/s (8 KiB each; baseline ${f0(b)})`,
+      });
+      out.push({
+        signal: 'backend-writes',
+        kind: 'backend-writes',
+        dir: 'up',
+        minEffect: 128,
+        values: rate('buffersBackend'),
+        say: (e, b) => `backends writing dirty buffers themselves: ${f0(e)}/s (baseline ${f0(b)})`,
+      });
     }
-    out.push({ signal: 'autovacuum', kind: 'autovacuum', dir: 'up', minEffect: 1, values: num((i) => pg[i]?.autovacuumWorkers), say: (e, b) => `autovacuum workers running: ${f0(e)} (baseline ${f0(b)})` });
+    out.push({
+      signal: 'autovacuum',
+      kind: 'autovacuum',
+      dir: 'up',
+      minEffect: 1,
+      values: num((i) => pg[i]?.autovacuumWorkers),
+      say: (e, b) => `autovacuum workers running: ${f0(e)} (baseline ${f0(b)})`,
+    });
     const app = o.appName ?? REFERENCE_APP_NAME;
     const appStates = pg.map((x) => x?.connectionsByApp[app]);
     out.push({
@@ -95,7 +140,14 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
       }),
       say: (e, b) => `app DB pool busy: ${pct(e)} of ${o.poolMax !== undefined ? `its ${o.poolMax} connections` : 'its open connections'} (baseline ${pct(b)})`,
     });
-    out.push({ signal: 'db-connections', kind: 'db-connections', dir: 'up', minEffect: 5, values: num((i) => (pg[i] ? Object.values(pg[i]!.connectionsByState).reduce((a, b) => a + b, 0) : null)), say: (e, b) => `Postgres client connections: ${f0(e)} (baseline ${f0(b)})` });
+    out.push({
+      signal: 'db-connections',
+      kind: 'db-connections',
+      dir: 'up',
+      minEffect: 5,
+      values: num((i) => (pg[i] ? Object.values(pg[i]!.connectionsByState).reduce((a, b) => a + b, 0) : null)),
+      say: (e, b) => `Postgres client connections: ${f0(e)} (baseline ${f0(b)})`,
+    });
   }
   const services = new Set<string>();
   for (const p of series) for (const s of Object.keys(p.containers ?? {})) services.add(s);
@@ -104,14 +156,63 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
       const x = p.containers?.[svc];
       return x && isFresh(x) ? x : undefined;
     });
-    out.push({ signal: `cpu-throttled:${svc}`, kind: 'cpu-throttled', dir: 'up', minEffect: 0.1, values: num((i) => c[i]?.throttledRatio), say: (e, b) => `${svc} CFS-throttled in ${pct(e)} of periods (baseline ${pct(b)})` });
-    out.push({ signal: `cpu-drop:${svc}`, kind: 'cpu-drop', dir: 'down', minEffect: 0.1, values: num((i) => c[i]?.cpuCores), say: (e, b) => `${svc} CPU fell to ${f2(e)} cores (baseline ${f2(b)}): it was waiting, not working` });
-    out.push({ signal: `cpu-high:${svc}`, kind: 'cpu-high', dir: 'up', minEffect: 0.25, values: num((i) => c[i]?.cpuCores), say: (e, b) => `${svc} CPU rose to ${f2(e)} cores (baseline ${f2(b)})` });
+    out.push({
+      signal: `cpu-throttled:${svc}`,
+      kind: 'cpu-throttled',
+      dir: 'up',
+      minEffect: 0.1,
+      values: num((i) => c[i]?.throttledRatio),
+      say: (e, b) => `${svc} CFS-throttled in ${pct(e)} of periods (baseline ${pct(b)})`,
+    });
+    out.push({
+      signal: `cpu-drop:${svc}`,
+      kind: 'cpu-drop',
+      dir: 'down',
+      minEffect: 0.1,
+      values: num((i) => c[i]?.cpuCores),
+      say: (e, b) => `${svc} CPU fell to ${f2(e)} cores (baseline ${f2(b)}): it was waiting, not working`,
+    });
+    out.push({
+      signal: `cpu-high:${svc}`,
+      kind: 'cpu-high',
+      dir: 'up',
+      minEffect: 0.25,
+      values: num((i) => c[i]?.cpuCores),
+      say: (e, b) => `${svc} CPU rose to ${f2(e)} cores (baseline ${f2(b)})`,
+    });
   }
-  out.push({ signal: 'host-cpu', kind: 'host-cpu', dir: 'up', minEffect: 0.15, values: num((i) => series[i]!.host?.cpuUtilization), say: (e, b) => `host CPU ${pct(e)} (baseline ${pct(b)})` });
-  out.push({ signal: 'host-iowait', kind: 'host-iowait', dir: 'up', minEffect: 0.05, values: num((i) => series[i]!.host?.iowaitRatio), say: (e, b) => `host CPU waiting on I/O ${pct(e)} (baseline ${pct(b)})` });
-  out.push({ signal: 'generator-cpu', kind: 'generator-cpu', dir: 'up', minEffect: 0.25, values: num((i) => series[i]!.generator.cpuCores), say: (e, b) => `load generator CPU ${f2(e)} cores (baseline ${f2(b)}): the client may have measured its own delay` });
-  out.push({ signal: 'generator-lag', kind: 'generator-lag', dir: 'up', minEffect: 100, values: num((i) => series[i]!.sampler?.lagMs), say: (e, b) => `the orchestrator's event loop was blocked ${f0(e)} ms (baseline ${f0(b)}): the client may have measured its own delay` });
+  out.push({
+    signal: 'host-cpu',
+    kind: 'host-cpu',
+    dir: 'up',
+    minEffect: 0.15,
+    values: num((i) => series[i]!.host?.cpuUtilization),
+    say: (e, b) => `host CPU ${pct(e)} (baseline ${pct(b)})`,
+  });
+  out.push({
+    signal: 'host-iowait',
+    kind: 'host-iowait',
+    dir: 'up',
+    minEffect: 0.05,
+    values: num((i) => series[i]!.host?.iowaitRatio),
+    say: (e, b) => `host CPU waiting on I/O ${pct(e)} (baseline ${pct(b)})`,
+  });
+  out.push({
+    signal: 'generator-cpu',
+    kind: 'generator-cpu',
+    dir: 'up',
+    minEffect: 0.25,
+    values: num((i) => series[i]!.generator.cpuCores),
+    say: (e, b) => `load generator CPU ${f2(e)} cores (baseline ${f2(b)}): the client may have measured its own delay`,
+  });
+  out.push({
+    signal: 'generator-lag',
+    kind: 'generator-lag',
+    dir: 'up',
+    minEffect: 100,
+    values: num((i) => series[i]!.sampler?.lagMs),
+    say: (e, b) => `the orchestrator's event loop was blocked ${f0(e)} ms (baseline ${f0(b)}): the client may have measured its own delay`,
+  });
   return out;
 }
 
@@ -136,14 +237,21 @@ export function rankEvidence(lines: readonly EvidenceLine[]): EvidenceLine[] {
   const left = [...lines].sort((a, b) => b.score - a.score);
   const out: EvidenceLine[] = [];
   while (left.length) {
-    const i = left.findIndex((l) => !left.some((m) => m !== l && m.kind !== l.kind && EXPLAINS[m.kind]?.includes(l.kind) && !EXPLAINS[l.kind]?.includes(m.kind)));
+    const i = left.findIndex(
+      (l) => !left.some((m) => m !== l && m.kind !== l.kind && EXPLAINS[m.kind]?.includes(l.kind) && !EXPLAINS[l.kind]?.includes(m.kind)),
+    );
     out.push(left.splice(i >= 0 ? i : 0, 1)[0]!);
   }
   return out;
 }
 
 /** Lines that cleared the bar, most likely cause first; empty when none did ("no correlated signal"). */
-export function episodeEvidence(series: readonly SeriesPoint[], episode: WindowS, baselineS: readonly number[], o: { appName?: string; poolMax?: number } = {}): EvidenceLine[] {
+export function episodeEvidence(
+  series: readonly SeriesPoint[],
+  episode: WindowS,
+  baselineS: readonly number[],
+  o: { appName?: string; poolMax?: number } = {},
+): EvidenceLine[] {
   const base = new Set(baselineS);
   const lines: EvidenceLine[] = [];
   for (const s of signalsOf(series, o)) {
@@ -161,7 +269,8 @@ export function episodeEvidence(series: readonly SeriesPoint[], episode: WindowS
     const move = s.dir === 'up' ? ev - m : m - ev;
     const bar = Math.max(s.minEffect, EVIDENCE_K * MAD_TO_SD * mad(b));
     const score = move / bar;
-    if (score >= 1) lines.push({ signal: s.signal, kind: s.kind, episodeValue: ev, baselineValue: m, score: Math.round(score * 100) / 100, message: s.say(ev, m) });
+    if (score >= 1)
+      lines.push({ signal: s.signal, kind: s.kind, episodeValue: ev, baselineValue: m, score: Math.round(score * 100) / 100, message: s.say(ev, m) });
   }
   return rankEvidence(lines);
 }

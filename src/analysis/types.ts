@@ -5,7 +5,16 @@
 export type ErrorKind = '4xx' | '5xx' | 'timeout' | 'connection' | 'other';
 export const ERROR_KINDS: readonly ErrorKind[] = ['4xx', '5xx', 'timeout', 'connection', 'other'];
 
-export type { ContainerPoint, EndpointSecond, HistogramLine, HostPoint, PostgresPoint, PostgresRates, RunEvent, SeriesLine as SeriesPoint } from '../store/run-format.ts';
+export type {
+  ContainerPoint,
+  EndpointSecond,
+  HistogramLine,
+  HostPoint,
+  PostgresPoint,
+  PostgresRates,
+  RunEvent,
+  SeriesLine as SeriesPoint,
+} from '../store/run-format.ts';
 import type { EndpointSecond, HistogramLine, RunEvent, SeriesLine } from '../store/run-format.ts';
 
 export interface RunRecord {
@@ -24,5 +33,4 @@ export interface WindowS {
 
 export type Status = 'pass' | 'fail' | 'no-data';
 
-export const errorsOf = (e: EndpointSecond | undefined): number =>
-  e ? Object.values(e.errors).reduce((n, v) => n + (Number.isFinite(v) ? v : 0), 0) : 0;
+export const errorsOf = (e: EndpointSecond | undefined): number => (e ? Object.values(e.errors).reduce((n, v) => n + (Number.isFinite(v) ? v : 0), 0) : 0);

@@ -4,7 +4,10 @@ import { normal, seededRng } from './stats.ts';
 import { analyzeUsl, fitUsl, uslPeakUsers, uslThroughput } from './usl.ts';
 
 // codahale/usl model_test.go (data from Schwartz, "Practical Scalability Analysis with the USL")
-const GOLDEN = [955.16, 1878.91, 2688.01, 3548.68, 4315.54, 5130.43, 5931.37, 6531.08, 7219.8, 7867.61, 8278.71, 8646.7, 9047.84, 9426.55, 9645.37, 9897.24, 10097.6, 10240.5, 10532.39, 10798.52, 11151.43, 11518.63, 11806, 12089.37, 12075.41, 12177.29, 12211.41, 12158.93, 12155.27, 12118.04, 12140.4, 12074.39].map((x, i) => ({ users: i + 1, throughputRps: x }));
+const GOLDEN = [
+  955.16, 1878.91, 2688.01, 3548.68, 4315.54, 5130.43, 5931.37, 6531.08, 7219.8, 7867.61, 8278.71, 8646.7, 9047.84, 9426.55, 9645.37, 9897.24, 10097.6, 10240.5,
+  10532.39, 10798.52, 11151.43, 11518.63, 11806, 12089.37, 12075.41, 12177.29, 12211.41, 12158.93, 12155.27, 12118.04, 12140.4, 12074.39,
+].map((x, i) => ({ users: i + 1, throughputRps: x }));
 
 describe('USL fit', () => {
   it('B1: reproduces codahale/usl golden coefficients', () => {
@@ -18,7 +21,15 @@ describe('USL fit', () => {
   });
 
   it('B2: codahale/usl example.csv coefficients', () => {
-    const pts = [[1, 65], [18, 996], [36, 1652], [72, 1853], [108, 1829], [144, 1775], [216, 1702]].map(([u, x]) => ({ users: u!, throughputRps: x! }));
+    const pts = [
+      [1, 65],
+      [18, 996],
+      [36, 1652],
+      [72, 1853],
+      [108, 1829],
+      [144, 1775],
+      [216, 1702],
+    ].map(([u, x]) => ({ users: u!, throughputRps: x! }));
     const p = fitUsl(pts)!;
     expect(p.sigma).toBeCloseTo(0.0277299, 4);
     expect(Math.abs(p.kappa - 0.000104343)).toBeLessThan(1e-6);
@@ -58,7 +69,10 @@ describe('USL fit', () => {
 
   it('B8: Kneedle on the USL curve returns an efficiency knee below N*', () => {
     const pts = synth(1, 196);
-    const k = kneedle(pts.map((p) => p.users), pts.map((p) => p.throughputRps))!;
+    const k = kneedle(
+      pts.map((p) => p.users),
+      pts.map((p) => p.throughputRps),
+    )!;
     expect(k.x).toBeLessThan(98.5);
   });
 

@@ -96,7 +96,11 @@ function quadraticStart(pts: readonly UslPoint[]): UslParams | undefined {
   const one = [...pts].sort((a, b) => a.users - b.users)[0];
   if (!one || !(one.throughputRps > 0)) return undefined;
   const x1 = one.throughputRps / one.users;
-  let s22 = 0, s12 = 0, s11 = 0, sy2 = 0, sy1 = 0;
+  let s22 = 0,
+    s12 = 0,
+    s11 = 0,
+    sy2 = 0,
+    sy1 = 0;
   for (const q of pts) {
     const x = q.users - 1;
     const y = q.users / (q.throughputRps / x1) - 1;
@@ -121,7 +125,10 @@ export function fitUsl(points: readonly UslPoint[], minLevels = USL_MIN_LEVELS):
   const pts = points.filter((q) => Number.isFinite(q.users) && q.users > 0 && Number.isFinite(q.throughputRps) && q.throughputRps >= 0);
   if (new Set(pts.map((q) => q.users)).size < minLevels) return undefined;
   const lambda0 = Math.max(...pts.map((q) => q.throughputRps / q.users));
-  const starts: UslParams[] = [{ sigma: 0.1, kappa: 0.01, lambda: lambda0 }, { sigma: 0.01, kappa: 1e-5, lambda: lambda0 }];
+  const starts: UslParams[] = [
+    { sigma: 0.1, kappa: 0.01, lambda: lambda0 },
+    { sigma: 0.01, kappa: 1e-5, lambda: lambda0 },
+  ];
   const quad = quadraticStart(pts);
   if (quad) starts.push(quad);
   let best: UslParams | undefined;

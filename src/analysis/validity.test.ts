@@ -6,7 +6,8 @@ import type { RunRecord } from './types.ts';
 import { checkValidity } from './validity.ts';
 import { loadSegments } from './windows.ts';
 
-const check = (rec: RunRecord, cores = 4, think = 0) => checkValidity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), { generatorCores: cores, model: 'closed', thinkTimeMeanMs: think });
+const check = (rec: RunRecord, cores = 4, think = 0) =>
+  checkValidity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), { generatorCores: cores, model: 'closed', thinkTimeMeanMs: think });
 
 describe('validity', () => {
   it('a consistent stepped run is valid', () => {
@@ -19,7 +20,7 @@ describe('validity', () => {
     expect(v.problems.map((p) => p.code)).toContain('generator-cpu-saturated');
   });
 
-  it('fleet run: one worker at ≥ 90 % of its host\'s cores → worker-cpu-saturated naming it; the others below → valid', () => {
+  it("fleet run: one worker at ≥ 90 % of its host's cores → worker-cpu-saturated naming it; the others below → valid", () => {
     const withWorkers = (hotCpu: number): RunRecord => {
       const rec = steppedRun();
       return { ...rec, series: rec.series.map((p) => ({ ...p, workers: { '0': { cpuCores: 0.3, hostCores: 2 }, '1': { cpuCores: hotCpu, hostCores: 2 } } })) };
@@ -32,7 +33,9 @@ describe('validity', () => {
   });
 
   it('dropped (late) constant-rate requests → requests-dropped', () => {
-    const rec = buildRecord(Array.from({ length: 60 }, (_, i) => ({ phase: 'constant-rate', users: 10, latenciesMs: { api: constant(100, 10) }, droppedLate: i === 30 ? 5 : 0 })));
+    const rec = buildRecord(
+      Array.from({ length: 60 }, (_, i) => ({ phase: 'constant-rate', users: 10, latenciesMs: { api: constant(100, 10) }, droppedLate: i === 30 ? 5 : 0 })),
+    );
     const v = checkValidity(rec.series, new HistogramIndex(rec.histograms), loadSegments(rec.series), { generatorCores: 4, model: 'open', thinkTimeMeanMs: 0 });
     expect(v.problems).toEqual([expect.objectContaining({ code: 'requests-dropped', atS: 31 })]);
   });

@@ -54,12 +54,7 @@ export interface ValidityOptions {
   littleMinRequests?: number;
 }
 
-export function checkValidity(
-  series: readonly SeriesPoint[],
-  hist: HistogramIndex,
-  segments: readonly LoadSegment[],
-  o: ValidityOptions,
-): Validity {
+export function checkValidity(series: readonly SeriesPoint[], hist: HistogramIndex, segments: readonly LoadSegment[], o: ValidityOptions): Validity {
   const problems: ValidityProblem[] = [];
   if (!series.length || series.every((p) => !(p.total.count > 0))) {
     return { valid: false, problems: [{ code: 'no-data', message: 'the run recorded no requests' }] };
@@ -76,7 +71,7 @@ export function checkValidity(
     if (cpu.length && hot.length / cpu.length > share) {
       problems.push({
         code: 'generator-cpu-saturated',
-        message: `load generator at ≥ ${Math.round(ratio * 100)} % of ${o.generatorCores} cores for ${(100 * hot.length / cpu.length).toFixed(1)} % of the steady time (limit ${share * 100} %)`,
+        message: `load generator at ≥ ${Math.round(ratio * 100)} % of ${o.generatorCores} cores for ${((100 * hot.length) / cpu.length).toFixed(1)} % of the steady time (limit ${share * 100} %)`,
         atS: hot[0]?.elapsedS,
         observed: hot.length / cpu.length,
         limit: share,
@@ -133,7 +128,8 @@ export function checkValidity(
     }
   }
 
-  if (hist.corrupt > 0) problems.push({ code: 'histograms-corrupt', message: `${hist.corrupt} stored histograms could not be decoded`, observed: hist.corrupt });
+  if (hist.corrupt > 0)
+    problems.push({ code: 'histograms-corrupt', message: `${hist.corrupt} stored histograms could not be decoded`, observed: hist.corrupt });
 
   // 4. gaps in the per-second series (the recorder stalled): more than 5 % missing seconds
   const span = series[series.length - 1]!.elapsedS - series[0]!.elapsedS + 1;

@@ -42,7 +42,11 @@ export function segmentKind(phase: string): SegmentKind {
 }
 
 /** Steady window of one segment's points (see the file comment), or a note saying why there is none. */
-export function steadyPart(pts: readonly SeriesPoint[], users: number, o: SteadyOptions = {}): { steady: WindowS | null; transientS: number | null; note?: string } {
+export function steadyPart(
+  pts: readonly SeriesPoint[],
+  users: number,
+  o: SteadyOptions = {},
+): { steady: WindowS | null; transientS: number | null; note?: string } {
   const startS = pts[0]!.elapsedS;
   const endS = pts[pts.length - 1]!.elapsedS;
   const reachedIdx = pts.findIndex((p) => p.activeUsers >= users);

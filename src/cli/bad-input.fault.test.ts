@@ -54,21 +54,25 @@ function base(): Record<string, unknown> {
   };
 }
 type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const edit = (f: (c: Raw) => void): (() => string) => () => {
-  const c = base() as Raw;
-  f(c);
-  return toYaml(c);
-};
+const edit =
+  (f: (c: Raw) => void): (() => string) =>
+  () => {
+    const c = base() as Raw;
+    f(c);
+    return toYaml(c);
+  };
 const GOOD_COMPOSE = { services: { app: { image: 'loadscope/archiveorigin:dev', network_mode: 'host' } } };
 /** Stack mode with a Compose copy in the temp dir (never started: each case fails before). */
-const withCompose = (compose: unknown, f: (c: Raw) => void = () => {}): (() => string) => () => {
-  const composePath = join(dir, `compose-${Math.random().toString(36).slice(2)}.yml`);
-  writeFileSync(composePath, typeof compose === 'string' ? compose : toYaml(compose));
-  const c = base() as Raw;
-  c.stack = { compose: composePath };
-  f(c);
-  return toYaml(c);
-};
+const withCompose =
+  (compose: unknown, f: (c: Raw) => void = () => {}): (() => string) =>
+  () => {
+    const composePath = join(dir, `compose-${Math.random().toString(36).slice(2)}.yml`);
+    writeFileSync(composePath, typeof compose === 'string' ? compose : toYaml(compose));
+    const c = base() as Raw;
+    c.stack = { compose: composePath };
+    f(c);
+    return toYaml(c);
+  };
 
 interface Case {
   name: string;
@@ -117,7 +121,11 @@ const CASES: Case[] = [
   { name: 'bad Postgres DSN: not a URL', config: edit((c) => (c.sample = { postgres: 'host=127.0.0.1 user=x' })), path: 'sample.postgres' },
   { name: 'bad Postgres DSN: wrong scheme', config: edit((c) => (c.sample = { postgres: 'mysql://u:p@127.0.0.1:3306/db' })), path: 'sample.postgres' },
   { name: 'Postgres DSN to a non-loopback host', config: edit((c) => (c.sample = { postgres: 'postgres://u:p@db.invalid:5432/db' })), path: 'sample.postgres' },
-  { name: 'unknown container in sample.containers', config: withCompose(GOOD_COMPOSE, (c) => (c.sample = { containers: ['app', 'nosuch'] })), path: 'sample.containers.1' },
+  {
+    name: 'unknown container in sample.containers',
+    config: withCompose(GOOD_COMPOSE, (c) => (c.sample = { containers: ['app', 'nosuch'] })),
+    path: 'sample.containers.1',
+  },
   {
     name: 'unsupported Compose key',
     config: withCompose({ services: { app: { ...GOOD_COMPOSE.services.app, build: '.', privileged: true } } }),
@@ -127,20 +135,41 @@ const CASES: Case[] = [
   { name: 'Compose file is not YAML', config: withCompose('services: [oops\n'), path: /yaml|\(file\)|\(root\)|services/ },
   { name: '--time-scale 0', config: edit(() => {}), args: ['--time-scale', '0'], path: '--time-scale' },
   { name: '--metrics-port out of range', config: edit(() => {}), args: ['--metrics-port', '99999'], path: '--metrics-port' },
-  { name: 'non-loopback --remote-write without allowTargets', config: edit(() => {}), args: ['--remote-write', 'http://prom.invalid:9090/api/v1/write'], path: '--remote-write' },
+  {
+    name: 'non-loopback --remote-write without allowTargets',
+    config: edit(() => {}),
+    args: ['--remote-write', 'http://prom.invalid:9090/api/v1/write'],
+    path: '--remote-write',
+  },
   { name: '--remote-write with credentials', config: edit(() => {}), args: ['--remote-write', 'http://u:p@127.0.0.1:9/api/v1/write'], path: '--remote-write' },
-  { name: 'non-loopback remoteWrite.url in the config', config: edit((c) => (c.remoteWrite = { url: 'http://prom.invalid:9090/api/v1/write' })), path: 'remoteWrite.url' },
-  { name: 'remoteWrite.interval 0', config: edit((c) => (c.remoteWrite = { url: `http://127.0.0.1:${port}/api/v1/write`, interval: '0s' })), path: 'remoteWrite.interval' },
+  {
+    name: 'non-loopback remoteWrite.url in the config',
+    config: edit((c) => (c.remoteWrite = { url: 'http://prom.invalid:9090/api/v1/write' })),
+    path: 'remoteWrite.url',
+  },
+  {
+    name: 'remoteWrite.interval 0',
+    config: edit((c) => (c.remoteWrite = { url: `http://127.0.0.1:${port}/api/v1/write`, interval: '0s' })),
+    path: 'remoteWrite.interval',
+  },
   { name: 'unknown --engine', config: edit(() => {}), args: ['--workers', '2', '--engine', 'nosuch'], path: '--engine' },
   { name: '--engine without --workers', config: edit(() => {}), args: ['--engine', 'local'], path: '--engine' },
   { name: '--workers 0', config: edit(() => {}), args: ['--workers', '0'], path: '--workers' },
   // 1 user thinking 150 ms on average sends at most ≈ 6.7 req/s: a 100 req/s objective is infeasible by design
-  { name: '--strict with an SLO the shape cannot produce', config: edit((c) => (c.scenarios[SCENARIO].slo = { minThroughput: 100 })), args: ['--strict'], path: `${S}.slo` },
+  {
+    name: '--strict with an SLO the shape cannot produce',
+    config: edit((c) => (c.scenarios[SCENARIO].slo = { minThroughput: 100 })),
+    args: ['--strict'],
+    path: `${S}.slo`,
+  },
 ];
 
 function managedRunsOf(scenario: string): string[] {
   try {
-    const out = execFileSync('docker', ['ps', '-a', '--filter', 'label=loadscope.managed=true', '--format', '{{.Label "loadscope.run"}}'], { encoding: 'utf8', timeout: 10_000 });
+    const out = execFileSync('docker', ['ps', '-a', '--filter', 'label=loadscope.managed=true', '--format', '{{.Label "loadscope.run"}}'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     return out.split('\n').filter((r) => r.includes(`-${scenario}-`));
   } catch {
     return []; // no engine: nothing can have been started either
@@ -205,7 +234,11 @@ describe('bad input through `loadscope run` (main)', () => {
     expect(stderr).toContain('≤ 6.7 req/s');
     expect(connectionsAtWarning, 'the warning comes before the first connection').toBe(before);
     const runDir = join(out, readdirSync(out).find((f) => f !== 'latest')!);
-    expect(readEvents(runDir).filter((e) => e.kind === 'preflight-infeasible').map((e) => e.boundRps)).toEqual([1 / 0.15]);
+    expect(
+      readEvents(runDir)
+        .filter((e) => e.kind === 'preflight-infeasible')
+        .map((e) => e.boundRps),
+    ).toEqual([1 / 0.15]);
     const analysis = JSON.parse(readFileSync(join(runDir, 'analysis.json'), 'utf8')) as { feasibility: { objective: string; fix: string }[] };
     expect(analysis.feasibility.map((f) => f.objective)).toEqual(['minThroughputRps']);
     expect(analysis.feasibility[0]!.fix).toContain('≥ 16');

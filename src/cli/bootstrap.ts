@@ -17,7 +17,8 @@ export async function runBootstrap(args: string[], root: string): Promise<number
     const tools = args.includes('--tools') && toolsArg ? toolsArg.split(',').filter(Boolean) : [];
     const missing = tools.filter((t) => !which(t.split(':')[1] ?? t)).map((t) => t.split(':')[0] ?? t);
     if (missing.length > 0) {
-      if (process.getuid?.() !== 0) throw new LoadscopeError('ENGINE_UNAVAILABLE', `missing tools: ${missing.join(', ')} (apt-get install ${missing.join(' ')})`);
+      if (process.getuid?.() !== 0)
+        throw new LoadscopeError('ENGINE_UNAVAILABLE', `missing tools: ${missing.join(', ')} (apt-get install ${missing.join(' ')})`);
       log(`installing ${missing.join(', ')} from apt…`);
       aptInstall(missing);
     }

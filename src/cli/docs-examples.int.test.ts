@@ -36,7 +36,13 @@ interface Example {
   kind: 'loadscope' | 'npm';
 }
 
-const DOC_FILES = ['README.md', ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const DOC_FILES = [
+  'README.md',
+  ...readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 
 /** Splits a command line like a simple shell: whitespace, single and double quotes; no expansion. */
 function words(s: string): string[] {
@@ -76,7 +82,10 @@ function extractExamples(file: string, text: string): Example[] {
     let cmd = raw.trim().replace(/^\$\s+/, '');
     const start = i;
     while (cmd.endsWith('\\') && i + 1 < lines.length) cmd = `${cmd.slice(0, -1)} ${lines[++i]!.trim()}`;
-    cmd = cmd.replace(/\s+#.*$/, '').replace(/\s*(\||&&|;|2?>).*$/, '').trim();
+    cmd = cmd
+      .replace(/\s+#.*$/, '')
+      .replace(/\s*(\||&&|;|2?>).*$/, '')
+      .trim();
     if (!cmd || cmd.startsWith('#')) continue;
     const w = words(cmd);
     const env: Record<string, string> = {};
@@ -258,12 +267,14 @@ describe('command examples in README.md and docs/*.md', () => {
 
   // identical invocations run once
   const seen = new Set<string>();
-  const unique = examples.filter((e) => e.kind === 'loadscope').filter((e) => {
-    const key = JSON.stringify([e.env, e.argv]);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  const unique = examples
+    .filter((e) => e.kind === 'loadscope')
+    .filter((e) => {
+      const key = JSON.stringify([e.env, e.argv]);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
 
   // The run/demo examples are independent of each other: they start in beforeAll, RUN_CONCURRENCY at a time, and each
   // test awaits its own. Everything else runs in document order inside its test (analyze/compare after the runs).

@@ -13,7 +13,18 @@ function second(elapsedS: number, phase: string, users: number, latMs: number[],
   const hist = createLatencyHistogram();
   for (const ms of latMs) recordLatencyUs(hist, ms * 1000);
   const e: EndpointSecond = { method: 'GET', count: latMs.length, errors: { ...zeroErrors(), '5xx': errors5xx }, bytes: 0, hist };
-  return { startMs: 1_700_000_000_000, tMs: 1_700_000_000_000 + elapsedS * 1000, elapsedS, phase, activeUsers: users, endpoints: new Map([['health', e]]), failures: {}, droppedLate: 0, cpuCores: 0.1, final };
+  return {
+    startMs: 1_700_000_000_000,
+    tMs: 1_700_000_000_000 + elapsedS * 1000,
+    elapsedS,
+    phase,
+    activeUsers: users,
+    endpoints: new Map([['health', e]]),
+    failures: {},
+    droppedLate: 0,
+    cpuCores: 0.1,
+    final,
+  };
 }
 
 function snapshot(cpu: number, wsMiB: number, active: number, idle: number): SampleSnapshot {
@@ -126,7 +137,14 @@ describe('startLiveView', () => {
 
 describe('jsonResult', () => {
   it('carries the fields of `run --json`', () => {
-    const r = { runId: 'r', runDir: 'results/r', summary: { durationS: 1 }, slo: [], stoppedBy: 'completed', plannedDurationMs: 1000 } as unknown as RunScenarioResult;
+    const r = {
+      runId: 'r',
+      runDir: 'results/r',
+      summary: { durationS: 1 },
+      slo: [],
+      stoppedBy: 'completed',
+      plannedDurationMs: 1000,
+    } as unknown as RunScenarioResult;
     expect(Object.keys(jsonResult(r))).toEqual(expect.arrayContaining(['runId', 'runDir', 'reportPath', 'verdict', 'slo', 'capacity', 'leaks', 'summary']));
     expect(jsonResult(r).verdict).toBeNull();
   });

@@ -16,7 +16,10 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
     .showHelpAfterError()
-    .addHelpText('after', '\nExamples:\n  loadscope scenarios\n  loadscope run normal --time-scale 0.1\n  loadscope demo\n  loadscope run --help\n\nExit codes: 0 pass, 1 a verdict failed, 2 usage/config, 3 infrastructure, 130 aborted. Docs: docs/LOAD_TESTING.md\n');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  loadscope scenarios\n  loadscope run normal --time-scale 0.1\n  loadscope demo\n  loadscope run --help\n\nExit codes: 0 pass, 1 a verdict failed, 2 usage/config, 3 infrastructure, 130 aborted. Docs: docs/LOAD_TESTING.md\n',
+    );
   let code: number = ExitCode.Ok;
   const setCode = (c: number): void => {
     code = c;

@@ -54,10 +54,12 @@ describe('architecture rules (eslint.config.js)', () => {
     const code = "import type { SeriesLine } from '../store/run-format.ts';\nexport const n = (l: SeriesLine): number => l.elapsedS;\n";
     expect(await ruleIds(code, 'src/analysis/new-module.ts')).toEqual([]);
     expect(await ruleIds(code, 'src/report/new-module.ts')).toEqual([]);
-    expect(await ruleIds("import { readRunRecord } from '../store/run-record.ts';\nexport const r = readRunRecord;\n", 'src/analysis/new-module.ts')).toContain('no-restricted-imports');
+    expect(await ruleIds("import { readRunRecord } from '../store/run-record.ts';\nexport const r = readRunRecord;\n", 'src/analysis/new-module.ts')).toContain(
+      'no-restricted-imports',
+    );
   });
 
   it('a pure computation with a given time (Date.parse) passes in analysis/', async () => {
-    expect(await ruleIds("export const s = (iso: string): number => Date.parse(iso) / 1000;\n", 'src/analysis/new-module.ts')).toEqual([]);
+    expect(await ruleIds('export const s = (iso: string): number => Date.parse(iso) / 1000;\n', 'src/analysis/new-module.ts')).toEqual([]);
   });
 });

@@ -51,7 +51,11 @@ export class UsageError extends LoadscopeError {
 }
 
 export class TargetNotAllowedError extends LoadscopeError {
-  constructor(readonly target: string, readonly where: string, reason: string) {
+  constructor(
+    readonly target: string,
+    readonly where: string,
+    reason: string,
+  ) {
     super('TARGET_NOT_ALLOWED', `${where}: target ${target} refused: ${reason}`);
   }
 }

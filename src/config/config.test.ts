@@ -52,9 +52,17 @@ describe('reference config', () => {
     });
     expect(cfg.scenarios.peak?.slo).toMatchObject({ p95Ms: 1000, errorRatio: 0.02, minThroughputRps: 500 });
     expect(cfg.scenarios.soak?.shape).toEqual({ kind: 'ramp', users: 200, rampUpMs: 600_000, durationMs: 28_800_000 });
-    expect(cfg.scenarios.stress).toMatchObject({ stopOnBreak: true, thinkTime: { minMs: 0, maxMs: 0 }, shape: { users: [100, 200, 500, 1000, 2000], holdMs: 300_000 } });
+    expect(cfg.scenarios.stress).toMatchObject({
+      stopOnBreak: true,
+      thinkTime: { minMs: 0, maxMs: 0 },
+      shape: { users: [100, 200, 500, 1000, 2000], holdMs: 300_000 },
+    });
     expect(cfg.scenarios.stress?.slo).toMatchObject({ p95Ms: 1000, errorRatio: 0.02 });
-    expect(cfg.flow.tasks.map((t) => [t.name, t.weight])).toEqual([['lock_proof', 3], ['health', 1], ['ledger', 2]]);
+    expect(cfg.flow.tasks.map((t) => [t.name, t.weight])).toEqual([
+      ['lock_proof', 3],
+      ['health', 1],
+      ['ledger', 2],
+    ]);
     expect(cfg.requestTimeoutMs).toBe(10_000);
   });
 
@@ -68,10 +76,18 @@ describe('schema errors carry paths', () => {
     ['unknown shape kind', { ...base, scenarios: { s: { shape: { kind: 'wave', users: 1 } } } }, 'scenarios.s.shape.kind'],
     ['negative users', { ...base, scenarios: { s: { shape: { kind: 'ramp', users: -5, duration: '1s' } } } }, 'scenarios.s.shape.users'],
     ['think-time min > max', { ...base, scenarios: { s: { ...base.scenarios.s, thinkTime: { min: '3s', max: '1s' } } } }, 'scenarios.s.thinkTime'],
-    ['ramp longer than duration', { ...base, scenarios: { s: { shape: { kind: 'ramp', users: 1, rampUp: '2m', duration: '1m' } } } }, 'scenarios.s.shape.rampUp'],
+    [
+      'ramp longer than duration',
+      { ...base, scenarios: { s: { shape: { kind: 'ramp', users: 1, rampUp: '2m', duration: '1m' } } } },
+      'scenarios.s.shape.rampUp',
+    ],
     ['spike base too short for a steady part', { ...base, scenarios: { s: { shape: { ...SPIKE, baseFor: '9s' } } } }, 'scenarios.s.shape.baseFor'],
     ['spike base as long as the run', { ...base, scenarios: { s: { shape: { ...SPIKE, baseFor: '2m' } } } }, 'scenarios.s.shape.baseFor'],
-    ['undefined {{var}} in a task', { ...base, flow: { tasks: [{ name: 'x', path: '/x', headers: { Authorization: 'Bearer {{token}}' } }] } }, 'flow.tasks.0.headers.Authorization'],
+    [
+      'undefined {{var}} in a task',
+      { ...base, flow: { tasks: [{ name: 'x', path: '/x', headers: { Authorization: 'Bearer {{token}}' } }] } },
+      'flow.tasks.0.headers.Authorization',
+    ],
     ['bad builtin arguments', { ...base, flow: { tasks: [{ name: 'x', path: '/x', json: { a: { b: '{{randomInt 1}}' } } }] } }, 'flow.tasks.0.json.a.b'],
     ['all weights zero', { ...base, flow: { tasks: [{ name: 'x', path: '/x', weight: 0 }] } }, 'flow.tasks'],
     ['unknown key', { ...base, flux: 1 }, 'flux'],
@@ -86,9 +102,21 @@ describe('schema errors carry paths', () => {
   });
 
   it('a variable captured by an earlier onStart step is fine, a later one is not', () => {
-    const ok = { ...base, flow: { onStart: [{ name: 'e', method: 'POST', path: '/e', capture: { token: 'enrollment_token' } }], tasks: [{ name: 'x', path: '/x/{{token}}' }] } };
+    const ok = {
+      ...base,
+      flow: { onStart: [{ name: 'e', method: 'POST', path: '/e', capture: { token: 'enrollment_token' } }], tasks: [{ name: 'x', path: '/x/{{token}}' }] },
+    };
     expect(() => parseConfigObject(ok, 't')).not.toThrow();
-    const bad = { ...base, flow: { onStart: [{ name: 'a', path: '/a/{{token}}' }, { name: 'e', path: '/e', capture: { token: 't' } }], tasks: [{ name: 'x', path: '/x' }] } };
+    const bad = {
+      ...base,
+      flow: {
+        onStart: [
+          { name: 'a', path: '/a/{{token}}' },
+          { name: 'e', path: '/e', capture: { token: 't' } },
+        ],
+        tasks: [{ name: 'x', path: '/x' }],
+      },
+    };
     expect(paths(bad)).toEqual(['flow.onStart.0.path']);
   });
 
@@ -117,14 +145,20 @@ describe("remote-write URL allowlist (the target's host rule; a path is expected
   it.each(['http://127.0.0.1:9090/api/v1/write', 'https://[::1]:9443/api/v1/write?tenant=a', 'http://localhost:9090/receive'])('%s is allowed', (u) =>
     expect(remoteWriteProblem(u, [])).toBeUndefined(),
   );
-  it.each(['http://prom.example.invalid:9090/api/v1/write', 'http://10.0.0.1:9090/api/v1/write', 'ftp://127.0.0.1/api/v1/write', 'http://u:p@127.0.0.1:9090/api/v1/write', 'not a url'])(
-    '%s is refused',
-    (u) => expect(remoteWriteProblem(u, [])).toBeTypeOf('string'),
-  );
+  it.each([
+    'http://prom.example.invalid:9090/api/v1/write',
+    'http://10.0.0.1:9090/api/v1/write',
+    'ftp://127.0.0.1/api/v1/write',
+    'http://u:p@127.0.0.1:9090/api/v1/write',
+    'not a url',
+  ])('%s is refused', (u) => expect(remoteWriteProblem(u, [])).toBeTypeOf('string'));
   it('allowTargets admits a host; the config key is checked with its path', () => {
     expect(remoteWriteProblem('http://prom.example.invalid:9090/api/v1/write', ['prom.example.invalid'])).toBeUndefined();
     expect(paths({ ...base, remoteWrite: { url: 'http://prom.example.invalid:9090/api/v1/write' } })).toEqual(['remoteWrite.url']);
-    expect(parseConfigObject({ ...base, remoteWrite: { url: 'http://127.0.0.1:9090/api/v1/write' } }, 't').remoteWrite).toEqual({ url: 'http://127.0.0.1:9090/api/v1/write', intervalMs: DEFAULT_REMOTE_WRITE_INTERVAL_MS });
+    expect(parseConfigObject({ ...base, remoteWrite: { url: 'http://127.0.0.1:9090/api/v1/write' } }, 't').remoteWrite).toEqual({
+      url: 'http://127.0.0.1:9090/api/v1/write',
+      intervalMs: DEFAULT_REMOTE_WRITE_INTERVAL_MS,
+    });
   });
 });
 
@@ -132,10 +166,15 @@ describe('target allowlist', () => {
   it.each(['http://127.0.0.1:8000', 'http://127.5.6.7/', 'http://localhost:1', 'https://[::1]:8443/', 'http://LOCALHOST'])('%s is loopback', (t) =>
     expect(targetProblem(t, [])).toBeUndefined(),
   );
-  it.each(['http://example.invalid:8000', 'http://10.0.0.1/', 'http://127.0.0.1.example.invalid/', 'http://[::2]/', 'ftp://127.0.0.1/', 'http://127.0.0.1/x', 'http://u:p@127.0.0.1/'])(
-    '%s is refused',
-    (t) => expect(targetProblem(t, [])).toBeTypeOf('string'),
-  );
+  it.each([
+    'http://example.invalid:8000',
+    'http://10.0.0.1/',
+    'http://127.0.0.1.example.invalid/',
+    'http://[::2]/',
+    'ftp://127.0.0.1/',
+    'http://127.0.0.1/x',
+    'http://u:p@127.0.0.1/',
+  ])('%s is refused', (t) => expect(targetProblem(t, [])).toBeTypeOf('string'));
   it('allowTargets admits a host, or host:port', () => {
     expect(targetProblem('http://load.example.invalid:8000', ['load.example.invalid'])).toBeUndefined();
     expect(targetProblem('http://load.example.invalid:8000', ['load.example.invalid:8000'])).toBeUndefined();

@@ -16,7 +16,11 @@ export interface LoadOptions extends ValidateOptions {
 
 export function parseConfigText(text: string, source: string, opts: LoadOptions = {}): ResolvedConfig {
   const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => ({ path: '(yaml)', message: e.message })));
+  if (doc.errors.length > 0)
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({ path: '(yaml)', message: e.message })),
+    );
   const issues: InputIssue[] = [];
   const expanded = expand(doc.toJS(), opts.env ?? {}, [], issues);
   if (issues.length > 0) throw new ConfigError(source, issues);

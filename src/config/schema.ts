@@ -20,16 +20,14 @@ const Duration = z
 const RunDuration = Duration.refine((ms) => ms > 0, { message: 'must be longer than 0' });
 
 /** `1%` or a ratio 0..1. */
-const Percent = z
-  .union([z.number().min(0).max(1), z.string()])
-  .transform((v, ctx) => {
-    const ratio = parsePercentRatio(v);
-    if (ratio === undefined) {
-      ctx.addIssue({ code: 'custom', message: `bad percentage ${JSON.stringify(v)} (use e.g. 1% or 0.01)` });
-      return z.NEVER;
-    }
-    return ratio;
-  });
+const Percent = z.union([z.number().min(0).max(1), z.string()]).transform((v, ctx) => {
+  const ratio = parsePercentRatio(v);
+  if (ratio === undefined) {
+    ctx.addIssue({ code: 'custom', message: `bad percentage ${JSON.stringify(v)} (use e.g. 1% or 0.01)` });
+    return z.NEVER;
+  }
+  return ratio;
+});
 
 const Users = z.number().int().positive();
 
@@ -42,7 +40,9 @@ const StepsShape = z
     users: z.array(Users).min(1),
     rampUp: Duration.default(0),
     hold: RunDuration,
-    recovery: Duration.default(DEFAULT_LADDER_RECOVERY_MS).meta({ description: "after the ladder (or a break): the first step's users for this long, where recovery is measured; 0 turns it off" }),
+    recovery: Duration.default(DEFAULT_LADDER_RECOVERY_MS).meta({
+      description: "after the ladder (or a break): the first step's users for this long, where recovery is measured; 0 turns it off",
+    }),
   })
   .strict();
 const SpikeShape = z
@@ -115,7 +115,11 @@ export const Flow = z.object({ onStart: z.array(OnStartStep).default([]), tasks:
 export const DEFAULT_REMOTE_WRITE_INTERVAL_MS = 5000;
 const RemoteWrite = z
   .object({
-    url: z.string().meta({ description: "Prometheus remote-write endpoint, e.g. http://127.0.0.1:9090/api/v1/write (same host rule as the target: loopback or allowTargets)" }),
+    url: z
+      .string()
+      .meta({
+        description: 'Prometheus remote-write endpoint, e.g. http://127.0.0.1:9090/api/v1/write (same host rule as the target: loopback or allowTargets)',
+      }),
     interval: RunDuration.default(DEFAULT_REMOTE_WRITE_INTERVAL_MS).meta({ description: 'time between pushes; a last push follows the run' }),
   })
   .strict()
@@ -127,7 +131,11 @@ export const configSchema = z
     allowTargets: z.array(z.string()).default([]),
     stack: z.object({ compose: z.string() }).strict().optional(),
     sample: z
-      .object({ containers: z.array(z.string()).default([]), postgres: z.string().optional(), intervalMs: z.number().int().positive().default(DEFAULT_SAMPLE_INTERVAL_MS) })
+      .object({
+        containers: z.array(z.string()).default([]),
+        postgres: z.string().optional(),
+        intervalMs: z.number().int().positive().default(DEFAULT_SAMPLE_INTERVAL_MS),
+      })
       .strict()
       .optional(),
     requestTimeout: Duration.default(10_000),

@@ -20,7 +20,10 @@ export function hostProblem(hostname: string, port: number | undefined, allowTar
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const hostPort = port !== undefined ? `${host.includes(':') ? `[${host}]` : host}:${port}` : undefined;
   const allowed = allowTargets.some((a) => {
-    const e = a.toLowerCase().replace(/^https?:\/\//, '').replace(/\/$/, '');
+    const e = a
+      .toLowerCase()
+      .replace(/^https?:\/\//, '')
+      .replace(/\/$/, '');
     return e === host || e === hostPort;
   });
   return allowed ? undefined : `host ${hostname} is not loopback and not listed in allowTargets`;

@@ -23,7 +23,10 @@ function parseExpr(expr: string): { part: Part; ref: TemplateRef } {
     const args = rest.map(Number);
     const want = fn === 'randomInt' ? 2 : fn === 'randomString' ? 1 : 0;
     const bad = args.length !== want || args.some((a) => !Number.isFinite(a));
-    return { part: { kind: 'builtin', fn, args }, ref: { name: head, builtin: true, problem: bad ? `{{${expr}}}: ${fn} takes ${want} numeric argument(s)` : undefined } };
+    return {
+      part: { kind: 'builtin', fn, args },
+      ref: { name: head, builtin: true, problem: bad ? `{{${expr}}}: ${fn} takes ${want} numeric argument(s)` : undefined },
+    };
   }
   const problem = rest.length > 0 || !/^[A-Za-z_][\w.]*$/.test(head) ? `{{${expr}}}: not a variable name or builtin (${BUILTINS.join(', ')})` : undefined;
   return { part: { kind: 'var', name: head }, ref: { name: head, builtin: false, problem } };
@@ -74,7 +77,9 @@ function builtin(fn: Builtin, args: number[], ctx: RenderContext): string {
     case 'userId':
       return String(ctx.userId);
     case 'randomString':
-      return randomBytes(Math.ceil((args[0] ?? 8) / 2)).toString('hex').slice(0, args[0] ?? 8);
+      return randomBytes(Math.ceil((args[0] ?? 8) / 2))
+        .toString('hex')
+        .slice(0, args[0] ?? 8);
   }
 }
 

@@ -37,9 +37,11 @@ export function validateScenarioName(names: readonly string[], opts: ValidateOpt
 
 export function validateShape(p: string, s: ShapeConfig): InputIssue[] {
   const issues: InputIssue[] = [];
-  if (s.kind === 'ramp' && s.rampUpMs > s.durationMs) issues.push({ path: `${p}.rampUp`, message: `ramp-up (${s.rampUpMs} ms) is longer than duration (${s.durationMs} ms)` });
+  if (s.kind === 'ramp' && s.rampUpMs > s.durationMs)
+    issues.push({ path: `${p}.rampUp`, message: `ramp-up (${s.rampUpMs} ms) is longer than duration (${s.durationMs} ms)` });
   if (s.kind === 'spike') {
-    if (s.spikeForMs >= s.everyMs) issues.push({ path: `${p}.spikeFor`, message: `spikeFor (${s.spikeForMs} ms) must be shorter than every (${s.everyMs} ms)` });
+    if (s.spikeForMs >= s.everyMs)
+      issues.push({ path: `${p}.spikeFor`, message: `spikeFor (${s.spikeForMs} ms) must be shorter than every (${s.everyMs} ms)` });
     if (s.spikeUsers <= s.baseUsers) issues.push({ path: `${p}.spikeUsers`, message: `spikeUsers (${s.spikeUsers}) must exceed baseUsers (${s.baseUsers})` });
     issues.push(...spikeBaseIssues(p, s));
   }
@@ -54,8 +56,10 @@ function spikeBaseIssues(p: string, s: Extract<ShapeConfig, { kind: 'spike' }>):
   if (s.baseForMs === undefined) return [];
   const issues: InputIssue[] = [];
   const minMs = MIN_LEVEL_S * 1000;
-  if (s.baseForMs < minMs) issues.push({ path: `${p}.baseFor`, message: `baseFor (${s.baseForMs} ms) must be at least ${minMs} ms: the recovery band needs a steady base` });
-  if (s.baseForMs >= s.durationMs) issues.push({ path: `${p}.baseFor`, message: `baseFor (${s.baseForMs} ms) must be shorter than duration (${s.durationMs} ms), or no spike starts` });
+  if (s.baseForMs < minMs)
+    issues.push({ path: `${p}.baseFor`, message: `baseFor (${s.baseForMs} ms) must be at least ${minMs} ms: the recovery band needs a steady base` });
+  if (s.baseForMs >= s.durationMs)
+    issues.push({ path: `${p}.baseFor`, message: `baseFor (${s.baseForMs} ms) must be shorter than duration (${s.durationMs} ms), or no spike starts` });
   return issues;
 }
 

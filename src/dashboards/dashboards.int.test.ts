@@ -54,9 +54,13 @@ describe('dashboards against a real Prometheus', () => {
   it('the alert rules loaded from collectors/rules evaluate without errors', async () => {
     const p = prom;
     if (!p) throw new Error('prometheus did not start');
-    const res = (await (await fetch(`${p.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
+    const res = (await (await fetch(`${p.url}/api/v1/rules`)).json()) as {
+      data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] };
+    };
     const rules = res.data.groups.flatMap((g) => g.rules);
-    expect(rules.map((r) => r.name)).toEqual(expect.arrayContaining(['LoadscopeLeakSuspected', 'LoadscopeSLOBreached', 'LoadscopeGeneratorSaturated', 'LoadscopePoolExhausted']));
+    expect(rules.map((r) => r.name)).toEqual(
+      expect.arrayContaining(['LoadscopeLeakSuspected', 'LoadscopeSLOBreached', 'LoadscopeGeneratorSaturated', 'LoadscopePoolExhausted']),
+    );
     expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`)).toEqual([]);
   });
 });

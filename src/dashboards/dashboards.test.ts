@@ -46,7 +46,8 @@ describe('generated files', () => {
     const corr = (live?.panels ?? []).filter((p) => p.title === 'p95 latency vs app CPU' || p.title === 'Requests/s vs active pool connections');
     expect(corr).toHaveLength(2);
     for (const p of corr) {
-      const props = (p as { fieldConfig?: { overrides?: { matcher: { id: string }; properties: { id: string; value: unknown }[] }[] } }).fieldConfig?.overrides ?? [];
+      const props =
+        (p as { fieldConfig?: { overrides?: { matcher: { id: string }; properties: { id: string; value: unknown }[] }[] } }).fieldConfig?.overrides ?? [];
       expect(props.some((o) => o.matcher.id === 'byFrameRefID' && o.properties.some((x) => x.id === 'custom.axisPlacement' && x.value === 'right'))).toBe(true);
     }
   });
@@ -75,7 +76,9 @@ describe('metric names', () => {
   it('recording and alert rules reference only exported metrics and recorded series', () => {
     const unknown: string[] = [];
     for (const file of ['recording.yml', 'alerts.yml']) {
-      const doc = parse(readFileSync(join(REPO_ROOT, 'collectors', 'rules', file), 'utf8')) as { groups: { rules: { expr: string; alert?: string; record?: string }[] }[] };
+      const doc = parse(readFileSync(join(REPO_ROOT, 'collectors', 'rules', file), 'utf8')) as {
+        groups: { rules: { expr: string; alert?: string; record?: string }[] }[];
+      };
       for (const r of doc.groups.flatMap((g) => g.rules)) {
         for (const n of metricNamesIn(r.expr)) if (!exported.has(n) && !recorded.has(n)) unknown.push(`${file} ${r.alert ?? r.record}: ${n}`);
       }

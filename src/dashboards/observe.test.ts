@@ -9,7 +9,10 @@ const compose = join(REPO_ROOT, 'compose', 'observability.yml');
 describe('observabilityImages', () => {
   it('reports missing images without starting anything', async () => {
     const r = await observabilityImages(new FakeContainerRuntime({ images: ['prom/prometheus:v2.42.0'] }), compose);
-    expect(r.images.map((i) => [i.service, i.present])).toEqual([['prometheus', true], ['grafana', false]]);
+    expect(r.images.map((i) => [i.service, i.present])).toEqual([
+      ['prometheus', true],
+      ['grafana', false],
+    ]);
     expect(r.ready).toBe(false);
     expect(r.missing).toEqual([expect.stringMatching(/^grafana\/grafana:/)]);
   });

@@ -17,7 +17,11 @@ export interface ObserveReadiness {
 }
 
 /** Reads the compose file with loadscope's own reader and asks the runtime about each service's image. */
-export async function observabilityImages(runtime: ContainerRuntime, composePath: string, env: Record<string, string | undefined> = process.env): Promise<ObserveReadiness> {
+export async function observabilityImages(
+  runtime: ContainerRuntime,
+  composePath: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<ObserveReadiness> {
   const project = loadComposeFile(composePath, env);
   const images = await Promise.all(
     project.services.map(async (s) => ({ service: s.name, image: s.image, present: (await runtime.imageInfo(s.image)) !== undefined })),

@@ -11,7 +11,8 @@ const COLLECTORS = join(REPO_ROOT, 'collectors');
 const RULES = join(COLLECTORS, 'rules');
 
 function promtool(...args: string[]): string {
-  if (!existsSync(PROMTOOL)) throw new Error(`${PROMTOOL} is missing: install Debian's prometheus package (apt-get install prometheus) to validate collectors/`);
+  if (!existsSync(PROMTOOL))
+    throw new Error(`${PROMTOOL} is missing: install Debian's prometheus package (apt-get install prometheus) to validate collectors/`);
   try {
     return execFileSync(PROMTOOL, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   } catch (err) {
@@ -30,7 +31,9 @@ describe('promtool', () => {
   });
 
   it('check rules collectors/rules/*.yml (rule files, not the unit tests)', () => {
-    const files = readdirSync(RULES).filter((f) => f.endsWith('.yml') && !f.endsWith('.test.yml')).map((f) => join(RULES, f));
+    const files = readdirSync(RULES)
+      .filter((f) => f.endsWith('.yml') && !f.endsWith('.test.yml'))
+      .map((f) => join(RULES, f));
     expect(files.map((f) => f.slice(RULES.length + 1)).sort()).toEqual(['alerts.yml', 'recording.yml']);
     expect(promtool('check', 'rules', ...files)).toContain('SUCCESS');
   });

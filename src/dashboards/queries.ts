@@ -38,12 +38,14 @@ export function variableQueries(d: Dashboard): FoundQuery[] {
 }
 
 const FUNCTIONS = new Set(
-  ('abs absent absent_over_time avg_over_time ceil changes clamp clamp_max clamp_min count_over_time day_of_month day_of_week ' +
+  (
+    'abs absent absent_over_time avg_over_time ceil changes clamp clamp_max clamp_min count_over_time day_of_month day_of_week ' +
     'days_in_month delta deriv exp floor histogram_quantile holt_winters hour idelta increase irate label_join label_replace ln log2 ' +
     'log10 last_over_time max_over_time min_over_time minute month predict_linear quantile_over_time rate resets round scalar sgn ' +
     'sort sort_desc sqrt stddev_over_time stdvar_over_time sum_over_time time timestamp vector year present_over_time ' +
     'sum min max avg group stddev stdvar count count_values bottomk topk quantile ' +
-    'by without on ignoring group_left group_right offset bool and or unless start end inf nan label_values').split(/\s+/),
+    'by without on ignoring group_left group_right offset bool and or unless start end inf nan label_values'
+  ).split(/\s+/),
 );
 
 /**

@@ -14,11 +14,25 @@ import { allowTarget } from '../config/target.ts';
 const flowOf = (onStart: unknown[], tasks: unknown[]) =>
   parseConfigObject({ flow: { onStart, tasks }, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } }, 'test').flow;
 
-const enroll = (deviceId: string, retries = 3) => ({ name: 'enroll', method: 'POST', path: '/device/enroll', json: { device_id: deviceId, device_token: 't' }, capture: { token: 'enrollment_token' }, retries });
+const enroll = (deviceId: string, retries = 3) => ({
+  name: 'enroll',
+  method: 'POST',
+  path: '/device/enroll',
+  json: { device_id: deviceId, device_token: 't' },
+  capture: { token: 'enrollment_token' },
+  retries,
+});
 const archiveFlow = flowOf(
   [enroll('device-{{userId}}')],
   [
-    { name: 'lock_proof', weight: 3, method: 'POST', path: '/lock-proof', headers: { Authorization: 'Bearer {{token}}' }, json: { capture_id: 'c-{{randomInt 1 100000}}' } },
+    {
+      name: 'lock_proof',
+      weight: 3,
+      method: 'POST',
+      path: '/lock-proof',
+      headers: { Authorization: 'Bearer {{token}}' },
+      json: { capture_id: 'c-{{randomInt 1 100000}}' },
+    },
     { name: 'health', weight: 1, path: '/health' },
     { name: 'ledger', weight: 2, path: '/ledger/entries', headers: { Authorization: 'Bearer {{token}}' } },
   ],
@@ -77,7 +91,12 @@ describe('zero-think users: one autocannon instance per cohort, one connection p
     // the stop cancels what is in flight (at most one request per user): the server saw every recorded
     // request, plus at most the cancelled ones
     expect([...cancelled.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(users);
-    for (const [name, path] of [['enroll', '/device/enroll'], ['lock_proof', '/lock-proof'], ['health', '/health'], ['ledger', '/ledger/entries']] as const) {
+    for (const [name, path] of [
+      ['enroll', '/device/enroll'],
+      ['lock_proof', '/lock-proof'],
+      ['health', '/health'],
+      ['ledger', '/ledger/entries'],
+    ] as const) {
       const rec = recorded.get(name) ?? 0;
       expect(fake.counts[path] ?? 0).toBeGreaterThanOrEqual(rec);
       expect(fake.counts[path] ?? 0).toBeLessThanOrEqual(rec + (cancelled.get(name) ?? 0));
@@ -179,7 +198,10 @@ describe('zero-think users: one autocannon instance per cohort, one connection p
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const flow = flowOf([{ name: 'enroll', path: '/enroll', capture: { token: 'enrollment_token' } }], [{ name: 'slow', path: '/slow', headers: { Authorization: 'Bearer {{token}}' } }]);
+      const flow = flowOf(
+        [{ name: 'enroll', path: '/enroll', capture: { token: 'enrollment_token' } }],
+        [{ name: 'slow', path: '/slow', headers: { Authorization: 'Bearer {{token}}' } }],
+      );
       const { deps } = driverDeps(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, flow);
       const recorder = new Recorder(true);
       const users = createZeroThinkDriver({ ...deps, recorder }).startCohort([1, 2, 3]);

@@ -169,7 +169,13 @@ function oneSlotQueue(client: AcClient, u: AcUser, recorder: UserDeps['recorder'
 function assertSteerable(client: AcClient): void {
   const it = client.requestIterator;
   const q = client.pipelinedRequests as Partial<AcQueue> | undefined;
-  if (typeof client._doRequest !== 'function' || typeof client._destroyConnection !== 'function' || typeof it?.nextRequest !== 'function' || typeof q?.terminateRequest !== 'function' || typeof q.insertRequest !== 'function') {
+  if (
+    typeof client._doRequest !== 'function' ||
+    typeof client._destroyConnection !== 'function' ||
+    typeof it?.nextRequest !== 'function' ||
+    typeof q?.terminateRequest !== 'function' ||
+    typeof q.insertRequest !== 'function'
+  ) {
     throw new Error(`autocannon client internals differ from ${AUTOCANNON_VERSION}; the zero-think driver cannot steer them`);
   }
 }
@@ -280,7 +286,19 @@ class CohortDriver implements ZeroThinkDriver {
     const done = new Promise<void>((resolve) => (finished = resolve));
     const first = this.onStart[0]?.w.step ?? this.tasks[0]?.w.step;
     if (!first) throw new Error('flow has no tasks');
-    return { id, ctx: { userId: id, vars: {} }, startIdx: 0, attempt: 0, step: first, awaiting: false, dropped: false, pauseMs: 0, stopping: false, finished, done };
+    return {
+      id,
+      ctx: { userId: id, vars: {} },
+      startIdx: 0,
+      attempt: 0,
+      step: first,
+      awaiting: false,
+      dropped: false,
+      pauseMs: 0,
+      stopping: false,
+      finished,
+      done,
+    };
   }
 
   /** One autocannon instance with one connection per user, each connection steered as that user. */

@@ -69,7 +69,10 @@ interface Seen {
   final: boolean;
 }
 
-async function run(timeline: Timeline, o: { silent?: boolean; stopNeverAnswers?: boolean; breakRule?: (s: SecondSample) => string | undefined; signal?: AbortSignal } = {}) {
+async function run(
+  timeline: Timeline,
+  o: { silent?: boolean; stopNeverAnswers?: boolean; breakRule?: (s: SecondSample) => string | undefined; signal?: AbortSignal } = {},
+) {
   const clock = new FakeClock();
   const t0 = clock.nowMs();
   let pool: FakePool | undefined;
@@ -91,7 +94,16 @@ async function run(timeline: Timeline, o: { silent?: boolean; stopNeverAnswers?:
     breakRule: o.breakRule,
     signal: o.signal,
     onSecond: (s) =>
-      seen.push({ elapsedS: s.elapsedS, atMs: clock.nowMs() - t0, tMs: s.tMs - t0, phase: s.phase, users: s.activeUsers, count: s.endpoints.get('work')?.count ?? 0, cpuCores: s.cpuCores, final: s.final }),
+      seen.push({
+        elapsedS: s.elapsedS,
+        atMs: clock.nowMs() - t0,
+        tMs: s.tMs - t0,
+        phase: s.phase,
+        users: s.activeUsers,
+        count: s.endpoints.get('work')?.count ?? 0,
+        cpuCores: s.cpuCores,
+        final: s.final,
+      }),
     onEvent: (e) => events.push({ ...e, atMs: e.atMs - t0 }),
   }).then((r) => (result = r));
   await clock.runUntil(() => result !== undefined, { stepMs: 50, maxMs: 600_000 });

@@ -147,7 +147,10 @@ export class WorkerPool implements LoadPool {
           this.stoppedWaiters.get(w)?.();
         } else if (m.type === 'event') this.emit(m.kind, m.detail);
         else if (m.type === 'fatal') {
-          this.fatal = m.code === 'TARGET_NOT_ALLOWED' ? new LoadscopeError('TARGET_NOT_ALLOWED', m.message) : new LoadscopeError('LOAD_FAILED', `load worker: ${m.message}`);
+          this.fatal =
+            m.code === 'TARGET_NOT_ALLOWED'
+              ? new LoadscopeError('TARGET_NOT_ALLOWED', m.message)
+              : new LoadscopeError('LOAD_FAILED', `load worker: ${m.message}`);
           reject(this.fatal);
         }
       });

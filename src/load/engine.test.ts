@@ -10,9 +10,24 @@ import { allowTarget } from '../config/target.ts';
 const archiveFlow = parseConfigObject(
   {
     flow: {
-      onStart: [{ name: 'enroll', method: 'POST', path: '/device/enroll', json: { device_id: 'device-{{randomInt 1 10000}}', device_token: 't' }, capture: { token: 'enrollment_token' } }],
+      onStart: [
+        {
+          name: 'enroll',
+          method: 'POST',
+          path: '/device/enroll',
+          json: { device_id: 'device-{{randomInt 1 10000}}', device_token: 't' },
+          capture: { token: 'enrollment_token' },
+        },
+      ],
       tasks: [
-        { name: 'lock_proof', weight: 3, method: 'POST', path: '/lock-proof', headers: { Authorization: 'Bearer {{token}}' }, json: { capture_id: 'capture-{{randomInt 1 100000}}', metadata: { timestamp: '{{now}}' } } },
+        {
+          name: 'lock_proof',
+          weight: 3,
+          method: 'POST',
+          path: '/lock-proof',
+          headers: { Authorization: 'Bearer {{token}}' },
+          json: { capture_id: 'capture-{{randomInt 1 100000}}', metadata: { timestamp: '{{now}}' } },
+        },
         { name: 'health', weight: 1, path: '/health' },
         { name: 'ledger', weight: 2, path: '/ledger/entries', headers: { Authorization: 'Bearer {{token}}' } },
       ],

@@ -34,7 +34,16 @@ export function sendStep(agent: http.Agent, deps: UserDeps, step: CompiledStep, 
     const headers: Record<string, string | number> = { ...req.headers };
     if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
     const r = lib.request(
-      { agent, protocol: deps.target.protocol, hostname: deps.target.hostname.replace(/^\[|\]$/g, ''), port: deps.target.port, method: req.method, path: req.path, headers, timeout: deps.requestTimeoutMs },
+      {
+        agent,
+        protocol: deps.target.protocol,
+        hostname: deps.target.hostname.replace(/^\[|\]$/g, ''),
+        port: deps.target.port,
+        method: req.method,
+        path: req.path,
+        headers,
+        timeout: deps.requestTimeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let bytes = 0;
@@ -64,7 +73,13 @@ export function sendStep(agent: http.Agent, deps: UserDeps, step: CompiledStep, 
 }
 
 /** Runs onStart until every step succeeded and captured; false when stopped first. */
-export async function runOnStart(agent: http.Agent, deps: UserDeps, ctx: RenderContext, stopped: () => boolean, sleep: (ms: number) => Promise<void>): Promise<boolean> {
+export async function runOnStart(
+  agent: http.Agent,
+  deps: UserDeps,
+  ctx: RenderContext,
+  stopped: () => boolean,
+  sleep: (ms: number) => Promise<void>,
+): Promise<boolean> {
   let step = 0;
   let attempt = 0;
   while (step < deps.flow.onStart.length) {

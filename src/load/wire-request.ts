@@ -8,7 +8,9 @@ const isFixed = (t: CompiledTemplate): boolean => t.every((p) => typeof p === 's
 
 /** True when every request of this step is byte-identical, whoever sends it. */
 export function isStaticStep(s: CompiledStep): boolean {
-  return isFixed(s.path) && s.headers.every(([, t]) => isFixed(t)) && (s.jsonLeaves ?? []).every((l) => isFixed(l.t)) && (s.body === undefined || isFixed(s.body));
+  return (
+    isFixed(s.path) && s.headers.every(([, t]) => isFixed(t)) && (s.jsonLeaves ?? []).every((l) => isFixed(l.t)) && (s.body === undefined || isFixed(s.body))
+  );
 }
 
 // we write the framing ourselves; a configured copy would duplicate or contradict it

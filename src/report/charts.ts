@@ -36,7 +36,12 @@ export interface ChartSpec {
 
 const PALETTE = ['#3274d9', '#e0752d', '#37872d', '#8f3bb8', '#c4162a', '#0a8f8f', '#b8860b', '#5f6b7a'];
 const ERROR_COLORS: Record<string, string> = { '4xx': '#e0b400', '5xx': '#c4162a', timeout: '#8f3bb8', connection: '#e0752d', other: '#5f6b7a' };
-const STATE_COLORS: Record<string, string> = { active: '#c4162a', idle: '#37872d', 'idle in transaction': '#e0b400', 'idle in transaction (aborted)': '#8f3bb8' };
+const STATE_COLORS: Record<string, string> = {
+  active: '#c4162a',
+  idle: '#37872d',
+  'idle in transaction': '#e0b400',
+  'idle in transaction (aborted)': '#8f3bb8',
+};
 
 const r3 = (x: number | null | undefined): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
 const errorsOf = (e: Readonly<Record<string, number>>, kind: string): number => (Number.isFinite(e[kind]) ? e[kind]! : 0);
@@ -58,9 +63,21 @@ function bucket(xS: number[], lines: (number | null)[][], agg: ('max' | 'mean')[
   return { xS: outX, lines: outL };
 }
 
-function spec(id: string, title: string, yLabel: string, series: readonly SeriesPoint[], lines: (Omit<ChartLine, 'values'> & { get: (p: SeriesPoint) => number | null | undefined; agg?: 'max' | 'mean' })[], markers: Marker[], extra: Partial<ChartSpec> = {}): ChartSpec {
+function spec(
+  id: string,
+  title: string,
+  yLabel: string,
+  series: readonly SeriesPoint[],
+  lines: (Omit<ChartLine, 'values'> & { get: (p: SeriesPoint) => number | null | undefined; agg?: 'max' | 'mean' })[],
+  markers: Marker[],
+  extra: Partial<ChartSpec> = {},
+): ChartSpec {
   const raw = lines.map((l) => series.map((p) => r3(l.get(p))));
-  const b = bucket(series.map((p) => p.elapsedS), raw, lines.map((l) => l.agg ?? 'mean'));
+  const b = bucket(
+    series.map((p) => p.elapsedS),
+    raw,
+    lines.map((l) => l.agg ?? 'mean'),
+  );
   return {
     id,
     title,
@@ -106,7 +123,9 @@ const freshContainer = (p: SeriesPoint, svc: string) => {
 
 /** Intercept for the analysis slope by least squares over the samples (slope fixed), so the trend overlays the data. */
 function trendLine(series: readonly SeriesPoint[], svc: string, slopeBytesPerHour: number): (p: SeriesPoint) => number | null {
-  const pts = series.map((p) => ({ t: p.elapsedS, y: freshContainer(p, svc)?.memoryWorkingSetBytes })).filter((q): q is { t: number; y: number } => q.y !== undefined);
+  const pts = series
+    .map((p) => ({ t: p.elapsedS, y: freshContainer(p, svc)?.memoryWorkingSetBytes }))
+    .filter((q): q is { t: number; y: number } => q.y !== undefined);
   if (!pts.length) return () => null;
   const perS = slopeBytesPerHour / 3600;
   const b = pts.reduce((s, q) => s + (q.y - perS * q.t), 0) / pts.length;
@@ -119,60 +138,124 @@ export function buildCharts(a: AnalysisContract, record: RunRecord, appName = RE
   const charts: ChartSpec[] = [];
   const ok = (p: SeriesPoint): number => p.total.count - ERROR_KINDS.reduce((n, k) => n + errorsOf(p.total.errors, k), 0);
   charts.push(
-    spec('load', 'Load and throughput', 'users', series, [
-      { label: 'active users', color: '#5f6b7a', get: (p) => p.activeUsers, fill: true },
-      { label: 'requests/s', color: '#3274d9', get: (p) => p.total.count, scale: 'y2' },
-      { label: 'goodput/s', color: '#37872d', get: ok, scale: 'y2', dash: [4, 3] },
-    ], markers, { y2Label: 'req/s' }),
+    spec(
+      'load',
+      'Load and throughput',
+      'users',
+      series,
+      [
+        { label: 'active users', color: '#5f6b7a', get: (p) => p.activeUsers, fill: true },
+        { label: 'requests/s', color: '#3274d9', get: (p) => p.total.count, scale: 'y2' },
+        { label: 'goodput/s', color: '#37872d', get: ok, scale: 'y2', dash: [4, 3] },
+      ],
+      markers,
+      { y2Label: 'req/s' },
+    ),
   );
   charts.push(
-    spec('latency', 'Latency percentiles (all endpoints, per second)', 'ms', series, [
-      { label: 'p50', color: '#37872d', get: (p) => (p.total.count ? p.total.p50Ms : null), agg: 'max' },
-      { label: 'p95', color: '#e0752d', get: (p) => (p.total.count ? p.total.p95Ms : null), agg: 'max' },
-      { label: 'p99', color: '#c4162a', get: (p) => (p.total.count ? p.total.p99Ms : null), agg: 'max' },
-    ], markers),
+    spec(
+      'latency',
+      'Latency percentiles (all endpoints, per second)',
+      'ms',
+      series,
+      [
+        { label: 'p50', color: '#37872d', get: (p) => (p.total.count ? p.total.p50Ms : null), agg: 'max' },
+        { label: 'p95', color: '#e0752d', get: (p) => (p.total.count ? p.total.p95Ms : null), agg: 'max' },
+        { label: 'p99', color: '#c4162a', get: (p) => (p.total.count ? p.total.p99Ms : null), agg: 'max' },
+      ],
+      markers,
+    ),
   );
-  charts.push(spec('errors', 'Errors by kind', 'errors/s', series, ERROR_KINDS.map((k) => ({ label: k, color: ERROR_COLORS[k]!, get: (p: SeriesPoint) => errorsOf(p.total.errors, k), agg: 'max' as const })), markers));
+  charts.push(
+    spec(
+      'errors',
+      'Errors by kind',
+      'errors/s',
+      series,
+      ERROR_KINDS.map((k) => ({ label: k, color: ERROR_COLORS[k]!, get: (p: SeriesPoint) => errorsOf(p.total.errors, k), agg: 'max' as const })),
+      markers,
+    ),
+  );
 
   const svcs = services(series);
   const noContainers = svcs.length ? undefined : 'No container samples in this run.';
   charts.push(
-    spec('cpu', 'CPU per container', 'cores', series, [
-      ...svcs.map((s, i) => ({ label: s, color: PALETTE[i % PALETTE.length]!, get: (p: SeriesPoint) => freshContainer(p, s)?.cpuCores })),
-      { label: 'load generator', color: '#5f6b7a', dash: [2, 3], get: (p: SeriesPoint) => p.generator.cpuCores },
-    ], markers, noContainers ? { empty: noContainers } : {}),
+    spec(
+      'cpu',
+      'CPU per container',
+      'cores',
+      series,
+      [
+        ...svcs.map((s, i) => ({ label: s, color: PALETTE[i % PALETTE.length]!, get: (p: SeriesPoint) => freshContainer(p, s)?.cpuCores })),
+        { label: 'load generator', color: '#5f6b7a', dash: [2, 3], get: (p: SeriesPoint) => p.generator.cpuCores },
+      ],
+      markers,
+      noContainers ? { empty: noContainers } : {},
+    ),
   );
   const memLines: Parameters<typeof spec>[4] = [];
   svcs.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]!;
-    memLines.push({ label: s, color, get: (p) => {
-      const c = freshContainer(p, s);
-      return c ? c.memoryWorkingSetBytes / MIB : null;
-    } });
+    memLines.push({
+      label: s,
+      color,
+      get: (p) => {
+        const c = freshContainer(p, s);
+        return c ? c.memoryWorkingSetBytes / MIB : null;
+      },
+    });
     // anonymous memory beside the working set: a gap that widens is page cache / shared memory, not the heap
     if (series.some((p) => typeof freshContainer(p, s)?.memoryRssBytes === 'number')) {
-      memLines.push({ label: `${s} anon`, color, dash: [1, 3], get: (p) => {
-        const rss = freshContainer(p, s)?.memoryRssBytes;
-        return typeof rss === 'number' ? rss / MIB : null;
-      } });
+      memLines.push({
+        label: `${s} anon`,
+        color,
+        dash: [1, 3],
+        get: (p) => {
+          const rss = freshContainer(p, s)?.memoryRssBytes;
+          return typeof rss === 'number' ? rss / MIB : null;
+        },
+      });
     }
     const slope = a.leaks.find((l) => l.service === s)?.slopeBytesPerHour;
-    if (slope !== undefined && slope !== null && Number.isFinite(slope)) memLines.push({ label: `${s} trend`, color, dash: [6, 4], get: trendLine(series, s, slope) });
+    if (slope !== undefined && slope !== null && Number.isFinite(slope))
+      memLines.push({ label: `${s} trend`, color, dash: [6, 4], get: trendLine(series, s, slope) });
   });
-  charts.push(spec('memory', 'Working set per container (dashed: leak trend; dotted: anonymous memory)', 'MiB', series, memLines, markers, noContainers ? { empty: noContainers } : {}));
+  charts.push(
+    spec(
+      'memory',
+      'Working set per container (dashed: leak trend; dotted: anonymous memory)',
+      'MiB',
+      series,
+      memLines,
+      markers,
+      noContainers ? { empty: noContainers } : {},
+    ),
+  );
 
   const pgPoints = series.filter((p) => p.postgres);
   const byApp = pgPoints.some((p) => p.postgres!.connectionsByApp[appName]);
   const states = new Set<string>();
-  for (const p of pgPoints) for (const st of Object.keys(byApp ? p.postgres!.connectionsByApp[appName] ?? {} : p.postgres!.connectionsByState)) states.add(st);
-  const pick = (p: SeriesPoint): Readonly<Record<string, number>> | undefined => (p.postgres ? (byApp ? p.postgres.connectionsByApp[appName] ?? {} : p.postgres.connectionsByState) : undefined);
+  for (const p of pgPoints)
+    for (const st of Object.keys(byApp ? (p.postgres!.connectionsByApp[appName] ?? {}) : p.postgres!.connectionsByState)) states.add(st);
+  const pick = (p: SeriesPoint): Readonly<Record<string, number>> | undefined =>
+    p.postgres ? (byApp ? (p.postgres.connectionsByApp[appName] ?? {}) : p.postgres.connectionsByState) : undefined;
   charts.push(
-    spec('pool', byApp ? `Postgres connections of ${appName} by state` : 'Postgres connections by state', 'connections', series,
-      [...states].sort().map((st, i) => ({ label: st, color: STATE_COLORS[st] ?? PALETTE[(i + 3) % PALETTE.length]!, get: (p: SeriesPoint) => {
-        const m = pick(p);
-        return m ? m[st] ?? 0 : null;
-      } })),
-      markers, pgPoints.length ? {} : { empty: 'No Postgres samples in this run.' }),
+    spec(
+      'pool',
+      byApp ? `Postgres connections of ${appName} by state` : 'Postgres connections by state',
+      'connections',
+      series,
+      [...states].sort().map((st, i) => ({
+        label: st,
+        color: STATE_COLORS[st] ?? PALETTE[(i + 3) % PALETTE.length]!,
+        get: (p: SeriesPoint) => {
+          const m = pick(p);
+          return m ? (m[st] ?? 0) : null;
+        },
+      })),
+      markers,
+      pgPoints.length ? {} : { empty: 'No Postgres samples in this run.' },
+    ),
   );
   return charts;
 }

@@ -6,7 +6,11 @@ const ms = (v: number | undefined): string => (v === undefined ? '—' : fmtNum(
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((hd, i) => Math.max(hd.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -24,7 +28,13 @@ export function formatComparison(c: Comparison, labels: { base: string; run: str
     e.p === null ? '—' : e.p < 0.0001 ? '<0.0001' : e.p.toFixed(4),
     e.change.toUpperCase(),
   ]);
-  const out = [`base: ${clean(labels.base)}`, `run:  ${clean(labels.run)}`, '', table(['endpoint', 'p95 ms', 'Δp95', 'p99 ms', 'Δp99', 'goodput req/s', 'Δgoodput', 'p (M-W)', 'change'], rows), ''];
+  const out = [
+    `base: ${clean(labels.base)}`,
+    `run:  ${clean(labels.run)}`,
+    '',
+    table(['endpoint', 'p95 ms', 'Δp95', 'p99 ms', 'Δp99', 'goodput req/s', 'Δgoodput', 'p (M-W)', 'change'], rows),
+    '',
+  ];
   out.push(c.verdictChange ? `verdict: ${c.verdictChange.base} → ${c.verdictChange.run}` : 'verdict: unchanged');
   for (const s of c.sloChanges) out.push(`SLO ${clean(s.name)}: ${s.base} → ${s.run}`);
   const regressed = c.endpoints.filter((e) => e.change === 'regressed').map((e) => e.endpoint);

@@ -42,11 +42,14 @@ export function fmtNum(x: number | null | undefined, digits = 1): string {
   return x.toFixed(Math.abs(x) >= 100 ? 0 : digits).replace(/\.0+$/, '');
 }
 
-export const fmtMs = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : `${fmtNum(x, x < 10 ? 2 : 1)} ms`);
+export const fmtMs = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? DASH : `${fmtNum(x, x < 10 ? 2 : 1)} ms`;
 export const fmtRps = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : `${fmtNum(x)} req/s`);
-export const fmtPct = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : `${(x * 100).toFixed(digits)} %`);
+export const fmtPct = (x: number | null | undefined, digits = 2): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? DASH : `${(x * 100).toFixed(digits)} %`;
 export const fmtS = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : `${fmtNum(x, 0)} s`);
-export const fmtSigned = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} %`);
+export const fmtSigned = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? DASH : `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 export function fmtBytes(x: number | null | undefined): string {
@@ -61,7 +64,8 @@ export function fmtBytes(x: number | null | undefined): string {
 }
 
 export const fmtBytesPerHour = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : `${fmtBytes(x)}/h`);
-export const fmtHours = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? DASH : x >= 48 ? `${(x / 24).toFixed(1)} d` : hoursParts(x, 1).join(' '));
+export const fmtHours = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? DASH : x >= 48 ? `${(x / 24).toFixed(1)} d` : hoursParts(x, 1).join(' ');
 
 /** An SLO row's observed value in its unit. */
 export function fmtSloValue(v: number | null, unit: 'ms' | 'ratio' | 'rps'): string {

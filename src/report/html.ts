@@ -59,7 +59,12 @@ function block(b: Block): string {
       return `<table class="kv"><tbody>${b.rows.map(([k, v]) => `<tr><th>${h(k)}</th><td>${h(v)}</td></tr>`).join('')}</tbody></table>`;
     case 'table': {
       const head = `<thead><tr>${b.head.map((x) => `<th>${h(x)}</th>`).join('')}</tr></thead>`;
-      const rows = b.rows.map((r) => `<tr>${r.map((c) => `<td${c.tone ? ` class="t-${c.tone}${looksNumeric(c.text) ? ' num' : ''}"` : looksNumeric(c.text) ? ' class="num"' : ''}>${h(c.text)}</td>`).join('')}</tr>`).join('');
+      const rows = b.rows
+        .map(
+          (r) =>
+            `<tr>${r.map((c) => `<td${c.tone ? ` class="t-${c.tone}${looksNumeric(c.text) ? ' num' : ''}"` : looksNumeric(c.text) ? ' class="num"' : ''}>${h(c.text)}</td>`).join('')}</tr>`,
+        )
+        .join('');
       return `<table>${head}<tbody>${rows}</tbody></table>`;
     }
   }
@@ -92,7 +97,9 @@ function banner(input: ReportInput): string {
   const chip = v.incomplete ? '<span class="chip" id="incomplete-marker">INCOMPLETE RUN</span>' : '';
   const reasons = [...v.reasons, ...(v.incomplete ? input.meta.incompleteReasons.map((r) => `incomplete: ${r}`) : [])];
   const list = reasons.length ? `<ul>${reasons.map((r) => `<li>${h(r)}</li>`).join('')}</ul>` : '';
-  const figs = figures(input).map(([k, val]) => `<div class="fig"><b>${h(val)}</b><span>${h(k)}</span></div>`).join('');
+  const figs = figures(input)
+    .map(([k, val]) => `<div class="fig"><b>${h(val)}</b><span>${h(k)}</span></div>`)
+    .join('');
   return `<section class="banner ${v.verdict}" id="verdict" data-verdict="${v.verdict}"><div><h1>${h(v.headline)}${chip}</h1>${list}</div><div class="figures">${figs}</div></section>`;
 }
 
@@ -102,7 +109,9 @@ export function renderHtml(input: ReportInput, assets: ChartAssets): string {
   const charts = buildCharts(a, input.record, input.appName);
   const sections = buildSections(input);
   const chartCards = charts.map((c) => `<div class="card"><h3>${h(c.title)}</h3><div class="chart" id="chart-${h(c.id)}"></div></div>`).join('\n');
-  const toc = [['verdict', 'Verdict'], ['charts', 'Charts'], ...sections.map((s) => [s.id, s.title])].map(([id, t]) => `<a href="#${h(id!)}">${h(t!)}</a>`).join('');
+  const toc = [['verdict', 'Verdict'], ['charts', 'Charts'], ...sections.map((s) => [s.id, s.title])]
+    .map(([id, t]) => `<a href="#${h(id!)}">${h(t!)}</a>`)
+    .join('');
   // a `</script>` inside the library text would end the inline block early
   const js = assets.js.replace(/<\/script/gi, '<\\/script');
   const css = assets.css.replace(/<\/style/gi, '<\\/style');

@@ -15,12 +15,17 @@ interface Case {
 function cases(a: AnalysisContract): Case[] {
   const out: Case[] = [];
   const overall: Case = { classname: 'verdict', name: `verdict is pass (was ${a.verdict})`, out: a.verdictReasons.join('\n') };
-  if (a.verdict === 'fail' || a.verdict === 'invalid') overall.failure = { message: `verdict ${a.verdict}: ${a.verdictReasons[0] ?? ''}`, body: a.verdictReasons.join('\n') };
+  if (a.verdict === 'fail' || a.verdict === 'invalid')
+    overall.failure = { message: `verdict ${a.verdict}: ${a.verdictReasons[0] ?? ''}`, body: a.verdictReasons.join('\n') };
   else if (a.verdict === 'inconclusive') overall.skipped = `inconclusive: ${a.verdictReasons.join('; ')}`;
   out.push(overall);
 
   const validity: Case = { classname: 'validity', name: 'run is valid (generator kept up, measurements consistent)' };
-  if (!a.validity.valid) validity.failure = { message: a.validity.problems.map((p) => p.message).join('; ') || 'invalid run', body: a.validity.problems.map((p) => `${p.code}: ${p.message}`).join('\n') };
+  if (!a.validity.valid)
+    validity.failure = {
+      message: a.validity.problems.map((p) => p.message).join('; ') || 'invalid run',
+      body: a.validity.problems.map((p) => `${p.code}: ${p.message}`).join('\n'),
+    };
   out.push(validity);
 
   for (const s of a.slo) {
@@ -45,7 +50,11 @@ function cases(a: AnalysisContract): Case[] {
   }
   // informational: finding the breaking point is what a stress test is for, so it never fails by itself
   const bp = a.capacity.breakingPoint;
-  out.push({ classname: 'capacity', name: 'breaking point', out: bp ? `breaking point at ${fmtNum(bp.users, 0)} users, ${fmtNum(bp.throughputRps)} req/s: ${bp.reason}` : 'none reached' });
+  out.push({
+    classname: 'capacity',
+    name: 'breaking point',
+    out: bp ? `breaking point at ${fmtNum(bp.users, 0)} users, ${fmtNum(bp.throughputRps)} req/s: ${bp.reason}` : 'none reached',
+  });
   return out;
 }
 

@@ -25,13 +25,52 @@ function analysis(over: Partial<AnalysisContract> = {}): AnalysisContract {
       { name: 'errorRatio <= 0.01', limit: 0.01, observed: 0.001, unit: 'ratio', status: 'pass' },
       { name: `${EVIL}.p99 <= 100`, limit: 100, observed: null, unit: 'ms', status: 'no-data' },
     ],
-    capacity: { maxThroughputRps: 48, breakingPoint: { users: 50, throughputRps: 48, reason: 'p95 > 50 ms', phase: 'step-5:50' }, knee: null, usl: null, notes: ['knee: none'] },
+    capacity: {
+      maxThroughputRps: 48,
+      breakingPoint: { users: 50, throughputRps: 48, reason: 'p95 > 50 ms', phase: 'step-5:50' },
+      knee: null,
+      usl: null,
+      notes: ['knee: none'],
+    },
     leaks: [{ service: `app${EVIL}`, verdict: 'FAIL', kind: 'FAIL_LEAK', slopeBytesPerHour: 2e9, ci95: [1.9e9, 2.1e9], timeToLimitHours: 0.2, reason: 'leak' }],
     recovery: [
-      { kind: 'spike', startS: 120, endS: 180, observedS: 60, recoveryS: 30, holdS: 20, baselineP95Ms: 10, bandP95Ms: 14, peakP95Ms: 42, overshoot: 3.2, verdict: 'recovered', note: 'ok' },
-      { kind: 'spike', startS: 300, endS: 360, observedS: 240, recoveryS: null, holdS: 30, baselineP95Ms: 10, bandP95Ms: 14, peakP95Ms: 100, overshoot: 9, verdict: 'metastable', note: `stuck ${EVIL}` },
+      {
+        kind: 'spike',
+        startS: 120,
+        endS: 180,
+        observedS: 60,
+        recoveryS: 30,
+        holdS: 20,
+        baselineP95Ms: 10,
+        bandP95Ms: 14,
+        peakP95Ms: 42,
+        overshoot: 3.2,
+        verdict: 'recovered',
+        note: 'ok',
+      },
+      {
+        kind: 'spike',
+        startS: 300,
+        endS: 360,
+        observedS: 240,
+        recoveryS: null,
+        holdS: 30,
+        baselineP95Ms: 10,
+        bandP95Ms: 14,
+        peakP95Ms: 100,
+        overshoot: 9,
+        verdict: 'metastable',
+        note: `stuck ${EVIL}`,
+      },
     ],
-    bottlenecks: [{ resource: `cpu:app${EVIL}`, rank: 1, role: 'PRIMARY', evidence: { onsetS: 200, breachOnsetS: 240, leadS: 40, coverage: 0.9, lagS: 2, r: 0.8, significant: true, peak: 0.97, detail: `cpu ${EVIL}` } }],
+    bottlenecks: [
+      {
+        resource: `cpu:app${EVIL}`,
+        rank: 1,
+        role: 'PRIMARY',
+        evidence: { onsetS: 200, breachOnsetS: 240, leadS: 40, coverage: 0.9, lagS: 2, r: 0.8, significant: true, peak: 0.97, detail: `cpu ${EVIL}` },
+      },
+    ],
     recommendations: [{ id: 'cpu:app', severity: 'critical', text: `Raise CPU ${EVIL}`, basedOn: EVIL }],
     ...over,
   };
@@ -40,7 +79,20 @@ function analysis(over: Partial<AnalysisContract> = {}): AnalysisContract {
 const input = (a: AnalysisContract = analysis(), incompleteReasons: string[] = []): ReportInput => ({
   analysis: a,
   record: syntheticRecord({ hostile: true, secondsPerStep: 5 }),
-  meta: { runId: `run${EVIL}`, scenario: 'stress', shape: 'steps', timeScale: 1, startedAt: '2024-01-01T00:00:00.000Z', endedAt: a.incomplete ? null : '2024-01-01T00:08:00.000Z', stoppedBy: a.incomplete ? null : 'completed', target: 'http://127.0.0.1:8000', host: 'ci', mode: 'attach', versions: { node: 'v20' }, incompleteReasons },
+  meta: {
+    runId: `run${EVIL}`,
+    scenario: 'stress',
+    shape: 'steps',
+    timeScale: 1,
+    startedAt: '2024-01-01T00:00:00.000Z',
+    endedAt: a.incomplete ? null : '2024-01-01T00:08:00.000Z',
+    stoppedBy: a.incomplete ? null : 'completed',
+    target: 'http://127.0.0.1:8000',
+    host: 'ci',
+    mode: 'attach',
+    versions: { node: 'v20' },
+    incompleteReasons,
+  },
   generatedAt: '2024-01-01T01:00:00.000Z',
 });
 
@@ -124,7 +176,9 @@ describe('renderHtml', () => {
     const json = /<script type="application\/json" id="chart-data">(.*?)<\/script>/s.exec(html)![1]!;
     const charts = JSON.parse(json) as { id: string; lines: { label: string }[]; markers: { label: string }[] }[];
     expect(charts.map((c) => c.id)).toEqual(['load', 'latency', 'errors', 'cpu', 'memory', 'pool']);
-    expect(charts[0]!.markers.map((m) => m.label)).toEqual(expect.arrayContaining(['breaking point 50 users', 'spike 1', 'recovered (spike 1)', 'spike 2', 'SLO breach']));
+    expect(charts[0]!.markers.map((m) => m.label)).toEqual(
+      expect.arrayContaining(['breaking point 50 users', 'spike 1', 'recovered (spike 1)', 'spike 2', 'SLO breach']),
+    );
     expect(charts.find((c) => c.id === 'memory')!.lines.map((l) => l.label)).toContain(`app${EVIL} trend`);
     // anonymous memory where the samples carry it (the app's do, the fixture's Postgres samples do not)
     expect(charts.find((c) => c.id === 'memory')!.lines.map((l) => l.label)).toContain(`app${EVIL} anon`);
@@ -133,7 +187,10 @@ describe('renderHtml', () => {
   });
 
   it('marks an incomplete run and renders every verdict', () => {
-    const inc = renderHtml(input(analysis({ verdict: 'inconclusive', incomplete: true, verdictReasons: ['run ended early'] }), ['summary.json is missing']), ASSETS);
+    const inc = renderHtml(
+      input(analysis({ verdict: 'inconclusive', incomplete: true, verdictReasons: ['run ended early'] }), ['summary.json is missing']),
+      ASSETS,
+    );
     expect(inc).toContain('INCOMPLETE RUN');
     expect(inc).toContain('summary.json is missing');
     expect(inc).toContain('never (run killed)');
@@ -143,9 +200,19 @@ describe('renderHtml', () => {
 
 describe('renderMarkdown', () => {
   it('names the failure mode at the break with its evidence, then the signals that followed', () => {
-    const pool = { kind: 'db-pool' as const, service: 'archiveorigin', atS: 130, evidence: 'archiveorigin DB pool: 10 busy connections of 10 (pool max) at t=130 s' };
+    const pool = {
+      kind: 'db-pool' as const,
+      service: 'archiveorigin',
+      atS: 130,
+      evidence: 'archiveorigin DB pool: 10 busy connections of 10 (pool max) at t=130 s',
+    };
     const slow = { kind: 'latency' as const, service: null, atS: 133, evidence: 'p95 1200 ms at t=133 s, above the 1000 ms limit' };
-    const bp = { users: 500, throughputRps: 180, reason: 'p95 > 1000 ms', failureMode: { first: pool, signals: [pool, slow], summary: `DB connection pool exhausted — ${pool.evidence}` } };
+    const bp = {
+      users: 500,
+      throughputRps: 180,
+      reason: 'p95 > 1000 ms',
+      failureMode: { first: pool, signals: [pool, slow], summary: `DB connection pool exhausted — ${pool.evidence}` },
+    };
     const a = analysis();
     const md = renderMarkdown(input({ ...a, capacity: { ...a.capacity, breakingPoint: bp } }));
     expect(md).toContain('| **Failure mode** | DB connection pool exhausted — archiveorigin DB pool: 10 busy connections of 10 (pool max) at t=130 s |');
@@ -154,7 +221,8 @@ describe('renderMarkdown', () => {
 
   it('has every section, escaped tables and the incomplete marker', () => {
     const md = renderMarkdown(input(analysis({ incomplete: true }), ['torn line']));
-    for (const t of ['Validity', 'Service-level objectives', 'Capacity', 'Memory leaks', 'Recovery', 'Bottlenecks', 'Recommendations', 'Run metadata']) expect(md).toContain(`## ${t}`);
+    for (const t of ['Validity', 'Service-level objectives', 'Capacity', 'Memory leaks', 'Recovery', 'Bottlenecks', 'Recommendations', 'Run metadata'])
+      expect(md).toContain(`## ${t}`);
     expect(md).toContain('INCOMPLETE RUN');
     expect(md).not.toMatch(/<img|<\/script/);
     expect(md).toContain('\\|\\*\\_\\`');
@@ -174,7 +242,16 @@ describe('renderMarkdown: tail episodes', () => {
       { signal: 'pool', kind: 'pool', episodeValue: 1, baselineValue: 0.1, score: 3.6, message: 'app DB pool busy: 100 %' },
     ];
     const incidents = [
-      { kind: 'latency-tail', service: '*', tMs: 1, atS: 52, endS: 53, message: 'latency tail from 52 s to 53 s; likely cause: sessions waiting on locks', cause: 'locks', evidence },
+      {
+        kind: 'latency-tail',
+        service: '*',
+        tMs: 1,
+        atS: 52,
+        endS: 53,
+        message: 'latency tail from 52 s to 53 s; likely cause: sessions waiting on locks',
+        cause: 'locks',
+        evidence,
+      },
       { kind: 'latency-tail', service: '*', tMs: 2, atS: 80, endS: 81, message: 'latency tail from 80 s to 81 s', cause: 'no correlated signal', evidence: [] },
     ];
     const md = renderMarkdown(input(analysis({ incidents })));
@@ -183,7 +260,10 @@ describe('renderMarkdown: tail episodes', () => {
     const lines = md.split('\n');
     const at = lines.findIndex((l) => l.startsWith('**latency-tail 52–53 s**'));
     expect(at).toBeGreaterThan(0);
-    expect(lines.slice(at + 2, at + 4)).toEqual(['- locks (score 6.5): sessions waiting on locks: 13 (baseline 0)', '- pool (score 3.6): app DB pool busy: 100 %']);
+    expect(lines.slice(at + 2, at + 4)).toEqual([
+      '- locks (score 6.5): sessions waiting on locks: 13 (baseline 0)',
+      '- pool (score 3.6): app DB pool busy: 100 %',
+    ]);
     expect(md).toContain('**latency-tail 80–81 s**: no correlated signal');
   });
 });
@@ -206,7 +286,11 @@ describe('renderJunit', () => {
   });
 
   it('reports an invalid run as a validity failure', () => {
-    const xml = renderJunit(input(analysis({ verdict: 'invalid', validity: { valid: false, problems: [{ code: 'generator-cpu-saturated', message: `generator CPU 0.98 ${EVIL}` }] } })));
+    const xml = renderJunit(
+      input(
+        analysis({ verdict: 'invalid', validity: { valid: false, problems: [{ code: 'generator-cpu-saturated', message: `generator CPU 0.98 ${EVIL}` }] } }),
+      ),
+    );
     assertWellFormedXml(xml);
     expect(xml).toMatch(/classname="loadscope\.stress.*validity" name="run is valid[^"]*" time="0">\s*<failure message="generator CPU 0.98/);
   });
@@ -215,7 +299,18 @@ describe('renderJunit', () => {
 describe('formatComparison', () => {
   it('prints a delta table with significance and the verdict change', () => {
     const c: Comparison = {
-      endpoints: [{ endpoint: 'api\u001b[31m', base: { p50Ms: 10, p95Ms: 20, p99Ms: 30, goodputRps: 100 }, run: { p50Ms: 12, p95Ms: 30, p99Ms: 40, goodputRps: 90 }, p95Change: 0.5, p99Change: 0.333, goodputChange: -0.1, p: 0.00001, change: 'regressed' }],
+      endpoints: [
+        {
+          endpoint: 'api\u001b[31m',
+          base: { p50Ms: 10, p95Ms: 20, p99Ms: 30, goodputRps: 100 },
+          run: { p50Ms: 12, p95Ms: 30, p99Ms: 40, goodputRps: 90 },
+          p95Change: 0.5,
+          p99Change: 0.333,
+          goodputChange: -0.1,
+          p: 0.00001,
+          change: 'regressed',
+        },
+      ],
       verdictChange: { base: 'pass', run: 'fail' },
       sloChanges: [{ name: 'p95 <= 25', base: 'pass', run: 'fail' }],
     };

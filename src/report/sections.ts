@@ -8,10 +8,7 @@ export interface Cell {
   text: string;
   tone?: Tone;
 }
-export type Block =
-  | { kind: 'p'; text: string; tone?: Tone }
-  | { kind: 'table'; head: string[]; rows: Cell[][] }
-  | { kind: 'kv'; rows: [string, string][] };
+export type Block = { kind: 'p'; text: string; tone?: Tone } | { kind: 'table'; head: string[]; rows: Cell[][] } | { kind: 'kv'; rows: [string, string][] };
 export interface Section {
   id: string;
   title: string;
@@ -21,7 +18,14 @@ export interface Section {
 export const SECTION_IDS = ['validity', 'slo', 'capacity', 'leaks', 'recovery', 'bottlenecks', 'recommendations', 'metadata'] as const;
 
 const c = (text: string, tone?: Tone): Cell => (tone ? { text, tone } : { text });
-const statusTone = (s: string): Tone => (/^(pass|recovered)$/i.test(s) ? 'pass' : /^(fail|not-recovered|metastable|critical)$/i.test(s) ? 'fail' : /^(warn|warning|slow-recovery|shifted)$/i.test(s) ? 'warn' : 'muted');
+const statusTone = (s: string): Tone =>
+  /^(pass|recovered)$/i.test(s)
+    ? 'pass'
+    : /^(fail|not-recovered|metastable|critical)$/i.test(s)
+      ? 'fail'
+      : /^(warn|warning|slow-recovery|shifted)$/i.test(s)
+        ? 'warn'
+        : 'muted';
 
 export interface VerdictView {
   verdict: AnalysisContract['verdict'];
@@ -56,8 +60,13 @@ function validity(a: AnalysisContract): Section {
 }
 
 function slo(a: AnalysisContract): Section {
-  if (!a.slo.length) return { id: 'slo', title: 'Service-level objectives', blocks: [{ kind: 'p', text: 'No SLOs are configured for this scenario.', tone: 'muted' }] };
-  const infeasible: Block[] = (a.feasibility ?? []).map((f) => ({ kind: 'p', text: `Infeasible by design: ${f.message}. To make it feasible: ${f.fix}.`, tone: 'warn' }));
+  if (!a.slo.length)
+    return { id: 'slo', title: 'Service-level objectives', blocks: [{ kind: 'p', text: 'No SLOs are configured for this scenario.', tone: 'muted' }] };
+  const infeasible: Block[] = (a.feasibility ?? []).map((f) => ({
+    kind: 'p',
+    text: `Infeasible by design: ${f.message}. To make it feasible: ${f.fix}.`,
+    tone: 'warn',
+  }));
   return {
     id: 'slo',
     title: 'Service-level objectives',
@@ -65,10 +74,19 @@ function slo(a: AnalysisContract): Section {
       {
         kind: 'table',
         head: ['Objective', 'Limit', 'Observed', 'Status'],
-        rows: a.slo.map((s) => [c(s.name), c(fmtSloValue(s.limit, s.unit)), c(fmtSloValue(s.observed, s.unit)), c(s.status.toUpperCase(), statusTone(s.status))]),
+        rows: a.slo.map((s) => [
+          c(s.name),
+          c(fmtSloValue(s.limit, s.unit)),
+          c(fmtSloValue(s.observed, s.unit)),
+          c(s.status.toUpperCase(), statusTone(s.status)),
+        ]),
       },
       ...infeasible,
-      { kind: 'p', text: 'Judged over the steady windows (ramps and transients excluded); latency from merged per-second HDR histograms, throughput as goodput.', tone: 'muted' },
+      {
+        kind: 'p',
+        text: 'Judged over the steady windows (ramps and transients excluded); latency from merged per-second HDR histograms, throughput as goodput.',
+        tone: 'muted',
+      },
     ],
   };
 }
@@ -90,8 +108,16 @@ function capacity(a: AnalysisContract): Section {
   }
   const u = cap.usl;
   if (u) {
-    rows.push(['USL fit', `σ=${u.sigma.toFixed(4)} κ=${u.kappa.toExponential(2)} λ=${fmtNum(u.lambda, 2)} req/s/user, R²=${u.r2.toFixed(3)}, ${u.constrainedBy}-bound`]);
-    rows.push(['USL peak', u.peak ? `${fmtNum(u.peak.users, 0)} users at ${fmtRps(u.peak.throughputRps)}${u.peakBeyondMeasuredRange ? ' (extrapolated beyond the measured range)' : ''}` : 'none (throughput still rising)']);
+    rows.push([
+      'USL fit',
+      `σ=${u.sigma.toFixed(4)} κ=${u.kappa.toExponential(2)} λ=${fmtNum(u.lambda, 2)} req/s/user, R²=${u.r2.toFixed(3)}, ${u.constrainedBy}-bound`,
+    ]);
+    rows.push([
+      'USL peak',
+      u.peak
+        ? `${fmtNum(u.peak.users, 0)} users at ${fmtRps(u.peak.throughputRps)}${u.peakBeyondMeasuredRange ? ' (extrapolated beyond the measured range)' : ''}`
+        : 'none (throughput still rising)',
+    ]);
     // κ = 0 in some resamples: no peak at all, stored as the largest finite number
     const upper = u.ci95 && u.ci95.peakUsers[1] < 1e15 ? fmtNum(u.ci95.peakUsers[1], 0) : 'unbounded';
     if (u.ci95) rows.push(['USL peak users 95 % CI', `${fmtNum(u.ci95.peakUsers[0], 0)} – ${upper} (${u.bootstrapResamples} bootstrap resamples)`]);
@@ -103,7 +129,8 @@ function capacity(a: AnalysisContract): Section {
 }
 
 function leaks(a: AnalysisContract): Section {
-  if (!a.leaks.length) return { id: 'leaks', title: 'Memory leaks', blocks: [{ kind: 'p', text: 'No container memory samples: leak detection did not run.', tone: 'muted' }] };
+  if (!a.leaks.length)
+    return { id: 'leaks', title: 'Memory leaks', blocks: [{ kind: 'p', text: 'No container memory samples: leak detection did not run.', tone: 'muted' }] };
   return {
     id: 'leaks',
     title: 'Memory leaks',
@@ -132,7 +159,11 @@ function recovery(a: AnalysisContract): Section {
     id: 'recovery',
     title,
     blocks: [
-      { kind: 'p', text: 'Seconds from the end of the overload until p95 and error ratio are back within the band of the steady base and stay there for the hold (docs/ANALYSIS.md, Recovery).', tone: 'muted' },
+      {
+        kind: 'p',
+        text: 'Seconds from the end of the overload until p95 and error ratio are back within the band of the steady base and stay there for the hold (docs/ANALYSIS.md, Recovery).',
+        tone: 'muted',
+      },
       {
         kind: 'table',
         head: ['After', 'Overload', 'Recovery', 'Observed', 'Band p95', 'Overshoot', 'Verdict', 'Note'],
@@ -175,17 +206,32 @@ function bottlenecks(a: AnalysisContract): Section {
           c(b.evidence.detail),
         ]),
       },
-      { kind: 'p', text: 'Lead = seconds the saturation began before the SLO breach; r = lagged correlation with p95 after differencing (* significant).', tone: 'muted' },
+      {
+        kind: 'p',
+        text: 'Lead = seconds the saturation began before the SLO breach; r = lagged correlation with p95 after differencing (* significant).',
+        tone: 'muted',
+      },
     ],
   };
 }
 
 function recommendations(a: AnalysisContract): Section {
-  if (!a.recommendations.length) return { id: 'recommendations', title: 'Recommendations', blocks: [{ kind: 'p', text: 'No recommendations: nothing in this run called for action.', tone: 'muted' }] };
+  if (!a.recommendations.length)
+    return {
+      id: 'recommendations',
+      title: 'Recommendations',
+      blocks: [{ kind: 'p', text: 'No recommendations: nothing in this run called for action.', tone: 'muted' }],
+    };
   return {
     id: 'recommendations',
     title: 'Recommendations',
-    blocks: [{ kind: 'table', head: ['Severity', 'Recommendation', 'Based on'], rows: a.recommendations.map((r) => [c(r.severity.toUpperCase(), statusTone(r.severity)), c(r.text), c(r.basedOn)]) }],
+    blocks: [
+      {
+        kind: 'table',
+        head: ['Severity', 'Recommendation', 'Based on'],
+        rows: a.recommendations.map((r) => [c(r.severity.toUpperCase(), statusTone(r.severity)), c(r.text), c(r.basedOn)]),
+      },
+    ],
   };
 }
 
@@ -205,7 +251,12 @@ function metadata(m: RunMeta, input: ReportInput): Section {
     ['Mode', dash(m.mode)],
     ['Host', dash(m.host)],
     ['Seconds recorded', String(input.record.series.length)],
-    ['Versions', Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ') || '—'],
+    [
+      'Versions',
+      Object.entries(m.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || '—',
+    ],
   ];
   if (input.generatedAt) rows.push(['Report generated', input.generatedAt]);
   const blocks: Block[] = [{ kind: 'kv', rows }];

@@ -40,11 +40,22 @@ describe('analyzeOptionsFromManifest', () => {
   it('derives shape, think time, SLOs and generator cores from the resolved config', () => {
     const o = analyzeOptionsFromManifest(upgradeManifest(syntheticManifest({ complete: true })), false);
     const { feasibility, ...scenario } = o.scenario;
-    expect(scenario).toEqual({ name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, thinkTimeMinMs: 500, thinkTimeMaxMs: 1500, slo: { p95Ms: 50, errorRatio: 0.01 } });
+    expect(scenario).toEqual({
+      name: 'stress',
+      shape: 'steps',
+      thinkTimeMeanMs: 1000,
+      thinkTimeMinMs: 500,
+      thinkTimeMaxMs: 1500,
+      slo: { p95Ms: 50, errorRatio: 0.01 },
+    });
     // the feasibility input is the scenario's own: users of the top step, mean think, SLO limits
     expect(feasibility).toMatchObject({ model: 'closed', thinkTimeMeanMs: 1000, slo: { p95Ms: 50 } });
     expect(o.generatorCores).toBe(8);
-    const rate = analyzeOptionsFromManifest({ formatVersion: 2, scenario: 'cr', scenarioConfig: { shape: { kind: 'constant-rate', rateRps: 200 }, thinkTime: { minMs: 0, maxMs: 0 } } }, true, { generatorCores: 2 });
+    const rate = analyzeOptionsFromManifest(
+      { formatVersion: 2, scenario: 'cr', scenarioConfig: { shape: { kind: 'constant-rate', rateRps: 200 }, thinkTime: { minMs: 0, maxMs: 0 } } },
+      true,
+      { generatorCores: 2 },
+    );
     expect(rate.scenario.offeredRpsByPhase).toEqual({ 'constant-rate': 200 });
     expect(rate.generatorCores).toBe(2);
     expect(rate.incomplete).toBe(true);
@@ -75,7 +86,9 @@ describe('analyzeRunDir', () => {
   it('reads a killed run (torn last line, no summary, no endedAt) and marks the report incomplete', () => {
     const run = readRunRecord(dirs.killed!);
     expect(run.incomplete).toBe(true);
-    expect(run.incompleteReasons).toEqual(expect.arrayContaining(['the last second was cut off mid-write (torn line)', 'summary.json is missing', 'the manifest has no end time']));
+    expect(run.incompleteReasons).toEqual(
+      expect.arrayContaining(['the last second was cut off mid-write (torn line)', 'summary.json is missing', 'the manifest has no end time']),
+    );
     expect(run.record.series).toHaveLength(479); // the torn 480th second is dropped
     const r = analyzeRunDir(dirs.killed!);
     expect(r.analysis.incomplete).toBe(true);
@@ -87,7 +100,10 @@ describe('analyzeRunDir', () => {
 
   it('drops sampler error sections instead of treating them as containers', () => {
     const dir = writeRun('sampler-error', { kind: 'steps', secondsPerStep: 5 });
-    const lines = readFileSync(join(dir, 'series.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(join(dir, 'series.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     lines[0]!.containers = { error: 'docker stats stalled' };
     lines[0]!.postgres = { error: 'connection refused' };
     writeFileSync(join(dir, 'series.ndjson'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));

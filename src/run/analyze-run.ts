@@ -50,7 +50,11 @@ export function analyzeOptionsFromManifest(manifest: RunManifest, incomplete: bo
   if (sc?.slo) {
     const s = sc.slo;
     // drop unset limits: an undefined key must not become a "no-data" row
-    slo = Object.fromEntries(Object.entries({ p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, errorRatio: s.errorRatio, minThroughputRps: s.minThroughputRps }).filter(([, v]) => num(v) !== undefined)) as SloSpec;
+    slo = Object.fromEntries(
+      Object.entries({ p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, errorRatio: s.errorRatio, minThroughputRps: s.minThroughputRps }).filter(
+        ([, v]) => num(v) !== undefined,
+      ),
+    ) as SloSpec;
   }
   const rate = num(sc?.shape?.rateRps);
   // the app's pool size: given, else the one the stack was started with (stack mode)

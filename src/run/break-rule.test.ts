@@ -8,8 +8,26 @@ import { defaultBreakRule } from './break-rule.ts';
 const second = (elapsedS: number, n: number, latencyMs: number): SecondSample => {
   const hist = createLatencyHistogram();
   for (let i = 0; i < n; i++) recordLatencyUs(hist, latencyMs * 1000);
-  const e = { name: 'api', method: 'GET', count: n, errors: { '4xx': 0, '5xx': 0, timeout: 0, connection: 0, other: 0 }, bytes: 0, hist } as unknown as EndpointSecond;
-  return { startMs: 0, tMs: elapsedS * 1000, elapsedS, phase: 'step-1:100', activeUsers: 100, endpoints: new Map([['api', e]]), failures: {}, droppedLate: 0, cpuCores: 0.1, final: false };
+  const e = {
+    name: 'api',
+    method: 'GET',
+    count: n,
+    errors: { '4xx': 0, '5xx': 0, timeout: 0, connection: 0, other: 0 },
+    bytes: 0,
+    hist,
+  } as unknown as EndpointSecond;
+  return {
+    startMs: 0,
+    tMs: elapsedS * 1000,
+    elapsedS,
+    phase: 'step-1:100',
+    activeUsers: 100,
+    endpoints: new Map([['api', e]]),
+    failures: {},
+    droppedLate: 0,
+    cpuCores: 0.1,
+    final: false,
+  };
 };
 
 describe('defaultBreakRule', () => {
@@ -30,7 +48,14 @@ describe('defaultBreakRule', () => {
 
   it('a judged second under the limits resets the count', () => {
     const rule = defaultBreakRule(sc);
-    for (const [s, ms] of [[1, 1500], [2, 1500], [3, 100], [4, 1500], [5, 1500]] as const) expect(rule(second(s, 300, ms))).toBeUndefined();
+    for (const [s, ms] of [
+      [1, 1500],
+      [2, 1500],
+      [3, 100],
+      [4, 1500],
+      [5, 1500],
+    ] as const)
+      expect(rule(second(s, 300, ms))).toBeUndefined();
   });
 });
 

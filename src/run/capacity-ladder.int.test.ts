@@ -16,7 +16,10 @@ const SLOTS = 10;
 const SERVICE_MS = 100;
 const CAPACITY_RPS = (SLOTS * 1000) / SERVICE_MS;
 
-const LADDERS = [[20, 40, 60, 80, 120, 200], [30, 60, 90, 120, 200]] as const;
+const LADDERS = [
+  [20, 40, 60, 80, 120, 200],
+  [30, 60, 90, 120, 200],
+] as const;
 
 const out = mkdtempSync(join(tmpdir(), 'loadscope-ladder-'));
 type LadderResult = { r: Awaited<ReturnType<typeof runScenario>>; a: ReturnType<typeof AnalysisSchema.parse>; md: string };
@@ -31,7 +34,9 @@ async function ladder(users: readonly number[]): Promise<LadderResult> {
       {
         flow: { tasks: [{ name: 'work', path: '/work' }] },
         // no recovery hold: this proof is about the ladder's capacity verdicts (recovery has its own, recovery.int)
-        scenarios: { ladder: { shape: { kind: 'steps', users, rampUp: '5s', hold: '20s', recovery: 0 }, thinkTime: '1s', slo: { p95: '500ms', errorRate: '2%' } } },
+        scenarios: {
+          ladder: { shape: { kind: 'steps', users, rampUp: '5s', hold: '20s', recovery: 0 }, thinkTime: '1s', slo: { p95: '500ms', errorRate: '2%' } },
+        },
       },
       'test',
     );
@@ -48,25 +53,31 @@ beforeAll(async () => {
 }, 300_000);
 
 describe.each(LADDERS.map((levels) => ({ levels })))('fixed-capacity target, ladder $levels', ({ levels }) => {
-  it(
-    `max sustainable within ±10 % of ${CAPACITY_RPS} req/s, breaking point at the first step over the SLO, knee and USL reported`,
-    async () => {
-      const { r, a, md } = results.get(levels.join(','))!;
-      expect(r.stoppedBy).toBe('completed');
-      expect(a.validity.problems).toEqual([]);
-      const cap = a.capacity;
-      expect(cap.maxThroughputRps!).toBeGreaterThanOrEqual(0.9 * CAPACITY_RPS);
-      expect(cap.maxThroughputRps!).toBeLessThanOrEqual(1.1 * CAPACITY_RPS);
-      // the first step whose p95 exceeds 500 ms is the last one (200 users: R ≈ 1 s)
-      expect(cap.breakingPoint).toMatchObject({ users: 200, detectedBy: 'step-rule', lastPassUsers: levels[levels.length - 2] });
-      expect(cap.breakingPoint!.reason).toMatch(/p95 > 500 ms/);
-      expect(cap.breakingPoint!.failureMode!.first!.kind).toBe('latency');
-      expect(cap.knee).not.toBeNull();
-      expect(cap.usl).not.toBeNull();
-      expect(a.slo.map((s) => s.status)).toEqual(['pass', 'pass']);
-      expect(md).toMatch(/Failure mode.*latency/);
-      console.log(JSON.stringify({ levels, max: cap.maxThroughputRps, bp: cap.breakingPoint?.users, fm: cap.breakingPoint?.failureMode?.summary, knee: cap.knee, usl: cap.usl && { sigma: cap.usl.sigma, kappa: cap.usl.kappa, note: cap.usl.note }, notes: cap.notes }));
-    },
-    10_000,
-  );
+  it(`max sustainable within ±10 % of ${CAPACITY_RPS} req/s, breaking point at the first step over the SLO, knee and USL reported`, async () => {
+    const { r, a, md } = results.get(levels.join(','))!;
+    expect(r.stoppedBy).toBe('completed');
+    expect(a.validity.problems).toEqual([]);
+    const cap = a.capacity;
+    expect(cap.maxThroughputRps!).toBeGreaterThanOrEqual(0.9 * CAPACITY_RPS);
+    expect(cap.maxThroughputRps!).toBeLessThanOrEqual(1.1 * CAPACITY_RPS);
+    // the first step whose p95 exceeds 500 ms is the last one (200 users: R ≈ 1 s)
+    expect(cap.breakingPoint).toMatchObject({ users: 200, detectedBy: 'step-rule', lastPassUsers: levels[levels.length - 2] });
+    expect(cap.breakingPoint!.reason).toMatch(/p95 > 500 ms/);
+    expect(cap.breakingPoint!.failureMode!.first!.kind).toBe('latency');
+    expect(cap.knee).not.toBeNull();
+    expect(cap.usl).not.toBeNull();
+    expect(a.slo.map((s) => s.status)).toEqual(['pass', 'pass']);
+    expect(md).toMatch(/Failure mode.*latency/);
+    console.log(
+      JSON.stringify({
+        levels,
+        max: cap.maxThroughputRps,
+        bp: cap.breakingPoint?.users,
+        fm: cap.breakingPoint?.failureMode?.summary,
+        knee: cap.knee,
+        usl: cap.usl && { sigma: cap.usl.sigma, kappa: cap.usl.kappa, note: cap.usl.note },
+        notes: cap.notes,
+      }),
+    );
+  }, 10_000);
 });

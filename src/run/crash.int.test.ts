@@ -64,7 +64,13 @@ describe('kill -9 of loadscope run (real stack, CLI child process)', () => {
     const stack = await isolatedStack('loadscope-crash-kill');
     // the reference `normal` scenario, only pointed at the isolated stack
     const { raw } = testConfig(stack, {
-      scenarios: { normal: { shape: { kind: 'ramp', users: 100, rampUp: '1m', duration: '5m' }, thinkTime: { min: '1s', max: '3s' }, slo: { p95: '500ms', errorRate: '1%', minThroughput: 100 } } },
+      scenarios: {
+        normal: {
+          shape: { kind: 'ramp', users: 100, rampUp: '1m', duration: '5m' },
+          thinkTime: { min: '1s', max: '3s' },
+          slo: { p95: '500ms', errorRate: '1%', minThroughput: 100 },
+        },
+      },
     });
     const configPath = writeConfigFile(stack, raw);
     const out = join(stack.dir, 'results');
@@ -81,8 +87,18 @@ describe('kill -9 of loadscope run (real stack, CLI child process)', () => {
     const runId = await waitFor('the run directory', () => (existsSync(latest) ? basename(realpathSync(latest)) : undefined), 30_000);
     runIds.add(runId);
     const seriesFile = join(out, runId, 'series.ndjson');
-    const lineCount = (): number => (existsSync(seriesFile) ? readFileSync(seriesFile, 'utf8').split('\n').filter((l) => l.trim()).length : 0);
-    await waitFor('8 series lines', () => (child!.exitCode !== null ? Promise.reject(new Error(`loadscope exited early:\n${stderr}`)) : lineCount() >= 8 ? true : undefined), 90_000, 100);
+    const lineCount = (): number =>
+      existsSync(seriesFile)
+        ? readFileSync(seriesFile, 'utf8')
+            .split('\n')
+            .filter((l) => l.trim()).length
+        : 0;
+    await waitFor(
+      '8 series lines',
+      () => (child!.exitCode !== null ? Promise.reject(new Error(`loadscope exited early:\n${stderr}`)) : lineCount() >= 8 ? true : undefined),
+      90_000,
+      100,
+    );
 
     const killAtMs = Date.now();
     child.kill('SIGKILL');
@@ -117,7 +133,9 @@ describe('OOM kill of the app mid-run (real stack, 96m memory limit, 1 MiB leake
   it('records the OOM within 2 s and still ends the run on time, with nothing left', async () => {
     const stack = await isolatedStack('loadscope-crash-oom', { appMemLimit: '96m', env: { LEAK_BYTES_PER_REQUEST: String(1024 * 1024) } });
     const plannedMs = 12_000;
-    const { config } = testConfig(stack, { scenarios: { oom: { shape: { kind: 'ramp', users: 4, duration: `${plannedMs}ms` }, thinkTime: { min: '200ms', max: '400ms' } } } });
+    const { config } = testConfig(stack, {
+      scenarios: { oom: { shape: { kind: 'ramp', users: 4, duration: `${plannedMs}ms` }, thinkTime: { min: '200ms', max: '400ms' } } },
+    });
 
     let runDir: string | undefined;
     let appId: string | undefined;
@@ -126,10 +144,17 @@ describe('OOM kill of the app mid-run (real stack, 96m memory limit, 1 MiB leake
     let loadStartMs: number | undefined;
     let done = false;
     const startedMs = Date.now();
-    const run = runScenario({ scenario: 'oom', config, stack: testStackProvider(stack), outDir: stack.dir, metrics: null, onWriter: (w) => {
-      runDir = w.runDir;
-      runIds.add(w.runId);
-    } }).finally(() => {
+    const run = runScenario({
+      scenario: 'oom',
+      config,
+      stack: testStackProvider(stack),
+      outDir: stack.dir,
+      metrics: null,
+      onWriter: (w) => {
+        runDir = w.runDir;
+        runIds.add(w.runId);
+      },
+    }).finally(() => {
       done = true;
     });
     // Watch events.ndjson (when the OOM line lands) and the app container (when the engine says it finished).
@@ -148,7 +173,10 @@ describe('OOM kill of the app mid-run (real stack, 96m memory limit, 1 MiB leake
         await sleep(100);
       }
     })();
-    const settled = await run.then((r) => ({ ok: true as const, r }), (err: unknown) => ({ ok: false as const, err }));
+    const settled = await run.then(
+      (r) => ({ ok: true as const, r }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
     const endedMs = Date.now();
     await watcher;
 
@@ -194,7 +222,9 @@ describe('Postgres restart mid-run (real stack)', () => {
   it('records the sampler gap with postgres: null lines, then data again, and completes the run', async () => {
     const stack = await isolatedStack('loadscope-crash-pg');
     const plannedMs = 22_000;
-    const { config } = testConfig(stack, { scenarios: { pgrestart: { shape: { kind: 'ramp', users: 5, duration: `${plannedMs}ms` }, thinkTime: { min: '300ms', max: '600ms' } } } });
+    const { config } = testConfig(stack, {
+      scenarios: { pgrestart: { shape: { kind: 'ramp', users: 5, duration: `${plannedMs}ms` }, thinkTime: { min: '300ms', max: '600ms' } } },
+    });
     let runDir: string | undefined;
     let restart: Promise<{ stoppedMs: number; startedMs: number }> | undefined;
     const result = await runScenario({

@@ -36,12 +36,16 @@ export function dockerStackProvider(o: DockerStackOptions): StackProvider & { co
         await hooks.beforeStart();
       }
       const onEvent = (e: StackEvent): void => {
-        hooks.onEvent(`stack-${e.kind}`, {
-          service: e.service,
-          ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
-          ...(e.oomKilled !== undefined ? { oomKilled: e.oomKilled } : {}),
-          ...(e.message !== undefined ? { message: e.message } : {}),
-        }, e.timeMs);
+        hooks.onEvent(
+          `stack-${e.kind}`,
+          {
+            service: e.service,
+            ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+            ...(e.oomKilled !== undefined ? { oomKilled: e.oomKilled } : {}),
+            ...(e.message !== undefined ? { message: e.message } : {}),
+          },
+          e.timeMs,
+        );
         if (e.kind === 'container-died' || e.kind === 'container-oom' || e.kind === 'container-restarted') hooks.onContainerTrouble?.(e);
       };
       const stack = await startStack({

@@ -26,7 +26,14 @@ export function fleetLoad(req: FleetRequest): LoadFn {
     let current: MergedSecond | undefined;
     run.writer.addSection('workers', () => current?.workers);
     run.manifest.fleet = { engine: req.engine.name, count: req.count };
-    const r = await runFleetLoad(o, { runId: run.runId, engine: req.engine, count: req.count, allowTargets: req.allowTargets, bindHost: req.bindHost, onMerged: (m) => (current = m) });
+    const r = await runFleetLoad(o, {
+      runId: run.runId,
+      engine: req.engine,
+      count: req.count,
+      allowTargets: req.allowTargets,
+      bindHost: req.bindHost,
+      onMerged: (m) => (current = m),
+    });
     const cores = fleetCores(r.fleet);
     Object.assign(run.manifest, { fleet: r.fleet, ...(cores !== undefined && { generatorCores: cores }) });
     run.log(`fleet: ${r.fleet.count} ${r.fleet.engine} workers, barrier skew ${r.fleet.barrierSkewMs ?? '?'} ms`);

@@ -82,7 +82,9 @@ export async function driveLoad(plan: RunPlan, run: OpenRun, observer: RunObserv
         o.onSecond?.(s);
         const t = line.total;
         const errors = Object.values(t.errors).reduce((a, b) => a + b, 0);
-        log(`${s.elapsedS.toFixed(0).padStart(5)}s ${s.phase.padEnd(14)} users=${String(s.activeUsers).padStart(5)} rps=${String(t.count).padStart(6)} err=${errors} p95=${t.p95Ms}ms cpu=${s.cpuCores}`);
+        log(
+          `${s.elapsedS.toFixed(0).padStart(5)}s ${s.phase.padEnd(14)} users=${String(s.activeUsers).padStart(5)} rps=${String(t.count).padStart(6)} err=${errors} p95=${t.p95Ms}ms cpu=${s.cpuCores}`,
+        );
       }),
   };
   const result = await load(loadOptions, run);
@@ -99,5 +101,9 @@ export function unwritable(runDir: string, err: unknown): LoadscopeError {
   if (err instanceof LoadscopeError) return err;
   const e = err as NodeJS.ErrnoException;
   const hint = e.code === 'ENOSPC' || e.code === 'EDQUOT' ? ' (disk full: free space or choose another --out)' : '';
-  return new LoadscopeError('RUN_DIR_UNWRITABLE', `cannot write the run record in ${runDir}: ${e.message}${hint}; the load was stopped and the stack torn down`, { cause: err });
+  return new LoadscopeError(
+    'RUN_DIR_UNWRITABLE',
+    `cannot write the run record in ${runDir}: ${e.message}${hint}; the load was stopped and the stack torn down`,
+    { cause: err },
+  );
 }

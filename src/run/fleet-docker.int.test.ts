@@ -38,7 +38,13 @@ beforeAll(async () => {
   // the image first (minutes when src/ changed), so the run's own timing is the run's
   await ensureImages({ runtime, composeDir: join(REPO_ROOT, 'compose'), ...imageBuildSettings(process.env), log: () => undefined, refs: [WORKER_IMAGE_REF] });
   server = await startCapacityServer(SLOTS, SERVICE_MS);
-  const run = startFleetRun({ configPath: writeFleetConfig(dir, SHAPE), target: server.url, workers: 3, outDir: join(dir, 'results'), args: ['--engine', 'docker'] });
+  const run = startFleetRun({
+    configPath: writeFleetConfig(dir, SHAPE),
+    target: server.url,
+    workers: 3,
+    outDir: join(dir, 'results'),
+    args: ['--engine', 'docker'],
+  });
   code = await run.exited;
   stderr = run.stderr();
   runDir = run.runDir()!;
@@ -57,7 +63,9 @@ describe('--workers 3 --engine docker, fixed-capacity target', () => {
     const judged = seriesLines(runDir).filter((l) => l.phase === 'hold' && !('final' in l) && (l.elapsedS as number) > 4 && (l.elapsedS as number) <= 14);
     expect(judged.length).toBe(10);
     const rps = judged.reduce((n, l) => n + (l.total as { count: number }).count, 0) / judged.length;
-    console.log(JSON.stringify({ engine: 'docker', capacityRps: CAPACITY_RPS, mergedRps: rps, perSecond: judged.map((l) => (l.total as { count: number }).count) }));
+    console.log(
+      JSON.stringify({ engine: 'docker', capacityRps: CAPACITY_RPS, mergedRps: rps, perSecond: judged.map((l) => (l.total as { count: number }).count) }),
+    );
     expect(rps).toBeGreaterThanOrEqual((1 - TOLERANCE) * CAPACITY_RPS);
     expect(rps).toBeLessThanOrEqual((1 + TOLERANCE) * CAPACITY_RPS);
     for (const l of judged) expect(Object.values(l.workers as Record<string, { activeUsers: number }>).map((w) => w.activeUsers)).toEqual([15, 15, 15]);
@@ -84,14 +92,25 @@ describe('--engine docker, a worker container killed mid-run', () => {
   it('the run ends, the report says partial and names the container, no container left', async () => {
     const faultDir = mkdtempSync(join(tmpdir(), 'loadscope-fleet-docker-kill-'));
     const slow = await startCapacityServer(10, 100);
-    const run = startFleetRun({ configPath: writeFleetConfig(faultDir, { kind: 'ramp', users: 30, rampUp: '1s', duration: '120s' }, '100ms'), target: slow.url, workers: 3, outDir: join(faultDir, 'results'), args: ['--engine', 'docker'] });
+    const run = startFleetRun({
+      configPath: writeFleetConfig(faultDir, { kind: 'ramp', users: 30, rampUp: '1s', duration: '120s' }, '100ms'),
+      target: slow.url,
+      workers: 3,
+      outDir: join(faultDir, 'results'),
+      args: ['--engine', 'docker'],
+    });
     try {
       const mine = { [FLEET_LABEL_ROLE]: FLEET_ROLE_WORKER, [LABEL_OWNER_PID]: String(run.child.pid) };
-      await waitFor('3 series lines', () => {
-        if (run.child.exitCode !== null) throw new Error(`the run ended early:\n${run.stderr()}`);
-        const d = run.runDir();
-        return d && seriesLines(d).length >= 3 ? true : undefined;
-      }, 120_000, 100);
+      await waitFor(
+        '3 series lines',
+        () => {
+          if (run.child.exitCode !== null) throw new Error(`the run ended early:\n${run.stderr()}`);
+          const d = run.runDir();
+          return d && seriesLines(d).length >= 3 ? true : undefined;
+        },
+        120_000,
+        100,
+      );
       const [victim] = await runtime.list({ ...mine, [LABEL_SERVICE]: 'worker-1' });
       if (!victim) throw new Error('worker-1 container not found');
       await runtime.signal(victim.id, 'SIGKILL');

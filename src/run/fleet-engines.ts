@@ -20,11 +20,11 @@ const ENGINES: Record<EngineName, ((c: EngineContext) => WorkerEngine) | undefin
   kubernetes: () => createKubernetesEngine(),
 };
 
-
 /** The engine called `name`; an unknown or unavailable one is a usage error (exit 2) before anything starts. */
 export function workerEngine(name: string, c: EngineContext = {}): WorkerEngine {
   if (!(ENGINE_NAMES as readonly string[]).includes(name)) throw new UsageError(`--engine ${name}: unknown worker engine (one of ${ENGINE_NAMES.join(', ')})`);
   const make = ENGINES[name as EngineName];
-  if (!make) throw new UsageError(`--engine ${name}: this engine is not available in this build (available: ${ENGINE_NAMES.filter((n) => ENGINES[n]).join(', ')})`);
+  if (!make)
+    throw new UsageError(`--engine ${name}: this engine is not available in this build (available: ${ENGINE_NAMES.filter((n) => ENGINES[n]).join(', ')})`);
   return make(c);
 }

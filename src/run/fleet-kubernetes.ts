@@ -22,6 +22,9 @@ async function connect({ kubeconfigPath, context, ...engine }: KubernetesEngineS
   try {
     return kubernetesEngine({ ...engine, api: createKubernetesApi({ ...(kubeconfigPath ? { kubeconfigPath } : {}), ...(context ? { context } : {}) }) });
   } catch (err) {
-    throw new EngineUnavailableError(`kubernetes: cannot use the kubeconfig${kubeconfigPath ? ` ${kubeconfigPath}` : ''}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new EngineUnavailableError(
+      `kubernetes: cannot use the kubeconfig${kubeconfigPath ? ` ${kubeconfigPath}` : ''}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
 }

@@ -18,14 +18,16 @@ class InProcessEngine implements WorkerEngine {
     const listeners: ((e: WorkerExit) => void)[] = [];
     const exits: WorkerExit[] = [];
     const runs = Array.from({ length: spec.count }, (_, index) =>
-      runWorker(workerEnv(spec, index), () => {}).then(
-        () => ({ index, exitCode: 0, reason: 'exited 0', atMs: Date.now() }),
-        (err: unknown) => ({ index, exitCode: 1, reason: `exited 1: ${String(err)}`, atMs: Date.now() }),
-      ).then((e: WorkerExit) => {
-        exits.push(e);
-        for (const l of listeners) l(e);
-        return e;
-      }),
+      runWorker(workerEnv(spec, index), () => {})
+        .then(
+          () => ({ index, exitCode: 0, reason: 'exited 0', atMs: Date.now() }),
+          (err: unknown) => ({ index, exitCode: 1, reason: `exited 1: ${String(err)}`, atMs: Date.now() }),
+        )
+        .then((e: WorkerExit) => {
+          exits.push(e);
+          for (const l of listeners) l(e);
+          return e;
+        }),
     );
     const ended = Promise.all(runs);
     return Promise.resolve({
@@ -38,13 +40,18 @@ class InProcessEngine implements WorkerEngine {
   }
 }
 
-const flow = parseConfigObject({ flow: { tasks: [{ name: 'work', path: '/work' }] }, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } }, 'test').flow;
+const flow = parseConfigObject(
+  { flow: { tasks: [{ name: 'work', path: '/work' }] }, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } },
+  'test',
+).flow;
 let server: Awaited<ReturnType<typeof startCapacityServer>> | undefined;
 afterEach(async () => {
   await server?.close();
 });
 
-async function fleetRun(extra: Partial<LoadOptions>): Promise<{ seconds: SecondSample[]; events: EngineEvent[]; result: Awaited<ReturnType<typeof runFleetLoad>> }> {
+async function fleetRun(
+  extra: Partial<LoadOptions>,
+): Promise<{ seconds: SecondSample[]; events: EngineEvent[]; result: Awaited<ReturnType<typeof runFleetLoad>> }> {
   server = await startCapacityServer(10, 10);
   const seconds: SecondSample[] = [];
   const events: EngineEvent[] = [];

@@ -11,14 +11,23 @@ import { startCapacityServer } from '../load/testing/capacity-server.ts';
 import { runWorker } from './fleet-worker.ts';
 import { CLI, REPO_ROOT } from './testing/stack-fixture.ts';
 
-const flow = parseConfigObject({ flow: { tasks: [{ name: 'work', path: '/work' }] }, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } }, 'test').flow;
+const flow = parseConfigObject(
+  { flow: { tasks: [{ name: 'work', path: '/work' }] }, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } },
+  'test',
+).flow;
 /** a 60-s plan: only the deadline can end it within the test */
 const assignmentFor = (target: string): Assignment => ({
   runId: 'r',
   index: 0,
   count: 1,
   flow,
-  timeline: { steps: [{ atMs: 0, users: 2, phase: 'hold' }, { atMs: 60_000, users: 0, phase: 'end' }], durationMs: 60_000 },
+  timeline: {
+    steps: [
+      { atMs: 0, users: 2, phase: 'hold' },
+      { atMs: 60_000, users: 0, phase: 'end' },
+    ],
+    durationMs: 60_000,
+  },
   thinkMinMs: 100,
   thinkMaxMs: 100,
   requestTimeoutMs: 2_000,
@@ -36,7 +45,11 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-async function coordinatorWith(a: Assignment, onSecond: (s: WorkerSecond) => void, startAt: { barrierMs?: number; started: boolean }): Promise<{ coord: Coordinator; env: NodeJS.ProcessEnv }> {
+async function coordinatorWith(
+  a: Assignment,
+  onSecond: (s: WorkerSecond) => void,
+  startAt: { barrierMs?: number; started: boolean },
+): Promise<{ coord: Coordinator; env: NodeJS.ProcessEnv }> {
   const token = newRunToken();
   const coord = await startCoordinator({
     token,
@@ -65,14 +78,18 @@ describe('loadscope worker', () => {
     const seconds: WorkerSecond[] = [];
     const startAt = { started: false } as { barrierMs?: number; started: boolean };
     let closed = false;
-    const { coord, env } = await coordinatorWith(assignmentFor(server.url), (s) => {
-      seconds.push(s);
-      // the coordinator dies after the first second it received
-      if (!closed) {
-        closed = true;
-        setTimeout(() => void coord.close(), 0);
-      }
-    }, startAt);
+    const { coord, env } = await coordinatorWith(
+      assignmentFor(server.url),
+      (s) => {
+        seconds.push(s);
+        // the coordinator dies after the first second it received
+        if (!closed) {
+          closed = true;
+          setTimeout(() => void coord.close(), 0);
+        }
+      },
+      startAt,
+    );
     const out = await runWorker(env, () => {});
     const endedMs = Date.now();
     const deadlineMs = startAt.barrierMs! + DEADLINE_AFTER_BARRIER_MS;

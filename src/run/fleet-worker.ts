@@ -25,8 +25,13 @@ export function workerSettings(env: NodeJS.ProcessEnv): { url: string; index: nu
   const token = env[WORKER_TOKEN_ENV];
   const rawIndex = env[WORKER_INDEX_ENV] ?? env[K8S_INDEX_ENV];
   const index = Number(rawIndex);
-  const missing = [!url && WORKER_COORDINATOR_ENV, !token && WORKER_TOKEN_ENV, !(rawIndex && Number.isInteger(index) && index >= 0) && `${WORKER_INDEX_ENV} (or ${K8S_INDEX_ENV})`].filter(Boolean);
-  if (missing.length) throw new UsageError(`loadscope worker is started by a coordinator (loadscope run --workers N); missing or invalid: ${missing.join(', ')}`);
+  const missing = [
+    !url && WORKER_COORDINATOR_ENV,
+    !token && WORKER_TOKEN_ENV,
+    !(rawIndex && Number.isInteger(index) && index >= 0) && `${WORKER_INDEX_ENV} (or ${K8S_INDEX_ENV})`,
+  ].filter(Boolean);
+  if (missing.length)
+    throw new UsageError(`loadscope worker is started by a coordinator (loadscope run --workers N); missing or invalid: ${missing.join(', ')}`);
   return { url: url!, index, token: token! };
 }
 
@@ -93,7 +98,9 @@ class WorkerStream {
       if (reply) this.apply(reply);
       else {
         this.delivered = false;
-        this.log(`worker ${this.a.index}: the coordinator does not answer; seconds are no longer sent, the load stops at its deadline ${new Date(this.deadlineEpochMs).toISOString()}`);
+        this.log(
+          `worker ${this.a.index}: the coordinator does not answer; seconds are no longer sent, the load stops at its deadline ${new Date(this.deadlineEpochMs).toISOString()}`,
+        );
       }
     }
   }

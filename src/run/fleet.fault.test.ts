@@ -24,22 +24,39 @@ afterAll(() => {
 });
 
 /** 3 workers, 30 users with 100-ms think time against a 100-req/s server, `durationS` long; resolves once `lines` seconds are written. */
-async function startRun(durationS: number, lines: number): Promise<{ run: FleetCliRun; workers: Map<number, number>; server: Awaited<ReturnType<typeof startCapacityServer>> }> {
+async function startRun(
+  durationS: number,
+  lines: number,
+): Promise<{ run: FleetCliRun; workers: Map<number, number>; server: Awaited<ReturnType<typeof startCapacityServer>> }> {
   const dir = mkdtempSync(join(tmpdir(), 'loadscope-fleet-fault-'));
   dirs.push(dir);
   const server = await startCapacityServer(10, 100);
-  const run = startFleetRun({ configPath: writeFleetConfig(dir, { kind: 'ramp', users: 30, rampUp: '1s', duration: `${durationS}s` }, '100ms'), target: server.url, workers: 3, outDir: join(dir, 'results') });
+  const run = startFleetRun({
+    configPath: writeFleetConfig(dir, { kind: 'ramp', users: 30, rampUp: '1s', duration: `${durationS}s` }, '100ms'),
+    target: server.url,
+    workers: 3,
+    outDir: join(dir, 'results'),
+  });
   runs.push(run);
-  const workers = await waitFor('3 worker processes', () => {
-    const w = workerProcesses(run.child.pid!);
-    for (const pid of w.values()) pids.add(pid);
-    return w.size === 3 ? w : undefined;
-  }, 60_000);
-  await waitFor(`${lines} series lines`, () => {
-    if (run.child.exitCode !== null) throw new Error(`the run ended early:\n${run.stderr()}`);
-    const dir = run.runDir();
-    return dir && seriesLines(dir).length >= lines ? true : undefined;
-  }, 90_000, 100);
+  const workers = await waitFor(
+    '3 worker processes',
+    () => {
+      const w = workerProcesses(run.child.pid!);
+      for (const pid of w.values()) pids.add(pid);
+      return w.size === 3 ? w : undefined;
+    },
+    60_000,
+  );
+  await waitFor(
+    `${lines} series lines`,
+    () => {
+      if (run.child.exitCode !== null) throw new Error(`the run ended early:\n${run.stderr()}`);
+      const dir = run.runDir();
+      return dir && seriesLines(dir).length >= lines ? true : undefined;
+    },
+    90_000,
+    100,
+  );
   return { run, workers, server };
 }
 
@@ -63,7 +80,10 @@ describe('fleet faults', () => {
       const md = readFileSync(join(runDir, 'report.md'), 'utf8');
       expect(md).toContain('INCOMPLETE RUN');
       expect(md).toContain(`partial run: load worker ${name} lost (killed (SIGKILL))`);
-      const analysis = JSON.parse(readFileSync(join(runDir, 'analysis.json'), 'utf8')) as { incomplete: boolean; incidents: { kind: string; message: string }[] };
+      const analysis = JSON.parse(readFileSync(join(runDir, 'analysis.json'), 'utf8')) as {
+        incomplete: boolean;
+        incidents: { kind: string; message: string }[];
+      };
       expect(analysis.incomplete).toBe(true);
       expect(analysis.incidents.filter((i) => i.kind === 'worker-lost').map((i) => i.message)).toEqual([expect.stringContaining(`load worker ${name} lost`)]);
       for (const pid of workers.values()) expect(isAlive(pid), `worker pid ${pid}`).toBe(false);
@@ -86,7 +106,12 @@ describe('fleet faults', () => {
       // the last second's refused attempts (< 1 s); 2 s more for a busy host
       const deadlineMs = barrier + durationS * 1000 + 10_000 + durationS * 100;
       const boundMs = deadlineMs + 2_000 + 1_000 + 2_000;
-      const endedMs = await waitFor('every worker to end', () => ([...workers.values()].some(isAlive) ? undefined : Date.now()), boundMs - Date.now() + 5_000, 100);
+      const endedMs = await waitFor(
+        'every worker to end',
+        () => ([...workers.values()].some(isAlive) ? undefined : Date.now()),
+        boundMs - Date.now() + 5_000,
+        100,
+      );
       console.log(JSON.stringify({ workersEndedAfterBarrierMs: endedMs - barrier, deadlineAfterBarrierMs: deadlineMs - barrier }));
       expect(endedMs).toBeLessThanOrEqual(boundMs);
     } finally {

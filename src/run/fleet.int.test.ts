@@ -29,7 +29,13 @@ const pidsSeen = new Map<number, number>();
 
 beforeAll(async () => {
   server = await startCapacityServer(SLOTS, SERVICE_MS);
-  const run = startFleetRun({ configPath: writeFleetConfig(dir, SHAPE), target: server.url, workers: 3, outDir: join(dir, 'results'), args: ['--engine', 'local'] });
+  const run = startFleetRun({
+    configPath: writeFleetConfig(dir, SHAPE),
+    target: server.url,
+    workers: 3,
+    outDir: join(dir, 'results'),
+    args: ['--engine', 'local'],
+  });
   const poll = setInterval(() => {
     for (const [i, pid] of workerProcesses(run.child.pid!)) pidsSeen.set(i, pid);
   }, 200);

@@ -23,7 +23,10 @@ describe('flow on the real stack', () => {
     const thinkMinS = 0.1;
     const thinkMaxS = 0.2;
     const flowcheck = parseConfigObject(
-      { flow: { tasks: [{ name: 'x', path: '/' }] }, scenarios: { flowcheck: { shape: { kind: 'ramp', users, rampUp: '2s', duration: '32s' }, thinkTime: { min: `${thinkMinS}s`, max: `${thinkMaxS}s` } } } },
+      {
+        flow: { tasks: [{ name: 'x', path: '/' }] },
+        scenarios: { flowcheck: { shape: { kind: 'ramp', users, rampUp: '2s', duration: '32s' }, thinkTime: { min: `${thinkMinS}s`, max: `${thinkMaxS}s` } } },
+      },
       'flow.int.test',
     ).scenarios;
     const cfg = { ...reference, stack: { compose: join(root, 'compose', 'stack.yml') }, scenarios: flowcheck };
@@ -65,7 +68,10 @@ describe('flow on the real stack', () => {
     const steady = hold.slice(1, -1);
     expect(steady.length).toBeGreaterThan(15);
     const perUserRps = steady.reduce((n, l) => n + l.total.count, 0) / steady.length / users;
-    expect(Math.abs(perUserRps - expectedPerUserRps) / expectedPerUserRps, `per-user ${perUserRps.toFixed(2)} vs ${expectedPerUserRps.toFixed(2)} req/s`).toBeLessThan(0.15);
+    expect(
+      Math.abs(perUserRps - expectedPerUserRps) / expectedPerUserRps,
+      `per-user ${perUserRps.toFixed(2)} vs ${expectedPerUserRps.toFixed(2)} req/s`,
+    ).toBeLessThan(0.15);
 
     // the samplers saw the app and its pool while the load ran
     const sampled = steady.filter((l) => (l as unknown as { containers?: { app?: { cpuCores: number } } }).containers?.app);

@@ -14,7 +14,18 @@ const base = {
 
 describe('formatSummary', () => {
   it('prints the SLO verdicts of the analysis (steady windows)', () => {
-    const analysis = { verdict: 'pass', verdictReasons: [], incomplete: false, leaks: [], bottlenecks: [], capacity: { breakingPoint: null }, slo: [{ name: 'p95Ms <= 800', limit: 800, observed: 412.5, unit: 'ms', status: 'pass' }, { name: 'errorRatio <= 0.01', limit: 0.01, observed: null, unit: 'ratio', status: 'no-data' }] } as unknown as Analysis;
+    const analysis = {
+      verdict: 'pass',
+      verdictReasons: [],
+      incomplete: false,
+      leaks: [],
+      bottlenecks: [],
+      capacity: { breakingPoint: null },
+      slo: [
+        { name: 'p95Ms <= 800', limit: 800, observed: 412.5, unit: 'ms', status: 'pass' },
+        { name: 'errorRatio <= 0.01', limit: 0.01, observed: null, unit: 'ratio', status: 'no-data' },
+      ],
+    } as unknown as Analysis;
     const text = formatSummary({ ...base, analysis });
     expect(text).toContain('SLO (steady windows):\n  PASS p95Ms <= 800: observed 412.5 ms\n  NO-DATA errorRatio <= 0.01: observed no data');
     expect(text).toContain('verdict: PASS');

@@ -44,7 +44,10 @@ function runCli(args: string[], env: Record<string, string | undefined>, timeout
   );
 }
 
-async function setup(prefix: string, scenario = { shape: { kind: 'ramp', users: 2, duration: '3s' }, thinkTime: { min: '200ms', max: '400ms' } }): Promise<{ stack: IsolatedStack; configPath: string; out: string; raw: Record<string, unknown> }> {
+async function setup(
+  prefix: string,
+  scenario = { shape: { kind: 'ramp', users: 2, duration: '3s' }, thinkTime: { min: '200ms', max: '400ms' } },
+): Promise<{ stack: IsolatedStack; configPath: string; out: string; raw: Record<string, unknown> }> {
   const stack = await isolatedStack(prefix);
   const { raw } = testConfig(stack, { scenarios: { infra: scenario } });
   return { stack, configPath: writeConfigFile(stack, raw), out: join(stack.dir, 'results'), raw };
@@ -118,11 +121,20 @@ describe('infrastructure faults → clear message, exit 3, nothing left running'
   });
 
   it('disk full while writing (64 KiB tmpfs): exit 3, clear message, stack torn down', async () => {
-    const { stack, configPath } = await setup('loadscope-infra-full', { shape: { kind: 'ramp', users: 5, duration: '20s' }, thinkTime: { min: '20ms', max: '50ms' } });
+    const { stack, configPath } = await setup('loadscope-infra-full', {
+      shape: { kind: 'ramp', users: 5, duration: '20s' },
+      thinkTime: { min: '20ms', max: '50ms' },
+    });
     const small = tmpfsAt(join(stack.dir, 'small'), 'size=64k');
     const r = await runCli(['run', 'infra', '-c', configPath, '--out', small, '--no-metrics'], stack.env);
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr, r.stderr.split("\n").filter((l) => !/^ *[0-9]+s /.test(l)).join("\n")).toMatch(/(RUN_DIR_UNWRITABLE|cannot write).*(no space left on device|ENOSPC)/i);
+    expect(
+      r.stderr,
+      r.stderr
+        .split('\n')
+        .filter((l) => !/^ *[0-9]+s /.test(l))
+        .join('\n'),
+    ).toMatch(/(RUN_DIR_UNWRITABLE|cannot write).*(no space left on device|ENOSPC)/i);
     expect(r.ms, 'stops at the failure, not at the planned end').toBeLessThan(90_000);
     await expectNothingLeft(small);
   });

@@ -13,7 +13,8 @@ import { WORKER_TOKEN_ENV } from '../load/fleet/port.ts';
 import { k8sManifest, WORKER_START_ALLOWANCE_MS } from './k8s-manifest.ts';
 
 const config = loadConfigFile(resolveInputPath(DEFAULT_CONFIG_PATH), { env: {} });
-const docs = (yaml: string): Array<Record<string, unknown> & { kind: string }> => parseAllDocuments(yaml).map((d) => d.toJS() as Record<string, unknown> & { kind: string });
+const docs = (yaml: string): Array<Record<string, unknown> & { kind: string }> =>
+  parseAllDocuments(yaml).map((d) => d.toJS() as Record<string, unknown> & { kind: string });
 const kinds: Record<string, string> = { Secret: 'V1Secret', Service: 'V1Service', Job: 'V1Job' };
 
 describe('k8sManifest (run/ wiring)', () => {
@@ -28,7 +29,8 @@ describe('k8sManifest (run/ wiring)', () => {
   });
 
   it('the token is the environment’s when set (stable output), else a fresh 256-bit one each time', () => {
-    const token = (env: Record<string, string>): unknown => (docs(k8sManifest({ config, scenario: 'normal', workers: 1, env, runId: 'r1' }))[0] as V1Secret).stringData?.token;
+    const token = (env: Record<string, string>): unknown =>
+      (docs(k8sManifest({ config, scenario: 'normal', workers: 1, env, runId: 'r1' }))[0] as V1Secret).stringData?.token;
     expect(token({ [WORKER_TOKEN_ENV]: 'from-env' })).toBe('from-env');
     const [a, b] = [token({}), token({})];
     expect(a).toMatch(/^[0-9a-f]{64}$/);

@@ -5,7 +5,14 @@ import { randomBytes } from 'node:crypto';
 import type { ResolvedConfig } from '../config/schema.ts';
 import { UsageError } from '../common/errors.ts';
 import { planShape } from '../load/shapes/registry.ts';
-import { buildWorkerManifests, DEFAULT_COORDINATOR_PORT, DEFAULT_NAMESPACE, inClusterCoordinatorUrl, JOB_DEADLINE_GRACE_SECONDS, manifestsYaml } from '../load/fleet/kubernetes-manifests.ts';
+import {
+  buildWorkerManifests,
+  DEFAULT_COORDINATOR_PORT,
+  DEFAULT_NAMESPACE,
+  inClusterCoordinatorUrl,
+  JOB_DEADLINE_GRACE_SECONDS,
+  manifestsYaml,
+} from '../load/fleet/kubernetes-manifests.ts';
 import { WORKER_TOKEN_ENV } from '../load/fleet/port.ts';
 import { newRunId } from './run-scenario.ts';
 
@@ -33,13 +40,15 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export function k8sManifest(r: K8sManifestRequest): string {
   const scenario = r.config.scenarios[r.scenario];
   if (!scenario) throw new UsageError(`unknown scenario "${r.scenario}" (have: ${Object.keys(r.config.scenarios).join(', ')})`);
-  if (!Number.isInteger(r.workers) || r.workers < 1 || r.workers > MAX_K8S_WORKERS) throw new UsageError(`--workers must be an integer from 1 to ${MAX_K8S_WORKERS}, got ${r.workers}`);
+  if (!Number.isInteger(r.workers) || r.workers < 1 || r.workers > MAX_K8S_WORKERS)
+    throw new UsageError(`--workers must be an integer from 1 to ${MAX_K8S_WORKERS}, got ${r.workers}`);
   const namespace = r.namespace ?? DEFAULT_NAMESPACE;
   if (!DNS_LABEL.test(namespace)) throw new UsageError(`--namespace must be a DNS label (lowercase letters, digits, '-'), got "${namespace}"`);
   if (r.image !== undefined && (r.image.trim() === '' || /\s/.test(r.image))) throw new UsageError(`--image must be an image reference, got "${r.image}"`);
   const port = r.coordinatorPort ?? DEFAULT_COORDINATOR_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new UsageError(`--coordinator-port must be a port number, got ${r.coordinatorPort}`);
-  if (r.coordinatorUrl !== undefined && !isHttpUrl(r.coordinatorUrl)) throw new UsageError(`--coordinator-url must be an http(s) URL, got "${r.coordinatorUrl}"`);
+  if (r.coordinatorUrl !== undefined && !isHttpUrl(r.coordinatorUrl))
+    throw new UsageError(`--coordinator-url must be an http(s) URL, got "${r.coordinatorUrl}"`);
   const runId = r.runId ?? newRunId(r.scenario);
   const plannedMs = planShape(scenario.shape, 1).durationMs + WORKER_START_ALLOWANCE_MS;
   const manifests = buildWorkerManifests({
@@ -52,7 +61,9 @@ export function k8sManifest(r: K8sManifestRequest): string {
     namespace,
     ...(r.image ? { image: r.image } : {}),
   });
-  const where = r.coordinatorUrl ? `coordinator at ${r.coordinatorUrl}` : `coordinator in the cluster: a pod labelled like the Service's selector, port ${port}`;
+  const where = r.coordinatorUrl
+    ? `coordinator at ${r.coordinatorUrl}`
+    : `coordinator in the cluster: a pod labelled like the Service's selector, port ${port}`;
   return `# loadscope k8s manifest ${r.scenario} --workers ${r.workers}: run ${runId}, ${where}\n${manifestsYaml(manifests)}`;
 }
 

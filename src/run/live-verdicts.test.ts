@@ -53,12 +53,16 @@ function nextVerdicts(dir: string, ok: (v: VerdictValues) => boolean, timeoutMs 
   const verdicts = new Promise<VerdictValues>((res, rej) => ((resolve = res), (reject = rej)));
   const timer = setTimeout(() => reject(new Error(`no matching live verdicts within ${timeoutMs} ms`)), timeoutMs);
   let want = ok;
-  const j = LiveJudge.start(dir, (v) => {
-    if (!want(v)) return;
-    want = () => false;
-    clearTimeout(timer);
-    resolve(v);
-  }, { minIntervalMs: 20 });
+  const j = LiveJudge.start(
+    dir,
+    (v) => {
+      if (!want(v)) return;
+      want = () => false;
+      clearTimeout(timer);
+      resolve(v);
+    },
+    { minIntervalMs: 20 },
+  );
   return { judge: j, verdicts };
 }
 
@@ -103,10 +107,14 @@ describe('LiveJudge (the post-mortem over the run so far, in a worker)', () => {
     const { dir } = startRun('duty', 'steps', rec, rec.series.length);
     const times: number[] = [];
     const durationsMs: number[] = [];
-    const j = LiveJudge.start(dir, () => {
-      times.push(performance.now());
-      durationsMs.push(j.lastDurationMs);
-    }, { minIntervalMs: 1 });
+    const j = LiveJudge.start(
+      dir,
+      () => {
+        times.push(performance.now());
+        durationsMs.push(j.lastDurationMs);
+      },
+      { minIntervalMs: 1 },
+    );
     judge = j;
     while (times.length < 3) await new Promise((r) => setTimeout(r, 20));
     // between two results: the wait after the first (LIVE_DUTY_FACTOR × its duration) plus the second judgement;

@@ -12,7 +12,17 @@ import { ALL_METRICS, LEAK_STATUS_VALUE, METRICS, promSeriesNames, SLO_STATUS_VA
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { freePort, realRuntime } from '../stack/testing/runtime.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
-import { isolatedStack, managedContainers, readEvents, removeTempDirs, scrape, sleep, testConfig, testStackProvider, type PromSample } from './testing/stack-fixture.ts';
+import {
+  isolatedStack,
+  managedContainers,
+  readEvents,
+  removeTempDirs,
+  scrape,
+  sleep,
+  testConfig,
+  testStackProvider,
+  type PromSample,
+} from './testing/stack-fixture.ts';
 
 /** Documented metrics this run cannot produce, and why. Everything else must be scraped. */
 const EXPECTED_ABSENT: Partial<Record<MetricKey, string>> = {
@@ -43,13 +53,25 @@ describe('observability of a run on the real stack', () => {
     const { config } = testConfig(stack, {
       // 40 users with short think times keep the app busy enough for its CPU to show; a 404 task feeds the error counter.
       // SLOs with known outcomes: the 404 task fails the error ratio, p95 stays far below 5 s
-      scenarios: { [SCENARIO]: { shape: { kind: 'ramp', users: 40, rampUp: '3s', duration: `${PLANNED_MS}ms` }, thinkTime: { min: '50ms', max: '200ms' }, slo: { p95: '5s', errorRate: '1%' } } },
+      scenarios: {
+        [SCENARIO]: {
+          shape: { kind: 'ramp', users: 40, rampUp: '3s', duration: `${PLANNED_MS}ms` },
+          thinkTime: { min: '50ms', max: '200ms' },
+          slo: { p95: '5s', errorRate: '1%' },
+        },
+      },
       extraTasks: [{ name: 'missing', weight: 1, method: 'GET', path: '/no-such-page' }],
     });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/metrics`;
     let done = false;
-    const run = runScenario({ scenario: SCENARIO, config, stack: testStackProvider(stack), outDir: stack.dir, metrics: { host: '127.0.0.1', port, scrapeIntervalMs: 1000 } }).finally(() => {
+    const run = runScenario({
+      scenario: SCENARIO,
+      config,
+      stack: testStackProvider(stack),
+      outDir: stack.dir,
+      metrics: { host: '127.0.0.1', port, scrapeIntervalMs: 1000 },
+    }).finally(() => {
       done = true;
     });
     // Scrape every second while the run (and the endpoint's 2 s linger after the final verdicts) lasts; before the
@@ -110,7 +132,12 @@ describe('observability of a run on the real stack', () => {
 
   it('reports sane values under load', () => {
     const max = (name: string, filter: (s: PromSample) => boolean = () => true): number =>
-      Math.max(-Infinity, ...byName(name).filter(filter).map((s) => s.value));
+      Math.max(
+        -Infinity,
+        ...byName(name)
+          .filter(filter)
+          .map((s) => s.value),
+      );
     const svc = (service: string) => (s: PromSample) => s.labels.service === service;
 
     expect(max('container_cpu_usage', svc('app')), 'app CPU cores under load').toBeGreaterThan(0.01);
@@ -121,7 +148,9 @@ describe('observability of a run on the real stack', () => {
     expect(max('container_cpu_time_total', (s) => s.labels.service === 'app' && s.labels.cpu_mode === 'user')).toBeGreaterThan(0);
 
     // the app's pool (POOL_MIN=5) is visible by application_name; backends count it too
-    const perScrapeApp = scrapes.map((sc) => sc.filter((s) => s.name === 'loadscope_postgresql_connections' && s.labels.application_name === 'archiveorigin').reduce((a, s) => a + s.value, 0));
+    const perScrapeApp = scrapes.map((sc) =>
+      sc.filter((s) => s.name === 'loadscope_postgresql_connections' && s.labels.application_name === 'archiveorigin').reduce((a, s) => a + s.value, 0),
+    );
     expect(Math.max(...perScrapeApp), 'archiveorigin connections').toBeGreaterThanOrEqual(5);
     expect(max('postgresql_backends')).toBeGreaterThanOrEqual(5);
     expect(max('postgresql_connection_max')).toBe(100);
@@ -154,7 +183,9 @@ describe('observability of a run on the real stack', () => {
     expect(value(last, 'loadscope_verdicts_partial')).toBe(0);
     // every SLO series of the last scrape is an SLO of analysis.json with its status, and every SLO has one
     const sloSeries = last.filter((s) => s.name === 'loadscope_slo_status');
-    expect(Object.fromEntries(sloSeries.map((s) => [s.labels.slo, s.value]))).toEqual(Object.fromEntries(analysis.slo.map((s) => [s.name, SLO_STATUS_VALUE[s.status]])));
+    expect(Object.fromEntries(sloSeries.map((s) => [s.labels.slo, s.value]))).toEqual(
+      Object.fromEntries(analysis.slo.map((s) => [s.name, SLO_STATUS_VALUE[s.status]])),
+    );
     for (const l of analysis.leaks) {
       expect(value(last, 'loadscope_leak_status', { service: l.service }), `leak status ${l.service}`).toBe(LEAK_STATUS_VALUE[l.verdict]);
       const slope = value(last, 'loadscope_leak_slope', { service: l.service });

@@ -139,4 +139,3 @@ export class RunObserver {
     await this.telemetry?.shutdown();
   }
 }
-

@@ -23,7 +23,14 @@ function write(config: string, compose?: string): string {
   return path;
 }
 
-const request = (configPath: string, over: Partial<RunRequest> = {}): RunRequest => ({ scenario: 's', configPath, env: {}, metrics: null, hasStackProvider: true, ...over });
+const request = (configPath: string, over: Partial<RunRequest> = {}): RunRequest => ({
+  scenario: 's',
+  configPath,
+  env: {},
+  metrics: null,
+  hasStackProvider: true,
+  ...over,
+});
 
 async function problems(r: RunRequest): Promise<string[]> {
   try {
@@ -48,7 +55,10 @@ describe('preflight', () => {
   });
 
   it('stack mode: finds the Compose file beside the config, lists its services and the loopback ports the stack serves', async () => {
-    const path = write(CONFIG('stack: { compose: stack.yml }\nsample: { containers: [app], postgres: "postgres://m@127.0.0.1:5439/db" }\n'), 'services:\n  app:\n    image: nginx\n    network_mode: host\n');
+    const path = write(
+      CONFIG('stack: { compose: stack.yml }\nsample: { containers: [app], postgres: "postgres://m@127.0.0.1:5439/db" }\n'),
+      'services:\n  app:\n    image: nginx\n    network_mode: host\n',
+    );
     const plan = await preflight(request(path));
     expect(plan.mode).toBe('stack');
     expect(plan.composePath).toBe(join(dir!, 'stack.yml'));
@@ -57,7 +67,10 @@ describe('preflight', () => {
   });
 
   it('reports every problem at once: flags, config, DSN, Compose services', async () => {
-    const path = write(CONFIG('stack: { compose: stack.yml }\nsample: { containers: [app, nosuch], postgres: "postgres://u@db.invalid:5432/db" }\n'), 'services:\n  app:\n    image: nginx\n    network_mode: host\n');
+    const path = write(
+      CONFIG('stack: { compose: stack.yml }\nsample: { containers: [app, nosuch], postgres: "postgres://u@db.invalid:5432/db" }\n'),
+      'services:\n  app:\n    image: nginx\n    network_mode: host\n',
+    );
     const paths = await problems(request(path, { timeScale: 0, metrics: { host: '127.0.0.1', port: 70_000, scrapeIntervalMs: 1000 } }));
     expect(paths.sort()).toEqual(['--metrics-port', '--time-scale', 'sample.containers.1', 'sample.postgres'].sort());
   });

@@ -90,7 +90,8 @@ export async function preflight(r: RunRequest): Promise<RunPlan> {
   const timeScale = r.timeScale ?? 1;
   if (!validTimeScale(timeScale)) issues.push({ path: '--time-scale', message: `must be a positive number (got ${r.timeScale})` });
   for (const port of new Set([r.metrics?.port, r.metricsPortFlag])) {
-    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= MAX_PORT)) issues.push({ path: '--metrics-port', message: `must be a port number (got ${port})` });
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= MAX_PORT))
+      issues.push({ path: '--metrics-port', message: `must be a port number (got ${port})` });
   }
   const configSource = r.config ? 'config' : resolveInputPath(r.configPath ?? DEFAULT_CONFIG_PATH);
   const cfg = r.config ?? collect(issues, sources, configSource, () => loadConfigFile(configSource, { scenario: r.scenario, targetOverride: r.target, env }));
@@ -115,28 +116,40 @@ function collect<T>(issues: InputIssue[], sources: string[], source: string, par
   }
 }
 
-function planFromConfig(r: RunRequest, cfg: ResolvedConfig, configSource: string, timeScale: number, env: Env, issues: InputIssue[], sources: string[]): RunPlan | undefined {
+function planFromConfig(
+  r: RunRequest,
+  cfg: ResolvedConfig,
+  configSource: string,
+  timeScale: number,
+  env: Env,
+  issues: InputIssue[],
+  sources: string[],
+): RunPlan | undefined {
   const before = issues.length;
   const scenario = cfg.scenarios[r.scenario];
   if (!scenario) issues.push({ path: '--scenario', message: `unknown scenario "${r.scenario}"` });
   const checked = checkTarget(r.target ?? cfg.target, cfg.allowTargets);
-  if ('problem' in checked) issues.push({ path: r.target !== undefined ? '--target' : 'target', message: `target ${r.target ?? cfg.target} refused: ${checked.problem}` });
+  if ('problem' in checked)
+    issues.push({ path: r.target !== undefined ? '--target' : 'target', message: `target ${r.target ?? cfg.target} refused: ${checked.problem}` });
   const dsn = cfg.sample?.postgres !== undefined ? checkPostgresDsn(cfg.sample.postgres, 'sample.postgres', cfg.allowTargets) : undefined;
   if (dsn && 'issues' in dsn) issues.push(...dsn.issues);
   const remoteWrite = remoteWriteOf(r, cfg);
   const rwProblem = remoteWrite && remoteWriteProblem(remoteWrite.url, cfg.allowTargets);
-  if (rwProblem) issues.push({ path: r.remoteWriteUrl !== undefined ? '--remote-write' : 'remoteWrite.url', message: `${remoteWrite.url} refused: ${rwProblem}` });
+  if (rwProblem)
+    issues.push({ path: r.remoteWriteUrl !== undefined ? '--remote-write' : 'remoteWrite.url', message: `${remoteWrite.url} refused: ${rwProblem}` });
   const mode = r.target !== undefined || !cfg.stack ? 'attach' : 'stack';
   // stack mode: the Compose file is input too — parse it (and check sample.containers against it) before anything starts
   const composePath = mode === 'stack' ? resolveInputPath(cfg.stack?.compose ?? DEFAULT_COMPOSE_PATH, r.config ? r.configPath : configSource) : undefined;
   const services = composePath ? (collect(issues, sources, composePath, () => loadComposeFile(composePath, env))?.services.map((s) => s.name) ?? []) : [];
   if (composePath && services.length > 0) {
     (cfg.sample?.containers ?? []).forEach((name, i) => {
-      if (!services.includes(name)) issues.push({ path: `sample.containers.${i}`, message: `"${name}" is not a service of ${composePath} (have: ${services.join(', ')})` });
+      if (!services.includes(name))
+        issues.push({ path: `sample.containers.${i}`, message: `"${name}" is not a service of ${composePath} (have: ${services.join(', ')})` });
     });
   }
   const infeasible = scenario ? checkFeasibility(feasibilityInput(scenario)) : [];
-  if (r.strict) for (const f of infeasible) issues.push({ path: `scenarios.${r.scenario}.slo`, message: `${f.message}; to make it feasible: ${f.fix} (--strict)` });
+  if (r.strict)
+    for (const f of infeasible) issues.push({ path: `scenarios.${r.scenario}.slo`, message: `${f.message}; to make it feasible: ${f.fix} (--strict)` });
   if (issues.length > before) {
     if (!sources.includes(configSource)) sources.unshift(configSource);
     return undefined;

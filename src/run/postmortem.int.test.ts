@@ -34,7 +34,11 @@ const CASES: Case[] = [
     // cut may take half the steady floors plus one window (docs/ANALYSIS.md, Leak; a straight leak has no real
     // breakpoint): measured, a 5-min run kept 106 s fitted and a 6-min run 113 s, against the 90 s asserted
     appMemLimit: '2g',
-    scenario: { shape: { kind: 'ramp', users: 12, rampUp: '10s', duration: '6m' }, thinkTime: { min: '200ms', max: '400ms' }, slo: { p95: '1s', errorRate: '1%' } },
+    scenario: {
+      shape: { kind: 'ramp', users: 12, rampUp: '10s', duration: '6m' },
+      thinkTime: { min: '200ms', max: '400ms' },
+      slo: { p95: '1s', errorRate: '1%' },
+    },
   },
   {
     name: 'pool',
@@ -42,12 +46,21 @@ const CASES: Case[] = [
     // No think time: 1 user never queues for the 2 connections; 4 keep ~2 requests waiting for one (pool exhausted,
     // p95 still inside the SLO); 30 break the p95 SLO within seconds and the stop rule ends the run.
     // no recovery hold: this run is about the break and its bottleneck (recovery has its own test, recovery.int)
-    scenario: { shape: { kind: 'steps', users: [1, 4, 30], rampUp: '3s', hold: '35s', recovery: 0 }, thinkTime: 0, slo: { p95: `${POOL_SLO_P95_MS}ms`, errorRate: '1%' }, stopOnBreak: true },
+    scenario: {
+      shape: { kind: 'steps', users: [1, 4, 30], rampUp: '3s', hold: '35s', recovery: 0 },
+      thinkTime: 0,
+      slo: { p95: `${POOL_SLO_P95_MS}ms`, errorRate: '1%' },
+      stopOnBreak: true,
+    },
   },
   {
     name: 'normal',
     env: {},
-    scenario: { shape: { kind: 'ramp', users: 10, rampUp: '10s', duration: '80s' }, thinkTime: { min: '300ms', max: '700ms' }, slo: { p95: '1s', errorRate: '1%' } },
+    scenario: {
+      shape: { kind: 'ramp', users: 10, rampUp: '10s', duration: '80s' },
+      thinkTime: { min: '300ms', max: '700ms' },
+      slo: { p95: '1s', errorRate: '1%' },
+    },
   },
 ];
 
@@ -73,7 +86,9 @@ beforeAll(async () => {
   // measured numbers, for the report
   for (const c of CASES) {
     const a = results.get(c.name)?.analysis;
-    console.log(`[postmortem] ${c.name}: ${wallS.get(c.name)?.toFixed(0)} s wall, verdict ${a?.verdict}; leaks ${JSON.stringify(a?.leaks.map((l) => [l.service, l.verdict, l.slopeBytesPerHour]))}; bottlenecks ${JSON.stringify(a?.bottlenecks.map((b) => [b.rank, b.resource, b.role]))}; breaking point ${JSON.stringify(a?.capacity.breakingPoint && { users: a.capacity.breakingPoint.users, rps: a.capacity.breakingPoint.throughputRps, reason: a.capacity.breakingPoint.reason })}`);
+    console.log(
+      `[postmortem] ${c.name}: ${wallS.get(c.name)?.toFixed(0)} s wall, verdict ${a?.verdict}; leaks ${JSON.stringify(a?.leaks.map((l) => [l.service, l.verdict, l.slopeBytesPerHour]))}; bottlenecks ${JSON.stringify(a?.bottlenecks.map((b) => [b.rank, b.resource, b.role]))}; breaking point ${JSON.stringify(a?.capacity.breakingPoint && { users: a.capacity.breakingPoint.users, rps: a.capacity.breakingPoint.throughputRps, reason: a.capacity.breakingPoint.reason })}`,
+    );
   }
 }, 600_000);
 
@@ -91,7 +106,9 @@ describe('leak soak (LEAK_BYTES_PER_REQUEST)', () => {
     const win = series.filter((p) => p.elapsedS >= fitted.fromS && p.elapsedS <= fitted.toS);
     const rps = win.reduce((n, p) => n + p.total.count, 0) / win.length;
     const expected = LEAK_BYTES * rps * 3600;
-    console.log(`[postmortem] leak: app ${app.verdict} slope ${((app.slopeBytesPerHour ?? NaN) / 2 ** 20).toFixed(0)} MiB/h vs expected ${(expected / 2 ** 20).toFixed(0)} MiB/h (${rps.toFixed(1)} req/s over ${(fitted.toS - fitted.fromS).toFixed(0)} s); postgres ${pg.verdict} ${pg.kind}: ${pg.reason}`);
+    console.log(
+      `[postmortem] leak: app ${app.verdict} slope ${((app.slopeBytesPerHour ?? NaN) / 2 ** 20).toFixed(0)} MiB/h vs expected ${(expected / 2 ** 20).toFixed(0)} MiB/h (${rps.toFixed(1)} req/s over ${(fitted.toS - fitted.fromS).toFixed(0)} s); postgres ${pg.verdict} ${pg.kind}: ${pg.reason}`,
+    );
     expect(app.verdict, app.reason).toBe('FAIL');
     expect(app.kind).toBe('FAIL_LEAK');
     expect(fitted.toS - fitted.fromS, 'seconds fitted').toBeGreaterThanOrEqual(90);

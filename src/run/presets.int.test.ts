@@ -83,7 +83,9 @@ describe.concurrent('every preset runs time-scaled on the reference stack and en
   afterAll(() => {
     removeTempDirs();
     // the verdict each preset got, for the record (short runs are mostly INCONCLUSIVE: warm-up trimming)
-    console.log(`preset verdicts:\n${observed.map((o) => `  ${o.preset.padEnd(7)} ${o.verdict.padEnd(12)} ${o.stoppedBy.padEnd(9)} ${o.seconds.toFixed(1)} s, ${o.requests} requests${o.note ? `; ${o.note}` : ''}`).join('\n')}`);
+    console.log(
+      `preset verdicts:\n${observed.map((o) => `  ${o.preset.padEnd(7)} ${o.verdict.padEnd(12)} ${o.stoppedBy.padEnd(9)} ${o.seconds.toFixed(1)} s, ${o.requests} requests${o.note ? `; ${o.note}` : ''}`).join('\n')}`,
+    );
   });
 
   for (const preset of Object.keys(TIME_SCALE)) {
@@ -94,7 +96,14 @@ describe.concurrent('every preset runs time-scaled on the reference stack and en
         const { config } = testConfig(stack, { scenarios: { [preset]: presets[preset] } });
         let result: RunScenarioResult | undefined;
         try {
-          result = await runScenario({ scenario: preset, config, stack: testStackProvider(stack), outDir: stack.dir, metrics: null, timeScale: TIME_SCALE[preset] });
+          result = await runScenario({
+            scenario: preset,
+            config,
+            stack: testStackProvider(stack),
+            outDir: stack.dir,
+            metrics: null,
+            timeScale: TIME_SCALE[preset],
+          });
         } finally {
           if (result) expect(await managedContainers(runtime, result.runId)).toEqual([]);
         }
@@ -128,7 +137,14 @@ describe.concurrent('every preset runs time-scaled on the reference stack and en
           }
         }
         if (a!.verdictReasons.length) note = [note, `why: ${a!.verdictReasons.join('; ')}`].filter(Boolean).join('; ');
-        observed.push({ preset, verdict: a!.verdict.toUpperCase(), stoppedBy: result.stoppedBy, seconds: result.summary.durationS, requests: result.summary.total.count, note });
+        observed.push({
+          preset,
+          verdict: a!.verdict.toUpperCase(),
+          stoppedBy: result.stoppedBy,
+          seconds: result.summary.durationS,
+          requests: result.summary.total.count,
+          note,
+        });
       },
       180_000,
     );

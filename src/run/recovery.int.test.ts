@@ -64,7 +64,12 @@ beforeAll(async () => {
   for (const c of CASES) {
     const r = results.get(c.name);
     const rec = r?.analysis?.recovery[0];
-    const trace = r && rec ? readSeries(r.runDir).filter((p) => p.elapsedS >= rec.endS - 2 && p.elapsedS <= rec.endS + 60).map((p) => `${Math.round(p.elapsedS)}:${Math.round(p.total.p95Ms)}`) : [];
+    const trace =
+      r && rec
+        ? readSeries(r.runDir)
+            .filter((p) => p.elapsedS >= rec.endS - 2 && p.elapsedS <= rec.endS + 60)
+            .map((p) => `${Math.round(p.elapsedS)}:${Math.round(p.total.p95Ms)}`)
+        : [];
     console.log(`[recovery] ${c.name}: verdict ${r?.analysis?.verdict}; ${JSON.stringify(r?.analysis?.recovery)}\n  p95 by second: ${trace.join(' ')}`);
   }
 }, 900_000);

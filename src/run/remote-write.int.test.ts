@@ -60,7 +60,9 @@ describe('remote write into a real Prometheus 2.42', () => {
     expect(done.pushes + done.skippedTicks).toBeGreaterThanOrEqual(ticks); // timers run late, never early: at most one tick lost at the end
     expect(done.pushes + done.skippedTicks).toBeLessThanOrEqual(ticks + 1);
     expect(done.failures).toBe(0);
-    console.log(`remote write: ${done.pushes} pushes, ${done.samplesSent} samples (${Math.round(done.samplesSent / done.pushes)} per push) over ${(spanMs / 1000).toFixed(1)} s`);
+    console.log(
+      `remote write: ${done.pushes} pushes, ${done.samplesSent} samples (${Math.round(done.samplesSent / done.pushes)} per push) over ${(spanMs / 1000).toFixed(1)} s`,
+    );
   });
 
   it('every exported metric arrived under its /metrics name, and every series carries the run_id', async () => {
@@ -81,7 +83,10 @@ describe('remote write into a real Prometheus 2.42', () => {
     expect(missing).toEqual([]);
     expect(names.has('target_info')).toBe(true);
     const known = new Set([...ALL_METRICS.flatMap(promSeriesNames), 'target_info']);
-    expect([...names].filter((n) => !known.has(n)), 'names /metrics does not have').toEqual([]);
+    expect(
+      [...names].filter((n) => !known.has(n)),
+      'names /metrics does not have',
+    ).toEqual([]);
   });
 
   it('the final push carries the final counts: requests in Prometheus = requests in series.ndjson', async () => {
@@ -91,7 +96,9 @@ describe('remote write into a real Prometheus 2.42', () => {
     // requests_total counts answered requests by status class; timeouts/connection/other errors are only in errors_total
     const sel = `run_id="${run.runId}"`;
     const expr = `sum(loadscope_requests_total{${sel}}) + (sum(loadscope_errors_total{${sel},kind=~"timeout|connection|other"}) or vector(0))`;
-    const res = (await (await fetch(`${p.url}/api/v1/query?${new URLSearchParams({ query: expr, time: String(run.endS) })}`)).json()) as { data: { result: { value: [number, string] }[] } };
+    const res = (await (await fetch(`${p.url}/api/v1/query?${new URLSearchParams({ query: expr, time: String(run.endS) })}`)).json()) as {
+      data: { result: { value: [number, string] }[] };
+    };
     expect(completed).toBeGreaterThan(100);
     expect(Number(res.data.result[0]?.value[1])).toBe(completed);
   });

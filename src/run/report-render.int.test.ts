@@ -10,7 +10,16 @@ import { syntheticRunFiles, type SyntheticRunOptions } from '../report/testing/s
 import { analyzeRunDir } from './analyze-run.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 // Evaluated in the page (a string: the test's tsconfig has no DOM lib). Counts non-transparent pixels per
 // chart canvas: proof that uPlot actually drew.

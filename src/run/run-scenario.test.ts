@@ -82,9 +82,13 @@ describe('run directory', () => {
       onWriter: (w) => w.addSection('postgres', ({ elapsedS }) => ({ connections: 3, elapsedS })),
     });
     const stats = readFileSync(join(r.runDir, 'quick_stats.csv'), 'utf8').split('\n');
-    expect(stats[0]).toBe('Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Cancelled Count');
+    expect(stats[0]).toBe(
+      'Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Cancelled Count',
+    );
     expect(stats.some((l) => l.startsWith(',Aggregated,'))).toBe(true);
-    expect(readFileSync(join(r.runDir, 'quick_stats_history.csv'), 'utf8')).toMatch(/^Timestamp,User Count,Type,Name,Requests\/s,.*Total Average Content Size\n/);
+    expect(readFileSync(join(r.runDir, 'quick_stats_history.csv'), 'utf8')).toMatch(
+      /^Timestamp,User Count,Type,Name,Requests\/s,.*Total Average Content Size\n/,
+    );
     expect(readFileSync(join(r.runDir, 'quick_failures.csv'), 'utf8')).toBe('Method,Name,Error,Occurrences\n');
     const manifest = readFileSync(join(r.runDir, 'manifest.json'), 'utf8');
     expect(manifest).not.toContain('hunter2');
@@ -116,11 +120,17 @@ describe('CLI refuses bad input before any connection (exit 2)', () => {
     const port = (server.address() as AddressInfo).port;
     const dir = mkdtempSync(join(tmpdir(), 'loadscope-cli-'));
     const cfgPath = join(dir, 'bad.yaml');
-    writeFileSync(cfgPath, `target: http://127.0.0.1:${port}/api\nflow: { tasks: [{ name: h, path: "/health/{{who}}" }] }\nscenarios: { s: { shape: { kind: ramp, users: 1, duration: 1s } } }\n`);
+    writeFileSync(
+      cfgPath,
+      `target: http://127.0.0.1:${port}/api\nflow: { tasks: [{ name: h, path: "/health/{{who}}" }] }\nscenarios: { s: { shape: { kind: ramp, users: 1, duration: 1s } } }\n`,
+    );
     const resultsDir = join(dir, 'results');
     try {
       expect(await main(['run', 's', '-c', cfgPath, '--out', resultsDir])).toBe(2);
-      writeFileSync(cfgPath, `target: http://127.0.0.1:${port}\nflow: { tasks: [{ name: h, path: /health }] }\nscenarios: { s: { shape: { kind: ramp, users: 1, duration: 1s } } }\n`);
+      writeFileSync(
+        cfgPath,
+        `target: http://127.0.0.1:${port}\nflow: { tasks: [{ name: h, path: /health }] }\nscenarios: { s: { shape: { kind: ramp, users: 1, duration: 1s } } }\n`,
+      );
       expect(await main(['run', 's', '-c', cfgPath, '--out', resultsDir, '--target', 'http://example.invalid:8000'])).toBe(2);
       expect(await main(['run', 'nope', '-c', cfgPath, '--out', resultsDir])).toBe(2);
       expect(connections).toBe(0);

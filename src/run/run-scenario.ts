@@ -20,7 +20,20 @@ import { driveLoad, isWriteError, unwritable, type LoadHooks, type LoadOutcome, 
 export type { MetricsEndpoint } from './plan.ts';
 
 /** Environment knobs of the reference stack recorded in manifest.stackEnv (stack mode). */
-const STACK_KNOBS = ['POOL_MIN', 'POOL_MAX', 'STATEMENT_TIMEOUT_MS', 'LEAK_BYTES_PER_REQUEST', 'SLOW_QUERY_MS', 'CPU_BURN_MS', 'SLOW_QUERY_BURST_AT_S', 'SLOW_QUERY_BURST_FOR_S', 'SLOW_QUERY_BURST_MS', 'SLOW_AFTER_LOAD_S', 'SLOW_AFTER_LOAD_DELAY_MS', 'SLOW_AFTER_LOAD_RPS'] as const;
+const STACK_KNOBS = [
+  'POOL_MIN',
+  'POOL_MAX',
+  'STATEMENT_TIMEOUT_MS',
+  'LEAK_BYTES_PER_REQUEST',
+  'SLOW_QUERY_MS',
+  'CPU_BURN_MS',
+  'SLOW_QUERY_BURST_AT_S',
+  'SLOW_QUERY_BURST_FOR_S',
+  'SLOW_QUERY_BURST_MS',
+  'SLOW_AFTER_LOAD_S',
+  'SLOW_AFTER_LOAD_DELAY_MS',
+  'SLOW_AFTER_LOAD_RPS',
+] as const;
 
 /** The stack's knobs as given (manifest.stackEnv) and its DB pool size as a number (manifest.poolMax), when set. */
 function stackKnobs(env: RunPlan['env']): { stackEnv: Record<string, string>; poolMax?: number } {
@@ -109,7 +122,11 @@ export async function runPlanned(plan: RunPlan, o: RunStages): Promise<RunScenar
     observer = await startObserver(plan, run, stack, o);
     // After the observer: a caller's own sections win over the samplers' of the same name.
     o.onWriter?.(run.writer);
-    const waitedMs = await waitForTarget(plan.target, { useHealth: plan.config.flow.tasks.some((t) => t.path === '/health' && t.method === 'GET'), timeoutMs: o.healthTimeoutMs, signal: o.signal });
+    const waitedMs = await waitForTarget(plan.target, {
+      useHealth: plan.config.flow.tasks.some((t) => t.path === '/health' && t.method === 'GET'),
+      timeoutMs: o.healthTimeoutMs,
+      signal: o.signal,
+    });
     run.writer.event('target-ready', { waitedMs });
     outcome = await driveLoad(plan, run, observer, o);
   } catch (err) {
@@ -182,7 +199,9 @@ async function bringUpStack(plan: RunPlan, run: OpenRun, o: RunStages, observer:
 }
 
 function startObserver(plan: RunPlan, run: OpenRun, stack: UpStack | undefined, o: RunStages): Promise<RunObserver> {
-  return samplingTargets(plan.config.sample?.containers ?? [], stack, plan.mode === 'attach' ? o.stack : undefined, (m) => run.writer.event('sampler-warning', { message: m })).then((targets) =>
+  return samplingTargets(plan.config.sample?.containers ?? [], stack, plan.mode === 'attach' ? o.stack : undefined, (m) =>
+    run.writer.event('sampler-warning', { message: m }),
+  ).then((targets) =>
     RunObserver.start({
       runId: run.runId,
       scenario: plan.scenarioName,
@@ -201,7 +220,11 @@ function startObserver(plan: RunPlan, run: OpenRun, stack: UpStack | undefined, 
 /** Best effort: on a full disk these fail too, and must not hide the original error. */
 function recordFailure(run: OpenRun, err: unknown): void {
   const { writer, manifest } = run;
-  for (const record of [() => writer.event('run-error', { message: (err as Error).message }), () => writer.finish(), () => writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: 'error' })]) {
+  for (const record of [
+    () => writer.event('run-error', { message: (err as Error).message }),
+    () => writer.finish(),
+    () => writer.writeManifest({ ...manifest, endedAt: new Date().toISOString(), stoppedBy: 'error' }),
+  ]) {
     try {
       record();
     } catch {

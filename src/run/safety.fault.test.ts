@@ -26,7 +26,8 @@ beforeAll(async () => {
   runtime = await realRuntime();
 });
 afterAll(async () => {
-  for (const id of runIds) for (const c of (await runtime?.list({ 'loadscope.managed': 'true', 'loadscope.run': id })) ?? []) await runtime!.remove(c.id).catch(() => undefined);
+  for (const id of runIds)
+    for (const c of (await runtime?.list({ 'loadscope.managed': 'true', 'loadscope.run': id })) ?? []) await runtime!.remove(c.id).catch(() => undefined);
   removeTempDirs();
   rmSync(tmp, { recursive: true, force: true });
   rmSync(marker, { force: true });
@@ -146,8 +147,21 @@ describe('passwords are redacted (real stack)', () => {
     expect(series).toMatch(/"postgres":\{/);
     expect(readEvents(runDir).some((e) => e.kind === 'stack-up')).toBe(true);
     const files = filesOf(runDir);
-    for (const want of ['manifest.json', 'series.ndjson', 'events.ndjson', 'histograms.ndjson', 'analysis.json', 'summary.json', 'sec_stats.csv', 'sec_stats_history.csv', 'sec_failures.csv']) {
-      expect(files.map((f) => relative(runDir, f)), want).toContain(want);
+    for (const want of [
+      'manifest.json',
+      'series.ndjson',
+      'events.ndjson',
+      'histograms.ndjson',
+      'analysis.json',
+      'summary.json',
+      'sec_stats.csv',
+      'sec_stats_history.csv',
+      'sec_failures.csv',
+    ]) {
+      expect(
+        files.map((f) => relative(runDir, f)),
+        want,
+      ).toContain(want);
     }
     expect(files.some((f) => /report\.(md|html)$/.test(f))).toBe(true);
     const leaks: string[] = [];
@@ -155,7 +169,11 @@ describe('passwords are redacted (real stack)', () => {
       const text = readFileSync(f, 'latin1');
       for (const s of [PG_SECRET, MONITOR_SECRET]) if (text.includes(s)) leaks.push(`${relative(runDir, f)} contains ${s}`);
     }
-    for (const [name, text] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) for (const s of [PG_SECRET, MONITOR_SECRET]) if (text.includes(s)) leaks.push(`${name} contains ${s}`);
+    for (const [name, text] of [
+      ['stdout', r.stdout],
+      ['stderr', r.stderr],
+    ] as const)
+      for (const s of [PG_SECRET, MONITOR_SECRET]) if (text.includes(s)) leaks.push(`${name} contains ${s}`);
     console.log(`secrets scan: ${files.length} files (${files.map((f) => relative(runDir, f)).join(', ')}) + stdout/stderr; leaks: ${leaks.length}`);
     expect(leaks).toEqual([]);
     // the manifest still shows where the DSN pointed, with the password masked
@@ -180,14 +198,18 @@ describe('the Compose reader never runs a shell', () => {
   it('$(…) and backticks stay literal; a raw $( is refused like Compose does; the marker file never appears', () => {
     const sub = `$$(touch ${marker})`;
     const tick = `\`touch ${marker}\``;
-    const project = parseCompose(compose(`${sub} ${tick}`, `sh -c "echo $$(touch ${marker}) ${tick}"`), 'hostile.yml', { HOSTILE: `$(touch ${marker}) ${tick}` });
+    const project = parseCompose(compose(`${sub} ${tick}`, `sh -c "echo $$(touch ${marker}) ${tick}"`), 'hostile.yml', {
+      HOSTILE: `$(touch ${marker}) ${tick}`,
+    });
     const app = project.services.find((s) => s.name === 'app')!;
     expect(app.environment.PWN).toBe(`$(touch ${marker}) \`touch ${marker}\``);
     // a value coming from the environment is not expanded again
     expect(app.environment.VIA_VAR).toBe(`$(touch ${marker}) \`touch ${marker}\``);
     expect(app.command).toEqual(['sh', '-c', `echo $(touch ${marker}) \`touch ${marker}\``]);
     // `$(` without `$$` is not an interpolation: an error, never an evaluation
-    expect(() => parseCompose(compose(`$(touch ${marker})`, 'true'), 'hostile.yml', {})).toThrow(/services\.app\.environment\.PWN: invalid interpolation format/);
+    expect(() => parseCompose(compose(`$(touch ${marker})`, 'true'), 'hostile.yml', {})).toThrow(
+      /services\.app\.environment\.PWN: invalid interpolation format/,
+    );
     expect(existsSync(marker)).toBe(false);
   });
 

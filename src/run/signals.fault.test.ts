@@ -26,7 +26,8 @@ afterEach(() => {
 });
 afterAll(async () => {
   removeTempDirs();
-  for (const id of runIds) for (const c of await runtime.list({ 'loadscope.managed': 'true', 'loadscope.run': id })) await runtime.remove(c.id).catch(() => undefined);
+  for (const id of runIds)
+    for (const c of await runtime.list({ 'loadscope.managed': 'true', 'loadscope.run': id })) await runtime.remove(c.id).catch(() => undefined);
   console.log(`orchestrator stop figures: ${JSON.stringify(figures)}`);
 });
 
@@ -58,12 +59,22 @@ async function startRun(prefix: string, shape: Record<string, unknown>): Promise
   runIds.add(runId);
   const runDir = join(out, runId);
   const seriesFile = join(runDir, 'series.ndjson');
-  const lines = (): number => (existsSync(seriesFile) ? readFileSync(seriesFile, 'utf8').split('\n').filter((l) => l.trim()).length : 0);
+  const lines = (): number =>
+    existsSync(seriesFile)
+      ? readFileSync(seriesFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim()).length
+      : 0;
   return { child, runId, runDir, exited, stderr: () => stderr, lines };
 }
 
 const waitLines = (r: Started, n: number): Promise<true> =>
-  waitFor(`${n} series lines`, () => (r.child.exitCode !== null ? Promise.reject(new Error(`exited early:\n${r.stderr()}`)) : r.lines() >= n ? true : undefined), 90_000, 50);
+  waitFor(
+    `${n} series lines`,
+    () => (r.child.exitCode !== null ? Promise.reject(new Error(`exited early:\n${r.stderr()}`)) : r.lines() >= n ? true : undefined),
+    90_000,
+    50,
+  );
 
 function cli(args: string[]): Promise<{ code: number | null; out: string }> {
   const p = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -105,7 +116,7 @@ describe('kill -9 of `loadscope run`', () => {
     await downRun(r.runId);
   });
 
-  it('during hold: left for the next run\'s reaper (checked by the SIGTERM case); analyze → incomplete', async () => {
+  it("during hold: left for the next run's reaper (checked by the SIGTERM case); analyze → incomplete", async () => {
     const r = await startRun('loadscope-kill-hold', { kind: 'ramp', users: 5, duration: '90s' });
     await waitLines(r, 4);
     expect(readSeries(r.runDir).at(-1)!.phase).toBe('hold');

@@ -21,7 +21,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   removeTempDirs();
-  for (const id of runIds) for (const c of await runtime.list({ 'loadscope.managed': 'true', 'loadscope.run': id })) await runtime.remove(c.id).catch(() => undefined);
+  for (const id of runIds)
+    for (const c of await runtime.list({ 'loadscope.managed': 'true', 'loadscope.run': id })) await runtime.remove(c.id).catch(() => undefined);
   console.log(`seconds from fault to detection: ${JSON.stringify(detection)}`);
 });
 
@@ -34,9 +35,14 @@ interface Faulted {
   wallMs: number;
 }
 
-async function runFaulted(prefix: string, o: { env?: Record<string, string>; appMemLimit?: string; plannedMs: number; requestTimeout?: string; onSecond?: (elapsedS: number, runDir: string) => void }): Promise<Faulted> {
+async function runFaulted(
+  prefix: string,
+  o: { env?: Record<string, string>; appMemLimit?: string; plannedMs: number; requestTimeout?: string; onSecond?: (elapsedS: number, runDir: string) => void },
+): Promise<Faulted> {
   const stack = await isolatedStack(prefix, { env: o.env ?? {}, ...(o.appMemLimit ? { appMemLimit: o.appMemLimit } : {}) });
-  const { raw } = testConfig(stack, { scenarios: { fault: { shape: { kind: 'ramp', users: 4, duration: `${o.plannedMs}ms` }, thinkTime: { min: '100ms', max: '300ms' } } } });
+  const { raw } = testConfig(stack, {
+    scenarios: { fault: { shape: { kind: 'ramp', users: 4, duration: `${o.plannedMs}ms` }, thinkTime: { min: '100ms', max: '300ms' } } },
+  });
   if (o.requestTimeout) raw.requestTimeout = o.requestTimeout;
   const { config } = testConfig(stack, { scenarios: raw.scenarios as Record<string, unknown> });
   const cfg = { ...config, requestTimeoutMs: o.requestTimeout ? 1000 : config.requestTimeoutMs };
@@ -111,7 +117,9 @@ describe('system under test fails (real stack)', () => {
         if (stopAt !== undefined || elapsedS < 4) return;
         stopAt = Date.now();
         const runId = runDir.split('/').pop()!;
-        void runtime.list({ 'loadscope.managed': 'true', 'loadscope.run': runId }).then((rows) => runtime.stop(rows.find((c) => c.name.includes('postgres'))!.id, 10));
+        void runtime
+          .list({ 'loadscope.managed': 'true', 'loadscope.run': runId })
+          .then((rows) => runtime.stop(rows.find((c) => c.name.includes('postgres'))!.id, 10));
       },
     });
     expect(r.result.stoppedBy).toBe('completed');
@@ -126,7 +134,10 @@ describe('system under test fails (real stack)', () => {
   it('app OOM-killed → the report names oom-killed as the failure mode (detection itself: crash.int.test.ts)', async () => {
     const r = await runFaulted('loadscope-fault-oom', { appMemLimit: '96m', env: { LEAK_BYTES_PER_REQUEST: String(1024 * 1024) }, plannedMs: 12_000 });
     expect(r.result.stoppedBy).toBe('completed');
-    expect(r.incidents.find((i) => i.kind === 'oom-killed' && i.service === 'app'), JSON.stringify(r.incidents)).toBeDefined();
+    expect(
+      r.incidents.find((i) => i.kind === 'oom-killed' && i.service === 'app'),
+      JSON.stringify(r.incidents),
+    ).toBeDefined();
     expect(r.md).toMatch(/Failure mode: oom-killed/);
     expect(r.md).toMatch(/app was OOM-killed/);
   });

@@ -14,10 +14,13 @@ const DEFAULT_READY_TIMEOUT_MS = 60_000;
 
 function probeHealth(url: URL): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ hostname: url.hostname.replace(/^\[|\]$/g, ''), port: portOf(url), path: '/health', timeout: PROBE_TIMEOUT_MS, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = http.get(
+      { hostname: url.hostname.replace(/^\[|\]$/g, ''), port: portOf(url), path: '/health', timeout: PROBE_TIMEOUT_MS, agent: false },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
   });

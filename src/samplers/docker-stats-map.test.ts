@@ -8,7 +8,12 @@ const base = { service: 'app', containerId: 'c1', restarts: 0, oomKills: 0 };
 describe('mapDockerStats, cgroup v1 (Docker 20.10)', () => {
   const a = fixture('docker-stats-v1-a');
   const b = fixture('docker-stats-v1-b');
-  const s = mapDockerStats(b, { ...base, limits: { memoryLimitBytes: 536870912, cpuLimitCores: 1.5 }, previous: a, nowMs: Date.parse('2025-03-04T10:00:01.500Z') })!;
+  const s = mapDockerStats(b, {
+    ...base,
+    limits: { memoryLimitBytes: 536870912, cpuLimitCores: 1.5 },
+    previous: a,
+    nowMs: Date.parse('2025-03-04T10:00:01.500Z'),
+  })!;
 
   it('detects v1 and computes CPU cores from two consecutive samples', () => {
     expect(detectCgroup(b)).toBe('v1');

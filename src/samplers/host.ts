@@ -36,7 +36,14 @@ export class HostSampler {
   readonly name = 'host';
   private readonly probe: HostProbe;
   private readonly now: () => number;
-  private host: HostSample = { cpuUtilization: null, cpuCount: null, iowaitRatio: null, memoryUsedBytes: null, memoryTotalBytes: null, refreshDurationMs: null };
+  private host: HostSample = {
+    cpuUtilization: null,
+    cpuCount: null,
+    iowaitRatio: null,
+    memoryUsedBytes: null,
+    memoryTotalBytes: null,
+    refreshDurationMs: null,
+  };
   private refreshing = false;
   private lastRefreshStartMs = -Infinity;
   private lastCpu?: { usage: NodeJS.CpuUsage; tMs: number };

@@ -21,7 +21,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 beforeAll(async () => {
   pgServer = await startTestPostgres({ setupSql: 'CREATE TABLE t (id int); GRANT ALL ON t TO archiveorigin;' });
   const [a1, a2, i1, i2, tx, waiter] = [appSession(), appSession(), appSession(), appSession(), appSession(), appSession()];
-  pending.push(a1.query('SELECT pg_sleep(30)').catch(() => undefined), a2.query('SELECT pg_sleep(30)').catch(() => undefined));
+  pending.push(
+    a1.query('SELECT pg_sleep(30)').catch(() => undefined),
+    a2.query('SELECT pg_sleep(30)').catch(() => undefined),
+  );
   await i1.query('SELECT 1');
   await i2.query('SELECT 1');
   await tx.query('BEGIN');
@@ -65,7 +68,7 @@ describe('PostgresSampler against a real Postgres 15', () => {
     }
   });
 
-  it('reports once that a role without pg_monitor cannot see other roles\' state', async () => {
+  it("reports once that a role without pg_monitor cannot see other roles' state", async () => {
     const events: SamplerEvent[] = [];
     const sampler = new PostgresSampler({ connection: pgServer.unprivileged, onEvent: (e) => events.push(e), budgetMs: 3000 });
     try {

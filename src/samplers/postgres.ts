@@ -156,7 +156,11 @@ export class PostgresSampler {
     this.canReadAllStats = Boolean(row?.monitor || row?.read_all_stats);
     if (!this.canReadAllStats) {
       const role = row?.role ?? '?';
-      this.emit('postgres_privilege_missing', `role ${role} has neither pg_monitor nor pg_read_all_stats: state, wait_event_type and xact_start of other roles' sessions read as NULL (counted as state "unknown", no oldest-transaction age). Fix: GRANT pg_monitor TO ${role};`, { role, missing: ['pg_monitor', 'pg_read_all_stats'] });
+      this.emit(
+        'postgres_privilege_missing',
+        `role ${role} has neither pg_monitor nor pg_read_all_stats: state, wait_event_type and xact_start of other roles' sessions read as NULL (counted as state "unknown", no oldest-transaction age). Fix: GRANT pg_monitor TO ${role};`,
+        { role, missing: ['pg_monitor', 'pg_read_all_stats'] },
+      );
     }
   }
 

@@ -4,15 +4,7 @@
 import { backgroundClock, type Clock, type Timer } from '../common/clock.ts';
 import { DEFAULT_SAMPLE_INTERVAL_MS } from '../config/defaults.ts';
 import { HostSampler } from './host.ts';
-import type {
-  ContainerSample,
-  GeneratorSample,
-  HostSample,
-  OnSamplerEvent,
-  PostgresSample,
-  SampleSnapshot,
-  SamplerTiming,
-} from './types.ts';
+import type { ContainerSample, GeneratorSample, HostSample, OnSamplerEvent, PostgresSample, SampleSnapshot, SamplerTiming } from './types.ts';
 
 export interface SchedulerOptions {
   intervalMs?: number;

@@ -74,7 +74,11 @@ describe('reference stack (real Docker)', () => {
     expect(entries).toHaveLength(5);
     expect(entries.map((e) => e.capture_id)).toEqual(['cap-4', 'cap-3', 'cap-2', 'cap-1', 'cap-0']);
     for (const [i, e] of entries.entries()) {
-      expect(createHash('sha256').update(e.prev_hash + e.payload).digest('hex')).toBe(e.entry_hash);
+      expect(
+        createHash('sha256')
+          .update(e.prev_hash + e.payload)
+          .digest('hex'),
+      ).toBe(e.entry_hash);
       const older = entries[i + 1];
       expect(e.prev_hash).toBe(older ? older.entry_hash : '0'.repeat(64));
     }

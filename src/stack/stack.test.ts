@@ -82,7 +82,13 @@ describe('startStack', () => {
       nanoCpus: 500_000_000,
       labels: { tier: 'web', 'loadscope.managed': 'true', 'loadscope.run': 'run-1', 'loadscope.service': 'app', 'loadscope.project': 'shop' },
     });
-    expect(specs.find((s) => s.name === PG)?.healthcheck).toEqual({ test: ['CMD', 'pg_isready'], intervalMs: 1000, timeoutMs: 30_000, retries: 3, startPeriodMs: 0 });
+    expect(specs.find((s) => s.name === PG)?.healthcheck).toEqual({
+      test: ['CMD', 'pg_isready'],
+      intervalMs: 1000,
+      timeoutMs: 30_000,
+      retries: 3,
+      startPeriodMs: 0,
+    });
     expect(stack.runId).toBe('run-1');
     expect(stack.services).toEqual([
       { name: 'postgres', containerId: expect.any(String), containerName: PG, memoryLimitBytes: 1024 ** 3, cpuLimitCores: 2 },
@@ -220,7 +226,9 @@ describe('running stack', () => {
     const { fake, events, opts } = setup();
     const stack = await startStack(opts);
     vi.spyOn(fake, 'remove').mockImplementationOnce(() => Promise.reject(new Error('device busy')));
-    await expect(stack.down()).rejects.toThrow(new LoadscopeError('STACK_TEARDOWN_FAILED', 'service app: could not remove container loadscope-shop-app-run-1: device busy'));
+    await expect(stack.down()).rejects.toThrow(
+      new LoadscopeError('STACK_TEARDOWN_FAILED', 'service app: could not remove container loadscope-shop-app-run-1: device busy'),
+    );
     expect(fake.calls).toContain(`stop ${PG}`);
     expect([...fake.containers.values()].map((c) => c.spec.name)).toEqual([APP]);
     expect(events.at(-1)).toMatchObject({ kind: 'teardown-done', message: expect.stringContaining('device busy') });

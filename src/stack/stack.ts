@@ -78,7 +78,12 @@ export async function startStack(options: StackOptions): Promise<StartedStack> {
 
 /** A start failure pinned to the service it belongs to. */
 class ServiceFailure extends Error {
-  constructor(readonly service: string, readonly reason: string, readonly containerId?: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly service: string,
+    readonly reason: string,
+    readonly containerId?: string,
+    options?: { cause?: unknown },
+  ) {
     super(reason, options);
   }
 }
@@ -181,7 +186,10 @@ class Stack implements StartedStack {
       const existing = await this.runtime.inspect(name);
       if (existing === undefined) continue;
       if (existing.labels[LABEL_MANAGED] !== 'true') {
-        throw new StackStartError(s.name, `a container named ${name} already exists and was not created by loadscope; remove it (docker rm -f ${name}) or set container_name`);
+        throw new StackStartError(
+          s.name,
+          `a container named ${name} already exists and was not created by loadscope; remove it (docker rm -f ${name}) or set container_name`,
+        );
       }
       await this.runtime.remove(existing.id);
     }

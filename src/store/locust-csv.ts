@@ -1,7 +1,8 @@
 // Locust `--csv` files, same columns, so existing Locust tooling and habits keep working.
 import type { LatencyHistogram } from '../load/histogram.ts';
 
-export const STATS_HEADER = 'Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Cancelled Count';
+export const STATS_HEADER =
+  'Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Cancelled Count';
 export const HISTORY_HEADER =
   'Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size';
 export const FAILURES_HEADER = 'Method,Name,Error,Occurrences';

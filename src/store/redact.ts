@@ -9,7 +9,9 @@ export function redactSecrets(value: unknown, key = ''): unknown {
   }
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number') ? '***' : redactSecrets(v, k)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number') ? '***' : redactSecrets(v, k)]),
+    );
   }
   return value;
 }

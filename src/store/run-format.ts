@@ -94,7 +94,10 @@ export const seriesLineSchema = z.looseObject({
   /** Sampling scheduler health: lagMs = how late this second's tick fired (the orchestrator's event loop was blocked). */
   sampler: z.looseObject({ lagMs: z.number().optional() }).nullable().optional(),
   /** Fleet runs (docs/DISTRIBUTED.md): each worker's own CPU and its host's cores this second, by worker index. */
-  workers: z.record(z.string(), z.looseObject({ cpuCores: z.number(), hostCores: z.number() })).readonly().optional(),
+  workers: z
+    .record(z.string(), z.looseObject({ cpuCores: z.number(), hostCores: z.number() }))
+    .readonly()
+    .optional(),
 });
 
 /** One line of histograms.ndjson: per endpoint, hdr-histogram-js compressed base64, values in µs. */
@@ -119,7 +122,13 @@ export const manifestScenarioSchema = z.looseObject({
   shape: z.looseObject({ kind: z.string().optional(), rateRps: z.number().optional() }).optional(),
   thinkTime: z.looseObject({ minMs: z.number().optional(), maxMs: z.number().optional() }).optional(),
   slo: z
-    .looseObject({ p50Ms: z.number().optional(), p95Ms: z.number().optional(), p99Ms: z.number().optional(), errorRatio: z.number().optional(), minThroughputRps: z.number().optional() })
+    .looseObject({
+      p50Ms: z.number().optional(),
+      p95Ms: z.number().optional(),
+      p99Ms: z.number().optional(),
+      errorRatio: z.number().optional(),
+      minThroughputRps: z.number().optional(),
+    })
     .optional(),
 });
 

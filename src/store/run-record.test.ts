@@ -22,15 +22,46 @@ function second(elapsedS: number, phase: string, users: number): SecondSample {
   const hist = createLatencyHistogram();
   for (let i = 0; i < 10; i++) recordLatencyUs(hist, 5_000 + i * 100);
   const e: EndpointSecond = { method: 'GET', count: 10, errors: zeroErrors(), bytes: 100, hist };
-  return { startMs: START_MS, tMs: START_MS + elapsedS * 1000, elapsedS, phase, activeUsers: users, endpoints: new Map([['health', e]]), failures: {}, droppedLate: 0, cpuCores: 0.1, final: false };
+  return {
+    startMs: START_MS,
+    tMs: START_MS + elapsedS * 1000,
+    elapsedS,
+    phase,
+    activeUsers: users,
+    endpoints: new Map([['health', e]]),
+    failures: {},
+    droppedLate: 0,
+    cpuCores: 0.1,
+    final: false,
+  };
 }
 
 /** A run written by RunWriter in the current format: three seconds of a two-step ladder. */
 function writeRun(name: string): string {
   const w = new RunWriter(root, name, 'steps');
-  w.writeManifest({ runId: name, scenario: 'steps', scenarioConfig: { shape: { kind: 'steps' } }, phaseLevels: [{ phase: 'step-1:2', users: 2 }], poolMax: 5, endedAt: null });
-  for (const [s, phase, users] of [[1, 'step-1:2', 2], [2, 'step-1:2', 2], [3, 'step-2:4', 4]] as const) w.writeSecond(second(s, phase, users));
-  w.writeManifest({ runId: name, scenario: 'steps', scenarioConfig: { shape: { kind: 'steps' } }, phaseLevels: [{ phase: 'step-1:2', users: 2 }], poolMax: 5, endedAt: new Date(START_MS + 3000).toISOString(), stoppedBy: 'completed' });
+  w.writeManifest({
+    runId: name,
+    scenario: 'steps',
+    scenarioConfig: { shape: { kind: 'steps' } },
+    phaseLevels: [{ phase: 'step-1:2', users: 2 }],
+    poolMax: 5,
+    endedAt: null,
+  });
+  for (const [s, phase, users] of [
+    [1, 'step-1:2', 2],
+    [2, 'step-1:2', 2],
+    [3, 'step-2:4', 4],
+  ] as const)
+    w.writeSecond(second(s, phase, users));
+  w.writeManifest({
+    runId: name,
+    scenario: 'steps',
+    scenarioConfig: { shape: { kind: 'steps' } },
+    phaseLevels: [{ phase: 'step-1:2', users: 2 }],
+    poolMax: 5,
+    endedAt: new Date(START_MS + 3000).toISOString(),
+    stoppedBy: 'completed',
+  });
   w.close();
   return w.runDir;
 }

@@ -82,12 +82,36 @@ function pick<T>(v: Record<string, unknown>, keys: readonly (keyof T & string)[]
 
 const ENDPOINT_KEYS = ['count', 'errors', 'bytes', 'p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'cancelled'] as const satisfies readonly (keyof EndpointSecond)[];
 const CONTAINER_KEYS = [
-  'cpuCores', 'cpuLimitUtilization', 'cpuLimitCores', 'throttledRatio', 'memoryWorkingSetBytes', 'memoryRssBytes', 'memoryLimitBytes', 'restarts', 'oomKills', 'ageMs',
+  'cpuCores',
+  'cpuLimitUtilization',
+  'cpuLimitCores',
+  'throttledRatio',
+  'memoryWorkingSetBytes',
+  'memoryRssBytes',
+  'memoryLimitBytes',
+  'restarts',
+  'oomKills',
+  'ageMs',
 ] as const satisfies readonly (keyof ContainerPoint)[];
 const POSTGRES_KEYS = [
-  'maxConnections', 'connectionsByState', 'connectionsByApp', 'waitingByType', 'ungrantedLocks', 'blockedSessions', 'idleInTransaction', 'oldestIdleInTransactionSeconds', 'autovacuumWorkers',
+  'maxConnections',
+  'connectionsByState',
+  'connectionsByApp',
+  'waitingByType',
+  'ungrantedLocks',
+  'blockedSessions',
+  'idleInTransaction',
+  'oldestIdleInTransactionSeconds',
+  'autovacuumWorkers',
 ] as const satisfies readonly (keyof PostgresPoint)[];
-const RATE_KEYS = ['checkpointsTimed', 'checkpointsReq', 'buffersCheckpoint', 'buffersBackend', 'checkpointWriteMs', 'checkpointSyncMs'] as const satisfies readonly (keyof PostgresRates)[];
+const RATE_KEYS = [
+  'checkpointsTimed',
+  'checkpointsReq',
+  'buffersCheckpoint',
+  'buffersBackend',
+  'checkpointWriteMs',
+  'checkpointSyncMs',
+] as const satisfies readonly (keyof PostgresRates)[];
 const HOST_KEYS = ['cpuUtilization', 'iowaitRatio'] as const satisfies readonly (keyof HostPoint)[];
 
 /** A failing sampler writes `{ error }` in place of its section; such seconds carry no samples. */
@@ -131,7 +155,8 @@ const intern = (s: string): string => interned.get(s) ?? (interned.set(s, s), s)
 function fleetWorkers(v: unknown): SeriesPoint['workers'] {
   if (!isObj(v)) return undefined;
   const out: Record<string, { cpuCores: number; hostCores: number }> = {};
-  for (const [k, w] of Object.entries(v)) if (isObj(w) && typeof w.cpuCores === 'number' && typeof w.hostCores === 'number') out[k] = { cpuCores: w.cpuCores, hostCores: w.hostCores };
+  for (const [k, w] of Object.entries(v))
+    if (isObj(w) && typeof w.cpuCores === 'number' && typeof w.hostCores === 'number') out[k] = { cpuCores: w.cpuCores, hostCores: w.hostCores };
   return Object.keys(out).length ? out : undefined;
 }
 
@@ -174,7 +199,10 @@ export class RunFormatError extends LoadscopeError {
     readonly runDir: string,
     readonly foundVersion: unknown,
   ) {
-    super('RUN_FORMAT_UNSUPPORTED', `${runDir}: run format version ${JSON.stringify(foundVersion)} is not supported; this loadscope reads versions ${SUPPORTED_FORMAT_VERSIONS.join(', ')} (current ${FORMAT_VERSION})`);
+    super(
+      'RUN_FORMAT_UNSUPPORTED',
+      `${runDir}: run format version ${JSON.stringify(foundVersion)} is not supported; this loadscope reads versions ${SUPPORTED_FORMAT_VERSIONS.join(', ')} (current ${FORMAT_VERSION})`,
+    );
   }
 }
 
@@ -185,7 +213,10 @@ function readManifest(runDir: string): RunManifest | null {
   const version = isObj(raw) ? (raw.formatVersion ?? 1) : undefined;
   if (typeof version !== 'number' || !SUPPORTED_FORMAT_VERSIONS.includes(version)) throw new RunFormatError(runDir, version);
   const parsed = runManifestSchema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(`${runDir}/manifest.json does not match run format ${version}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new UsageError(
+      `${runDir}/manifest.json does not match run format ${version}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -273,5 +304,12 @@ export function readRunRecord(runDir: string): LoadedRun {
   // a fleet run that lost a worker (docs/DISTRIBUTED.md): what ran is recorded, but not the planned load
   for (const l of lostWorkers(m)) reasons.push(`partial run: load worker ${l.name} lost (${l.reason})`);
   if (!series.length) reasons.push('no seconds were recorded');
-  return { runDir, manifest: m, record: { startMs: startMsOf(m, series, events), series, histograms, events }, summary, incomplete: reasons.length > 0, incompleteReasons: reasons };
+  return {
+    runDir,
+    manifest: m,
+    record: { startMs: startMsOf(m, series, events), series, histograms, events },
+    summary,
+    incomplete: reasons.length > 0,
+    incompleteReasons: reasons,
+  };
 }

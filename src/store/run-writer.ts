@@ -66,7 +66,12 @@ export class RunWriter {
     try {
       mkdirSync(this.runDir, { recursive: true });
       const open = (f: string): number => openSync(join(this.runDir, f), 'a');
-      this.fds = { series: open('series.ndjson'), hist: open('histograms.ndjson'), events: open('events.ndjson'), history: open(`${scenario}_stats_history.csv`) };
+      this.fds = {
+        series: open('series.ndjson'),
+        hist: open('histograms.ndjson'),
+        events: open('events.ndjson'),
+        history: open(`${scenario}_stats_history.csv`),
+      };
       writeSync(this.fds.history, `${HISTORY_HEADER}\n`);
       // `latest` is replaced atomically: a new symlink renamed over the old one
       const tmp = join(outDir, `.latest-${process.pid}`);
@@ -205,7 +210,11 @@ export class RunWriter {
   finish(): RunSummary {
     const summary = this.summary();
     if (this.closed) return summary;
-    const stats = [STATS_HEADER, ...[...this.totals].map(([n, t]) => statsRow(t.method, n, t, summary.durationS)), statsRow('', 'Aggregated', this.aggregate, summary.durationS)];
+    const stats = [
+      STATS_HEADER,
+      ...[...this.totals].map(([n, t]) => statsRow(t.method, n, t, summary.durationS)),
+      statsRow('', 'Aggregated', this.aggregate, summary.durationS),
+    ];
     writeFileSync(join(this.runDir, `${this.scenario}_stats.csv`), `${stats.join('\n')}\n`);
     writeFileSync(join(this.runDir, `${this.scenario}_failures.csv`), `${[FAILURES_HEADER, ...failuresRows(this.failures)].join('\n')}\n`);
     writeFileSync(join(this.runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

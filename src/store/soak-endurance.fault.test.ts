@@ -144,14 +144,37 @@ describe('soak endurance of the sampling scheduler + run writer (28,800 ticks)',
     const hist = createLatencyHistogram();
     const sample = (i: number): SecondSample => {
       const endpoints = new Map<string, EndpointSecond>();
-      if (i < LINES_ONLY) return { startMs: clock.t - i * 1000, tMs: clock.t, elapsedS: i, phase: 'hold', activeUsers: 200, endpoints, failures: {}, droppedLate: 0, cpuCores: 0.2, final: false };
+      if (i < LINES_ONLY)
+        return {
+          startMs: clock.t - i * 1000,
+          tMs: clock.t,
+          elapsedS: i,
+          phase: 'hold',
+          activeUsers: 200,
+          endpoints,
+          failures: {},
+          droppedLate: 0,
+          cpuCores: 0.2,
+          final: false,
+        };
       const n = names[i % names.length]!;
       hist.reset();
       for (let j = 0; j < 20; j++) hist.recordValue(1000 + ((i * 31 + j * 17) % 50_000));
       const errors = zeroErrors();
       if (i % 97 === 0) errors['5xx'] = 1;
       endpoints.set(n, { method: n === 'lock_proof' ? 'POST' : 'GET', count: 20, errors, bytes: 4096, hist } as unknown as EndpointSecond);
-      return { startMs: clock.t - i * 1000, tMs: clock.t, elapsedS: i, phase: 'hold', activeUsers: 200, endpoints, failures: i % 97 === 0 ? { 'GET\thealth\tHTTP 500': 1 } : {}, droppedLate: 0, cpuCores: 0.2, final: false };
+      return {
+        startMs: clock.t - i * 1000,
+        tMs: clock.t,
+        elapsedS: i,
+        phase: 'hold',
+        activeUsers: 200,
+        endpoints,
+        failures: i % 97 === 0 ? { 'GET\thealth\tHTTP 500': 1 } : {},
+        droppedLate: 0,
+        cpuCores: 0.2,
+        final: false,
+      };
     };
     const step = async (): Promise<void> => {
       await clock.fire();

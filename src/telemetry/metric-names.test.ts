@@ -11,7 +11,10 @@ describe('promName (OTel-JS Prometheus exporter rules)', () => {
     [{ name: 'loadscope.requests', kind: 'counter' }, ['loadscope_requests_total']],
     [{ name: 'already_total', kind: 'counter' }, ['already_total']],
     [{ name: 'a-b..c', kind: 'observableGauge' }, ['a_b_c']],
-    [{ name: 'http.client.request.duration', kind: 'histogram' }, ['http_client_request_duration_bucket', 'http_client_request_duration_sum', 'http_client_request_duration_count']],
+    [
+      { name: 'http.client.request.duration', kind: 'histogram' },
+      ['http_client_request_duration_bucket', 'http_client_request_duration_sum', 'http_client_request_duration_count'],
+    ],
   ])('%o → %o', (def, series) => {
     expect(promSeriesNames(def)).toEqual(series);
   });

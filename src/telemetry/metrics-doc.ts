@@ -14,7 +14,9 @@ function cell(s: string): string {
 
 function row(d: MetricDef): string {
   const labels = d.attributes.map(promLabel).join(', ');
-  const prom = promSeriesNames(d).map((n) => `\`${n}\``).join('<br>');
+  const prom = promSeriesNames(d)
+    .map((n) => `\`${n}\``)
+    .join('<br>');
   const buckets = d.buckets ? ` Buckets: ${d.buckets.join(', ')}.` : '';
   return `| \`${d.name}\` | ${d.kind} | \`${d.unit}\` | ${cell(labels)} | ${prom} (${promType(d)}) | ${cell(d.description + buckets)} |`;
 }

@@ -19,19 +19,47 @@ const snapshot: SampleSnapshot = {
   tMs: 1_000,
   containers: {
     app: {
-      service: 'app', containerId: 'c1', readMs: 1000, ageMs: 0, cgroup: 'v1', cpuCores: 0.75, cpuLimitUtilization: 0.5, cpuLimitCores: 1.5,
-      cpuUserSeconds: 3.7, cpuSystemSeconds: 2.05, throttlingPeriods: 1010, throttledPeriods: 103, throttledSeconds: 2.56, throttledRatio: 0.3,
-      memoryUsageBytes: 268435456, memoryWorkingSetBytes: 201326592, memoryRssBytes: 150994944, memoryLimitBytes: 536870912,
-      memoryAvailableBytes: 335544320, networkRxBytes: null, networkTxBytes: null, blockReadBytes: 11534336, blockWriteBytes: 23068672,
-      pids: 23, restarts: 1, oomKills: 0,
+      service: 'app',
+      containerId: 'c1',
+      readMs: 1000,
+      ageMs: 0,
+      cgroup: 'v1',
+      cpuCores: 0.75,
+      cpuLimitUtilization: 0.5,
+      cpuLimitCores: 1.5,
+      cpuUserSeconds: 3.7,
+      cpuSystemSeconds: 2.05,
+      throttlingPeriods: 1010,
+      throttledPeriods: 103,
+      throttledSeconds: 2.56,
+      throttledRatio: 0.3,
+      memoryUsageBytes: 268435456,
+      memoryWorkingSetBytes: 201326592,
+      memoryRssBytes: 150994944,
+      memoryLimitBytes: 536870912,
+      memoryAvailableBytes: 335544320,
+      networkRxBytes: null,
+      networkTxBytes: null,
+      blockReadBytes: 11534336,
+      blockWriteBytes: 23068672,
+      pids: 23,
+      restarts: 1,
+      oomKills: 0,
     },
   },
   postgres: {
-    canReadAllStats: true, maxConnections: 100,
+    canReadAllStats: true,
+    maxConnections: 100,
     connectionsByState: { active: 3, idle: 2, 'idle in transaction': 1 },
     connectionsByApp: { archiveorigin: { active: 3, idle: 2, 'idle in transaction': 1 } },
-    waitingByType: { Lock: 1 }, locksByMode: { AccessExclusiveLock: { granted: 1, waiting: 1 } }, ungrantedLocks: 1, blockedSessions: 1,
-    oldestXactAgeSeconds: 12.5, idleInTransaction: 1, oldestIdleInTransactionSeconds: 12, totals: { commits: 1234, rollbacks: 5, deadlocks: 0, blksHit: 99999, blksRead: 100, tempBytes: 0 },
+    waitingByType: { Lock: 1 },
+    locksByMode: { AccessExclusiveLock: { granted: 1, waiting: 1 } },
+    ungrantedLocks: 1,
+    blockedSessions: 1,
+    oldestXactAgeSeconds: 12.5,
+    idleInTransaction: 1,
+    oldestIdleInTransactionSeconds: 12,
+    totals: { commits: 1234, rollbacks: 5, deadlocks: 0, blksHit: 99999, blksRead: 100, tempBytes: 0 },
     perSecond: null,
   },
   host: { cpuUtilization: 0.25, cpuCount: 4, memoryUsedBytes: 4e9, memoryTotalBytes: 8e9, refreshDurationMs: 12 },
@@ -107,20 +135,41 @@ describe('Telemetry (real PrometheusExporter)', () => {
     expect(before).not.toContain('loadscope_breaking_point_users{');
     telemetry.setVerdicts({
       partial: true,
-      slo: [{ name: 'p95 <= 500', status: 'pass' }, { name: 'errorRatio <= 0.01', status: 'fail' }, { name: 'goodputRps >= 40', status: 'no-data' }],
-      leaks: [{ service: 'app', slopeBytesPerHour: 3 * 2 ** 20, verdict: 'WARN' }, { service: 'postgres', slopeBytesPerHour: null, verdict: 'INCONCLUSIVE' }],
+      slo: [
+        { name: 'p95 <= 500', status: 'pass' },
+        { name: 'errorRatio <= 0.01', status: 'fail' },
+        { name: 'goodputRps >= 40', status: 'no-data' },
+      ],
+      leaks: [
+        { service: 'app', slopeBytesPerHour: 3 * 2 ** 20, verdict: 'WARN' },
+        { service: 'postgres', slopeBytesPerHour: null, verdict: 'INCONCLUSIVE' },
+      ],
       breakingPointUsers: 120,
     });
     const live = await scrape();
     expect(valueOf(live, 'loadscope_verdicts_partial', {})).toBe(1);
-    expect([['p95 <= 500', 1], ['errorRatio <= 0.01', 0], ['goodputRps >= 40', -1]].map(([slo]) => valueOf(live, 'loadscope_slo_status', { slo: String(slo) }))).toEqual([1, 0, -1]);
+    expect(
+      [
+        ['p95 <= 500', 1],
+        ['errorRatio <= 0.01', 0],
+        ['goodputRps >= 40', -1],
+      ].map(([slo]) => valueOf(live, 'loadscope_slo_status', { slo: String(slo) })),
+    ).toEqual([1, 0, -1]);
     expect(valueOf(live, 'loadscope_leak_slope', { service: 'app' })).toBe(3 * 2 ** 20);
     expect(live).not.toContain('loadscope_leak_slope{run_id="r1",scenario="s",service="postgres"}'); // no fit yet: absent
     expect(valueOf(live, 'loadscope_leak_status', { service: 'app' })).toBe(0.5);
     expect(valueOf(live, 'loadscope_leak_status', { service: 'postgres' })).toBe(-1);
     expect(valueOf(live, 'loadscope_breaking_point_users', {})).toBe(120);
     // the final (post-mortem) verdicts: the fail became a pass, the breaking point was withdrawn, one SLO is gone
-    telemetry.setVerdicts({ partial: false, slo: [{ name: 'p95 <= 500', status: 'pass' }, { name: 'errorRatio <= 0.01', status: 'pass' }], leaks: [], breakingPointUsers: null });
+    telemetry.setVerdicts({
+      partial: false,
+      slo: [
+        { name: 'p95 <= 500', status: 'pass' },
+        { name: 'errorRatio <= 0.01', status: 'pass' },
+      ],
+      leaks: [],
+      breakingPointUsers: null,
+    });
     const final = await scrape();
     expect(valueOf(final, 'loadscope_verdicts_partial', {})).toBe(0);
     expect(valueOf(final, 'loadscope_slo_status', { slo: 'errorRatio <= 0.01' })).toBe(1);
@@ -144,7 +193,11 @@ describe('Telemetry (real PrometheusExporter)', () => {
     const t0 = Date.now();
     const pushed = await telemetry.collectSeries();
     const text = await (await fetch(telemetry.url!)).text();
-    const key = (name: string, labels: Record<string, string>) => `${name}{${Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+    const key = (name: string, labels: Record<string, string>) =>
+      `${name}{${Object.keys(labels)
+        .sort()
+        .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+        .join(',')}}`;
     const scraped = new Map<string, number>();
     for (const line of text.split('\n')) {
       const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
@@ -152,10 +205,14 @@ describe('Telemetry (real PrometheusExporter)', () => {
       const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
       scraped.set(key(m[1]!, labels), Number(m[3] === '+Inf' ? Infinity : m[3]));
     }
-    const ours = new Map(pushed.filter((s) => s.labels.__name__ !== 'target_info').map((s) => {
-      const { __name__, ...labels } = s.labels;
-      return [key(__name__!, labels), s.samples[0]!.value];
-    }));
+    const ours = new Map(
+      pushed
+        .filter((s) => s.labels.__name__ !== 'target_info')
+        .map((s) => {
+          const { __name__, ...labels } = s.labels;
+          return [key(__name__!, labels), s.samples[0]!.value];
+        }),
+    );
     expect(scraped.size).toBeGreaterThan(40);
     expect(ours).toEqual(scraped);
     expect(ours.get(key('loadscope_remote_write_failures_total', { run_id: 'r1', scenario: 'normal' }))).toBe(2);

@@ -82,7 +82,11 @@ export class Telemetry {
     this.common = { run_id: options.runId, scenario: options.scenario };
     this.onDemand = options.collect ? new OnDemandReader() : undefined;
     this.provider = new MeterProvider({
-      resource: resourceFromAttributes({ 'service.name': 'loadscope', 'service.version': options.serviceVersion ?? '0.1.0', 'loadscope.run_id': options.runId }),
+      resource: resourceFromAttributes({
+        'service.name': 'loadscope',
+        'service.version': options.serviceVersion ?? '0.1.0',
+        'loadscope.run_id': options.runId,
+      }),
       readers: [...(exporter ? [exporter] : []), ...(this.onDemand ? [this.onDemand] : [])],
     });
     const meter = this.provider.getMeter('loadscope', options.serviceVersion ?? '0.1.0');
@@ -100,10 +104,12 @@ export class Telemetry {
     this.requests = meter.createCounter(METRICS.requests.name, opts(METRICS.requests));
     this.errors = meter.createCounter(METRICS.errors.name, opts(METRICS.errors));
     this.latency = meter.createHistogram(METRICS.requestDuration.name, opts(METRICS.requestDuration));
-    this.callback = (r) => this.observeAll((key, value, attrs) => {
-      const o = this.observables.get(key);
-      if (o && value !== null && value !== undefined && (Number.isFinite(value) || (Number.isNaN(value) && VERDICT_KEYS.has(key)))) r.observe(o, value, { ...this.common, ...attrs });
-    });
+    this.callback = (r) =>
+      this.observeAll((key, value, attrs) => {
+        const o = this.observables.get(key);
+        if (o && value !== null && value !== undefined && (Number.isFinite(value) || (Number.isNaN(value) && VERDICT_KEYS.has(key))))
+          r.observe(o, value, { ...this.common, ...attrs });
+      });
     meter.addBatchObservableCallback(this.callback, [...this.observables.values()]);
   }
 
@@ -238,7 +244,10 @@ export class Telemetry {
     const pg = s.postgres;
     if (this.sawPostgres) o('pgUp', pg ? 1 : 0);
     if (pg) {
-      o('pgBackends', Object.values(pg.connectionsByState).reduce((x, y) => x + y, 0));
+      o(
+        'pgBackends',
+        Object.values(pg.connectionsByState).reduce((x, y) => x + y, 0),
+      );
       o('pgConnectionMax', pg.maxConnections);
       o('pgCommits', pg.totals.commits);
       o('pgRollbacks', pg.totals.rollbacks);
@@ -286,7 +295,8 @@ function labelsOf(attributes: Attributes): Record<string, string> {
 function toPromSeries(rm: ResourceMetrics, common: Attributes): PromSeries[] {
   const out: PromSeries[] = [];
   let atMs = 0;
-  const push = (name: string, labels: Record<string, string>, value: number, timestampMs: number) => out.push({ labels: { __name__: name, ...labels }, samples: [{ value, timestampMs }] });
+  const push = (name: string, labels: Record<string, string>, value: number, timestampMs: number) =>
+    out.push({ labels: { __name__: name, ...labels }, samples: [{ value, timestampMs }] });
   for (const scope of rm.scopeMetrics) {
     for (const m of scope.metrics) {
       const name = promName({ name: m.descriptor.name, kind: kindOf(m) });

@@ -5,11 +5,24 @@ import { decodeWriteRequest, encodeWriteRequest, REMOTE_WRITE_HEADERS, type Prom
 
 const series: PromSeries[] = [
   {
-    labels: { scenario: 'normal', __name__: 'loadscope_requests_total', run_id: '20261202-171300-normal-ab12', endpoint: 'GET /items', status_class: '2xx', phase: 'steady' },
+    labels: {
+      scenario: 'normal',
+      __name__: 'loadscope_requests_total',
+      run_id: '20261202-171300-normal-ab12',
+      endpoint: 'GET /items',
+      status_class: '2xx',
+      phase: 'steady',
+    },
     samples: [{ value: 1234, timestampMs: 1_796_231_782_006 }],
   },
   { labels: { __name__: 'http_client_request_duration_bucket', run_id: 'r', le: '+Inf' }, samples: [{ value: 7, timestampMs: 1_796_231_787_006 }] },
-  { labels: { __name__: 'loadscope_postgresql_oldest_xact_age', run_id: 'r', note: 'quotes " and \\ and ünïcode' }, samples: [{ value: 12.5, timestampMs: 1 }, { value: Number.POSITIVE_INFINITY, timestampMs: 2 }] },
+  {
+    labels: { __name__: 'loadscope_postgresql_oldest_xact_age', run_id: 'r', note: 'quotes " and \\ and ünïcode' },
+    samples: [
+      { value: 12.5, timestampMs: 1 },
+      { value: Number.POSITIVE_INFINITY, timestampMs: 2 },
+    ],
+  },
 ];
 
 describe('remote-write codec (prometheus-remote-write + snappyjs)', () => {
@@ -25,7 +38,13 @@ describe('remote-write codec (prometheus-remote-write + snappyjs)', () => {
 
   it('compresses: a body of many similar series is much smaller than their labels as text', () => {
     const many: PromSeries[] = Array.from({ length: 500 }, (_, i) => ({
-      labels: { __name__: 'http_client_request_duration_bucket', run_id: '20261202-171300-normal-ab12', scenario: 'normal', endpoint: 'GET /items', le: String(i) },
+      labels: {
+        __name__: 'http_client_request_duration_bucket',
+        run_id: '20261202-171300-normal-ab12',
+        scenario: 'normal',
+        endpoint: 'GET /items',
+        le: String(i),
+      },
       samples: [{ value: i, timestampMs: 1_796_231_782_006 }],
     }));
     const body = encodeWriteRequest(many);
@@ -38,6 +57,10 @@ describe('remote-write codec (prometheus-remote-write + snappyjs)', () => {
   });
 
   it('declares the remote-write 1.0 headers', () => {
-    expect(REMOTE_WRITE_HEADERS).toEqual({ 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' });
+    expect(REMOTE_WRITE_HEADERS).toEqual({
+      'Content-Type': 'application/x-protobuf',
+      'Content-Encoding': 'snappy',
+      'X-Prometheus-Remote-Write-Version': '0.1.0',
+    });
   });
 });

@@ -32,7 +32,9 @@ const byName = (a: WireLabel, b: WireLabel): number => (a.name < b.name ? -1 : a
 export function encodeWriteRequest(series: readonly PromSeries[]): Uint8Array {
   const payload = {
     timeseries: series.map((s) => ({
-      labels: Object.entries(s.labels).map(([name, value]) => ({ name, value })).sort(byName),
+      labels: Object.entries(s.labels)
+        .map(([name, value]) => ({ name, value }))
+        .sort(byName),
       samples: s.samples.map((p) => ({ value: p.value, timestamp: p.timestampMs })),
     })),
   };

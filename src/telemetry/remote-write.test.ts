@@ -70,7 +70,11 @@ describe('RemoteWriter', () => {
     expect(values.length).toBeGreaterThanOrEqual(4);
     expect(values).toEqual(values.map((_, i) => i + 1)); // in order, the last one being the final push
     expect(stats).toMatchObject({ pushes: values.length, failures: 0, samplesSent: values.length });
-    expect(rx.received[0]!.headers).toMatchObject({ 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' });
+    expect(rx.received[0]!.headers).toMatchObject({
+      'content-type': 'application/x-protobuf',
+      'content-encoding': 'snappy',
+      'x-prometheus-remote-write-version': '0.1.0',
+    });
     expect(failures).toEqual([]);
     // stopped: no push afterwards
     await sleep(120);

@@ -36,7 +36,10 @@ export interface RemoteWriterOptions {
 export const REMOTE_WRITE_DEFAULTS = { maxAttempts: 3, backoffMs: 250, timeoutMs: 5000 } as const;
 
 class PushError extends Error {
-  constructor(message: string, readonly retryable: boolean) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
     super(message);
   }
 }
@@ -114,7 +117,12 @@ export class RemoteWriter {
   private async post(body: Uint8Array): Promise<void> {
     let res: Response;
     try {
-      res = await fetch(this.o.url, { method: 'POST', headers: { ...REMOTE_WRITE_HEADERS, 'User-Agent': 'loadscope' }, body, signal: AbortSignal.timeout(this.timeoutMs) });
+      res = await fetch(this.o.url, {
+        method: 'POST',
+        headers: { ...REMOTE_WRITE_HEADERS, 'User-Agent': 'loadscope' },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       throw new PushError(e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message), true);

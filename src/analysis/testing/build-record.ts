@@ -18,7 +18,14 @@ export interface SecondSpec {
 export const T0_MS = 1_700_000_000_000;
 
 export function encodeMs(values: readonly number[]): string {
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32, autoResize: false, useWebAssembly: false });
+  const h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+    bitBucketSize: 32,
+    autoResize: false,
+    useWebAssembly: false,
+  });
   for (const v of values) h.recordValue(Math.min(60_000_000, Math.max(1, Math.round(v * 1000))));
   return hdr.encodeIntoCompressedBase64(h);
 }
@@ -42,7 +49,15 @@ export function buildRecord(seconds: readonly SecondSpec[], events: RunEvent[] =
       total.count += lat.length;
       for (const [k, v] of Object.entries(errors)) (total.errors as Record<string, number>)[k] = (total.errors[k] ?? 0) + v;
     }
-    const p: SeriesPoint = { tMs, elapsedS, phase: s.phase, activeUsers: s.users, endpoints, total, generator: { cpuCores: s.cpuCores ?? 0.2, droppedLate: s.droppedLate ?? 0 } };
+    const p: SeriesPoint = {
+      tMs,
+      elapsedS,
+      phase: s.phase,
+      activeUsers: s.users,
+      endpoints,
+      total,
+      generator: { cpuCores: s.cpuCores ?? 0.2, droppedLate: s.droppedLate ?? 0 },
+    };
     if (s.containers) p.containers = s.containers;
     if (s.postgres !== undefined) p.postgres = s.postgres;
     series.push(p);

@@ -4,7 +4,16 @@ import { buildRecord, type SecondSpec } from './build-record.ts';
 import type { ContainerPoint, RunRecord } from '../types.ts';
 
 export const container = (over: Partial<ContainerPoint> = {}): ContainerPoint => ({
-  cpuCores: 0.5, cpuLimitUtilization: 0.5, cpuLimitCores: 1, throttledRatio: 0, memoryWorkingSetBytes: 300e6, memoryLimitBytes: 1e9, restarts: 0, oomKills: 0, ageMs: 100, ...over,
+  cpuCores: 0.5,
+  cpuLimitUtilization: 0.5,
+  cpuLimitCores: 1,
+  throttledRatio: 0,
+  memoryWorkingSetBytes: 300e6,
+  memoryLimitBytes: 1e9,
+  restarts: 0,
+  oomKills: 0,
+  ageMs: 100,
+  ...over,
 });
 
 /**
@@ -24,7 +33,14 @@ export function steppedRun(seed = 1, o: { spikeAtStep?: number; genCpu?: number 
       const spike = o.spikeAtStep === k && s >= 40 && s < 48;
       const lat = Array.from({ length: Math.max(1, rps) }, () => (spike ? 5000 : latMs) * Math.exp(0.05 * normal(rng)));
       const timeouts = rho >= 1 ? Math.round(0.05 * lat.length) : 0;
-      specs.push({ phase: `step-${k}:${users}`, users, latenciesMs: { api: lat }, errors: { api: { timeout: timeouts } }, cpuCores: o.genCpu ?? 0.3, containers: { app: container({ cpuLimitUtilization: Math.min(0.8, 0.1 * k) }) } });
+      specs.push({
+        phase: `step-${k}:${users}`,
+        users,
+        latenciesMs: { api: lat },
+        errors: { api: { timeout: timeouts } },
+        cpuCores: o.genCpu ?? 0.3,
+        containers: { app: container({ cpuLimitUtilization: Math.min(0.8, 0.1 * k) }) },
+      });
     }
   }
   return buildRecord(specs);

@@ -49,7 +49,10 @@ export function registerAnalyzeCommands(program: Command, setCode: (c: number) =
         process.stdout.write(`${lines.join('\n')}\n`);
       }
       const code = exitCodeForVerdict(a.verdict, flags.strict);
-      if (a.verdict === 'inconclusive') process.stderr.write(`loadscope: verdict inconclusive — not enough evidence; exit ${code}${flags.strict ? ' (--strict)' : ' (use --strict to fail)'}\n`);
+      if (a.verdict === 'inconclusive')
+        process.stderr.write(
+          `loadscope: verdict inconclusive — not enough evidence; exit ${code}${flags.strict ? ' (--strict)' : ' (use --strict to fail)'}\n`,
+        );
       setCode(code);
     });
 

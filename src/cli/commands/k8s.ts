@@ -6,10 +6,12 @@ import { DEFAULT_COORDINATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_WORKER_IMAGE } fro
 import { k8sManifest } from '../../run/k8s-manifest.ts';
 import { ExitCode } from '../exit-codes.ts';
 
-const integer = (flag: string) => (v: string): number => {
-  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${flag} must be a whole number`);
-  return Number(v);
-};
+const integer =
+  (flag: string) =>
+  (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${flag} must be a whole number`);
+    return Number(v);
+  };
 
 interface ManifestFlags {
   workers: number;
@@ -27,14 +29,17 @@ export function registerK8sCommand(program: Command, setCode: (c: number) => voi
     .command('manifest')
     .description('print the Secret, coordinator Service and Indexed Job of N workers for SCENARIO, for kubectl apply / GitOps (talks to no cluster)')
     .argument('<scenario>', 'a scenario of the config')
-    .requiredOption('--workers <n>', 'number of workers (the Job\'s completions and parallelism)', integer('--workers'))
+    .requiredOption('--workers <n>', "number of workers (the Job's completions and parallelism)", integer('--workers'))
     .option('--image <ref>', `worker image (default ${DEFAULT_WORKER_IMAGE})`)
     .option('--namespace <ns>', `namespace (default ${DEFAULT_NAMESPACE})`)
     .option('--coordinator-url <url>', 'a coordinator outside the cluster, as the pods reach it (then no Service is printed)')
     .option('--coordinator-port <port>', `port of the in-cluster coordinator's Service (default ${DEFAULT_COORDINATOR_PORT})`, integer('--coordinator-port'))
     .option('--run-id <id>', 'run id for names and labels (default: a new one)')
     .option('-c, --config <path>', 'config file', DEFAULT_CONFIG_PATH)
-    .addHelpText('after', '\nThe token is $LOADSCOPE_WORKER_TOKEN when set, else a new random one (printed in the Secret).\n\nExamples:\n  loadscope k8s manifest normal --workers 3 | kubectl apply -f -\n  loadscope k8s manifest normal --workers 5 --namespace perf --image registry.example/loadscope:dev\n')
+    .addHelpText(
+      'after',
+      '\nThe token is $LOADSCOPE_WORKER_TOKEN when set, else a new random one (printed in the Secret).\n\nExamples:\n  loadscope k8s manifest normal --workers 3 | kubectl apply -f -\n  loadscope k8s manifest normal --workers 5 --namespace perf --image registry.example/loadscope:dev\n',
+    )
     .action((scenario: string, { config: configPath, ...flags }: ManifestFlags) => {
       const config = loadConfigFile(resolveInputPath(configPath), { scenario, env: process.env });
       const yaml = k8sManifest({ ...flags, config, scenario, env: process.env });

@@ -23,7 +23,8 @@ interface RunFlags {
   engine?: string;
 }
 
-const RUN_EXAMPLES = '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run peak --time-scale 0.05 --json > peak.json\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n  loadscope run normal --remote-write http://127.0.0.1:9090/api/v1/write\n  loadscope run peak --workers 3            # 3 worker processes, merged into one result\n';
+const RUN_EXAMPLES =
+  '\nExamples:\n  loadscope run normal --time-scale 0.2\n  loadscope run peak --time-scale 0.05 --json > peak.json\n  loadscope run stress -c compose/loadscope.yaml --out results\n  loadscope run normal --target http://127.0.0.1:8000\n  loadscope run normal --remote-write http://127.0.0.1:9090/api/v1/write\n  loadscope run peak --workers 3            # 3 worker processes, merged into one result\n';
 
 /** Options shared by `run` and `demo`. */
 function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
@@ -36,8 +37,14 @@ function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
     .option('--metrics-host <host>', 'address of the Prometheus endpoint (loopback unless you ask otherwise)', DEFAULT_METRICS.host)
     .option('--metrics-port <port>', 'port of the Prometheus endpoint', String(DEFAULT_METRICS.port))
     .option('--no-metrics', 'do not serve /metrics during the run')
-    .option('--remote-write <url>', 'also push the metrics to this Prometheus remote-write endpoint (e.g. http://127.0.0.1:9090/api/v1/write; loopback unless in allowTargets); replaces remoteWrite.url of the config')
-    .option('--strict', 'no soft outcomes: an SLO the scenario cannot produce by design (e.g. more req/s than its users can send) is an error (exit 2 before anything starts), and an inconclusive verdict exits 1 as with analyze --strict')
+    .option(
+      '--remote-write <url>',
+      'also push the metrics to this Prometheus remote-write endpoint (e.g. http://127.0.0.1:9090/api/v1/write; loopback unless in allowTargets); replaces remoteWrite.url of the config',
+    )
+    .option(
+      '--strict',
+      'no soft outcomes: an SLO the scenario cannot produce by design (e.g. more req/s than its users can send) is an error (exit 2 before anything starts), and an inconclusive verdict exits 1 as with analyze --strict',
+    )
     .option('--workers <n>', 'split the load over N worker processes (users or rate split), merged exactly into one result (docs/DISTRIBUTED.md)')
     .option('--engine <name>', `where the --workers run: ${ENGINE_NAMES.join(', ')} (default ${DEFAULT_ENGINE})`)
     .option('--json', 'print a JSON summary (runId, runDir, reportPath, verdict, slo, capacity, leaks, summary) on stdout; progress goes to stderr');
@@ -63,17 +70,24 @@ const DEMO_TIME_SCALE = 0.17;
  * `run` exits with the verdict (CI gates on it); `demo` is a tour: it exits 0 when the run completed and was
  * analysed, whatever the verdict, which it prints.
  */
-async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number) => void, stack?: StackProvider, mode = { verdictDecidesExit: true }): Promise<void> {
+async function runCommand(
+  scenario: string,
+  flags: RunFlags,
+  setCode: (c: number) => void,
+  stack?: StackProvider,
+  mode = { verdictDecidesExit: true },
+): Promise<void> {
   // loaded when a run starts: the load, sampler and stack modules cost every other command ~1 s of start-up
-  const [{ formatSummary }, { preflight }, { runPlanned }, { stackProviderFromEnv }, { jsonResult, startLiveView }, { fleetLoad }, { workerEngine }] = await Promise.all([
-    import('../../run/format-summary.ts'),
-    import('../../run/plan.ts'),
-    import('../../run/run-scenario.ts'),
-    import('../../run/stack-control.ts'),
-    import('../live-view.ts'),
-    import('../../run/drive-fleet.ts'),
-    import('../../run/fleet-engines.ts'),
-  ]);
+  const [{ formatSummary }, { preflight }, { runPlanned }, { stackProviderFromEnv }, { jsonResult, startLiveView }, { fleetLoad }, { workerEngine }] =
+    await Promise.all([
+      import('../../run/format-summary.ts'),
+      import('../../run/plan.ts'),
+      import('../../run/run-scenario.ts'),
+      import('../../run/stack-control.ts'),
+      import('../live-view.ts'),
+      import('../../run/drive-fleet.ts'),
+      import('../../run/fleet-engines.ts'),
+    ]);
   const provider = stack ?? stackProviderFromEnv(process.env);
   const fleet = fleetFlags(flags, workerEngine);
   // every input problem at once (exit 2) before the live view, the signal handlers or anything else starts
@@ -99,7 +113,14 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
   const live = startLiveView({ scenario, plannedS: plan.timeline.durationMs / 1000 }, process.stderr);
   try {
     const load = fleet && fleetLoad({ ...fleet, allowTargets: plan.config.allowTargets });
-    const result = await runPlanned(plan, { outDir: flags.out, keepStack: flags.keepStack, stack: provider, signal: ac.signal, ...live.runOptions, ...(load && { load }) });
+    const result = await runPlanned(plan, {
+      outDir: flags.out,
+      keepStack: flags.keepStack,
+      stack: provider,
+      signal: ac.signal,
+      ...live.runOptions,
+      ...(load && { load }),
+    });
     live.close();
     if (flags.json) {
       process.stderr.write(formatSummary(result));
@@ -107,7 +128,15 @@ async function runCommand(scenario: string, flags: RunFlags, setCode: (c: number
     } else process.stdout.write(formatSummary(result));
     // Aborted wins; otherwise the verdict decides for `run` (0 pass/inconclusive, 1 fail/invalid).
     // a lost load worker (fleet run) is an infrastructure failure: the run is partial whatever its verdict says
-    setCode(result.stoppedBy === 'signal' ? ExitCode.Aborted : !result.analysis || result.stoppedBy === 'worker-lost' ? ExitCode.Infrastructure : mode.verdictDecidesExit ? exitCodeForVerdict(result.analysis.verdict, flags.strict) : ExitCode.Ok);
+    setCode(
+      result.stoppedBy === 'signal'
+        ? ExitCode.Aborted
+        : !result.analysis || result.stoppedBy === 'worker-lost'
+          ? ExitCode.Infrastructure
+          : mode.verdictDecidesExit
+            ? exitCodeForVerdict(result.analysis.verdict, flags.strict)
+            : ExitCode.Ok,
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

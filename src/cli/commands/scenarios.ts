@@ -36,14 +36,27 @@ const pct = (r: number): string => `${+(r * 100).toFixed(3)}%`;
 export function scenarioRows(cfg: ResolvedConfig): ScenarioRow[] {
   return Object.entries(cfg.scenarios).map(([name, sc]) => {
     const s = sc.shape;
-    const base = { name, shape: s.kind, total: d(planShape(s, 1).durationMs), thinkTime: thinkText(sc), slo: sloText(sc), stopOnBreak: sc.stopOnBreak, config: sc };
+    const base = {
+      name,
+      shape: s.kind,
+      total: d(planShape(s, 1).durationMs),
+      thinkTime: thinkText(sc),
+      slo: sloText(sc),
+      stopOnBreak: sc.stopOnBreak,
+      config: sc,
+    };
     switch (s.kind) {
       case 'ramp':
         return { ...base, users: String(s.users), rampUp: d(s.rampUpMs), duration: d(s.durationMs) };
       case 'steps':
         return { ...base, users: s.users.join('→'), rampUp: `${d(s.rampUpMs)}/level`, duration: `${d(s.holdMs)}/level` };
       case 'spike':
-        return { ...base, users: `${s.baseUsers} (spikes ${s.spikeUsers})`, rampUp: '-', duration: `${d(s.durationMs)}, ${d(s.spikeForMs)} spike every ${d(s.everyMs)}` };
+        return {
+          ...base,
+          users: `${s.baseUsers} (spikes ${s.spikeUsers})`,
+          rampUp: '-',
+          duration: `${d(s.durationMs)}, ${d(s.spikeForMs)} spike every ${d(s.everyMs)}`,
+        };
       case 'constant-rate':
         return { ...base, users: `${s.rateRps} req/s (≤${s.maxInFlight} in flight)`, rampUp: '-', duration: d(s.durationMs) };
     }
@@ -71,7 +84,14 @@ export function formatScenarioTable(rows: readonly ScenarioRow[]): string {
   const head = ['scenario', 'shape', 'users', 'ramp-up', 'duration / hold', 'total', 'think time', 'SLO', 'stopOnBreak'];
   const table = [head, ...rows.map((r) => [r.name, r.shape, r.users, r.rampUp, r.duration, r.total, r.thinkTime, r.slo, r.stopOnBreak ? 'yes' : 'no'])];
   const widths = head.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
-  return `${table.map((row) => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
+  return `${table
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 export function registerScenariosCommand(program: Command, setCode: (c: number) => void): void {

@@ -16,7 +16,9 @@ export function registerStackCommands(program: Command, _setCode: (code: number)
     .option('--health-timeout <ms>', 'deadline per service to become healthy, in ms', String(DEFAULT_HEALTH_TIMEOUT_MS))
     .addHelpText('after', '\nExamples:\n  loadscope up\n  LOADSCOPE_APP_PORT=8001 loadscope up -f compose/stack.yml\n')
     .action(async (opts: { compose: string; runId: string; healthTimeout: string }) => {
-      const services = await (await stackControl()).stackUp({ composePath: opts.compose, runId: opts.runId, healthTimeoutMs: Number(opts.healthTimeout), env: process.env, log });
+      const services = await (
+        await stackControl()
+      ).stackUp({ composePath: opts.compose, runId: opts.runId, healthTimeoutMs: Number(opts.healthTimeout), env: process.env, log });
       for (const s of services) process.stdout.write(`${s.name}\t${s.containerId.slice(0, 12)}\thealthy\n`);
       process.stdout.write(`stack up (run ${opts.runId}); stop it with: loadscope down\n`);
     });

@@ -8,7 +8,9 @@ import { ExitCode } from '../exit-codes.ts';
 export function registerWorkerCommand(program: Command, setCode: (c: number) => void): void {
   program
     .command('worker')
-    .description(`run one worker of a distributed run (started by \`loadscope run --workers N\`; reads ${WORKER_COORDINATOR_ENV}, ${WORKER_INDEX_ENV}, ${WORKER_TOKEN_ENV})`)
+    .description(
+      `run one worker of a distributed run (started by \`loadscope run --workers N\`; reads ${WORKER_COORDINATOR_ENV}, ${WORKER_INDEX_ENV}, ${WORKER_TOKEN_ENV})`,
+    )
     .action(async () => {
       // stderr is often a pipe to the coordinator's engine: once that is gone, writes fail (EPIPE). The worker's
       // log must not end its load: it stops by its plan or deadline (docs/DISTRIBUTED.md)

@@ -16,7 +16,18 @@ const assignment: Assignment = {
   target: 'http://127.0.0.1:1',
   allowTargets: [],
 };
-const second: WorkerSecond = { elapsedS: 1, final: false, phase: 'hold', activeUsers: 1, cpuCores: 0.2, hostCores: 2, host: 'h', startedAtMs: 1, data: { endpoints: {}, failures: {}, droppedLate: 0 }, events: [] };
+const second: WorkerSecond = {
+  elapsedS: 1,
+  final: false,
+  phase: 'hold',
+  activeUsers: 1,
+  cpuCores: 0.2,
+  hostCores: 2,
+  host: 'h',
+  startedAtMs: 1,
+  data: { endpoints: {}, failures: {}, droppedLate: 0 },
+  events: [],
+};
 
 let coord: Coordinator | undefined;
 const received: [number, WorkerSecond][] = [];

@@ -24,7 +24,13 @@ describe('docker worker engine (real Docker)', () => {
   beforeAll(async () => {
     runtime = await realRuntime();
     // first build: debootstrap + Node .deb + npm ci, ~3 min on this 2-core machine; later ones only when src/ changed
-    ensured = await ensureImages({ runtime, composeDir: join(PACKAGE_ROOT, 'compose'), ...imageBuildSettings(process.env), log: () => undefined, refs: [WORKER_IMAGE_REF] });
+    ensured = await ensureImages({
+      runtime,
+      composeDir: join(PACKAGE_ROOT, 'compose'),
+      ...imageBuildSettings(process.env),
+      log: () => undefined,
+      refs: [WORKER_IMAGE_REF],
+    });
     engine = new DockerEngine({ runtime, project: 'it-fleet', deadlineGraceMs: 5_000, stopTimeoutS: 2 });
     // a stand-in coordinator on the host's loopback that refuses every worker (401)
     coordinator = createServer((_req, res) => res.writeHead(401).end());

@@ -105,7 +105,7 @@ describe('DockerEngine', () => {
     expect(runContainers(runtime)).toEqual([]);
   });
 
-  it('forwards each worker\'s output lines with its index', async () => {
+  it("forwards each worker's output lines with its index", async () => {
     const c = clock();
     const runtime = new FakeContainerRuntime({ images: [WORKER_IMAGE_REF] });
     const spec = specFor(c);

@@ -4,7 +4,17 @@
 import { realClock, type Clock } from '../../common/clock.ts';
 import { LABEL_RUN, managedLabels, runSuffix } from '../../stack/labels.ts';
 import type { ContainerEvent, ContainerRuntime } from '../../stack/runtime/port.ts';
-import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER, WORKER_ARGS, WORKER_IMAGE_REF, workerEnv, type Fleet, type FleetSpec, type WorkerEngine, type WorkerExit } from './port.ts';
+import {
+  FLEET_LABEL_ROLE,
+  FLEET_ROLE_WORKER,
+  WORKER_ARGS,
+  WORKER_IMAGE_REF,
+  workerEnv,
+  type Fleet,
+  type FleetSpec,
+  type WorkerEngine,
+  type WorkerExit,
+} from './port.ts';
 
 /** compose/images/loadscope/image.json builds this ref (a unit test holds the two together). */
 export { WORKER_IMAGE_REF } from './port.ts';

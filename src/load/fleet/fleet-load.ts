@@ -272,7 +272,8 @@ class FleetRun {
     }
     const stoppedBy = this.stoppedBy();
     this.emit('stop', { reason: stoppedBy, workers: this.f.count, lost: this.lost.map((l) => l.index) });
-    if (this.asked.size === 0 && this.lost.length === this.f.count) throw new LoadscopeError('LOAD_FAILED', `no worker started: ${this.lost[0]?.reason ?? 'unknown'}`);
+    if (this.asked.size === 0 && this.lost.length === this.f.count)
+      throw new LoadscopeError('LOAD_FAILED', `no worker started: ${this.lost[0]?.reason ?? 'unknown'}`);
     const startedAtMs = this.barrier?.atMs ?? this.clock.nowMs();
     return { startedAtMs, endedAtMs: this.clock.nowMs(), stoppedBy, plannedDurationMs: o.timeline.durationMs, fleet: this.report() };
   }

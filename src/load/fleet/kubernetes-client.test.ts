@@ -14,10 +14,22 @@ describe('workerPod (V1Pod → WorkerPod)', () => {
   });
 
   it('exit code and reason from the terminated container, else the pod reason; unknown phases are Unknown', () => {
-    const oom = pod({ status: { phase: 'Failed', containerStatuses: [{ name: 'worker', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } }] } });
+    const oom = pod({
+      status: {
+        phase: 'Failed',
+        containerStatuses: [
+          { name: 'worker', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } },
+        ],
+      },
+    });
     expect(workerPod(oom)).toMatchObject({ phase: 'Failed', exitCode: 137, reason: 'OOMKilled' });
     expect(workerPod(pod({ status: { phase: 'Failed', reason: 'DeadlineExceeded' } }))).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
-    const pulling = pod({ status: { phase: 'Pending', containerStatuses: [{ name: 'worker', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff' } } }] } });
+    const pulling = pod({
+      status: {
+        phase: 'Pending',
+        containerStatuses: [{ name: 'worker', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff' } } }],
+      },
+    });
     expect(workerPod(pulling)).toMatchObject({ phase: 'Pending', waitingReason: 'ImagePullBackOff' });
     expect(workerPod(pulling).exitCode).toBeUndefined();
     expect(workerPod(pod({ status: { phase: 'Evicting?' } })).phase).toBe('Unknown');

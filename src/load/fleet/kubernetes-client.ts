@@ -7,7 +7,6 @@ import { K8S_COMPLETION_INDEX_KEY, type KubernetesApi, type PodPhase, type Worke
 
 export type { V1Job, V1Pod, V1Secret, V1Service, V1ResourceRequirements } from '@kubernetes/client-node';
 
-
 export interface KubeconfigOptions {
   /** a kubeconfig file; default: $KUBECONFIG, ~/.kube/config or the in-cluster service account */
   kubeconfigPath?: string;

@@ -63,7 +63,9 @@ async function createObjects(api: KubernetesApi, m: WorkerManifests): Promise<vo
     await api.createJob(ns, m.job);
   } catch (err) {
     await Promise.allSettled(undo.map((u) => u()));
-    throw new EngineUnavailableError(`kubernetes: could not start the workers in namespace ${ns}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new EngineUnavailableError(`kubernetes: could not start the workers in namespace ${ns}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -125,7 +127,8 @@ class KubernetesFleet implements Fleet {
       this.seen.add(pod.index);
       if (pod.phase === 'Succeeded' || pod.phase === 'Failed') this.end(podExit(pod, pod.index, this.clock.nowMs()));
       // a worker that can never start (wrong image, missing Secret) ends now, not at the deadline
-      else if (pod.waitingReason && NEVER_STARTS.has(pod.waitingReason)) this.end({ index: pod.index, reason: `pod cannot start: ${pod.waitingReason}`, atMs: this.clock.nowMs() });
+      else if (pod.waitingReason && NEVER_STARTS.has(pod.waitingReason))
+        this.end({ index: pod.index, reason: `pod cannot start: ${pod.waitingReason}`, atMs: this.clock.nowMs() });
     }
     // a pod seen before and gone now without an end (deleted, evicted with its Job) ends its worker
     for (const index of this.seen) if (!present.has(index)) this.end({ index, reason: 'pod gone (deleted or evicted)', atMs: this.clock.nowMs() });

@@ -54,10 +54,15 @@ describe('kubernetes manifests (pure)', () => {
     expect(secret.stringData).toEqual({ [TOKEN_SECRET_KEY]: base.token });
     const env = job.spec?.template.spec?.containers[0]?.env ?? [];
     expect(env.map((e) => e.name).sort()).toEqual([WORKER_COORDINATOR_ENV, WORKER_INDEX_ENV, WORKER_TOKEN_ENV].sort());
-    expect(env.find((e) => e.name === WORKER_TOKEN_ENV)).toEqual({ name: WORKER_TOKEN_ENV, valueFrom: { secretKeyRef: { name: secret.metadata?.name, key: TOKEN_SECRET_KEY } } });
+    expect(env.find((e) => e.name === WORKER_TOKEN_ENV)).toEqual({
+      name: WORKER_TOKEN_ENV,
+      valueFrom: { secretKeyRef: { name: secret.metadata?.name, key: TOKEN_SECRET_KEY } },
+    });
     expect(env.find((e) => e.name === WORKER_COORDINATOR_ENV)?.value).toBe(base.coordinatorUrl);
     // the pod's completion index, through the downward API, under our name for it
-    expect(env.find((e) => e.name === WORKER_INDEX_ENV)?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.annotations['batch.kubernetes.io/job-completion-index']");
+    expect(env.find((e) => e.name === WORKER_INDEX_ENV)?.valueFrom?.fieldRef?.fieldPath).toBe(
+      "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+    );
   });
 
   it('a Service for the coordinator only when it runs in the cluster; it selects the coordinator pod of this run', () => {

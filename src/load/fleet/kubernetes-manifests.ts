@@ -49,7 +49,12 @@ export interface WorkerManifests {
 
 /** DNS-1123 names of one run's objects (lowercase, ≤ 63 with the pod suffix Kubernetes adds). */
 export function fleetObjectNames(runId: string): { job: string; secret: string; service: string } {
-  const suffix = runId.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(-30).replace(/^-+|-+$/g, '') || 'run';
+  const suffix =
+    runId
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .slice(-30)
+      .replace(/^-+|-+$/g, '') || 'run';
   return { job: `loadscope-worker-${suffix}`, secret: `loadscope-token-${suffix}`, service: `loadscope-coord-${suffix}` };
 }
 
@@ -60,7 +65,10 @@ export function inClusterCoordinatorUrl(runId: string, namespace: string, port: 
 
 /** A label value Kubernetes accepts: ≤ 63 of [A-Za-z0-9-_.], alphanumeric at both ends. */
 export function labelValue(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(-63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return s
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .slice(-63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
 }
 
 /** Seconds from now to the workers' deadline, plus the grace: the Job's activeDeadlineSeconds (at least 1). */
@@ -74,11 +82,14 @@ export function fleetLabels(runId: string, project: string, role: string): Recor
 
 export function buildWorkerManifests(spec: WorkerManifestSpec): WorkerManifests {
   if (!Number.isInteger(spec.count) || spec.count < 1) throw new RangeError(`workers must be a positive integer, got ${spec.count}`);
-  if (!Number.isInteger(spec.activeDeadlineSeconds) || spec.activeDeadlineSeconds < 1) throw new RangeError(`activeDeadlineSeconds must be ≥ 1, got ${spec.activeDeadlineSeconds}`);
+  if (!Number.isInteger(spec.activeDeadlineSeconds) || spec.activeDeadlineSeconds < 1)
+    throw new RangeError(`activeDeadlineSeconds must be ≥ 1, got ${spec.activeDeadlineSeconds}`);
   const namespace = spec.namespace ?? DEFAULT_NAMESPACE;
   const project = spec.project ?? 'loadscope';
   const names = fleetObjectNames(spec.runId);
-  const service = spec.coordinatorService ? coordinatorService(names.service, namespace, fleetLabels(spec.runId, project, FLEET_ROLE_COORDINATOR), spec.coordinatorService.port) : undefined;
+  const service = spec.coordinatorService
+    ? coordinatorService(names.service, namespace, fleetLabels(spec.runId, project, FLEET_ROLE_COORDINATOR), spec.coordinatorService.port)
+    : undefined;
   const workerLabels = fleetLabels(spec.runId, project, FLEET_ROLE_WORKER);
   const secret: V1Secret = {
     apiVersion: 'v1',

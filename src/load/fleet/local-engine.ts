@@ -45,7 +45,10 @@ class LocalFleet implements Fleet {
     for (const c of this.children) if (!c.exit) c.proc.kill('SIGKILL');
   };
 
-  constructor(spec: FleetSpec, private readonly o: LocalEngineOptions) {
+  constructor(
+    spec: FleetSpec,
+    private readonly o: LocalEngineOptions,
+  ) {
     this.children = Array.from({ length: spec.count }, (_, index) => this.spawnOne(spec, index));
     this.members = this.children.map((c) => ({ index: c.index, name: `local-${c.index} (pid ${c.proc.pid ?? '?'})` }));
     this.ended = Promise.all(this.children.map((c) => c.exited)).then(() => this.children.map((c) => c.exit!));
@@ -60,7 +63,10 @@ class LocalFleet implements Fleet {
 
   private spawnOne(spec: FleetSpec, index: number): Child {
     // the token travels in the environment, never on the command line (port.ts)
-    const proc = spawn(process.execPath, [CLI_ENTRY, ...WORKER_ARGS], { env: { ...process.env, ...workerEnv(spec, index) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(process.execPath, [CLI_ENTRY, ...WORKER_ARGS], {
+      env: { ...process.env, ...workerEnv(spec, index) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const child: Child = { index, proc, stderrTail: [], exited: Promise.resolve() };
     let partial = '';
     proc.stderr?.on('data', (b: Buffer) => {

@@ -61,7 +61,12 @@ describe('FleetMerger', () => {
       expect(merged.map((m) => m.sample.final)).toEqual([...Array<boolean>(seconds).fill(false), true]);
       merged.forEach((m, i) => {
         const want = expected.get(i + 1)!;
-        expect([...m.sample.endpoints.entries()].filter(([, e]) => e.count > 0).map(([name]) => name).sort()).toEqual([...want.keys()].sort());
+        expect(
+          [...m.sample.endpoints.entries()]
+            .filter(([, e]) => e.count > 0)
+            .map(([name]) => name)
+            .sort(),
+        ).toEqual([...want.keys()].sort());
         for (const [name, w] of want) {
           const got = m.sample.endpoints.get(name)!;
           expect(encodeHistogram(got.hist), `trial ${trial} second ${i + 1} ${name}`).toBe(encodeHistogram(w.hist));
@@ -104,7 +109,14 @@ describe('FleetMerger', () => {
 describe('shareTimeline', () => {
   it('splits users with the remainder to the lowest indices, and the rate evenly; shares sum to the plan', () => {
     expect([0, 1, 2].map((i) => shareOf(10, 3, i))).toEqual([4, 3, 3]);
-    const tl = { steps: [{ atMs: 0, users: 7, phase: 'hold' }, { atMs: 1000, users: 0, phase: 'end' }], durationMs: 1000, recovery: { users: 5, durationMs: 100 } };
+    const tl = {
+      steps: [
+        { atMs: 0, users: 7, phase: 'hold' },
+        { atMs: 1000, users: 0, phase: 'end' },
+      ],
+      durationMs: 1000,
+      recovery: { users: 5, durationMs: 100 },
+    };
     const parts = [0, 1, 2].map((i) => shareTimeline(tl, 3, i));
     expect(parts.map((p) => p.steps[0]!.users)).toEqual([3, 2, 2]);
     expect(parts.map((p) => p.recovery!.users)).toEqual([2, 2, 1]);

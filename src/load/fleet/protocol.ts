@@ -50,7 +50,14 @@ export const StartSchema = z.object({
 export type Start = z.infer<typeof StartSchema>;
 
 const ErrorCountsSchema = z.object({ '4xx': z.number(), '5xx': z.number(), timeout: z.number(), connection: z.number(), other: z.number() });
-const EndpointWireSchema = z.object({ method: z.string(), count: z.number().min(0), errors: ErrorCountsSchema, bytes: z.number().min(0), cancelled: z.number().min(0), hist: z.string() });
+const EndpointWireSchema = z.object({
+  method: z.string(),
+  count: z.number().min(0),
+  errors: ErrorCountsSchema,
+  bytes: z.number().min(0),
+  cancelled: z.number().min(0),
+  hist: z.string(),
+});
 
 export const WorkerSecondSchema = z.object({
   /** integer seconds since the worker's start; the final (partial) second is fractional */
@@ -90,7 +97,10 @@ export const shareOf = (total: number, count: number, index: number): number => 
 
 /** Worker `index`'s part of the plan: users split (closed model) or rate split (open model), same times and phases. */
 export function shareTimeline(tl: Timeline, count: number, index: number): Timeline {
-  const out: Timeline = { steps: tl.steps.map((s) => ({ ...s, users: shareOf(s.users, count, index), ...(s.rateRps !== undefined && { rateRps: s.rateRps / count }) })), durationMs: tl.durationMs };
+  const out: Timeline = {
+    steps: tl.steps.map((s) => ({ ...s, users: shareOf(s.users, count, index), ...(s.rateRps !== undefined && { rateRps: s.rateRps / count }) })),
+    durationMs: tl.durationMs,
+  };
   if (tl.open) out.open = { rateRps: tl.open.rateRps / count, maxInFlight: Math.max(1, shareOf(tl.open.maxInFlight, count, index)) };
   if (tl.recovery) out.recovery = { users: shareOf(tl.recovery.users, count, index), durationMs: tl.recovery.durationMs };
   return out;

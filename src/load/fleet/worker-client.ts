@@ -2,7 +2,18 @@
 // not answer is given up (undefined), never waited for without end: the worker keeps its own deadline.
 import type { Clock } from '../../common/clock.ts';
 import { LoadscopeError } from '../../common/errors.ts';
-import { AssignmentSchema, SecondReplySchema, StartSchema, assignmentPath, secondsPath, startPath, type Assignment, type SecondReply, type Start, type WorkerSecond } from './protocol.ts';
+import {
+  AssignmentSchema,
+  SecondReplySchema,
+  StartSchema,
+  assignmentPath,
+  secondsPath,
+  startPath,
+  type Assignment,
+  type SecondReply,
+  type Start,
+  type WorkerSecond,
+} from './protocol.ts';
 import type { z } from 'zod';
 
 /** The coordinator holds the start barrier until every worker is ready (bounded by its own timeouts): wait a little more. */
@@ -61,7 +72,12 @@ export class CoordinatorClient {
     for (let attempt = 0; attempt <= SECOND_BACKOFF_MS.length; attempt++) {
       if (attempt > 0) await this.clock.sleep(SECOND_BACKOFF_MS[attempt - 1]!);
       try {
-        const res = await fetch(`${this.baseUrl}${secondsPath(this.index)}`, { method: 'POST', headers: this.headers(), body, signal: AbortSignal.timeout(SECOND_TIMEOUT_MS) });
+        const res = await fetch(`${this.baseUrl}${secondsPath(this.index)}`, {
+          method: 'POST',
+          headers: this.headers(),
+          body,
+          signal: AbortSignal.timeout(SECOND_TIMEOUT_MS),
+        });
         if (res.status >= 400 && res.status < 500) return undefined; // refused for good (token, body): no retry helps
         if (!res.ok) continue;
         const parsed = SecondReplySchema.safeParse(await res.json());

@@ -83,7 +83,10 @@ describe('shape plans', () => {
 
   it('steps: a time-scaled recovery hold never drops below 60 s (or the configured hold when shorter)', () => {
     // the plan's stress ladder at ×0.05: 1 min × 0.05 = 3 s would be too short to see any recovery
-    expect(planShape({ kind: 'steps', users: [100, 200], rampUpMs: 60_000, holdMs: 300_000, recoveryMs: 60_000 }, 0.05).recovery).toEqual({ users: 100, durationMs: 60_000 });
+    expect(planShape({ kind: 'steps', users: [100, 200], rampUpMs: 60_000, holdMs: 300_000, recoveryMs: 60_000 }, 0.05).recovery).toEqual({
+      users: 100,
+      durationMs: 60_000,
+    });
     expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 1000, recoveryMs: 10_000 }, 0.1).recovery).toEqual({ users: 3, durationMs: 10_000 });
   });
 
@@ -110,7 +113,9 @@ describe('shape plans', () => {
   });
 
   it('spike with baseFor: the first spike after baseFor, the next ones `every` later; time-scaled like the rest', () => {
-    expect(planShape({ kind: 'spike', baseUsers: 10, spikeUsers: 30, spikeForMs: 15_000, everyMs: 75_000, baseForMs: 30_000, durationMs: 180_000 }, 0.5)).toEqual({
+    expect(
+      planShape({ kind: 'spike', baseUsers: 10, spikeUsers: 30, spikeForMs: 15_000, everyMs: 75_000, baseForMs: 30_000, durationMs: 180_000 }, 0.5),
+    ).toEqual({
       durationMs: 90_000,
       steps: [
         { atMs: 0, users: 10, phase: 'base' },

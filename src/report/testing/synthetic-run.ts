@@ -55,8 +55,29 @@ export function syntheticRecord(o: SyntheticRunOptions = {}): RunRecord {
     const lat = Array.from({ length: Math.max(1, Math.round(0.75 * rps)) }, () => latMs * Math.exp(0.08 * normal(rng)));
     const health = Array.from({ length: Math.max(1, Math.round(0.25 * rps)) }, () => 2 + rng());
     const timeouts = users >= 60 ? Math.round(0.05 * lat.length) : 0;
-    const appC: ContainerPoint = { cpuCores: Math.min(1.9, 0.22 * k + 0.05 * rng()), cpuLimitUtilization: Math.min(0.95, 0.11 * k), cpuLimitCores: 2, throttledRatio: 0, memoryWorkingSetBytes: (300 + leakMiB + 4 * rng()) * MIB, memoryRssBytes: (260 + leakMiB + 4 * rng()) * MIB, memoryLimitBytes: 1024 * MIB, restarts: 0, oomKills: 0, ageMs: 300 };
-    const pgC: ContainerPoint = { cpuCores: 0.05 * k + 0.02 * rng(), cpuLimitUtilization: 0.05 * k, cpuLimitCores: 1, throttledRatio: 0, memoryWorkingSetBytes: (120 + 2 * rng()) * MIB, memoryLimitBytes: 1024 * MIB, restarts: 0, oomKills: 0, ageMs: 300 };
+    const appC: ContainerPoint = {
+      cpuCores: Math.min(1.9, 0.22 * k + 0.05 * rng()),
+      cpuLimitUtilization: Math.min(0.95, 0.11 * k),
+      cpuLimitCores: 2,
+      throttledRatio: 0,
+      memoryWorkingSetBytes: (300 + leakMiB + 4 * rng()) * MIB,
+      memoryRssBytes: (260 + leakMiB + 4 * rng()) * MIB,
+      memoryLimitBytes: 1024 * MIB,
+      restarts: 0,
+      oomKills: 0,
+      ageMs: 300,
+    };
+    const pgC: ContainerPoint = {
+      cpuCores: 0.05 * k + 0.02 * rng(),
+      cpuLimitUtilization: 0.05 * k,
+      cpuLimitCores: 1,
+      throttledRatio: 0,
+      memoryWorkingSetBytes: (120 + 2 * rng()) * MIB,
+      memoryLimitBytes: 1024 * MIB,
+      restarts: 0,
+      oomKills: 0,
+      ageMs: 300,
+    };
     const active = Math.min(20, Math.round(users / 4 + rng() * 2));
     const postgres: PostgresPoint = {
       maxConnections: 100,
@@ -68,12 +89,22 @@ export function syntheticRecord(o: SyntheticRunOptions = {}): RunRecord {
       idleInTransaction: users >= 60 ? 1 : 0,
       oldestIdleInTransactionSeconds: 0,
     };
-    return { phase, users, latenciesMs: { [api]: lat, health }, errors: { [api]: { timeout: timeouts, '5xx': users >= 70 ? 2 : 0 } }, cpuCores: 0.3, containers: { [app]: appC, postgres: pgC }, postgres };
+    return {
+      phase,
+      users,
+      latenciesMs: { [api]: lat, health },
+      errors: { [api]: { timeout: timeouts, '5xx': users >= 70 ? 2 : 0 } },
+      cpuCores: 0.3,
+      containers: { [app]: appC, postgres: pgC },
+      postgres,
+    };
   });
   const rec = buildRecord(specs, [{ tMs: T0_MS, kind: 'phase', phase: specs[0]!.phase }]);
   // buildRecord leaves the display percentiles at 0; fill the total's like the run writer does
   rec.series.forEach((p, i) => {
-    const all = Object.values(specs[i]!.latenciesMs).flat().sort((a, b) => a - b);
+    const all = Object.values(specs[i]!.latenciesMs)
+      .flat()
+      .sort((a, b) => a - b);
     const q = (f: number): number => Math.round(all[Math.min(all.length - 1, Math.floor(f * all.length))]! * 1000) / 1000;
     Object.assign(p.total, { p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99), maxMs: q(1) });
   });
@@ -100,7 +131,9 @@ export function syntheticManifest(o: { complete: boolean; kind?: 'steps' | 'soak
     config: {
       scenarios: {
         [scenario]: {
-          shape: soak ? { kind: 'ramp', users: 40, rampUpMs: 30_000, durationMs: 630_000 } : { kind: 'steps', users: [10, 20, 30, 40, 50, 60, 70, 80], rampUpMs: 0, holdMs: 60_000 },
+          shape: soak
+            ? { kind: 'ramp', users: 40, rampUpMs: 30_000, durationMs: 630_000 }
+            : { kind: 'steps', users: [10, 20, 30, 40, 50, 60, 70, 80], rampUpMs: 0, holdMs: 60_000 },
           thinkTime: { minMs: 500, maxMs: 1500 },
           slo: { p95Ms: 50, errorRatio: 0.01 },
           stopOnBreak: false,

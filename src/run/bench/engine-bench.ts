@@ -61,7 +61,13 @@ async function stepRun(url: string, holdS: number): Promise<StepFigures> {
   return { zeroSeconds: judged.filter((n) => n === 0).length, seconds: counts.length, medianCpuCores: median(cpu), minRps: Math.min(...judged) };
 }
 
-export async function engineBench(opts: { connections: number[]; durationS: number; holdS: number; rounds: number; log: (l: string) => void }): Promise<EngineBenchResult> {
+export async function engineBench(opts: {
+  connections: number[];
+  durationS: number;
+  holdS: number;
+  rounds: number;
+  log: (l: string) => void;
+}): Promise<EngineBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'loadscope-engine-bench-'));
   const { url, child } = await startServer(dir);
   try {
@@ -82,15 +88,27 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
         if (wrk?.cpuUsPerReq !== undefined) r.wrkCpu.push(wrk.cpuUsPerReq);
         r.rps.push(e.rps);
         r.cpu.push(e.cpuUsPerReq);
-        opts.log(`[${i + 1}] ${c} connections: wrk ${wrk?.rps.toFixed(0) ?? 'n/a'} req/s (${wrk?.cpuUsPerReq?.toFixed(1) ?? 'n/a'} µs CPU/req), engine ${e.rps.toFixed(0)} req/s (first second ${e.perSecond[0] ?? 0}, not counted), ${e.cpuUsPerReq.toFixed(1)} µs CPU/req`);
+        opts.log(
+          `[${i + 1}] ${c} connections: wrk ${wrk?.rps.toFixed(0) ?? 'n/a'} req/s (${wrk?.cpuUsPerReq?.toFixed(1) ?? 'n/a'} µs CPU/req), engine ${e.rps.toFixed(0)} req/s (first second ${e.perSecond[0] ?? 0}, not counted), ${e.cpuUsPerReq.toFixed(1)} µs CPU/req`,
+        );
       }
       const st = await stepRun(url, opts.holdS);
       steps.push(st);
-      opts.log(`[${i + 1}] 1,000→2,000 step: ${st.zeroSeconds} of ${st.seconds} s with 0 completions, min ${st.minRps} req/s, median generator CPU ${st.medianCpuCores.toFixed(2)} cores`);
+      opts.log(
+        `[${i + 1}] 1,000→2,000 step: ${st.zeroSeconds} of ${st.seconds} s with 0 completions, min ${st.minRps} req/s, median generator CPU ${st.medianCpuCores.toFixed(2)} cores`,
+      );
     }
     const levels = opts.connections.map((c) => {
       const r = raw.get(c)!;
-      return { connections: c, wrkRps: r.wrk.length ? median(r.wrk) : undefined, wrkCpuUsPerReq: r.wrkCpu.length ? median(r.wrkCpu) : undefined, engineRps: median(r.rps), engineCpuUsPerReq: median(r.cpu), rpsRatio: r.ratio.length ? median(r.ratio) : undefined, cpuPerReqRatio: r.cpuRatio.length ? median(r.cpuRatio) : undefined };
+      return {
+        connections: c,
+        wrkRps: r.wrk.length ? median(r.wrk) : undefined,
+        wrkCpuUsPerReq: r.wrkCpu.length ? median(r.wrkCpu) : undefined,
+        engineRps: median(r.rps),
+        engineCpuUsPerReq: median(r.cpu),
+        rpsRatio: r.ratio.length ? median(r.ratio) : undefined,
+        cpuPerReqRatio: r.cpuRatio.length ? median(r.cpuRatio) : undefined,
+      };
     });
     return { levels, steps };
   } finally {
@@ -102,13 +120,16 @@ export async function engineBench(opts: { connections: number[]; durationS: numb
 /** The lines `npm run bench` prints for the goals. */
 export function engineBenchLines(r: EngineBenchResult): string[] {
   const lines = r.levels.map(
-    (l) => `engine/wrk at ${l.connections} connections = ${l.rpsRatio?.toFixed(3) ?? 'n/a (no wrk)'} (goal ≥ 0.95; median of per-round ratios; medians ${l.engineRps.toFixed(0)} / ${l.wrkRps?.toFixed(0) ?? 'n/a'} req/s); CPU/req engine ${l.engineCpuUsPerReq.toFixed(1)} µs, wrk ${l.wrkCpuUsPerReq?.toFixed(1) ?? 'n/a'} µs`,
+    (l) =>
+      `engine/wrk at ${l.connections} connections = ${l.rpsRatio?.toFixed(3) ?? 'n/a (no wrk)'} (goal ≥ 0.95; median of per-round ratios; medians ${l.engineRps.toFixed(0)} / ${l.wrkRps?.toFixed(0) ?? 'n/a'} req/s); CPU/req engine ${l.engineCpuUsPerReq.toFixed(1)} µs, wrk ${l.wrkCpuUsPerReq?.toFixed(1) ?? 'n/a'} µs`,
   );
   const lo = r.levels[0];
   const hi = r.levels.at(-1);
   if (lo && hi && lo !== hi) {
     const wrkRatio = lo.wrkCpuUsPerReq && hi.wrkCpuUsPerReq ? (hi.wrkCpuUsPerReq / lo.wrkCpuUsPerReq).toFixed(3) : 'n/a';
-    lines.push(`engine CPU per request ${hi.connections} ÷ ${lo.connections} connections = ${hi.cpuPerReqRatio?.toFixed(3) ?? 'n/a'} (goal within 20 %: 0.8–1.2; wrk's own: ${wrkRatio})`);
+    lines.push(
+      `engine CPU per request ${hi.connections} ÷ ${lo.connections} connections = ${hi.cpuPerReqRatio?.toFixed(3) ?? 'n/a'} (goal within 20 %: 0.8–1.2; wrk's own: ${wrkRatio})`,
+    );
   }
   lines.push(`1,000→2,000 zero-think step: seconds with 0 completions per round = ${r.steps.map((s) => s.zeroSeconds).join(', ')} (goal 0)`);
   return lines;

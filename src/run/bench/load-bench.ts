@@ -98,7 +98,9 @@ export interface LoadBenchResult {
   soakMemory: { atS: number; rssMB: number; heapMB: number }[];
 }
 
-export async function loadBench(opts: { connections?: number; durationS?: number; soakS?: number; rounds?: number; log?: (l: string) => void } = {}): Promise<LoadBenchResult> {
+export async function loadBench(
+  opts: { connections?: number; durationS?: number; soakS?: number; rounds?: number; log?: (l: string) => void } = {},
+): Promise<LoadBenchResult> {
   // on a shared machine one run of each tool is mostly noise: BENCH_ROUNDS > 1 interleaves them and takes medians
   const nRounds = Math.max(1, opts.rounds ?? Number(process.env.BENCH_ROUNDS ?? 1));
   const connections = opts.connections ?? 50;
@@ -140,7 +142,8 @@ export async function loadBench(opts: { connections?: number; durationS?: number
       onSecond: (s) => {
         writer.writeSecond(s);
         const m = process.memoryUsage();
-        if (Math.round(s.elapsedS) % 5 === 0 || s.final) soakMemory.push({ atS: s.elapsedS, rssMB: +(m.rss / 2 ** 20).toFixed(1), heapMB: +(m.heapUsed / 2 ** 20).toFixed(1) });
+        if (Math.round(s.elapsedS) % 5 === 0 || s.final)
+          soakMemory.push({ atS: s.elapsedS, rssMB: +(m.rss / 2 ** 20).toFixed(1), heapMB: +(m.heapUsed / 2 ** 20).toFixed(1) });
       },
     });
     writer.finish();

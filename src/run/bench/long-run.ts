@@ -69,7 +69,20 @@ function postgres(i: number, rng: () => number): Record<string, unknown> {
     oldestIdleInTransactionSeconds: 0,
     autovacuumWorkers: 0,
     totals: { commits: i * 50, rollbacks: 0, deadlocks: 0, blksHit: i * 900, blksRead: i, tempBytes: 0 },
-    perSecond: { commits: 50, rollbacks: 0, deadlocks: 0, blksHit: 900, blksRead: 1, tempBytes: 0, checkpointsTimed: 0, checkpointsReq: 0, buffersCheckpoint: 0, buffersBackend: 0, checkpointWriteMs: 0, checkpointSyncMs: 0 },
+    perSecond: {
+      commits: 50,
+      rollbacks: 0,
+      deadlocks: 0,
+      blksHit: 900,
+      blksRead: 1,
+      tempBytes: 0,
+      checkpointsTimed: 0,
+      checkpointsReq: 0,
+      buffersCheckpoint: 0,
+      buffersBackend: 0,
+      checkpointWriteMs: 0,
+      checkpointSyncMs: 0,
+    },
   };
 }
 
@@ -99,7 +112,12 @@ function writeRunFiles(dir: string, seconds: number, users: number, rampS: numbe
     { t: new Date(T0_MS + seconds * 1000).toISOString(), tMs: T0_MS + seconds * 1000, kind: 'stop', reason: 'completed', activeUsers: users },
   ];
   writeFileSync(join(dir, 'events.ndjson'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-  const scenarioConfig = { shape: { kind: 'ramp', users, rampUpMs: rampS * 1000, durationMs: seconds * 1000 }, thinkTime: { minMs: 500, maxMs: 1500 }, slo: { p95Ms: 200, errorRatio: 0.01 }, stopOnBreak: false };
+  const scenarioConfig = {
+    shape: { kind: 'ramp', users, rampUpMs: rampS * 1000, durationMs: seconds * 1000 },
+    thinkTime: { minMs: 500, maxMs: 1500 },
+    slo: { p95Ms: 200, errorRatio: 0.01 },
+    stopOnBreak: false,
+  };
   const manifest: RunManifest = {
     formatVersion: FORMAT_VERSION,
     runId: 'long-run-bench',
@@ -164,7 +182,11 @@ export function writeLongRun(dir: string, o: LongRunOptions = {}): { seconds: nu
       containers: { app: container(s, 300, rng), postgres: container(s, 120, rng) },
       postgres: postgres(s, rng),
       host: { cpuUtilization: 0.4 + 0.1 * rng(), cpuCount: 2, iowaitRatio: 0, memoryUsedBytes: 3e9, memoryTotalBytes: 8e9, refreshDurationMs: 0.2 },
-      sampler: { lagMs: rng(), skippedTicks: 0, timings: { containers: { durationMs: rng(), ok: true }, postgres: { durationMs: 2 * rng(), ok: true }, host: { durationMs: rng(), ok: true } } },
+      sampler: {
+        lagMs: rng(),
+        skippedTicks: 0,
+        timings: { containers: { durationMs: rng(), ok: true }, postgres: { durationMs: 2 * rng(), ok: true }, host: { durationMs: rng(), ok: true } },
+      },
     };
     series.push(JSON.stringify(line));
     hists.push(JSON.stringify({ tMs, elapsedS: s, unit: 'us', endpoints: histLine }));

@@ -24,7 +24,17 @@ try {
     thinkMaxMs: 0,
     requestTimeoutMs: 10_000,
     onSecond: (s) =>
-      console.log(JSON.stringify({ elapsedS: s.elapsedS, phase: s.phase, users: s.activeUsers, completed: s.endpoints.get('root')?.count ?? 0, cancelled: s.cancelled, cpuCores: s.cpuCores, final: s.final })),
+      console.log(
+        JSON.stringify({
+          elapsedS: s.elapsedS,
+          phase: s.phase,
+          users: s.activeUsers,
+          completed: s.endpoints.get('root')?.count ?? 0,
+          cancelled: s.cancelled,
+          cpuCores: s.cpuCores,
+          final: s.final,
+        }),
+      ),
   });
   console.log(JSON.stringify({ plannedMs: timeline.durationMs, tookMs: Date.now() - t0, stoppedBy: res.stoppedBy }));
 } finally {

@@ -40,12 +40,24 @@ export function readBackBench(o: { seconds?: number; log?: (line: string) => voi
     const built = writeLongRun(runDir, { seconds: o.seconds ?? 28_800 });
     const mb = (f: string): number => Math.round(statSync(join(runDir, f)).size / 1e5) / 10;
     o.log?.(`run directory: ${built.seconds} s, series.ndjson ${mb('series.ndjson')} MB, histograms.ndjson ${mb('histograms.ndjson')} MB`);
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], { env: { ...process.env, READ_BACK_DIR: runDir }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD], {
+      env: { ...process.env, READ_BACK_DIR: runDir },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const line = r.stderr.split('\n').find((l) => l.startsWith('READ_BACK '));
     if (!line) throw new Error(`loadscope analyze did not finish (exit ${r.status}): ${r.stderr.slice(-2000)}`);
     const m = JSON.parse(line.slice('READ_BACK '.length)) as { wallMs: number; maxRssKb: number; cpuUs: number };
     const verdict = (JSON.parse(r.stdout) as { verdict: string }).verdict;
-    return { seconds: built.seconds, seriesMB: mb('series.ndjson'), histogramsMB: mb('histograms.ndjson'), wallS: Math.round(m.wallMs / 10) / 100, cpuS: Math.round(m.cpuUs / 1e4) / 100, peakRssMB: Math.round(m.maxRssKb / 1024), verdict };
+    return {
+      seconds: built.seconds,
+      seriesMB: mb('series.ndjson'),
+      histogramsMB: mb('histograms.ndjson'),
+      wallS: Math.round(m.wallMs / 10) / 100,
+      cpuS: Math.round(m.cpuUs / 1e4) / 100,
+      peakRssMB: Math.round(m.maxRssKb / 1024),
+      verdict,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

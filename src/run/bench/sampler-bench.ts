@@ -58,7 +58,12 @@ async function cpuPct(fn: () => Promise<void>): Promise<number> {
 }
 
 /** CPU of the real samplers at 1 Hz over `durationS`, after their streams and connections are open. */
-async function measureSampling(runtime: ContainerRuntime, targets: ContainerTarget[], pgPort: number, durationS: number): Promise<{ samplingCorePct: number; ticks: number; skippedTicks: number; meanTimingsMs: Record<string, number> }> {
+async function measureSampling(
+  runtime: ContainerRuntime,
+  targets: ContainerTarget[],
+  pgPort: number,
+  durationS: number,
+): Promise<{ samplingCorePct: number; ticks: number; skippedTicks: number; meanTimingsMs: Record<string, number> }> {
   const containers = new ContainerSampler({ runtime, targets });
   const postgres = new PostgresSampler({ connection: parsePostgresDsn(`postgres://loadscope_monitor:loadscope_monitor@127.0.0.1:${pgPort}/archiveorigin`) });
   let ticks = 0;
@@ -91,7 +96,9 @@ async function measureSampling(runtime: ContainerRuntime, targets: ContainerTarg
     await Promise.allSettled([containers.stop(), postgres.stop()]);
   }
   if (!latest || Object.keys(latest.containers).length !== targets.length || !latest.postgres) {
-    throw new Error(`samplers did not deliver every source (containers: ${Object.keys(latest?.containers ?? {}).join(', ') || 'none'}, postgres: ${latest?.postgres ? 'yes' : 'no'})`);
+    throw new Error(
+      `samplers did not deliver every source (containers: ${Object.keys(latest?.containers ?? {}).join(', ') || 'none'}, postgres: ${latest?.postgres ? 'yes' : 'no'})`,
+    );
   }
   const meanTimingsMs = Object.fromEntries(Object.entries(timingSums).map(([k, v]) => [k, +(v.sum / v.n).toFixed(3)]));
   return { samplingCorePct, ticks, skippedTicks: scheduler.skippedTicks, meanTimingsMs };
@@ -299,7 +306,15 @@ export async function samplerSoakMemoryBench(opts: { ticks?: number; log?: (l: s
   gc();
   const m = process.memoryUsage();
   const after = { rssMB: mb(m.rss), heapMB: mb(m.heapUsed) };
-  if (!latest?.postgres || scheduler.skippedTicks !== 0) throw new Error(`compressed run went wrong: postgres ${latest?.postgres ? 'ok' : 'missing'}, ${scheduler.skippedTicks} skipped`);
+  if (!latest?.postgres || scheduler.skippedTicks !== 0)
+    throw new Error(`compressed run went wrong: postgres ${latest?.postgres ? 'ok' : 'missing'}, ${scheduler.skippedTicks} skipped`);
   log(`${target} ticks (+${warmup} warm-up) in ${(wallMs / 1000).toFixed(1)} s, ${mb(serializedBytes)} MB of snapshots serialised`);
-  return { ticks: target, wallMs: Math.round(wallMs), before, after, rssGrowthMB: +(after.rssMB - before.rssMB).toFixed(2), heapGrowthMB: +(after.heapMB - before.heapMB).toFixed(2) };
+  return {
+    ticks: target,
+    wallMs: Math.round(wallMs),
+    before,
+    after,
+    rssGrowthMB: +(after.rssMB - before.rssMB).toFixed(2),
+    heapGrowthMB: +(after.heapMB - before.heapMB).toFixed(2),
+  };
 }

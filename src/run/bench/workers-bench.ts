@@ -47,7 +47,9 @@ export async function workersBench(o: { users: number; durationS: number; log: (
       const r = await fleetRps(server.url, n, o.users, o.durationS);
       out.rps[n] = r.rps;
       out.skewMs[n] = r.skewMs;
-      o.log(`${n} worker${n > 1 ? 's' : ''}: ${r.rps.toFixed(0)} req/s merged (${o.users} zero-think users, ${o.durationS} s, barrier skew ${r.skewMs ?? '?'} ms)`);
+      o.log(
+        `${n} worker${n > 1 ? 's' : ''}: ${r.rps.toFixed(0)} req/s merged (${o.users} zero-think users, ${o.durationS} s, barrier skew ${r.skewMs ?? '?'} ms)`,
+      );
     }
   } finally {
     server.child.kill();

@@ -23,7 +23,21 @@ export function writeFleetConfig(dir: string, shape: Record<string, unknown>, th
 }
 
 export function startFleetRun(o: { configPath: string; target: string; workers: number; outDir: string; args?: string[] }): FleetCliRun {
-  const args = [CLI, 'run', 'fleet', '-c', o.configPath, '--target', o.target, '--out', o.outDir, '--no-metrics', '--workers', String(o.workers), ...(o.args ?? [])];
+  const args = [
+    CLI,
+    'run',
+    'fleet',
+    '-c',
+    o.configPath,
+    '--target',
+    o.target,
+    '--out',
+    o.outDir,
+    '--no-metrics',
+    '--workers',
+    String(o.workers),
+    ...(o.args ?? []),
+  ];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -63,5 +77,10 @@ export function isAlive(pid: number): boolean {
 
 export const seriesLines = (runDir: string): Record<string, unknown>[] => {
   const file = join(runDir, 'series.ndjson');
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    : [];
 };

@@ -162,7 +162,12 @@ export async function dockerState(id: string): Promise<DockerState | undefined> 
   try {
     const { stdout } = await promisify(execFile)('docker', ['inspect', '--format', '{{json .State}}', id], { timeout: 10_000 });
     const s = JSON.parse(stdout) as { Status: string; OOMKilled: boolean; ExitCode: number; FinishedAt: string };
-    return { status: s.Status, oomKilled: s.OOMKilled, exitCode: s.ExitCode, finishedAtMs: s.FinishedAt.startsWith('0001-') ? Number.NaN : Date.parse(s.FinishedAt) };
+    return {
+      status: s.Status,
+      oomKilled: s.OOMKilled,
+      exitCode: s.ExitCode,
+      finishedAtMs: s.FinishedAt.startsWith('0001-') ? Number.NaN : Date.parse(s.FinishedAt),
+    };
   } catch {
     return undefined;
   }

@@ -38,8 +38,7 @@ export async function startTestPostgres(options: StartTestPostgresOptions = {}):
   const port = options.port ?? 55498;
   const asRoot = process.getuid?.() === 0;
   // initdb/postgres refuse to run as root: drop to the postgres user when needed.
-  const pgRun = (bin: string, args: string[]) =>
-    asRoot ? run('runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args]) : run(join(PG_BIN, bin), args);
+  const pgRun = (bin: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args]) : run(join(PG_BIN, bin), args));
   const dir = await mkdtemp(join(tmpdir(), 'loadscope-pg-'));
   const data = join(dir, 'data');
   if (asRoot) {
@@ -56,7 +55,8 @@ export async function startTestPostgres(options: StartTestPostgresOptions = {}):
     await rm(dir, { recursive: true, force: true });
     throw new Error(`test Postgres failed to start on 127.0.0.1:${port}: ${(err as Error).message}`);
   }
-  const psql = (sql: string, db = 'postgres') => run(join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-qc', sql]);
+  const psql = (sql: string, db = 'postgres') =>
+    run(join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-qc', sql]);
   const stopServer = async () => {
     await ctl('stop').catch(() => pgRun('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']).catch(() => undefined));
     await rm(dir, { recursive: true, force: true });

@@ -38,7 +38,12 @@ describe('startOrder', () => {
 
 describe('findCycle', () => {
   it('finds none in a DAG', () => {
-    expect(findCycle([{ name: 'a', deps: ['b'] }, { name: 'b', deps: [] }])).toBeUndefined();
+    expect(
+      findCycle([
+        { name: 'a', deps: ['b'] },
+        { name: 'b', deps: [] },
+      ]),
+    ).toBeUndefined();
   });
 
   it('finds a self dependency', () => {

@@ -128,7 +128,8 @@ volumes:
   });
 
   it('reads depends_on as a list and as a map with default condition', () => {
-    const text = 'services:\n  a: { image: x }\n  b: { image: x, depends_on: [a] }\n  c: { image: x, depends_on: { a: {condition: service_completed_successfully}, b: null } }\n';
+    const text =
+      'services:\n  a: { image: x }\n  b: { image: x, depends_on: [a] }\n  c: { image: x, depends_on: { a: {condition: service_completed_successfully}, b: null } }\n';
     const [, b, c] = parseCompose(text, SOURCE, {}).services;
     expect(b?.dependsOn).toEqual([{ service: 'a', condition: 'service_started' }]);
     expect(c?.dependsOn).toEqual([

@@ -113,7 +113,10 @@ function interpolateTree(value: unknown, at: string[], env: Env, issues: InputIs
 /** Compose's default project name: the file's directory, normalized to [a-z0-9_-]. */
 function defaultProjectName(sourceName: string): string {
   const dir = path.basename(path.dirname(path.resolve(sourceName)));
-  const normalized = dir.toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[_-]+/, '');
+  const normalized = dir
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '')
+    .replace(/^[_-]+/, '');
   return normalized === '' ? 'loadscope' : normalized;
 }
 

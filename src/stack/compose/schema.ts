@@ -39,12 +39,7 @@ function fail(ctx: Ctx, message: string, path: PropertyKey[] = []): typeof z.NEV
 }
 
 /** A value written either as a list or as a map; each shape has its own schema so nested messages survive. */
-function listOrMap<L extends z.ZodType, M extends z.ZodType, T>(
-  list: L,
-  map: M,
-  what: string,
-  convert: (v: z.output<L> | z.output<M>, ctx: Ctx) => T,
-) {
+function listOrMap<L extends z.ZodType, M extends z.ZodType, T>(list: L, map: M, what: string, convert: (v: z.output<L> | z.output<M>, ctx: Ctx) => T) {
   return z.unknown().transform((value, ctx): T => {
     const isMap = typeof value === 'object' && value !== null && !Array.isArray(value);
     if (!Array.isArray(value) && !isMap) return fail(ctx, `expected ${what}`);
@@ -63,16 +58,14 @@ const duration = z
   .string({ error: 'expected a duration string like 10s, 500ms or 1m30s' })
   .transform((s, ctx) => parseDurationMs(s) ?? fail(ctx, `invalid duration "${s}": use forms like 10s, 500ms, 1m30s`));
 
-const command = z
-  .union([z.string(), z.array(z.union([z.string(), z.number()]))], { error: 'expected a string or a list of strings' })
-  .transform((v, ctx) => {
-    if (Array.isArray(v)) return v.map(String);
-    try {
-      return shellSplit(v);
-    } catch (e) {
-      return fail(ctx, `cannot split "${v}": ${(e as Error).message}`);
-    }
-  });
+const command = z.union([z.string(), z.array(z.union([z.string(), z.number()]))], { error: 'expected a string or a list of strings' }).transform((v, ctx) => {
+  if (Array.isArray(v)) return v.map(String);
+  try {
+    return shellSplit(v);
+  } catch (e) {
+    return fail(ctx, `cannot split "${v}": ${(e as Error).message}`);
+  }
+});
 
 const healthcheck = z
   .strictObject({
@@ -115,15 +108,10 @@ const dependsOn = listOrMap(
       : Object.entries(v).map(([service, d]) => ({ service, condition: (d?.condition ?? 'service_started') as DependsCondition })),
 );
 
-const labels = listOrMap(
-  z.array(z.string({ error: 'expected "key=value"' })),
-  z.record(z.string(), scalar),
-  'a map or a list of "key=value" strings',
-  (v) => {
-    if (!Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
-    return Object.fromEntries(v.map((item) => (item.includes('=') ? [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)] : [item, ''])));
-  },
-);
+const labels = listOrMap(z.array(z.string({ error: 'expected "key=value"' })), z.record(z.string(), scalar), 'a map or a list of "key=value" strings', (v) => {
+  if (!Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
+  return Object.fromEntries(v.map((item) => (item.includes('=') ? [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)] : [item, ''])));
+});
 
 /** `KEY` with no value takes the variable from the loadscope process environment, as Compose does. */
 function environment(env: Env) {
@@ -155,23 +143,32 @@ const cpus = z
 
 export function serviceSchema(env: Env) {
   return z.strictObject({
-    image: z.string({
-      error: (i) => (i.input === undefined ? 'required: loadscope runs prebuilt images (build is not supported)' : 'expected an image reference'),
-    }).min(1, 'must not be empty'),
+    image: z
+      .string({
+        error: (i) => (i.input === undefined ? 'required: loadscope runs prebuilt images (build is not supported)' : 'expected an image reference'),
+      })
+      .min(1, 'must not be empty'),
     command: command.optional(),
     entrypoint: command.optional(),
     environment: environment(env).optional(),
     network_mode: z
       .string()
-      .refine((m) => m === 'host', { error: (i) => `"${String(i.input)}" is not supported: loadscope runs every service with network_mode host and never creates networks` })
+      .refine((m) => m === 'host', {
+        error: (i) => `"${String(i.input)}" is not supported: loadscope runs every service with network_mode host and never creates networks`,
+      })
       .optional(),
     healthcheck: healthcheck.optional(),
     depends_on: dependsOn.optional(),
     mem_limit: memory.optional(),
     cpus: cpus.optional(),
-    volumes: z.array(z.string({ error: 'only the short syntax "src:dst[:ro]" is supported' }), { error: 'expected a list of "src:dst[:ro]" strings' }).optional(),
+    volumes: z
+      .array(z.string({ error: 'only the short syntax "src:dst[:ro]" is supported' }), { error: 'expected a list of "src:dst[:ro]" strings' })
+      .optional(),
     labels: labels.optional(),
-    container_name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, 'must match [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a Docker container name)').optional(),
+    container_name: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, 'must match [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a Docker container name)')
+      .optional(),
     // YAML 1.1 readers turn `no` into false; accept both spellings of "no restart".
     restart: z
       .union([z.literal('no'), z.literal(false)], { error: 'only "no" is supported: loadscope reports container deaths instead of restarting them' })
@@ -190,8 +187,6 @@ export const topLevelSchema = z.strictObject({
   volumes: z.unknown().optional(),
 });
 
-export const projectNameSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, "-" or "_", starting with a letter or digit');
+export const projectNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lowercase letters, digits, "-" or "_", starting with a letter or digit');
 
 export const volumesSchema = z.record(z.string(), volumeDeclSchema, { error: 'expected a map of volume names' }).nullable();

@@ -65,7 +65,7 @@ describe('shellSplit', () => {
     [`sh -c 'echo "hi there" && exit 1'`, ['sh', '-c', 'echo "hi there" && exit 1']],
     ['echo "a \\"quoted\\" word" b', ['echo', 'a "quoted" word', 'b']],
     ['echo "keep \\n as is"', ['echo', 'keep \\n as is']],
-    ["a'b'c \"d\"e", ['abc', 'de']],
+    ['a\'b\'c "d"e', ['abc', 'de']],
     ['empty "" \'\'', ['empty', '', '']],
     ['a\\ b c', ['a b', 'c']],
     ['line \\\ncontinued', ['line', 'continued']],

@@ -50,7 +50,13 @@ describe('image specs', () => {
     writeFileSync(join(ctx, 'images', 'x', 'run.sh'), fileText);
     return ctx;
   };
-  const base = { ref: 'loadscope/x:1', packages: ['bash'], files: [{ src: 'images/x/run.sh', dst: '/run.sh', mode: '0755' }], env: { A: 'b c' }, entrypoint: ['/run.sh'] };
+  const base = {
+    ref: 'loadscope/x:1',
+    packages: ['bash'],
+    files: [{ src: 'images/x/run.sh', dst: '/run.sh', mode: '0755' }],
+    env: { A: 'b c' },
+    entrypoint: ['/run.sh'],
+  };
 
   it('hash changes when an input file changes, and only then', () => {
     const a = loadImageSpec(join(make(base), 'images', 'x'), join(make(base), '.'));

@@ -10,7 +10,20 @@ const specSchema = z
   .object({
     ref: z.string().regex(/^[a-z0-9./_-]+:[\w.-]+$/),
     packages: z.array(z.string().min(1)),
-    files: z.array(z.object({ src: z.string(), dst: z.string().startsWith('/'), mode: z.string().regex(/^0?[0-7]{3,4}$/).optional() }).strict()).default([]),
+    files: z
+      .array(
+        z
+          .object({
+            src: z.string(),
+            dst: z.string().startsWith('/'),
+            mode: z
+              .string()
+              .regex(/^0?[0-7]{3,4}$/)
+              .optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     dirs: z.array(z.object({ src: z.string(), dst: z.string().startsWith('/') }).strict()).default([]),
     run: z.array(z.string()).default([]),
     env: z.record(z.string(), z.string()).default({}),
@@ -60,7 +73,10 @@ export function loadImageSpec(dir: string, composeDir: string): ImageSpec {
   }
   const parsed = specSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(path, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw new ConfigError(
+      path,
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   const spec = parsed.data;
   const contextDir = resolve(composeDir, spec.context);

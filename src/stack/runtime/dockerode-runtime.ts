@@ -193,10 +193,14 @@ export class DockerodeRuntime implements ContainerRuntime {
     raw.on('end', finish);
     raw.on('close', finish);
     raw.on('error', finish);
-    signal.addEventListener('abort', () => {
-      raw.destroy();
-      finish();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        raw.destroy();
+        finish();
+      },
+      { once: true },
+    );
     try {
       while (true) {
         const next = queue.shift();
@@ -227,7 +231,10 @@ export class DockerodeRuntime implements ContainerRuntime {
 
   async *events(labels: Record<string, string>, signal: AbortSignal): AsyncIterable<ContainerEvent> {
     // dockerode passes abortSignal on to the request for every call; its types declare it only on some option types
-    const options: Docker.GetEventsOptions & { abortSignal: AbortSignal } = { filters: { type: ['container'], label: labelFilters(labels) }, abortSignal: signal };
+    const options: Docker.GetEventsOptions & { abortSignal: AbortSignal } = {
+      filters: { type: ['container'], label: labelFilters(labels) },
+      abortSignal: signal,
+    };
     const stream = readable(await this.docker.getEvents(options));
     for await (const raw of ndjson(stream, signal)) {
       const e = raw as RawEvent;
@@ -332,7 +339,10 @@ function demuxBuffer(buf: Buffer): string[] {
     chunks.push(buf.subarray(off + 8, off + 8 + size).toString('utf8'));
     off += 8 + size;
   }
-  return chunks.join('').split('\n').filter((l) => l.length > 0);
+  return chunks
+    .join('')
+    .split('\n')
+    .filter((l) => l.length > 0);
 }
 
 function statusOf(err: unknown): number | undefined {

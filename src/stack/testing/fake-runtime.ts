@@ -208,7 +208,9 @@ export class FakeContainerRuntime implements ContainerRuntime {
 
   async logTail(id: string, n: number): Promise<string[]> {
     const c = this.mustFind(id);
-    return this.logLines(c.spec.name).slice(-n).map((l) => l.line);
+    return this.logLines(c.spec.name)
+      .slice(-n)
+      .map((l) => l.line);
   }
 
   async *events(labels: Record<string, string>, signal: AbortSignal): AsyncIterable<ContainerEvent> {
