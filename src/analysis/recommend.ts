@@ -31,9 +31,21 @@ export interface RecommendInput {
   incomplete: boolean;
 }
 
+/** Recommendations in a fixed order (validity, bottlenecks, leaks, recovery, capacity, incomplete run): golden reports depend on it. */
 export function recommend(i: RecommendInput): Recommendation[] {
+  return [
+    ...validityRecommendations(i.validity),
+    ...bottleneckRecommendations(i.bottlenecks),
+    ...leakRecommendations(i.leaks, i.endpointMix),
+    ...recoveryRecommendations(i.recovery),
+    ...capacityRecommendations(i.capacity),
+    ...incompleteRecommendations(i.incomplete),
+  ];
+}
+
+function validityRecommendations(validity: Validity): Recommendation[] {
   const out: Recommendation[] = [];
-  for (const p of i.validity.problems) {
+  for (const p of validity.problems) {
     if (p.code === 'worker-cpu-saturated')
       out.push({
         id: 'worker-saturated',
@@ -63,7 +75,12 @@ export function recommend(i: RecommendInput): Recommendation[] {
         basedOn: p.message,
       });
   }
-  for (const b of i.bottlenecks.filter((x) => x.role !== 'SATURATED' || x.kind === 'pool' || x.kind === 'memory')) {
+  return out;
+}
+
+function bottleneckRecommendations(bottlenecks: RecommendInput['bottlenecks']): Recommendation[] {
+  const out: Recommendation[] = [];
+  for (const b of bottlenecks.filter((x) => x.role !== 'SATURATED' || x.kind === 'pool' || x.kind === 'memory')) {
     const lead = b.role === 'PRIMARY' ? 'Primary bottleneck' : b.role === 'CONTRIBUTING' ? 'Contributing' : 'Saturated';
     const basedOn = `${b.resource}: ${b.evidence.detail}`;
     switch (b.kind) {
@@ -117,11 +134,16 @@ export function recommend(i: RecommendInput): Recommendation[] {
         break;
     }
   }
-  const mix = Object.entries(i.endpointMix ?? {})
+  return out;
+}
+
+function leakRecommendations(leaks: RecommendInput['leaks'], endpointMix: RecommendInput['endpointMix']): Recommendation[] {
+  const out: Recommendation[] = [];
+  const mix = Object.entries(endpointMix ?? {})
     .sort((a, b) => b[1] - a[1])
     .map(([n, s]) => `${n} ${(s * 100).toFixed(0)} %`)
     .join(', ');
-  for (const l of i.leaks) {
+  for (const l of leaks) {
     const rate = l.slopeBytesPerHour !== null ? `${(l.slopeBytesPerHour / MIB).toFixed(1)} MiB/h` : 'unknown rate';
     if (l.verdict === 'FAIL')
       out.push({
@@ -145,7 +167,12 @@ export function recommend(i: RecommendInput): Recommendation[] {
         basedOn: l.kind,
       });
   }
-  for (const s of i.recovery) {
+  return out;
+}
+
+function recoveryRecommendations(recovery: RecommendInput['recovery']): Recommendation[] {
+  const out: Recommendation[] = [];
+  for (const s of recovery) {
     const [id, what] = s.kind === 'spike' ? [`spike@${s.startS}`, 'the spike'] : ['ladder-recovery', 'the ladder'];
     if (s.verdict === 'metastable')
       out.push({
@@ -157,7 +184,12 @@ export function recommend(i: RecommendInput): Recommendation[] {
     else if (s.verdict === 'not-recovered' || s.verdict === 'slow-recovery')
       out.push({ id, severity: 'warning', text: `Slow or no recovery after ${what}: check queue depth and pool sizes; shed load earlier.`, basedOn: s.note });
   }
-  const bp = i.capacity?.breakingPoint;
+  return out;
+}
+
+function capacityRecommendations(capacity: CapacityResult | null): Recommendation[] {
+  const out: Recommendation[] = [];
+  const bp = capacity?.breakingPoint;
   if (bp) {
     const died = bp.failureMode.containerEvents.length
       ? `; ${bp.failureMode.containerEvents.map((e) => `${e.service} ${e.oomKilled ? 'OOM-killed' : 'died'}`).join(', ')}`
@@ -165,12 +197,12 @@ export function recommend(i: RecommendInput): Recommendation[] {
     out.push({
       id: 'capacity',
       severity: 'info',
-      text: `Capacity ∈ [${bp.lastPassUsers ?? 0}, ${bp.users}) users (max sustainable ${i.capacity?.maxThroughputRps?.toFixed(1) ?? 'n/a'} rps); plan production peaks below the last passing step.`,
+      text: `Capacity ∈ [${bp.lastPassUsers ?? 0}, ${bp.users}) users (max sustainable ${capacity?.maxThroughputRps?.toFixed(1) ?? 'n/a'} rps); plan production peaks below the last passing step.`,
       basedOn: `${bp.reason}${died}`,
     });
   }
-  if (i.capacity?.usl && !i.capacity.usl.peakBeyondMeasuredRange) {
-    const u = i.capacity.usl;
+  if (capacity?.usl && !capacity.usl.peakBeyondMeasuredRange) {
+    const u = capacity.usl;
     out.push({
       id: 'usl',
       severity: 'info',
@@ -181,7 +213,12 @@ export function recommend(i: RecommendInput): Recommendation[] {
       basedOn: `σ=${u.sigma.toPrecision(3)}, κ=${u.kappa.toPrecision(3)}`,
     });
   }
-  if (i.incomplete)
+  return out;
+}
+
+function incompleteRecommendations(incomplete: boolean): Recommendation[] {
+  const out: Recommendation[] = [];
+  if (incomplete)
     out.push({
       id: 'incomplete',
       severity: 'warning',

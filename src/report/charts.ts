@@ -132,9 +132,15 @@ function trendLine(series: readonly SeriesPoint[], svc: string, slopeBytesPerHou
   return (p) => (b + perS * p.elapsedS) / MIB;
 }
 
+/** Charts in report order: load, latency, errors, CPU, memory, pool. */
 export function buildCharts(a: AnalysisContract, record: RunRecord, appName = REFERENCE_APP_NAME): ChartSpec[] {
   const series = [...record.series].sort((x, y) => x.elapsedS - y.elapsedS);
   const markers = markersOf(a, series);
+  return [...trafficCharts(series, markers), ...containerCharts(a, series, markers), poolChart(series, markers, appName)];
+}
+
+/** Load/throughput, latency percentiles and errors by kind. */
+function trafficCharts(series: readonly SeriesPoint[], markers: Marker[]): ChartSpec[] {
   const charts: ChartSpec[] = [];
   const ok = (p: SeriesPoint): number => p.total.count - ERROR_KINDS.reduce((n, k) => n + errorsOf(p.total.errors, k), 0);
   charts.push(
@@ -176,7 +182,12 @@ export function buildCharts(a: AnalysisContract, record: RunRecord, appName = RE
       markers,
     ),
   );
+  return charts;
+}
 
+/** CPU and memory per container; both say so when the run has no container samples. */
+function containerCharts(a: AnalysisContract, series: readonly SeriesPoint[], markers: Marker[]): ChartSpec[] {
+  const charts: ChartSpec[] = [];
   const svcs = services(series);
   const noContainers = svcs.length ? undefined : 'No container samples in this run.';
   charts.push(
@@ -193,6 +204,22 @@ export function buildCharts(a: AnalysisContract, record: RunRecord, appName = RE
       noContainers ? { empty: noContainers } : {},
     ),
   );
+  charts.push(
+    spec(
+      'memory',
+      'Working set per container (dashed: leak trend; dotted: anonymous memory)',
+      'MiB',
+      series,
+      memoryLines(a, series, svcs),
+      markers,
+      noContainers ? { empty: noContainers } : {},
+    ),
+  );
+  return charts;
+}
+
+/** Per service: working set, anonymous memory when sampled, and the leak trend when the analysis has a slope. */
+function memoryLines(a: AnalysisContract, series: readonly SeriesPoint[], svcs: readonly string[]): Parameters<typeof spec>[4] {
   const memLines: Parameters<typeof spec>[4] = [];
   svcs.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]!;
@@ -220,18 +247,11 @@ export function buildCharts(a: AnalysisContract, record: RunRecord, appName = RE
     if (slope !== undefined && slope !== null && Number.isFinite(slope))
       memLines.push({ label: `${s} trend`, color, dash: [6, 4], get: trendLine(series, s, slope) });
   });
-  charts.push(
-    spec(
-      'memory',
-      'Working set per container (dashed: leak trend; dotted: anonymous memory)',
-      'MiB',
-      series,
-      memLines,
-      markers,
-      noContainers ? { empty: noContainers } : {},
-    ),
-  );
+  return memLines;
+}
 
+/** Postgres connections by state, of the app when its connections are tagged with appName, else of the whole server. */
+function poolChart(series: readonly SeriesPoint[], markers: Marker[], appName: string): ChartSpec {
   const pgPoints = series.filter((p) => p.postgres);
   const byApp = pgPoints.some((p) => p.postgres!.connectionsByApp[appName]);
   const states = new Set<string>();
@@ -239,23 +259,20 @@ export function buildCharts(a: AnalysisContract, record: RunRecord, appName = RE
     for (const st of Object.keys(byApp ? (p.postgres!.connectionsByApp[appName] ?? {}) : p.postgres!.connectionsByState)) states.add(st);
   const pick = (p: SeriesPoint): Readonly<Record<string, number>> | undefined =>
     p.postgres ? (byApp ? (p.postgres.connectionsByApp[appName] ?? {}) : p.postgres.connectionsByState) : undefined;
-  charts.push(
-    spec(
-      'pool',
-      byApp ? `Postgres connections of ${appName} by state` : 'Postgres connections by state',
-      'connections',
-      series,
-      [...states].sort().map((st, i) => ({
-        label: st,
-        color: STATE_COLORS[st] ?? PALETTE[(i + 3) % PALETTE.length]!,
-        get: (p: SeriesPoint) => {
-          const m = pick(p);
-          return m ? (m[st] ?? 0) : null;
-        },
-      })),
-      markers,
-      pgPoints.length ? {} : { empty: 'No Postgres samples in this run.' },
-    ),
+  return spec(
+    'pool',
+    byApp ? `Postgres connections of ${appName} by state` : 'Postgres connections by state',
+    'connections',
+    series,
+    [...states].sort().map((st, i) => ({
+      label: st,
+      color: STATE_COLORS[st] ?? PALETTE[(i + 3) % PALETTE.length]!,
+      get: (p: SeriesPoint) => {
+        const m = pick(p);
+        return m ? (m[st] ?? 0) : null;
+      },
+    })),
+    markers,
+    pgPoints.length ? {} : { empty: 'No Postgres samples in this run.' },
   );
-  return charts;
 }
