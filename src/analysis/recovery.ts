@@ -135,9 +135,9 @@ interface Roll {
   errors: number;
 }
 
-function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: Episode, o: RecoveryOptions): RecoveryResult {
-  const observedS = Math.max(0, Math.round(e.obsEndS - e.endS) + 1);
-  const empty: RecoveryResult = {
+/** The result before anything is measured: verdict 'no-data', every measure null. */
+function emptyResult(e: Episode, observedS: number): RecoveryResult {
+  return {
     kind: e.kind,
     startS: e.startS,
     endS: e.endS,
@@ -157,6 +157,25 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
     verdict: 'no-data',
     note: '',
   };
+}
+
+/** Highest rolling p95 (first window at that level) and highest error ratio over the overload and what follows. */
+function peakOf(e: Episode, roll: (t: number) => Roll, rollingS: number): { peak: number; peakAt: number; peakErr: number } {
+  let peak = -Infinity;
+  let peakAt = e.startS;
+  let peakErr = 0;
+  for (let t = e.startS; t + rollingS - 1 <= e.obsEndS; t++) {
+    const r = roll(t);
+    if (r.p95 !== null && r.p95 > peak) [peak, peakAt] = [r.p95, t];
+    if (r.count > 0) peakErr = Math.max(peakErr, r.errors / r.count);
+  }
+  return { peak, peakAt, peakErr };
+}
+
+/** One episode judged against the band of its steady base (docs/ANALYSIS.md "Recovery"). */
+function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: Episode, o: RecoveryOptions): RecoveryResult {
+  const observedS = Math.max(0, Math.round(e.obsEndS - e.endS) + 1);
+  const empty = emptyResult(e, observedS);
   const baseName = e.kind === 'spike' ? 'the base before the first spike' : 'the first step';
   if (!e.base) return { ...empty, note: `${baseName} has no steady part to draw the band from` };
   const baseAgg = aggregate(series, e.base);
@@ -180,15 +199,7 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   const bandErr = baseErr + (o.errorBand ?? 0.005);
   const holdS = Math.min(o.holdS ?? 30, Math.max(o.minHoldS ?? 3, Math.floor(observedS * (o.holdFraction ?? 1 / 3))));
 
-  // peak over the overload and what follows
-  let peak = -Infinity;
-  let peakAt = e.startS;
-  let peakErr = 0;
-  for (let t = e.startS; t + rollingS - 1 <= e.obsEndS; t++) {
-    const r = roll(t);
-    if (r.p95 !== null && r.p95 > peak) [peak, peakAt] = [r.p95, t];
-    if (r.count > 0) peakErr = Math.max(peakErr, r.errors / r.count);
-  }
+  const { peak, peakAt, peakErr } = peakOf(e, roll, rollingS);
   // a window is inside the band when its p95 is (an empty window is not evidence of health) and its errors are
   const inside = (r: Roll): boolean => r.p95 !== null && r.p95 <= bandP95 && r.errors <= Math.ceil(r.count * bandErr);
   // "stays there" asks no more than the base itself did: on a noisy host the steady base also leaves the band now

@@ -55,83 +55,112 @@ const f0 = (x: number): string => x.toFixed(0);
 const f2 = (x: number): string => x.toFixed(2);
 const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
 
+type PgSample = NonNullable<SeriesPoint['postgres']>;
+type PgSamples = readonly (PgSample | null)[];
+
+/** One value per point; NaN where the point has none (not sampled, or not a finite number). */
+function valuesOf(series: readonly SeriesPoint[], f: (i: number) => number | null | undefined): number[] {
+  return series.map((_, i) => {
+    const v = f(i);
+    return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
+  });
+}
+
+/** Every sampled signal, in a fixed order (Postgres, containers, host, generator): ranking keeps it for equal scores. */
 function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMax?: number }): Signal[] {
-  const out: Signal[] = [];
+  return [...postgresSignals(series, o), ...containerSignals(series), ...hostSignals(series), ...generatorSignals(series)];
+}
+
+/** Postgres signals, only when the run sampled Postgres at all. */
+function postgresSignals(series: readonly SeriesPoint[], o: { appName?: string; poolMax?: number }): Signal[] {
   const pg = series.map((p) => p.postgres ?? null);
-  const num = (f: (i: number) => number | null | undefined): number[] =>
-    series.map((_, i) => {
-      const v = f(i);
-      return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
-    });
-  if (pg.some(Boolean)) {
+  if (!pg.some(Boolean)) return [];
+  return [...postgresWaitSignals(series, pg), ...postgresWriteSignals(series, pg), ...postgresConnectionSignals(series, pg, o)];
+}
+
+/** Sessions waiting on locks, on each other wait type, and running on CPU. */
+function postgresWaitSignals(series: readonly SeriesPoint[], pg: PgSamples): Signal[] {
+  const out: Signal[] = [];
+  out.push({
+    signal: 'locks',
+    kind: 'locks',
+    dir: 'up',
+    minEffect: 2,
+    values: valuesOf(series, (i) => (pg[i] ? Math.max(pg[i]!.waitingByType.Lock ?? 0, pg[i]!.blockedSessions, pg[i]!.ungrantedLocks) : null)),
+    say: (e, b) => `sessions waiting on locks: ${f0(e)} (baseline ${f0(b)})`,
+  });
+  const types = new Set<string>();
+  for (const x of pg) for (const t of Object.keys(x?.waitingByType ?? {})) if (t !== 'Lock') types.add(t);
+  for (const t of [...types].sort()) {
     out.push({
-      signal: 'locks',
-      kind: 'locks',
+      signal: `db-wait:${t}`,
+      kind: 'db-wait',
       dir: 'up',
       minEffect: 2,
-      values: num((i) => (pg[i] ? Math.max(pg[i]!.waitingByType.Lock ?? 0, pg[i]!.blockedSessions, pg[i]!.ungrantedLocks) : null)),
-      say: (e, b) => `sessions waiting on locks: ${f0(e)} (baseline ${f0(b)})`,
+      values: valuesOf(series, (i) => (pg[i] ? (pg[i]!.waitingByType[t] ?? 0) : null)),
+      say: (e, b) => `Postgres sessions waiting on ${t}: ${f0(e)} (baseline ${f0(b)})`,
     });
-    const types = new Set<string>();
-    for (const x of pg) for (const t of Object.keys(x?.waitingByType ?? {})) if (t !== 'Lock') types.add(t);
-    for (const t of [...types].sort()) {
-      out.push({
-        signal: `db-wait:${t}`,
-        kind: 'db-wait',
-        dir: 'up',
-        minEffect: 2,
-        values: num((i) => (pg[i] ? (pg[i]!.waitingByType[t] ?? 0) : null)),
-        say: (e, b) => `Postgres sessions waiting on ${t}: ${f0(e)} (baseline ${f0(b)})`,
-      });
-    }
-    // active and not waiting: running (on CPU) in Postgres
+  }
+  // active and not waiting: running (on CPU) in Postgres
+  out.push({
+    signal: 'db-cpu',
+    kind: 'db-cpu',
+    dir: 'up',
+    minEffect: 2,
+    values: valuesOf(series, (i) =>
+      pg[i] ? Math.max(0, (pg[i]!.connectionsByState.active ?? 0) - Object.values(pg[i]!.waitingByType).reduce((a, b) => a + b, 0)) : null,
+    ),
+    say: (e, b) => `Postgres sessions running (active, not waiting): ${f0(e)} (baseline ${f0(b)})`,
+  });
+  return out;
+}
+
+/** Checkpoint and backend buffer writes (when the sampler has their rates), and autovacuum workers. */
+function postgresWriteSignals(series: readonly SeriesPoint[], pg: PgSamples): Signal[] {
+  const out: Signal[] = [];
+  const rate = (k: 'buffersCheckpoint' | 'buffersBackend') => valuesOf(series, (i) => pg[i]?.perSecond?.[k]);
+  const ckpt = rate('buffersCheckpoint');
+  if (ckpt.some(Number.isFinite)) {
+    // a checkpoint's buffers are reported as it writes (spread) or when it finishes (immediate)
     out.push({
-      signal: 'db-cpu',
-      kind: 'db-cpu',
+      signal: 'checkpoint',
+      kind: 'checkpoint',
       dir: 'up',
-      minEffect: 2,
-      values: num((i) =>
-        pg[i] ? Math.max(0, (pg[i]!.connectionsByState.active ?? 0) - Object.values(pg[i]!.waitingByType).reduce((a, b) => a + b, 0)) : null,
-      ),
-      say: (e, b) => `Postgres sessions running (active, not waiting): ${f0(e)} (baseline ${f0(b)})`,
+      minEffect: 128,
+      values: ckpt,
+      say: (e, b) => `checkpoint writing ${f0(e)} buffers/s (8 KiB each; baseline ${f0(b)})`,
     });
-    const rate = (k: 'buffersCheckpoint' | 'buffersBackend') => num((i) => pg[i]?.perSecond?.[k]);
-    const ckpt = rate('buffersCheckpoint');
-    if (ckpt.some(Number.isFinite)) {
-      // a checkpoint's buffers are reported as it writes (spread) or when it finishes (immediate)
-      out.push({
-        signal: 'checkpoint',
-        kind: 'checkpoint',
-        dir: 'up',
-        minEffect: 128,
-        values: ckpt,
-        say: (e, b) => `checkpoint writing ${f0(e)} buffers/s (8 KiB each; baseline ${f0(b)})`,
-      });
-      out.push({
-        signal: 'backend-writes',
-        kind: 'backend-writes',
-        dir: 'up',
-        minEffect: 128,
-        values: rate('buffersBackend'),
-        say: (e, b) => `backends writing dirty buffers themselves: ${f0(e)}/s (baseline ${f0(b)})`,
-      });
-    }
     out.push({
-      signal: 'autovacuum',
-      kind: 'autovacuum',
+      signal: 'backend-writes',
+      kind: 'backend-writes',
       dir: 'up',
-      minEffect: 1,
-      values: num((i) => pg[i]?.autovacuumWorkers),
-      say: (e, b) => `autovacuum workers running: ${f0(e)} (baseline ${f0(b)})`,
+      minEffect: 128,
+      values: rate('buffersBackend'),
+      say: (e, b) => `backends writing dirty buffers themselves: ${f0(e)}/s (baseline ${f0(b)})`,
     });
-    const app = o.appName ?? REFERENCE_APP_NAME;
-    const appStates = pg.map((x) => x?.connectionsByApp[app]);
-    out.push({
+  }
+  out.push({
+    signal: 'autovacuum',
+    kind: 'autovacuum',
+    dir: 'up',
+    minEffect: 1,
+    values: valuesOf(series, (i) => pg[i]?.autovacuumWorkers),
+    say: (e, b) => `autovacuum workers running: ${f0(e)} (baseline ${f0(b)})`,
+  });
+  return out;
+}
+
+/** The app's DB pool (its connections as Postgres sees them) and all client connections. */
+function postgresConnectionSignals(series: readonly SeriesPoint[], pg: PgSamples, o: { appName?: string; poolMax?: number }): Signal[] {
+  const app = o.appName ?? REFERENCE_APP_NAME;
+  const appStates = pg.map((x) => x?.connectionsByApp[app]);
+  return [
+    {
       signal: 'pool',
       kind: 'pool',
       dir: 'up',
       minEffect: 0.25,
-      values: num((i) => {
+      values: valuesOf(series, (i) => {
         const s = appStates[i];
         if (!s) return null;
         const total = Object.values(s).reduce((a, b) => a + b, 0);
@@ -139,16 +168,21 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
         return max > 0 ? (total - (s.idle ?? 0)) / max : null;
       }),
       say: (e, b) => `app DB pool busy: ${pct(e)} of ${o.poolMax !== undefined ? `its ${o.poolMax} connections` : 'its open connections'} (baseline ${pct(b)})`,
-    });
-    out.push({
+    },
+    {
       signal: 'db-connections',
       kind: 'db-connections',
       dir: 'up',
       minEffect: 5,
-      values: num((i) => (pg[i] ? Object.values(pg[i]!.connectionsByState).reduce((a, b) => a + b, 0) : null)),
+      values: valuesOf(series, (i) => (pg[i] ? Object.values(pg[i]!.connectionsByState).reduce((a, b) => a + b, 0) : null)),
       say: (e, b) => `Postgres client connections: ${f0(e)} (baseline ${f0(b)})`,
-    });
-  }
+    },
+  ];
+}
+
+/** Per service: CFS throttling, CPU falling (waiting) and CPU rising (working); stale container samples count as none. */
+function containerSignals(series: readonly SeriesPoint[]): Signal[] {
+  const out: Signal[] = [];
   const services = new Set<string>();
   for (const p of series) for (const s of Object.keys(p.containers ?? {})) services.add(s);
   for (const svc of [...services].sort()) {
@@ -161,7 +195,7 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
       kind: 'cpu-throttled',
       dir: 'up',
       minEffect: 0.1,
-      values: num((i) => c[i]?.throttledRatio),
+      values: valuesOf(series, (i) => c[i]?.throttledRatio),
       say: (e, b) => `${svc} CFS-throttled in ${pct(e)} of periods (baseline ${pct(b)})`,
     });
     out.push({
@@ -169,7 +203,7 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
       kind: 'cpu-drop',
       dir: 'down',
       minEffect: 0.1,
-      values: num((i) => c[i]?.cpuCores),
+      values: valuesOf(series, (i) => c[i]?.cpuCores),
       say: (e, b) => `${svc} CPU fell to ${f2(e)} cores (baseline ${f2(b)}): it was waiting, not working`,
     });
     out.push({
@@ -177,43 +211,55 @@ function signalsOf(series: readonly SeriesPoint[], o: { appName?: string; poolMa
       kind: 'cpu-high',
       dir: 'up',
       minEffect: 0.25,
-      values: num((i) => c[i]?.cpuCores),
+      values: valuesOf(series, (i) => c[i]?.cpuCores),
       say: (e, b) => `${svc} CPU rose to ${f2(e)} cores (baseline ${f2(b)})`,
     });
   }
-  out.push({
-    signal: 'host-cpu',
-    kind: 'host-cpu',
-    dir: 'up',
-    minEffect: 0.15,
-    values: num((i) => series[i]!.host?.cpuUtilization),
-    say: (e, b) => `host CPU ${pct(e)} (baseline ${pct(b)})`,
-  });
-  out.push({
-    signal: 'host-iowait',
-    kind: 'host-iowait',
-    dir: 'up',
-    minEffect: 0.05,
-    values: num((i) => series[i]!.host?.iowaitRatio),
-    say: (e, b) => `host CPU waiting on I/O ${pct(e)} (baseline ${pct(b)})`,
-  });
-  out.push({
-    signal: 'generator-cpu',
-    kind: 'generator-cpu',
-    dir: 'up',
-    minEffect: 0.25,
-    values: num((i) => series[i]!.generator.cpuCores),
-    say: (e, b) => `load generator CPU ${f2(e)} cores (baseline ${f2(b)}): the client may have measured its own delay`,
-  });
-  out.push({
-    signal: 'generator-lag',
-    kind: 'generator-lag',
-    dir: 'up',
-    minEffect: 100,
-    values: num((i) => series[i]!.sampler?.lagMs),
-    say: (e, b) => `the orchestrator's event loop was blocked ${f0(e)} ms (baseline ${f0(b)}): the client may have measured its own delay`,
-  });
   return out;
+}
+
+/** Host CPU and the share of it waiting on I/O. */
+function hostSignals(series: readonly SeriesPoint[]): Signal[] {
+  return [
+    {
+      signal: 'host-cpu',
+      kind: 'host-cpu',
+      dir: 'up',
+      minEffect: 0.15,
+      values: valuesOf(series, (i) => series[i]!.host?.cpuUtilization),
+      say: (e, b) => `host CPU ${pct(e)} (baseline ${pct(b)})`,
+    },
+    {
+      signal: 'host-iowait',
+      kind: 'host-iowait',
+      dir: 'up',
+      minEffect: 0.05,
+      values: valuesOf(series, (i) => series[i]!.host?.iowaitRatio),
+      say: (e, b) => `host CPU waiting on I/O ${pct(e)} (baseline ${pct(b)})`,
+    },
+  ];
+}
+
+/** The load generator's own CPU and event-loop lag: a busy client measures its own delay as the target's. */
+function generatorSignals(series: readonly SeriesPoint[]): Signal[] {
+  return [
+    {
+      signal: 'generator-cpu',
+      kind: 'generator-cpu',
+      dir: 'up',
+      minEffect: 0.25,
+      values: valuesOf(series, (i) => series[i]!.generator.cpuCores),
+      say: (e, b) => `load generator CPU ${f2(e)} cores (baseline ${f2(b)}): the client may have measured its own delay`,
+    },
+    {
+      signal: 'generator-lag',
+      kind: 'generator-lag',
+      dir: 'up',
+      minEffect: 100,
+      values: valuesOf(series, (i) => series[i]!.sampler?.lagMs),
+      say: (e, b) => `the orchestrator's event loop was blocked ${f0(e)} ms (baseline ${f0(b)}): the client may have measured its own delay`,
+    },
+  ];
 }
 
 /** kind → kinds it can explain (ranked after it when both clear the bar). */
