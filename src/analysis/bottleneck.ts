@@ -67,6 +67,13 @@ interface Signal {
 }
 
 function signals(series: readonly SeriesPoint[], o: BottleneckOptions, options: { inFlight?: readonly number[] } = {}): Signal[] {
+  const out = containerSignals(series, o);
+  if (series.some((p) => p.postgres)) out.push(...postgresSignals(series, o, options.inFlight ?? []));
+  return out;
+}
+
+/** CPU and memory saturation per container, services in name order. */
+function containerSignals(series: readonly SeriesPoint[], o: BottleneckOptions): Signal[] {
   const out: Signal[] = [];
   const services = new Set<string>();
   for (const p of series) for (const s of Object.keys(p.containers ?? {})) services.add(s);
@@ -93,82 +100,85 @@ function signals(series: readonly SeriesPoint[], o: BottleneckOptions, options: 
       describe: (peak) => `working set at ${(peak * 100).toFixed(0)} % of the memory limit`,
     });
   }
-  if (series.some((p) => p.postgres)) {
-    const app = o.appName ?? REFERENCE_APP_NAME;
-    const pg = series.map((p) => p.postgres ?? null);
-    const appStates = pg.map((x) => x?.connectionsByApp[app] ?? {});
-    const appTotal = appStates.map((s) => Object.values(s).reduce((a, b) => a + b, 0));
-    // busy = held by a request: every state but idle (active, idle in transaction, fastpath…)
-    const busy = appStates.map((s, i) => appTotal[i]! - (s.idle ?? 0));
-    const lockWaits = pg.map((x) => (x ? Math.max(x.waitingByType.Lock ?? 0, x.blockedSessions, x.ungrantedLocks > 0 ? 1 : 0) : NaN));
-    const pending = series.map((p) => p.pool?.pending ?? NaN);
-    // Requests queued for a connection inside the app are invisible to Postgres. Little's law gives the requests in
-    // flight (L = X·R̄ over a 5-s merged window); those beyond the busy connections are waiting for one.
-    const inFlight = options.inFlight ?? [];
-    const queued = busy.map((b, i) => (Number.isFinite(pending[i]!) ? pending[i]! : Math.max(0, (inFlight[i] ?? 0) - b)));
-    // Connections are sampled once a second: a busy pool shows a connection idle now and then (between two
-    // statements), so exhaustion is judged on the busy share over the trailing 5 samples.
-    const share = (i: number, of: (j: number) => number): number => {
-      let sum = 0;
-      let n = 0;
-      for (let j = Math.max(0, i - 4); j <= i; j++) {
-        if (!pg[j]) continue;
-        const d = of(j);
-        if (d > 0) {
-          sum += busy[j]! / d;
-          n++;
-        }
+  return out;
+}
+
+/** The app's DB pool, lock waits, connections idle in transaction and max_connections, from the Postgres samples. */
+function postgresSignals(series: readonly SeriesPoint[], o: BottleneckOptions, inFlight: readonly number[]): Signal[] {
+  const out: Signal[] = [];
+  const app = o.appName ?? REFERENCE_APP_NAME;
+  const pg = series.map((p) => p.postgres ?? null);
+  const appStates = pg.map((x) => x?.connectionsByApp[app] ?? {});
+  const appTotal = appStates.map((s) => Object.values(s).reduce((a, b) => a + b, 0));
+  // busy = held by a request: every state but idle (active, idle in transaction, fastpath…)
+  const busy = appStates.map((s, i) => appTotal[i]! - (s.idle ?? 0));
+  const lockWaits = pg.map((x) => (x ? Math.max(x.waitingByType.Lock ?? 0, x.blockedSessions, x.ungrantedLocks > 0 ? 1 : 0) : NaN));
+  const pending = series.map((p) => p.pool?.pending ?? NaN);
+  // Requests queued for a connection inside the app are invisible to Postgres. Little's law gives the requests in
+  // flight (L = X·R̄ over a 5-s merged window); those beyond the busy connections are waiting for one.
+  const queued = busy.map((b, i) => (Number.isFinite(pending[i]!) ? pending[i]! : Math.max(0, (inFlight[i] ?? 0) - b)));
+  // Connections are sampled once a second: a busy pool shows a connection idle now and then (between two
+  // statements), so exhaustion is judged on the busy share over the trailing 5 samples.
+  const share = (i: number, of: (j: number) => number): number => {
+    let sum = 0;
+    let n = 0;
+    for (let j = Math.max(0, i - 4); j <= i; j++) {
+      if (!pg[j]) continue;
+      const d = of(j);
+      if (d > 0) {
+        sum += busy[j]! / d;
+        n++;
       }
-      return n ? sum / n : 0;
-    };
-    const poolSat = busy.map((b, i) => {
-      if (!pg[i] || appTotal[i] === 0) return false;
-      const max = series[i]!.pool?.max ?? o.poolMax;
-      const waiting = queued[i]! >= 1 || lockWaits[i]! > 0;
-      if (!waiting) return false;
-      if (max !== undefined) return b >= max || share(i, () => max) >= 0.75;
-      // max unknown: (nearly) no idle connection left and the pool is not growing (over 10 s) while requests queue
-      const grown = Math.max(...appTotal.slice(Math.max(0, i - 10), i));
-      return appTotal[i]! <= grown && share(i, (j) => appTotal[j]!) >= 0.75 && queued[i]! >= Math.max(1, 0.5 * appTotal[i]!);
-    });
-    out.push({
-      resource: `db-pool:${app}`,
-      kind: 'pool',
-      service: app,
-      sat: poolSat,
-      metric: queued.map((w, i) => w + busy[i]! / Math.max(1, appTotal[i]!)),
-      describe: (peak) =>
-        `app DB connection pool (${app}) exhausted: all ${o.poolMax !== undefined ? `${o.poolMax} (pool max)` : `${Math.max(...appTotal)}`} connections busy with requests queued for one (peak ≈ ${Math.max(0, peak - 1).toFixed(0)} waiting)`,
-    });
-    out.push({
-      resource: 'postgres:locks',
-      kind: 'locks',
-      service: 'postgres',
-      sat: lockWaits.map((w) => w > 0),
-      metric: lockWaits,
-      describe: (peak) => `sessions waiting on locks (peak ${peak.toFixed(0)})`,
-    });
-    // "many" connections held idle in a transaction: at least 2 and a fifth of the app's (one of a 2-connection
-    // pool between two statements is the pool at work, not the app holding connections)
-    const iit = appStates.map((s) => s['idle in transaction'] ?? 0);
-    out.push({
-      resource: `idle-in-transaction:${app}`,
-      kind: 'idle-in-transaction',
-      service: app,
-      sat: iit.map((v, i) => v >= 2 && v >= 0.2 * Math.max(1, appTotal[i]!)),
-      metric: iit,
-      describe: (peak) => `${peak.toFixed(0)} ${app} connections idle in transaction (the app holds connections)`,
-    });
-    const conn = pg.map((x) => (x ? Object.values(x.connectionsByState).reduce((a, b) => a + b, 0) / Math.max(1, x.maxConnections) : NaN));
-    out.push({
-      resource: 'postgres:connections',
-      kind: 'connections',
-      service: 'postgres',
-      sat: conn.map((v) => v >= 0.9),
-      metric: conn,
-      describe: (peak) => `${(peak * 100).toFixed(0)} % of max_connections in use`,
-    });
-  }
+    }
+    return n ? sum / n : 0;
+  };
+  const poolSat = busy.map((b, i) => {
+    if (!pg[i] || appTotal[i] === 0) return false;
+    const max = series[i]!.pool?.max ?? o.poolMax;
+    const waiting = queued[i]! >= 1 || lockWaits[i]! > 0;
+    if (!waiting) return false;
+    if (max !== undefined) return b >= max || share(i, () => max) >= 0.75;
+    // max unknown: (nearly) no idle connection left and the pool is not growing (over 10 s) while requests queue
+    const grown = Math.max(...appTotal.slice(Math.max(0, i - 10), i));
+    return appTotal[i]! <= grown && share(i, (j) => appTotal[j]!) >= 0.75 && queued[i]! >= Math.max(1, 0.5 * appTotal[i]!);
+  });
+  out.push({
+    resource: `db-pool:${app}`,
+    kind: 'pool',
+    service: app,
+    sat: poolSat,
+    metric: queued.map((w, i) => w + busy[i]! / Math.max(1, appTotal[i]!)),
+    describe: (peak) =>
+      `app DB connection pool (${app}) exhausted: all ${o.poolMax !== undefined ? `${o.poolMax} (pool max)` : `${Math.max(...appTotal)}`} connections busy with requests queued for one (peak ≈ ${Math.max(0, peak - 1).toFixed(0)} waiting)`,
+  });
+  out.push({
+    resource: 'postgres:locks',
+    kind: 'locks',
+    service: 'postgres',
+    sat: lockWaits.map((w) => w > 0),
+    metric: lockWaits,
+    describe: (peak) => `sessions waiting on locks (peak ${peak.toFixed(0)})`,
+  });
+  // "many" connections held idle in a transaction: at least 2 and a fifth of the app's (one of a 2-connection
+  // pool between two statements is the pool at work, not the app holding connections)
+  const iit = appStates.map((s) => s['idle in transaction'] ?? 0);
+  out.push({
+    resource: `idle-in-transaction:${app}`,
+    kind: 'idle-in-transaction',
+    service: app,
+    sat: iit.map((v, i) => v >= 2 && v >= 0.2 * Math.max(1, appTotal[i]!)),
+    metric: iit,
+    describe: (peak) => `${peak.toFixed(0)} ${app} connections idle in transaction (the app holds connections)`,
+  });
+  const conn = pg.map((x) => (x ? Object.values(x.connectionsByState).reduce((a, b) => a + b, 0) / Math.max(1, x.maxConnections) : NaN));
+  out.push({
+    resource: 'postgres:connections',
+    kind: 'connections',
+    service: 'postgres',
+    sat: conn.map((v) => v >= 0.9),
+    metric: conn,
+    describe: (peak) => `${(peak * 100).toFixed(0)} % of max_connections in use`,
+  });
   return out;
 }
 

@@ -207,6 +207,33 @@ function shortRunEffectGate(g: { sMin: number; slope: number; ft: number[]; ff: 
 }
 
 function detectOn(rawT: readonly number[], rawY: readonly number[], limit: number | null, o: LeakOptions): LeakResult {
+  const floors = steadyFloors(rawT, rawY, o);
+  if ('verdict' in floors) return floors;
+  return leakVerdict(floors, trendFit(floors, limit, o), o);
+}
+
+/** The floors and peaks left after the warm-up cut, with the run facts the verdict needs. */
+interface SteadyFloors {
+  /** Finite samples only. */
+  tS: number[];
+  y: number[];
+  durationS: number;
+  period: number | undefined;
+  minFloors: number;
+  windowS: number;
+  /** Window sized by the floor count (a short soak): stricter effect gate, no PASS. */
+  short: boolean;
+  /** Absolute cut time, s. */
+  cutS: number;
+  warmupCutS: number;
+  /** Window start times after the cut, hours. */
+  ft: number[];
+  ff: number[];
+  fp: number[];
+}
+
+/** Windows, floors and the warm-up cut; INCONCLUSIVE when the run is too short or leaves too few floors. */
+function steadyFloors(rawT: readonly number[], rawY: readonly number[], o: LeakOptions): SteadyFloors | LeakResult {
   const pts = rawT.map((t, i) => [t, rawY[i]!] as const).filter(([t, y]) => Number.isFinite(t) && Number.isFinite(y));
   const tS = pts.map((p) => p[0]);
   const y = pts.map((p) => p[1]);
@@ -258,14 +285,20 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
       steadyNeededS: neededS,
     });
   }
+  return { tS, y, durationS, period, minFloors, windowS, short, cutS, warmupCutS, ft, ff, fp };
+}
 
-  const alpha = o.alpha ?? 0.01;
+/** Mann–Kendall + Hamed–Rao and Sen's CI on the floors, the early/late deceleration check and the time to the limit. */
+function trendFit(s: SteadyFloors, limit: number | null, o: LeakOptions) {
+  const { ft, ff, fp, windowS } = s;
   const mk: TrendTest = mannKendallHamedRao(ft, ff, 0.05);
   const steadyH = ft[ft.length - 1]! - ft[0]! + windowS / 3600;
   const sMin = o.sMinBytesPerHour ?? Math.max(5 * MIB, limit ? 0.0025 * limit : 0);
   // the effect gate for a FAIL/WARN; PASS keeps the plain S_min (a short run must not pass more easily)
   const sMinTrend =
-    short && o.sMinBytesPerHour === undefined && Number.isFinite(mk.slope) ? shortRunEffectGate({ sMin, slope: mk.slope, ft, ff, tS, y, cutS, steadyH }) : sMin;
+    s.short && o.sMinBytesPerHour === undefined && Number.isFinite(mk.slope)
+      ? shortRunEffectGate({ sMin, slope: mk.slope, ft, ff, tS: s.tS, y: s.y, cutS: s.cutS, steadyH })
+      : sMin;
   const [lo, hi] = mk.ci95;
   const half = Math.floor(ff.length / 2);
   const early = mannKendallHamedRao(ft.slice(0, half), ff.slice(0, half), 0.05);
@@ -287,12 +320,21 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
     mkP: mk.p,
     windowS,
     floors: ff.length,
-    warmupCutS,
+    warmupCutS: s.warmupCutS,
     relativeGrowth: ff[0]! > 0 ? (mk.slope * steadyH) / ff[0]! : null,
     minDetectableBytesPerHour: Number.isFinite(hi - lo) ? (hi - lo) / 2 : null,
   };
-  const significant = mk.p < alpha && lo > sMinTrend;
-  if (significant && decelerating)
+  return { mk, late, lo, hi, steadyH, sMin, sMinTrend, decelerating, headroom, range, base };
+}
+
+/** The trend over the steady floors and what the verdict weighs it against. */
+type TrendFit = ReturnType<typeof trendFit>;
+
+/** The verdict tiers (docs/ANALYSIS.md, Leak): significant growth is graded first, then PASS, else INCONCLUSIVE. */
+function leakVerdict(s: SteadyFloors, f: TrendFit, o: LeakOptions): LeakResult {
+  const { mk, late, lo, hi, headroom, range, base, sMinTrend } = f;
+  const significant = mk.p < (o.alpha ?? 0.01) && lo > sMinTrend;
+  if (significant && f.decelerating)
     return {
       ...base,
       verdict: 'WARN',
@@ -315,23 +357,23 @@ function detectOn(rawT: readonly number[], rawY: readonly number[], limit: numbe
     };
   if (significant)
     return { ...base, verdict: 'WARN', kind: 'WARN_SLOW_GROWTH', reason: `slow growth ${mb(mk.slope)}; limit not reached within ${o.hFailHours ?? 72} h` };
-  const passBound = Math.max(sMin, headroom !== null && headroom > 0 ? headroom / (o.hPassHours ?? 168) : 0);
+  const passBound = Math.max(f.sMin, headroom !== null && headroom > 0 ? headroom / (o.hPassHours ?? 168) : 0);
   // a soak too short for the standard windows can confirm a big leak but never claim "no leak" (docs/ANALYSIS.md, Leak)
-  if (hi <= passBound && short) {
+  if (hi <= passBound && s.short) {
     // the standard windows: the default (GC-period) window × the floor count a warm-up break may halve
-    const neededS = Math.ceil((2 * minFloors + 3) * Math.max(period !== undefined ? 3 * period : 30, 30));
+    const neededS = Math.ceil((2 * s.minFloors + 3) * Math.max(s.period !== undefined ? 3 * s.period : 30, 30));
     return {
       ...base,
       verdict: 'INCONCLUSIVE',
       kind: 'INCONCLUSIVE',
       steadyNeededS: neededS,
-      reason: `growth above ${mb(hi)} ruled out at 95 %, but ${durationS.toFixed(0)} s of steady load is too short to rule out a slow leak; a PASS needs ≥ ${durationText(neededS)} of steady load`,
+      reason: `growth above ${mb(hi)} ruled out at 95 %, but ${s.durationS.toFixed(0)} s of steady load is too short to rule out a slow leak; a PASS needs ≥ ${durationText(neededS)} of steady load`,
     };
   }
   if (hi <= passBound) return { ...base, verdict: 'PASS', kind: 'PASS', reason: `growth > ${mb(hi)} excluded (95 %)` };
-  const fitS = steadyToDecide(mk.slope, lo, hi, passBound, sMinTrend, steadyH * 3600);
+  const fitS = steadyToDecide(mk.slope, lo, hi, passBound, sMinTrend, f.steadyH * 3600);
   // the warm-up this run needed comes first again
-  const neededS = fitS === null ? null : Math.ceil(warmupCutS + fitS);
+  const neededS = fitS === null ? null : Math.ceil(s.warmupCutS + fitS);
   const decide =
     neededS === null
       ? 'the slope estimate sits at the threshold: a longer soak alone may not decide'
