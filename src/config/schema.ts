@@ -115,11 +115,9 @@ export const Flow = z.object({ onStart: z.array(OnStartStep).default([]), tasks:
 export const DEFAULT_REMOTE_WRITE_INTERVAL_MS = 5000;
 const RemoteWrite = z
   .object({
-    url: z
-      .string()
-      .meta({
-        description: 'Prometheus remote-write endpoint, e.g. http://127.0.0.1:9090/api/v1/write (same host rule as the target: loopback or allowTargets)',
-      }),
+    url: z.string().meta({
+      description: 'Prometheus remote-write endpoint, e.g. http://127.0.0.1:9090/api/v1/write (same host rule as the target: loopback or allowTargets)',
+    }),
     interval: RunDuration.default(DEFAULT_REMOTE_WRITE_INTERVAL_MS).meta({ description: 'time between pushes; a last push follows the run' }),
   })
   .strict()
