@@ -155,6 +155,20 @@ const CASES: Case[] = [
   { name: 'unknown --engine', config: edit(() => {}), args: ['--workers', '2', '--engine', 'nosuch'], path: '--engine' },
   { name: '--engine without --workers', config: edit(() => {}), args: ['--engine', 'local'], path: '--engine' },
   { name: '--workers 0', config: edit(() => {}), args: ['--workers', '0'], path: '--workers' },
+  { name: '--coordinator-host without --workers', config: edit(() => {}), args: ['--coordinator-host', '127.0.0.1'], path: '--coordinator-host' },
+  {
+    name: 'a --coordinator-host that is no host',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--coordinator-host', 'not a host!'],
+    path: '--coordinator-host',
+  },
+  { name: '--namespace with the local engine', config: edit(() => {}), args: ['--workers', '2', '--namespace', 'perf'], path: '--namespace' },
+  {
+    name: 'a --namespace Kubernetes refuses',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--engine', 'kubernetes', '--namespace', 'Perf_1'],
+    path: '--namespace',
+  },
   // 1 user thinking 150 ms on average sends at most ≈ 6.7 req/s: a 100 req/s objective is infeasible by design
   {
     name: '--strict with an SLO the shape cannot produce',

@@ -10,6 +10,8 @@ export { DEFAULT_ENGINE, ENGINE_NAMES } from '../load/fleet/port.ts';
 export interface EngineContext {
   /** a worker's stderr line (the local engine's children) */
   onOutput?: (index: number, line: string) => void;
+  /** --namespace / --image of `run --engine kubernetes` (checked by kubernetesPlacement) */
+  kubernetes?: { namespace: string; image?: string };
 }
 
 /** undefined: not built into this version (yet). */
@@ -17,7 +19,7 @@ const ENGINES: Record<EngineName, ((c: EngineContext) => WorkerEngine) | undefin
   local: (c) => new LocalEngine({ onOutput: c.onOutput }),
   docker: (c) => dockerWorkerEngine({ onOutput: c.onOutput }),
   // an Indexed Job through the kubeconfig kubectl would use (docs/DISTRIBUTED.md, Kubernetes; not run on a cluster here)
-  kubernetes: () => createKubernetesEngine(),
+  kubernetes: (c) => createKubernetesEngine(c.kubernetes ?? {}),
 };
 
 /** The engine called `name`; an unknown or unavailable one is a usage error (exit 2) before anything starts. */

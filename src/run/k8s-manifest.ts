@@ -37,14 +37,20 @@ export interface K8sManifestRequest {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** --namespace and --image as the cluster will take them (a DNS label, an image reference), or a usage error (exit 2). */
+export function kubernetesPlacement(r: { namespace?: string; image?: string }): { namespace: string; image?: string } {
+  const namespace = r.namespace ?? DEFAULT_NAMESPACE;
+  if (!DNS_LABEL.test(namespace)) throw new UsageError(`--namespace must be a DNS label (lowercase letters, digits, '-'), got "${namespace}"`);
+  if (r.image !== undefined && (r.image.trim() === '' || /\s/.test(r.image))) throw new UsageError(`--image must be an image reference, got "${r.image}"`);
+  return { namespace, ...(r.image !== undefined && { image: r.image }) };
+}
+
 export function k8sManifest(r: K8sManifestRequest): string {
   const scenario = r.config.scenarios[r.scenario];
   if (!scenario) throw new UsageError(`unknown scenario "${r.scenario}" (have: ${Object.keys(r.config.scenarios).join(', ')})`);
   if (!Number.isInteger(r.workers) || r.workers < 1 || r.workers > MAX_K8S_WORKERS)
     throw new UsageError(`--workers must be an integer from 1 to ${MAX_K8S_WORKERS}, got ${r.workers}`);
-  const namespace = r.namespace ?? DEFAULT_NAMESPACE;
-  if (!DNS_LABEL.test(namespace)) throw new UsageError(`--namespace must be a DNS label (lowercase letters, digits, '-'), got "${namespace}"`);
-  if (r.image !== undefined && (r.image.trim() === '' || /\s/.test(r.image))) throw new UsageError(`--image must be an image reference, got "${r.image}"`);
+  const { namespace } = kubernetesPlacement(r);
   const port = r.coordinatorPort ?? DEFAULT_COORDINATOR_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new UsageError(`--coordinator-port must be a port number, got ${r.coordinatorPort}`);
   if (r.coordinatorUrl !== undefined && !isHttpUrl(r.coordinatorUrl))

@@ -4,6 +4,10 @@ import { DEFAULT_CONFIG_PATH, DEFAULT_METRICS } from '../../config/defaults.ts';
 import type { StackProvider } from '../../run/run-scenario.ts';
 import { DEFAULT_ENGINE, ENGINE_NAMES } from '../../load/fleet/port.ts';
 import type { FleetRequest } from '../../run/drive-fleet.ts';
+import type { EngineContext } from '../../run/fleet-engines.ts';
+import { isIP } from 'node:net';
+
+type FleetPart = Pick<FleetRequest, 'engine' | 'count' | 'bindHost'>;
 import { UsageError } from '../../common/errors.ts';
 import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
 
@@ -21,6 +25,9 @@ interface RunFlags {
   strict?: boolean;
   workers?: string;
   engine?: string;
+  coordinatorHost?: string;
+  namespace?: string;
+  image?: string;
 }
 
 const RUN_EXAMPLES =
@@ -47,6 +54,12 @@ function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
     )
     .option('--workers <n>', 'split the load over N worker processes (users or rate split), merged exactly into one result (docs/DISTRIBUTED.md)')
     .option('--engine <name>', `where the --workers run: ${ENGINE_NAMES.join(', ')} (default ${DEFAULT_ENGINE})`)
+    .option(
+      '--coordinator-host <addr>',
+      'address the coordinator of --workers listens on and gives its workers (default 127.0.0.1; another address only when workers run elsewhere, e.g. in a cluster)',
+    )
+    .option('--namespace <ns>', 'namespace of the worker Job (--engine kubernetes; default "default")')
+    .option('--image <ref>', 'worker image the Job runs (--engine kubernetes; default loadscope/loadscope:dev)')
     .option('--json', 'print a JSON summary (runId, runDir, reportPath, verdict, slo, capacity, leaks, summary) on stdout; progress goes to stderr');
 }
 
@@ -78,18 +91,27 @@ async function runCommand(
   mode = { verdictDecidesExit: true },
 ): Promise<void> {
   // loaded when a run starts: the load, sampler and stack modules cost every other command ~1 s of start-up
-  const [{ formatSummary }, { preflight }, { runPlanned }, { stackProviderFromEnv }, { jsonResult, startLiveView }, { fleetLoad }, { workerEngine }] =
-    await Promise.all([
-      import('../../run/format-summary.ts'),
-      import('../../run/plan.ts'),
-      import('../../run/run-scenario.ts'),
-      import('../../run/stack-control.ts'),
-      import('../live-view.ts'),
-      import('../../run/drive-fleet.ts'),
-      import('../../run/fleet-engines.ts'),
-    ]);
+  const [
+    { formatSummary },
+    { preflight },
+    { runPlanned },
+    { stackProviderFromEnv },
+    { jsonResult, startLiveView },
+    { fleetLoad },
+    { workerEngine },
+    { kubernetesPlacement },
+  ] = await Promise.all([
+    import('../../run/format-summary.ts'),
+    import('../../run/plan.ts'),
+    import('../../run/run-scenario.ts'),
+    import('../../run/stack-control.ts'),
+    import('../live-view.ts'),
+    import('../../run/drive-fleet.ts'),
+    import('../../run/fleet-engines.ts'),
+    import('../../run/k8s-manifest.ts'),
+  ]);
   const provider = stack ?? stackProviderFromEnv(process.env);
-  const fleet = fleetFlags(flags, workerEngine);
+  const fleet = fleetFlags(flags, workerEngine, kubernetesPlacement);
   // every input problem at once (exit 2) before the live view, the signal handlers or anything else starts
   const plan = await preflight({
     scenario,
@@ -143,13 +165,28 @@ async function runCommand(
   }
 }
 
-/** --workers N [--engine NAME]: the engine, or a usage error (exit 2) before anything starts. */
-function fleetFlags(flags: RunFlags, workerEngine: (name: string) => FleetRequest['engine']): Pick<FleetRequest, 'engine' | 'count'> | undefined {
+/** A host name or an IP literal: what the coordinator can listen on (checked again by the system when it binds). */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
+
+type Placement = (r: { namespace?: string; image?: string }) => { namespace: string; image?: string };
+
+/** --workers N [--engine NAME] [--coordinator-host] [--namespace] [--image]: the fleet, or a usage error (exit 2) before anything starts. */
+function fleetFlags(flags: RunFlags, workerEngine: (name: string, c?: EngineContext) => FleetRequest['engine'], placement: Placement): FleetPart | undefined {
+  const kube = flags.namespace !== undefined || flags.image !== undefined;
   if (flags.workers === undefined) {
-    if (flags.engine !== undefined) throw new UsageError('--engine needs --workers N');
+    const stray = [flags.engine !== undefined && '--engine', flags.coordinatorHost !== undefined && '--coordinator-host', kube && '--namespace/--image'].filter(
+      Boolean,
+    );
+    if (stray.length) throw new UsageError(`${stray.join(', ')} need --workers N`);
     return undefined;
   }
   const count = Number(flags.workers);
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`--workers ${flags.workers}: a whole number ≥ 1`);
-  return { engine: workerEngine(flags.engine ?? DEFAULT_ENGINE), count };
+  const engine = flags.engine ?? DEFAULT_ENGINE;
+  if (kube && engine !== 'kubernetes') throw new UsageError(`--namespace and --image are for --engine kubernetes, not ${engine}`);
+  const host = flags.coordinatorHost;
+  if (host !== undefined && isIP(host) === 0 && !HOST_NAME.test(host))
+    throw new UsageError(`--coordinator-host must be an IP address or a host name, got "${host}"`);
+  const c: EngineContext = engine === 'kubernetes' ? { kubernetes: placement({ namespace: flags.namespace, image: flags.image }) } : {};
+  return { engine: workerEngine(engine, c), count, ...(host !== undefined && { bindHost: host }) };
 }

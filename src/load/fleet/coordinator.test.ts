@@ -36,8 +36,9 @@ afterEach(async () => {
   received.length = 0;
 });
 
-async function start(): Promise<Coordinator> {
+async function start(host?: string): Promise<Coordinator> {
   coord = await startCoordinator({
+    ...(host !== undefined && { host }),
     token,
     count: 2,
     handlers: {
@@ -65,6 +66,12 @@ describe('coordinator HTTP', () => {
     expect((await call(c, assignmentPath(2))).status).toBe(404);
     expect(await (await call(c, startPath(0))).json()).toEqual({ barrierEpochMs: 1, deadlineEpochMs: 2 });
     expect((await call(c, startPath(1))).status).toBe(410);
+  });
+
+  it('listens where --coordinator-host says and tells its workers that address (127.0.0.2: another loopback address)', async () => {
+    const c = await start('127.0.0.2');
+    expect(new URL(c.url).hostname).toBe('127.0.0.2');
+    expect((await call(c, assignmentPath(0))).status).toBe(200);
   });
 
   it('refuses a missing, wrong or empty token with 401 and hands nothing out', async () => {
