@@ -3,20 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { createLatencyHistogram, encodeHistogram, recordLatencyUs } from '../histogram.ts';
 import { Recorder } from '../recorder.ts';
+import { seededRng } from '../../analysis/stats.ts';
 import { FleetMerger } from './merge.ts';
 import { shareOf, shareTimeline, type WorkerSecond } from './protocol.ts';
 
-/** mulberry32: a seeded PRNG, so a failing trial can be replayed from its seed */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** seeded, so a failing trial can be replayed from its seed */
+const rng = seededRng;
 
 const ENDPOINTS = ['home', 'search', 'buy'];
 const START_MS = 1_000_000;
