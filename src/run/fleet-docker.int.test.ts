@@ -17,14 +17,10 @@ import { ensureImages, imageBuildSettings } from '../stack/images/ensure.ts';
 import { LABEL_OWNER_PID, LABEL_RUN, LABEL_SERVICE } from '../stack/labels.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { realRuntime } from '../stack/testing/runtime.ts';
-import { seriesLines, startFleetRun, writeFleetConfig } from './testing/fleet-fixture.ts';
+import { FLEET_CAPACITY, seriesLines, startFleetRun, writeFleetConfig } from './testing/fleet-fixture.ts';
 import { REPO_ROOT, waitFor } from './testing/stack-fixture.ts';
 
-const SLOTS = 20;
-const SERVICE_MS = 100;
-const CAPACITY_RPS = (SLOTS * 1000) / SERVICE_MS;
-const TOLERANCE = 0.1;
-const SHAPE = { kind: 'ramp', users: 45, rampUp: '2s', duration: '16s' };
+const { slots: SLOTS, serviceMs: SERVICE_MS, capacityRps: CAPACITY_RPS, tolerance: TOLERANCE, shape: SHAPE } = FLEET_CAPACITY;
 
 const dir = mkdtempSync(join(tmpdir(), 'loadscope-fleet-docker-'));
 let runtime: ContainerRuntime;

@@ -12,14 +12,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCapacityServer } from '../load/testing/capacity-server.ts';
 import type { FleetReport } from '../load/fleet/fleet-load.ts';
-import { isAlive, seriesLines, startFleetRun, workerProcesses, writeFleetConfig } from './testing/fleet-fixture.ts';
+import { FLEET_CAPACITY, isAlive, seriesLines, startFleetRun, workerProcesses, writeFleetConfig } from './testing/fleet-fixture.ts';
 
-const SLOTS = 20;
-const SERVICE_MS = 100;
-const CAPACITY_RPS = (SLOTS * 1000) / SERVICE_MS;
-const TOLERANCE = 0.1;
-/** ramp 2 s, then the hold: its first 2 s settle the queue, the next 10 s are judged */
-const SHAPE = { kind: 'ramp', users: 45, rampUp: '2s', duration: '16s' };
+const { slots: SLOTS, serviceMs: SERVICE_MS, capacityRps: CAPACITY_RPS, tolerance: TOLERANCE, shape: SHAPE } = FLEET_CAPACITY;
 
 const dir = mkdtempSync(join(tmpdir(), 'loadscope-fleet-'));
 let server: Awaited<ReturnType<typeof startCapacityServer>>;

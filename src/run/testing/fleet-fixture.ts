@@ -84,3 +84,17 @@ export const seriesLines = (runDir: string): Record<string, unknown>[] => {
         .map((l) => JSON.parse(l) as Record<string, unknown>)
     : [];
 };
+
+/**
+ * The fixed-capacity case of fleet.int and fleet-docker.int (the derivation of the ±10 % is in fleet.int.test.ts):
+ * 20 slots × 100 ms = 200 req/s; ramp 2 s, then the hold: its first 2 s settle the queue, the next 10 s are judged.
+ */
+const FLEET_SLOTS = 20;
+const FLEET_SERVICE_MS = 100;
+export const FLEET_CAPACITY = {
+  slots: FLEET_SLOTS,
+  serviceMs: FLEET_SERVICE_MS,
+  capacityRps: (FLEET_SLOTS * 1000) / FLEET_SERVICE_MS,
+  tolerance: 0.1,
+  shape: { kind: 'ramp', users: 45, rampUp: '2s', duration: '16s' },
+};
