@@ -135,6 +135,8 @@ const CASES: Case[] = [
   { name: 'Compose file is not YAML', config: withCompose('services: [oops\n'), path: /yaml|\(file\)|\(root\)|services/ },
   { name: '--time-scale 0', config: edit(() => {}), args: ['--time-scale', '0'], path: '--time-scale' },
   { name: '--metrics-port out of range', config: edit(() => {}), args: ['--metrics-port', '99999'], path: '--metrics-port' },
+  // the exporter would read 0 as its default port, 9464: refused rather than bound somewhere the user did not ask
+  { name: '--metrics-port 0', config: edit(() => {}), args: ['--metrics-port', '0'], path: '--metrics-port' },
   {
     name: 'non-loopback --remote-write without allowTargets',
     config: edit(() => {}),

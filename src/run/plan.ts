@@ -90,8 +90,9 @@ export async function preflight(r: RunRequest): Promise<RunPlan> {
   const timeScale = r.timeScale ?? 1;
   if (!validTimeScale(timeScale)) issues.push({ path: '--time-scale', message: `must be a positive number (got ${r.timeScale})` });
   for (const port of new Set([r.metrics?.port, r.metricsPortFlag])) {
-    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= MAX_PORT))
-      issues.push({ path: '--metrics-port', message: `must be a port number (got ${port})` });
+    // not 0: the Prometheus exporter takes 0 for its own default (9464), so "any free port" would quietly be 9464
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= MAX_PORT))
+      issues.push({ path: '--metrics-port', message: `must be a port number from 1 to ${MAX_PORT} (got ${port})` });
   }
   const configSource = r.config ? 'config' : resolveInputPath(r.configPath ?? DEFAULT_CONFIG_PATH);
   const cfg = r.config ?? collect(issues, sources, configSource, () => loadConfigFile(configSource, { scenario: r.scenario, targetOverride: r.target, env }));
