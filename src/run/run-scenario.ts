@@ -149,6 +149,7 @@ function openRun(plan: RunPlan, o: RunStages): OpenRun {
     scenario: plan.scenarioName,
     shape,
     timeScale: plan.timeScale,
+    seed: plan.seed,
     plannedDurationMs: plan.timeline.durationMs,
     mode: plan.mode,
     target: plan.target.origin,
@@ -166,7 +167,7 @@ function openRun(plan: RunPlan, o: RunStages): OpenRun {
     ...(plan.mode === 'attach' ? {} : stackKnobs(plan.env)),
   };
   writer.writeManifest(manifest);
-  log(`run ${runId}: ${plan.scenarioName} — ${shape}${plan.timeScale !== 1 ? ` ×${plan.timeScale}` : ''} → ${plan.target.origin}`);
+  log(`run ${runId}: ${plan.scenarioName} — ${shape}${plan.timeScale !== 1 ? ` ×${plan.timeScale}` : ''} → ${plan.target.origin} (seed ${plan.seed})`);
   for (const f of plan.infeasible) {
     log(`warning: ${f.message}; to make it feasible: ${f.fix}`);
     writer.event('preflight-infeasible', { objective: f.objective, boundRps: f.boundRps, limit: f.limit, message: f.message, fix: f.fix });

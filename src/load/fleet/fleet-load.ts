@@ -4,6 +4,7 @@
 // seconds (merge.ts), judges the stop-on-break rule on the merged second and notices a lost worker.
 import { realClock, type Timer } from '../../common/clock.ts';
 import { LoadscopeError } from '../../common/errors.ts';
+import { deriveSeed } from '../../common/random.ts';
 import { graceFor, type LoadOptions, type LoadResult, type StopReason } from '../engine.ts';
 import { RECOVERY_PHASE } from '../shapes/types.ts';
 import { newRunToken, startCoordinator, type Coordinator } from './coordinator.ts';
@@ -141,6 +142,7 @@ class FleetRun {
       thinkMinMs: o.thinkMinMs,
       thinkMaxMs: o.thinkMaxMs,
       requestTimeoutMs: o.requestTimeoutMs,
+      seed: deriveSeed(o.seed ?? 0, index),
       ...(o.workers !== undefined && { threads: o.workers }),
       target: o.target.origin,
       allowTargets: [...this.f.allowTargets],
