@@ -171,6 +171,32 @@ const CASES: Case[] = [
     args: ['--workers', '2', '--engine', 'kubernetes', '--namespace', 'Perf_1'],
     path: '--namespace',
   },
+  // --engine external: workers started by someone else (docs/DISTRIBUTED.md); the token only from the environment
+  {
+    name: '--engine external without the token in the environment',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--engine', 'external'],
+    path: 'LOADSCOPE_WORKER_TOKEN',
+  },
+  {
+    name: '--coordinator-port out of range (external)',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--engine', 'external', '--coordinator-port', '99999'],
+    path: '--coordinator-port',
+  },
+  {
+    name: 'a --run-id that is a path (external)',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--engine', 'external', '--run-id', '../x'],
+    path: '--run-id',
+  },
+  {
+    name: '--coordinator-port with the local engine',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--coordinator-port', '9000'],
+    path: '--coordinator-port',
+  },
+  { name: '--run-id without --workers', config: edit(() => {}), args: ['--run-id', 'r1'], path: '--run-id' },
   // 1 user thinking 150 ms on average sends at most ≈ 6.7 req/s: a 100 req/s objective is infeasible by design
   {
     name: '--strict with an SLO the shape cannot produce',

@@ -76,6 +76,8 @@ export interface RunStages extends LoadHooks {
   onSample?: (s: SampleSnapshot) => void;
   /** how long the target may take to answer before the load starts */
   healthTimeoutMs?: number;
+  /** the run id when it is given (workers started by someone else know it); default newRunId() */
+  runId?: string;
 }
 
 export interface RunScenarioOptions extends Omit<RunRequest, 'metrics' | 'hasStackProvider'>, RunStages {
@@ -141,7 +143,7 @@ export async function runPlanned(plan: RunPlan, o: RunStages): Promise<RunScenar
 /** The run id, its directory and first manifest; the start line and preflight warnings. */
 function openRun(plan: RunPlan, o: RunStages): OpenRun {
   const log = o.log ?? (() => {});
-  const runId = newRunId(plan.scenarioName);
+  const runId = o.runId ?? newRunId(plan.scenarioName);
   const writer = new RunWriter(o.outDir ?? 'results', runId, plan.scenarioName);
   const shape = describeShape(plan.scenario.shape);
   const manifest = {
