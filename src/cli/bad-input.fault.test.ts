@@ -254,6 +254,22 @@ describe('bad input through `loadscope run` (main)', () => {
     expect(managedRunsOf(SCENARIO)).toEqual([]);
   });
 
+  it('--engine external with a --run-id whose run directory exists: exit 2, the directory untouched, nothing sent', async () => {
+    const caseDir = mkdtempSync(join(dir, 'runid-'));
+    const configPath = join(caseDir, 'loadscope.yaml');
+    writeFileSync(configPath, edit(() => {})());
+    const out = join(caseDir, 'results');
+    mkdirSync(join(out, 'r1'), { recursive: true });
+    vi.stubEnv('LOADSCOPE_WORKER_TOKEN', 'given-token');
+    const before = connections;
+    const args = ['--workers', '2', '--engine', 'external', '--run-id', 'r1', '--coordinator-port', String(await freePort())];
+    const { code, stderr } = await runMain(['run', SCENARIO, '-c', configPath, '--out', out, '--no-metrics', ...args]);
+    expect(code, stderr).toBe(2);
+    expect(stderr).toContain(`--run-id r1: ${join(out, 'r1')} exists already`);
+    expect(readdirSync(join(out, 'r1'))).toEqual([]);
+    expect(connections - before).toBe(0);
+  });
+
   it('an infeasible SLO without --strict: a warning before the first request, an event, and a line in the analysis', async () => {
     const caseDir = mkdtempSync(join(dir, 'feasibility-'));
     const configPath = join(caseDir, 'loadscope.yaml');

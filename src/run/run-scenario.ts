@@ -2,7 +2,9 @@
 // stop → teardown → analysis. The only module that wires load + store; every stage takes the plan.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../common/errors.ts';
 import { DEFAULT_METRICS } from '../config/defaults.ts';
 import { AUTOCANNON_VERSION } from '../load/autocannon-driver.ts';
 import { describeShape } from '../load/shapes/registry.ts';
@@ -144,6 +146,9 @@ export async function runPlanned(plan: RunPlan, o: RunStages): Promise<RunScenar
 function openRun(plan: RunPlan, o: RunStages): OpenRun {
   const log = o.log ?? (() => {});
   const runId = o.runId ?? newRunId(plan.scenarioName);
+  // a given run id must name a new directory: a run directory is never appended to (exit 2, nothing started yet)
+  if (o.runId !== undefined && existsSync(join(o.outDir ?? 'results', runId)))
+    throw new UsageError(`--run-id ${runId}: ${join(o.outDir ?? 'results', runId)} exists already; give a new run id or another --out`);
   const writer = new RunWriter(o.outDir ?? 'results', runId, plan.scenarioName);
   const shape = describeShape(plan.scenario.shape);
   const manifest = {
