@@ -11,6 +11,7 @@ import { openApiProblems, type V1ConfigMap, type V1Job, type V1Secret, type V1Se
 import { COORDINATOR_AFTER_RUN_SECONDS } from '../load/fleet/kubernetes-coordinator.ts';
 import { JOB_DEADLINE_GRACE_SECONDS } from '../load/fleet/kubernetes-manifests.ts';
 import { planShape } from '../load/shapes/registry.ts';
+import { workerRunMs } from '../load/fleet/fleet-load.ts';
 import { WORKER_TOKEN_ENV } from '../load/fleet/port.ts';
 import { k8sManifest, WORKER_START_ALLOWANCE_MS } from './k8s-manifest.ts';
 
@@ -24,14 +25,25 @@ const docs = (yaml: string): Array<Record<string, unknown> & { kind: string }> =
 const kinds: Record<string, string> = { Secret: 'V1Secret', Service: 'V1Service', Job: 'V1Job', ConfigMap: 'V1ConfigMap' };
 
 describe('k8sManifest (run/ wiring)', () => {
-  it('the Job runs N workers of the scenario until its planned end + start allowance + grace; every document is valid', () => {
+  it('the Job runs N workers of the scenario until the start allowance + the workers’ own deadline (plan, recovery, grace) + the Job grace; every document is valid', () => {
     const out = docs(k8sManifest({ ...inCluster, scenario: 'normal', workers: 4, env: {}, runId: 'r1' }));
     expect(out.map((d) => d.kind)).toEqual(['Secret', 'ConfigMap', 'Service', 'Job', 'Job']);
     const job = out[4] as V1Job;
     expect(job.spec).toMatchObject({ completions: 4, parallelism: 4, completionMode: 'Indexed' });
-    const plannedMs = planShape(config.scenarios.normal!.shape, 1).durationMs;
-    expect(job.spec?.activeDeadlineSeconds).toBe(Math.ceil((plannedMs + WORKER_START_ALLOWANCE_MS) / 1000) + JOB_DEADLINE_GRACE_SECONDS);
+    // normal: 300 s planned, no recovery hold, the engine's grace 10 s + 10 % of the plan = 40 s; + 120 s to start; + 30 s
+    const tl = planShape(config.scenarios.normal!.shape, 1);
+    expect([tl.durationMs, tl.recovery, workerRunMs(tl)]).toEqual([300_000, undefined, 340_000]);
+    expect(job.spec?.activeDeadlineSeconds).toBe((340_000 + WORKER_START_ALLOWANCE_MS) / 1000 + JOB_DEADLINE_GRACE_SECONDS);
     for (const d of out) expect(openApiProblems(d, kinds[d.kind] ?? '?')).toEqual([]);
+  });
+
+  it('a ladder’s recovery hold counts in the Job’s deadline: the workers hold it after the last step', () => {
+    // stress: 5 steps × (1 min ramp + 5 min hold) + the default 60-s recovery hold = 1860 s planned; a break as late as
+    // the last step jumps to the hold, so a worker may hold it on top (fleet-load workerRunMs); grace 10 s + 186 s
+    const job = docs(k8sManifest({ ...inCluster, scenario: 'stress', workers: 2, env: {}, runId: 'r1' })).at(-1) as V1Job;
+    const tl = planShape(config.scenarios.stress!.shape, 1);
+    expect([tl.durationMs, tl.recovery?.durationMs]).toEqual([1_860_000, 60_000]);
+    expect(job.spec?.activeDeadlineSeconds).toBe(1860 + 60 + 196 + WORKER_START_ALLOWANCE_MS / 1000 + JOB_DEADLINE_GRACE_SECONDS);
   });
 
   it('the token is the environment’s when set (stable output), else a fresh 256-bit one each time', () => {

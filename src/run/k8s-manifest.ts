@@ -9,6 +9,7 @@ import { UsageError } from '../common/errors.ts';
 import { allowTarget } from '../config/target.ts';
 import { buildCoordinatorManifests } from '../load/fleet/kubernetes-coordinator.ts';
 import { planShape } from '../load/shapes/registry.ts';
+import { workerRunMs } from '../load/fleet/fleet-load.ts';
 import { LABEL_RUN } from '../stack/labels.ts';
 import {
   buildWorkerManifests,
@@ -69,7 +70,9 @@ export function k8sManifest(r: K8sManifestRequest): string {
   if (r.coordinatorUrl !== undefined && r.target !== undefined) throw new UsageError('--target is for the in-cluster coordinator: not with --coordinator-url');
   const target = r.coordinatorUrl ? undefined : coordinatorTarget(r);
   const runId = r.runId ?? newRunId(r.scenario);
-  const plannedMs = planShape(scenario.shape, 1).durationMs + WORKER_START_ALLOWANCE_MS;
+  // as the coordinator will count it (no --time-scale in its args): to schedule, pull and meet at the barrier, then
+  // the plan, its recovery hold and the workers' grace (they stop by themselves at that deadline)
+  const plannedMs = WORKER_START_ALLOWANCE_MS + workerRunMs(planShape(scenario.shape, 1));
   const workerDeadlineSeconds = Math.ceil(plannedMs / 1000) + JOB_DEADLINE_GRACE_SECONDS;
   const manifests = buildWorkerManifests({
     runId,

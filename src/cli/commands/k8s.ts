@@ -4,7 +4,6 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../config/load.ts';
 import { resolveInputPath } from '../../common/paths.ts';
 import { DEFAULT_COORDINATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_WORKER_IMAGE } from '../../load/fleet/kubernetes-manifests.ts';
-import { k8sManifest } from '../../run/k8s-manifest.ts';
 import { ExitCode } from '../exit-codes.ts';
 
 const integer =
@@ -48,7 +47,9 @@ export function registerK8sCommand(program: Command, setCode: (c: number) => voi
       'after',
       '\nThe token is $LOADSCOPE_WORKER_TOKEN when set, else a new random one (printed in the Secret).\n\nExamples:\n  loadscope k8s manifest normal --workers 3 --target http://app.perf.svc:8000 | kubectl apply -f -\n  loadscope k8s manifest normal --workers 5 --namespace perf --image registry.example/loadscope:dev --target http://app.perf.svc:8000\n  loadscope k8s manifest normal --workers 3 --coordinator-url http://10.0.0.5:8787   # coordinator outside the cluster: no Service, no coordinator Job\n',
     )
-    .action((scenario: string, { config: configPath, ...flags }: ManifestFlags) => {
+    .action(async (scenario: string, { config: configPath, ...flags }: ManifestFlags) => {
+      // loaded when used: the deadline comes from the load engine's grace, whose modules every other command would pay for
+      const { k8sManifest } = await import('../../run/k8s-manifest.ts');
       const path = resolveInputPath(configPath);
       const config = loadConfigFile(path, { scenario, env: process.env });
       // the file as written (its ${VAR} unexpanded): the coordinator pod reads it as `run -c` does here

@@ -5,7 +5,7 @@
 import { realClock, type Timer } from '../../common/clock.ts';
 import { LoadscopeError } from '../../common/errors.ts';
 import { graceFor, type LoadOptions, type LoadResult, type StopReason } from '../engine.ts';
-import { RECOVERY_PHASE } from '../shapes/types.ts';
+import { RECOVERY_PHASE, type Timeline } from '../shapes/types.ts';
 import { newRunToken, startCoordinator, type Coordinator } from './coordinator.ts';
 import { FleetMerger, type MergedSecond } from './merge.ts';
 import type { Fleet, WorkerEngine } from './port.ts';
@@ -67,6 +67,12 @@ export const SILENT_MS = 10_000;
 const DEADLINE_SLACK_MS = 5_000;
 const TICK_MS = 200;
 
+/** From the start barrier to a worker's deadline: its plan, the recovery hold, the engine's grace. The Kubernetes
+ * Job's deadline of `k8s manifest` is counted from it too. */
+export function workerRunMs(tl: Timeline, graceMs?: number): number {
+  return tl.durationMs + (tl.recovery?.durationMs ?? 0) + graceFor(tl, graceMs);
+}
+
 export async function runFleetLoad(o: LoadOptions, f: FleetOptions): Promise<LoadResult & { fleet: FleetReport }> {
   const run = new FleetRun(o, f);
   const coordinator = await startCoordinator({ token: run.token, count: f.count, host: f.bindHost, port: f.port, handlers: run });
@@ -105,7 +111,7 @@ class FleetRun {
     this.clock = o.clock ?? realClock;
     this.token = f.token ?? newRunToken();
     const tl = o.timeline;
-    this.planMs = tl.durationMs + (tl.recovery?.durationMs ?? 0) + graceFor(tl, o.graceMs);
+    this.planMs = workerRunMs(tl, o.graceMs);
   }
 
   private emit(kind: string, detail: Record<string, unknown>, atMs = this.clock.nowMs()): void {
