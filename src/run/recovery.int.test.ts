@@ -22,7 +22,7 @@
 // knob's whole-second rate count (up to 1 s): small beside ±20 % of 30 s and 15 s. The knob's delay is 1 s, far above
 // the band even when the shared 2-core host is busy (its base p95 then reaches ~100 ms and the band ~300 ms).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Analysis } from '../analysis/analyze.ts';
+import type { Analysis, RecoveryReport } from '../analysis/analyze.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { outsideCores } from '../analysis/host-contention.ts';
 import { readSeries } from '../store/read-series.ts';
@@ -85,6 +85,24 @@ beforeAll(async () => {
 
 afterAll(() => cleanUpRuns(runtime, results.values()));
 
+/**
+ * Whether the analysis named outside work on the host for this recovery (docs/ANALYSIS.md, Recovery: host
+ * contention); when it did, the samples must show it after the overload: host CPU beyond the stack's containers and
+ * the generator, or I/O wait, at the analysis' thresholds. The verdict is then recovered (its time partly the host's)
+ * or inconclusive — never a shift or a failure.
+ */
+function hostNamed(name: Case['name'], r: RecoveryReport): boolean {
+  if (!/contended for the host/.test(r.note)) return false;
+  expect(['recovered', 'inconclusive']).toContain(r.verdict);
+  const { manifest, record } = readRunRecord(results.get(name)!.runDir);
+  const after = record.series.filter((p) => p.elapsedS >= r.endS);
+  const outside = Math.max(...after.map((p) => outsideCores(p, manifest.generatorCores ?? 0) ?? 0));
+  const iowait = Math.max(...after.map((p) => p.host?.iowaitRatio ?? 0));
+  console.log(`[recovery] ${name}: host named; outside cores max ${outside.toFixed(2)}, I/O wait max ${iowait.toFixed(2)}`);
+  expect(outside >= 0.25 * (manifest.generatorCores ?? 0) || iowait >= 0.2).toBe(true);
+  return true;
+}
+
 describe('recovery on the reference stack', () => {
   it('plain spike: recovered, well before the knob case would (or outside work on the host is named and was there), and the run does not FAIL', () => {
     const a = analysisOf('plain');
@@ -92,32 +110,31 @@ describe('recovery on the reference stack', () => {
     const [r] = a.recovery;
     expect(r!.observedS).toBeGreaterThanOrEqual(58);
     expect(a.verdict).not.toBe('fail');
-    if (!/contended for the host/.test(r!.note)) {
-      expect(r!.verdict).toBe('recovered');
-      expect(r!.recoveryS!).toBeLessThan(SPIKE_SLOW_S * (1 - TOLERANCE));
-      return;
-    }
-    // the host was named: recovered (its time partly the host's) or inconclusive, never a shift or a failure — and
-    // the samples show outside work (host CPU beyond the stack's containers and the generator) after the spike
-    expect(['recovered', 'inconclusive']).toContain(r!.verdict);
-    const { manifest, record } = readRunRecord(results.get('plain')!.runDir);
-    const outside = record.series.filter((p) => p.elapsedS >= r!.endS).map((p) => outsideCores(p, manifest.generatorCores ?? 0) ?? 0);
-    const iowait = record.series.filter((p) => p.elapsedS >= r!.endS).map((p) => p.host?.iowaitRatio ?? 0);
-    console.log(`[recovery] plain: host named; outside cores max ${Math.max(...outside).toFixed(2)}, I/O wait max ${Math.max(...iowait).toFixed(2)}`);
-    expect(Math.max(...outside) >= 0.25 * (manifest.generatorCores ?? 0) || Math.max(...iowait) >= 0.2).toBe(true);
+    if (hostNamed('plain', r!)) return;
+    expect(r!.verdict).toBe('recovered');
+    expect(r!.recoveryS!).toBeLessThan(SPIKE_SLOW_S * (1 - TOLERANCE));
   });
 
-  it(`SLOW_AFTER_LOAD_S=${SPIKE_SLOW_S}: the spike's recovery time is within ±20 % of it`, () => {
+  // the knob keeps every request 1 s slower, far above any band: with the host named the recovery can only be later
+  it(`SLOW_AFTER_LOAD_S=${SPIKE_SLOW_S}: the spike's recovery time is within ±20 % of it (never before it when the host is named)`, () => {
     const [r] = analysisOf('slow').recovery;
+    if (hostNamed('slow', r!)) {
+      if (r!.recoveryS !== null) expect(r!.recoveryS).toBeGreaterThanOrEqual(SPIKE_SLOW_S * (1 - TOLERANCE));
+      return;
+    }
     expect(r!.verdict).toBe('recovered');
     expect(Math.abs(r!.recoveryS! / SPIKE_SLOW_S - 1)).toBeLessThanOrEqual(TOLERANCE);
   });
 
-  it(`ladder with SLOW_AFTER_LOAD_S=${LADDER_SLOW_S}: the recovery phase runs at the first step's users and gives the recovery within ±20 %`, () => {
+  it(`ladder with SLOW_AFTER_LOAD_S=${LADDER_SLOW_S}: the recovery phase runs at the first step's users and gives the recovery within ±20 % (never before it when the host is named)`, () => {
     const a = analysisOf('ladder');
     const [r] = a.recovery;
     expect(r!.kind).toBe('ladder');
     expect(r!.observedS).toBeGreaterThanOrEqual(43);
+    if (hostNamed('ladder', r!)) {
+      if (r!.recoveryS !== null) expect(r!.recoveryS).toBeGreaterThanOrEqual(LADDER_SLOW_S * (1 - TOLERANCE));
+      return;
+    }
     expect(r!.verdict).toBe('recovered');
     expect(Math.abs(r!.recoveryS! / LADDER_SLOW_S - 1)).toBeLessThanOrEqual(TOLERANCE);
   });
