@@ -18,6 +18,7 @@ import { startCapacityServer } from '../load/testing/capacity-server.ts';
 import { FLEET_CAPACITY, isAlive, seriesLines, writeFleetConfig } from './testing/fleet-fixture.ts';
 import { localPods, type LocalPod, type LocalRun } from './testing/k8s-local.ts';
 import { CLI, readEvents, REPO_ROOT, waitFor } from './testing/stack-fixture.ts';
+import { freePort } from '../common/testing/free-port.ts';
 
 const { slots: SLOTS, serviceMs: SERVICE_MS, capacityRps: CAPACITY_RPS, tolerance: TOLERANCE, shape: SHAPE } = FLEET_CAPACITY;
 const WORKERS = 3;
@@ -30,14 +31,6 @@ afterEach(() => {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Proc {
   child: ChildProcess;

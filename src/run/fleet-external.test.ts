@@ -14,6 +14,7 @@ import { WORKER_COORDINATOR_ENV, WORKER_INDEX_ENV, WORKER_TOKEN_ENV } from '../l
 import { planShape } from '../load/shapes/registry.ts';
 import { startCapacityServer } from '../load/testing/capacity-server.ts';
 import { runWorker, type WorkerOutcome } from './fleet-worker.ts';
+import { freePort } from '../common/testing/free-port.ts';
 
 const flow = parseConfigObject(
   { flow: { tasks: [{ name: 'work', path: '/work' }] }, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } },
@@ -25,15 +26,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-/** A port nobody listens on right now (the coordinator takes it a moment later). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function options(durationMs: number, seconds: SecondSample[]): Promise<LoadOptions> {
   server = await startCapacityServer(10, 10);

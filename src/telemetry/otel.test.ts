@@ -1,19 +1,8 @@
 // Real exporter on a free loopback port, scraped with fetch.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SampleSnapshot } from '../samplers/types.ts';
 import { Telemetry } from './otel.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../common/testing/free-port.ts';
 
 const snapshot: SampleSnapshot = {
   tMs: 1_000,

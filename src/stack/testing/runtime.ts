@@ -1,5 +1,4 @@
 // Test support for Docker-backed tests: the real engine, free loopback ports, and a leftovers check by label.
-import { createServer } from 'node:net';
 import { DockerodeRuntime, endpointFromEnv } from '../runtime/dockerode-runtime.ts';
 import type { ContainerRuntime } from '../runtime/port.ts';
 import { LABEL_MANAGED, LABEL_RUN } from '../labels.ts';
@@ -11,18 +10,7 @@ export async function realRuntime(): Promise<ContainerRuntime> {
   return runtime;
 }
 
-/** A port that was free on 127.0.0.1 a moment ago. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../common/testing/free-port.ts';
 
 export function uniqueRunId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
