@@ -23,12 +23,30 @@ export interface WorkerPod {
   waitingReason?: string;
 }
 
+/** The owning Job, as an owner reference names it. */
+export interface JobOwner {
+  name: string;
+  uid: string;
+}
+
+/** metadata.ownerReferences of an object the Job owns (the garbage collector deletes it after the Job). */
+export const jobOwnerReferences = (o: JobOwner): Array<{ apiVersion: string; kind: string; name: string; uid: string }> => [
+  { apiVersion: 'batch/v1', kind: 'Job', name: o.name, uid: o.uid },
+];
+
 export interface KubernetesApi {
   createSecret(namespace: string, secret: V1Secret): Promise<void>;
   deleteSecret(namespace: string, name: string): Promise<void>;
   createService(namespace: string, service: V1Service): Promise<void>;
   deleteService(namespace: string, name: string): Promise<void>;
-  createJob(namespace: string, job: V1Job): Promise<void>;
+  /** creates the Job; resolves with the uid the API server gave it (owner references name it) */
+  createJob(namespace: string, job: V1Job): Promise<{ uid: string }>;
+  /**
+   * makes the Job the owner of a Secret or Service (merge patch of metadata.ownerReferences), so the cluster's
+   * garbage collector removes it with the Job — when its TTL ends it, or someone deletes it — even if the coordinator
+   * that created them is gone
+   */
+  setOwner(namespace: string, kind: 'Secret' | 'Service', name: string, owner: JobOwner): Promise<void>;
   /** deletes the Job and, in the foreground, its pods */
   deleteJob(namespace: string, name: string): Promise<void>;
   /** the pods that match a label selector, e.g. `job-name=loadscope-worker-…` */

@@ -3,7 +3,7 @@
 // plain objects against the OpenAPI-generated models the client ships. Never run against a cluster here
 // (docs/DISTRIBUTED.md, Kubernetes): the engine is tested through the port with a fake.
 import * as k8s from '@kubernetes/client-node';
-import { K8S_COMPLETION_INDEX_KEY, type KubernetesApi, type PodPhase, type WorkerPod } from './kubernetes-api.ts';
+import { jobOwnerReferences, K8S_COMPLETION_INDEX_KEY, type KubernetesApi, type PodPhase, type WorkerPod } from './kubernetes-api.ts';
 
 export type { V1ConfigMap, V1Job, V1Pod, V1Secret, V1Service, V1ResourceRequirements } from '@kubernetes/client-node';
 
@@ -26,7 +26,13 @@ export function createKubernetesApi(opts: KubeconfigOptions = {}): KubernetesApi
     deleteSecret: (namespace, name) => ignoreNotFound(core.deleteNamespacedSecret({ namespace, name })),
     createService: async (namespace, body) => void (await core.createNamespacedService({ namespace, body })),
     deleteService: (namespace, name) => ignoreNotFound(core.deleteNamespacedService({ namespace, name })),
-    createJob: async (namespace, body) => void (await batch.createNamespacedJob({ namespace, body })),
+    createJob: async (namespace, body) => ({ uid: (await batch.createNamespacedJob({ namespace, body })).metadata?.uid ?? '' }),
+    setOwner: async (namespace, kind, name, owner) => {
+      const body = { metadata: { ownerReferences: jobOwnerReferences(owner) } };
+      const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+      if (kind === 'Secret') await core.patchNamespacedSecret({ namespace, name, body }, merge);
+      else await core.patchNamespacedService({ namespace, name, body }, merge);
+    },
     deleteJob: (namespace, name) => ignoreNotFound(batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Foreground' })),
     listPods: async (namespace, labelSelector) => (await core.listNamespacedPod({ namespace, labelSelector })).items.map(workerPod),
     deletePod: (namespace, name) => ignoreNotFound(core.deleteNamespacedPod({ namespace, name })),

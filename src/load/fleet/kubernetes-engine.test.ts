@@ -48,6 +48,29 @@ describe('kubernetes engine over the KubernetesApi port (a fake, no cluster)', (
     expect(api.services.size + api.secrets.size + api.jobs.size + api.pods.size).toBe(0);
   });
 
+  it('the Job owns the Secret and the Service: when the Job goes (its TTL, or a delete) without this coordinator, they go with it', async () => {
+    const url = inClusterCoordinatorUrl('20261202-203321-normal-ab12', 'load', 8787);
+    const { api, fleet } = await started({ coordinatorUrl: url }, { coordinatorServicePort: 8787 });
+    const uid = api.jobs.get(`load/${names.job}`)?.metadata?.uid;
+    expect(uid).toBeTruthy();
+    const owner = [{ apiVersion: 'batch/v1', kind: 'Job', name: names.job, uid }];
+    expect(api.secrets.get(`load/${names.secret}`)?.metadata?.ownerReferences).toEqual(owner);
+    expect(api.services.get(`load/${names.service}`)?.metadata?.ownerReferences).toEqual(owner);
+    // the coordinator is gone; the cluster deletes the finished Job (ttlSecondsAfterFinished): nothing is left
+    expect(api.jobs.get(`load/${names.job}`)?.spec?.ttlSecondsAfterFinished).toBeGreaterThan(0);
+    await api.deleteJob('load', names.job);
+    expect(api.services.size + api.secrets.size + api.jobs.size + api.pods.size).toBe(0);
+    await fleet.stop();
+  });
+
+  it('a failed owner patch removes what start created and says the engine is unavailable', async () => {
+    const c = clock();
+    const api = new FakeKubernetes();
+    api.failNext.set('setOwner', new Error('Forbidden: patch secrets'));
+    await expect(kubernetesEngine({ api, clock: c, namespace: 'load' }).start(spec(c))).rejects.toBeInstanceOf(EngineUnavailableError);
+    expect(api.services.size + api.secrets.size + api.jobs.size + api.pods.size).toBe(0);
+  });
+
   it('each worker ends when its pod (by completion index) reaches Succeeded or Failed; ended resolves with all', async () => {
     const { c, api, fleet, exits } = await started();
     api.setPod(0, 'Running');

@@ -49,7 +49,10 @@ export function kubernetesEngine(opts: KubernetesEngineOptions): WorkerEngine {
   };
 }
 
-/** Secret, Service, then the Job (its pods need the Secret); on a failure, what was created is removed again. */
+/**
+ * Secret, Service, then the Job (its pods need the Secret); then the Job owns the Secret and Service, so the cluster
+ * removes them with it even when this coordinator dies. On a failure, what was created is removed again.
+ */
 async function createObjects(api: KubernetesApi, m: WorkerManifests): Promise<void> {
   const ns = m.namespace;
   const undo: Array<() => Promise<void>> = [];
@@ -60,7 +63,11 @@ async function createObjects(api: KubernetesApi, m: WorkerManifests): Promise<vo
       await api.createService(ns, m.service);
       undo.push(() => api.deleteService(ns, m.service?.metadata?.name ?? ''));
     }
-    await api.createJob(ns, m.job);
+    const jobName = m.job.metadata?.name ?? '';
+    const { uid } = await api.createJob(ns, m.job);
+    undo.push(() => api.deleteJob(ns, jobName));
+    await api.setOwner(ns, 'Secret', m.secret.metadata?.name ?? '', { name: jobName, uid });
+    if (m.service) await api.setOwner(ns, 'Service', m.service.metadata?.name ?? '', { name: jobName, uid });
   } catch (err) {
     await Promise.allSettled(undo.map((u) => u()));
     throw new EngineUnavailableError(`kubernetes: could not start the workers in namespace ${ns}: ${err instanceof Error ? err.message : String(err)}`, {

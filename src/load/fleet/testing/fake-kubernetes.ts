@@ -1,6 +1,6 @@
 // An in-memory KubernetesApi (our port, not the client): objects by namespace/name, a Job's pods created Pending with
 // their completion index as the Job controller would, and knobs for the tests to move pods along or make calls fail.
-import type { KubernetesApi, PodPhase, WorkerPod } from '../kubernetes-api.ts';
+import { jobOwnerReferences, type JobOwner, type KubernetesApi, type PodPhase, type WorkerPod } from '../kubernetes-api.ts';
 import type { V1Job, V1Secret, V1Service } from '../kubernetes-client.ts';
 
 export class FakeKubernetes implements KubernetesApi {
@@ -46,21 +46,34 @@ export class FakeKubernetes implements KubernetesApi {
     this.services.delete(`${namespace}/${name}`);
   }
 
-  async createJob(namespace: string, job: V1Job): Promise<void> {
+  async createJob(namespace: string, job: V1Job): Promise<{ uid: string }> {
     const name = job.metadata?.name ?? '';
     this.check('createJob', `${namespace}/${name}`);
-    FakeKubernetes.create(this.jobs, namespace, job);
+    const uid = `uid-${name}-${this.podSeq++}`;
+    FakeKubernetes.create(this.jobs, namespace, { ...job, metadata: { ...job.metadata, uid } });
     const labels = job.spec?.template.metadata?.labels ?? {};
     for (let index = 0; index < (job.spec?.completions ?? 1); index++) {
       const pod = `${name}-${index}-${(this.podSeq++).toString(36).padStart(5, 'x')}`;
       this.pods.set(pod, { name: pod, index, phase: 'Pending', namespace, job: name, labels });
     }
+    return { uid };
+  }
+  async setOwner(namespace: string, kind: 'Secret' | 'Service', name: string, owner: JobOwner): Promise<void> {
+    this.check('setOwner', `${namespace}/${kind}/${name} ${owner.name}`);
+    const obj = (kind === 'Secret' ? this.secrets : this.services).get(`${namespace}/${name}`);
+    if (!obj) throw new Error(`NotFound: ${kind} ${namespace}/${name}`);
+    obj.metadata = { ...obj.metadata, ownerReferences: jobOwnerReferences(owner) };
   }
   /** like propagationPolicy Foreground: the Job's pods go with it */
   async deleteJob(namespace: string, name: string): Promise<void> {
     this.check('deleteJob', `${namespace}/${name}`);
+    const uid = this.jobs.get(`${namespace}/${name}`)?.metadata?.uid;
     this.jobs.delete(`${namespace}/${name}`);
     for (const [podName, pod] of this.pods) if (pod.namespace === namespace && pod.job === name) this.pods.delete(podName);
+    // the garbage collector: objects whose owner (by uid) is gone go too
+    for (const store of [this.secrets, this.services] as Map<string, V1Secret | V1Service>[])
+      for (const [key, obj] of store)
+        if (uid && key.startsWith(`${namespace}/`) && obj.metadata?.ownerReferences?.some((r) => r.uid === uid)) store.delete(key);
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<WorkerPod[]> {
