@@ -78,8 +78,14 @@ interface Attribute {
 
 /** The OpenAPI model of `typeName` as the client generated it (its attribute names, types and formats). */
 function modelAttributes(typeName: string): readonly Attribute[] | undefined {
-  const model = (k8s as unknown as Record<string, { getAttributeTypeMap?: () => Attribute[] } | undefined>)[typeName];
-  return typeof model?.getAttributeTypeMap === 'function' ? model.getAttributeTypeMap() : undefined;
+  const exported: Readonly<Record<string, unknown>> = k8s;
+  const model = exported[typeName];
+  return hasAttributeMap(model) ? model.getAttributeTypeMap() : undefined;
+}
+
+/** The client's generated model classes carry a static getAttributeTypeMap(). */
+function hasAttributeMap(v: unknown): v is { getAttributeTypeMap: () => Attribute[] } {
+  return typeof v === 'function' && 'getAttributeTypeMap' in v && typeof v.getAttributeTypeMap === 'function';
 }
 
 const ARRAY = /^Array<(.+)>$/;
