@@ -1,9 +1,8 @@
 // `loadscope k8s manifest SCENARIO --workers N`: prints the kubernetes engine's manifests (multi-document YAML).
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../config/load.ts';
+import { DEFAULT_CONFIG_PATH } from '../../config/defaults.ts';
 import { resolveInputPath } from '../../common/paths.ts';
 import { DEFAULT_COORDINATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_WORKER_IMAGE } from '../../load/fleet/kubernetes-manifests.ts';
-import { k8sManifest } from '../../run/k8s-manifest.ts';
 import { ExitCode } from '../exit-codes.ts';
 
 const integer =
@@ -40,7 +39,8 @@ export function registerK8sCommand(program: Command, setCode: (c: number) => voi
       'after',
       '\nThe token is $LOADSCOPE_WORKER_TOKEN when set, else a new random one (printed in the Secret).\n\nExamples:\n  loadscope k8s manifest normal --workers 3 | kubectl apply -f -\n  loadscope k8s manifest normal --workers 5 --namespace perf --image registry.example/loadscope:dev\n',
     )
-    .action((scenario: string, { config: configPath, ...flags }: ManifestFlags) => {
+    .action(async (scenario: string, { config: configPath, ...flags }: ManifestFlags) => {
+      const [{ loadConfigFile }, { k8sManifest }] = await Promise.all([import('../../config/load.ts'), import('../../run/k8s-manifest.ts')]);
       const config = loadConfigFile(resolveInputPath(configPath), { scenario, env: process.env });
       const yaml = k8sManifest({ ...flags, config, scenario, env: process.env });
       process.stdout.write(yaml);
