@@ -1,6 +1,8 @@
 // Decode and merge the per-second HdrHistograms (µs). Every latency percentile in the analysis comes from
 // a merged histogram over the window in question; stored per-second percentiles are never averaged.
 import * as hdr from 'hdr-histogram-js';
+// declares JsHistogram.decode (the uncompressed V2 decoder), which the package's index types leave out
+import type {} from 'hdr-histogram-js/dist/JsHistogram.encoding.js';
 import { Buffer } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
 import type { HistogramLine, WindowS } from './types.ts';
@@ -15,9 +17,11 @@ export function createHistogram(): Histogram {
   return hdr.build({ bitBucketSize: 'packed', autoResize: true, useWebAssembly: false, numberOfSignificantValueDigits: 3 });
 }
 
-/** Decodes one compressed-base64 histogram; undefined when the payload is corrupt. */
+/** Decodes one stored histogram (V2 encoding, base64, uncompressed or compressed); undefined when the payload is corrupt. */
 export function decodeHistogram(b64: string): Histogram | undefined {
   try {
+    const raw = Buffer.from(b64, 'base64');
+    if (raw.length >= 4 && (raw.readInt32BE(0) & ~0xf0) === V2_COOKIE) return hdr.JsHistogram.decode(raw, 32);
     return hdr.decodeFromCompressedBase64(b64, 32, false);
   } catch {
     return undefined;
@@ -122,10 +126,13 @@ let decodeCounts = new Float64Array(0);
 export function decodeCompact(b64: string): CompactHistogram | undefined {
   try {
     const raw = Buffer.from(b64, 'base64');
-    if (raw.length < 8 || (raw.readInt32BE(0) & ~0xf0) !== V2_COMPRESSED_COOKIE) return undefined;
-    // a payload inflates to ~150 bytes: a 512-byte output chunk, not the default 16 kB (28,800 × 4 of them churn memory)
-    const b = inflateSync(raw.subarray(8, 8 + raw.readInt32BE(4)), { chunkSize: 512 });
-    if ((b.readInt32BE(0) & ~0xf0) !== V2_COOKIE) return undefined;
+    if (raw.length < 8) return undefined;
+    const cookie = raw.readInt32BE(0) & ~0xf0;
+    // run format 3 stores the V2 encoding itself; earlier runs (and the load threads) its zlib-compressed form, which
+    // inflates to ~150 bytes: a 512-byte output chunk, not the default 16 kB (28,800 × 4 of them churn memory)
+    const b =
+      cookie === V2_COOKIE ? raw : cookie === V2_COMPRESSED_COOKIE ? inflateSync(raw.subarray(8, 8 + raw.readInt32BE(4)), { chunkSize: 512 }) : undefined;
+    if (!b || b.length < 40 || (b.readInt32BE(0) & ~0xf0) !== V2_COOKIE) return undefined;
     const payloadBytes = b.readInt32BE(4);
     const digits = b.readInt32BE(12);
     const lowest = Number(b.readBigInt64BE(16));
