@@ -28,6 +28,7 @@ const ALONE = [
   'src/store/soak-endurance.fault.test.ts',
   'src/run/fleet.int.test.ts',
   'src/run/fleet-docker.int.test.ts',
+  'src/run/fleet-external.int.test.ts',
 ];
 const UNIT_TIMEOUTS = { testTimeout: 60_000, hookTimeout: 60_000 };
 const DOCKER_TIMEOUTS = { testTimeout: 120_000, hookTimeout: 180_000 };

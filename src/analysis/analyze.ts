@@ -205,7 +205,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const sloWindows = sloWindowsFor(o.scenario.shape, cap, segs);
   const slo = evaluateSlo(slo0, series, hist, sloWindows);
   const leaks = leakReports(rec, segs, o);
-  const recovery = analyzeRecoveries(series, hist, segs, o.recovery);
+  const recovery = analyzeRecoveries(series, hist, segs, { hostCores: o.generatorCores, ...o.recovery });
   // The stop rule fires after STOP_RULE_SECONDS consecutive seconds over the limit: those seconds are a breach.
   const stopEv = record.events.filter((e) => e.kind === 'break').sort((a, b) => a.tMs - b.tMs)[0];
   const t0Ms = record.startMs;

@@ -4,6 +4,7 @@
 // (σ̂ = 1.4826·MAD) of the rolling-window p95s over the steady part of the base only, never narrower than
 // median·(1 + X) or median + 10 ms. Judged on what was observed: too short a window is inconclusive, never "not recovered".
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
+import { contentionJudge } from './host-contention.ts';
 import { MAD_TO_SD, mad, median } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
 import { aggregate, type LoadSegment } from './windows.ts';
@@ -41,6 +42,11 @@ export interface RecoveryOptions {
    * further up it is 'not-recovered'. Default 0.5.
    */
   maxShift?: number;
+  /**
+   * Cores of the host the stack and the generator ran on: when given, windows that left the band while work outside
+   * the SUT and the generator contended for the host (host-contention.ts) are told apart (docs/ANALYSIS.md, Recovery).
+   */
+  hostCores?: number;
 }
 
 export interface RecoveryResult {
@@ -219,10 +225,13 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   const metastableS = metastableRun(series, e, baseAgg.goodputRps, bandErr, rollingS, o);
   const settled =
     recoveryS === null ? settledLevel(e, roll, { rollingS, holdS, bandErr, minBandMs: o.minBandMs ?? 10, band: o.band ?? 0.1, madK: o.madK ?? 3 }) : null;
-  const shift = settled && m > 0 && settled.levelMs <= m * (1 + (o.maxShift ?? 0.5)) ? settled : null;
+  // a level inside the base's band is no shift: the system is back at its level, its windows only leave the band
+  const shift = settled && m > 0 && settled.levelMs > bandP95 && settled.levelMs <= m * (1 + (o.maxShift ?? 0.5)) ? settled : null;
+  // the windows that kept the system out of the band: all of them, or those before the recovery
+  const hostBusy = o.hostCores ? hostBusyAfter(series, e, recoveryS === null ? ok : ok.slice(0, recoveryS), baseRolls.length, rollingS, o.hostCores) : null;
   const { verdict, note } = verdictOf(
     e,
-    { recoveryS, observedS, holdS, baseShare, metastableS, bandText: `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}`, shift, baseP95Ms: m },
+    { recoveryS, observedS, holdS, baseShare, metastableS, bandText: `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}`, shift, baseP95Ms: m, hostBusy },
     o,
   );
   return {
@@ -276,7 +285,43 @@ function settledLevel(
   return null;
 }
 
+/** Windows after the overload that left the band, how many of them the host spent on outside work, and the base's share. */
+interface HostBusy {
+  outOfBand: number;
+  contended: number;
+  baseContendedShare: number;
+}
+
+/**
+ * When the band was not regained: the share of the windows outside it that had outside work contending for the host
+ * (host-contention.ts), against the base's share of such windows. Null when it cannot be told (attach mode) or the
+ * host was no busier than during the base — then the verdict stands on the latency alone.
+ */
+function hostBusyAfter(
+  series: readonly SeriesPoint[],
+  e: Episode,
+  ok: readonly boolean[],
+  baseWindows: number,
+  rollingS: number,
+  hostCores: number,
+): HostBusy | null {
+  const judge = contentionJudge(series, { hostCores });
+  const out = ok.flatMap((inside, k) => (inside ? [] : [judge(rollWindow(e.endS + k, rollingS))]));
+  if (out.length === 0 || out.every((c) => c === null)) return null;
+  const contended = out.filter((c) => c === true).length;
+  const base = Array.from({ length: baseWindows }, (_, k) => judge(rollWindow(e.base!.fromS + k, rollingS)));
+  const baseKnown = base.filter((c) => c !== null);
+  const baseContendedShare = baseKnown.length ? baseKnown.filter(Boolean).length / baseKnown.length : 0;
+  // most of what broke the band came with outside work, more often than the base had it
+  const busy = contended >= out.length / 2 && contended / out.length > baseContendedShare;
+  return busy ? { outOfBand: out.length, contended, baseContendedShare } : null;
+}
+
+const hostText = (b: HostBusy): string =>
+  `in ${b.contended} of the ${b.outOfBand} windows outside the band work outside the system under test and the load generator contended for the host (the base: ${Math.round(b.baseContendedShare * 100)} % of its windows)`;
+
 interface Judged {
+  hostBusy: HostBusy | null;
   recoveryS: number | null;
   observedS: number;
   holdS: number;
@@ -299,8 +344,15 @@ function verdictOf(e: Episode, j: Judged, o: RecoveryOptions): { verdict: Recove
     };
   if (j.recoveryS !== null) {
     const share = j.baseShare < 1 ? ` (${Math.round(j.baseShare * 100)} % of its windows inside, as in the base)` : '';
-    const note = `back within the band (${j.bandText}) ${secondsText(j.recoveryS)} after ${after}, held ${secondsText(j.holdS)}${share}`;
+    const host = j.hostBusy ? `; ${hostText(j.hostBusy)} before it: the time may be partly the host's, not the system's` : '';
+    const note = `back within the band (${j.bandText}) ${secondsText(j.recoveryS)} after ${after}, held ${secondsText(j.holdS)}${share}${host}`;
     return { verdict: j.recoveryS <= (o.fastS ?? 180) ? 'recovered' : 'slow-recovery', note };
+  }
+  if (j.hostBusy) {
+    return {
+      verdict: 'inconclusive',
+      note: `not back within the band (${j.bandText}) for ${secondsText(j.holdS)} after ${after}, but ${hostText(j.hostBusy)}: the band cannot tell the system's recovery from the host's load — judge it on a run with the host to itself`,
+    };
   }
   if (j.shift) {
     const pct = Math.round((j.shift.levelMs / j.baseP95Ms - 1) * 100);

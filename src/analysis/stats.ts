@@ -2,19 +2,9 @@
 // Mann–Kendall with the Hamed–Rao correction, Theil–Sen with Sen's CI, Mann–Whitney U, lagged CCF.
 // All functions are pure; NaN inputs are filtered by the callers (`finite`).
 
-export type Rng = () => number;
+import type { Rng } from '../common/random.ts';
 
-/** mulberry32: a tiny seeded PRNG in [0, 1). */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRng, type Rng } from '../common/random.ts';
 
 export function normal(rng: Rng): number {
   const u = Math.max(rng(), 1e-12);

@@ -171,6 +171,32 @@ const CASES: Case[] = [
     args: ['--workers', '2', '--engine', 'kubernetes', '--namespace', 'Perf_1'],
     path: '--namespace',
   },
+  // --engine external: workers started by someone else (docs/DISTRIBUTED.md); the token only from the environment
+  {
+    name: '--engine external without the token in the environment',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--engine', 'external'],
+    path: 'LOADSCOPE_WORKER_TOKEN',
+  },
+  {
+    name: '--coordinator-port out of range (external)',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--engine', 'external', '--coordinator-port', '99999'],
+    path: '--coordinator-port',
+  },
+  {
+    name: 'a --run-id that is a path (external)',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--engine', 'external', '--run-id', '../x'],
+    path: '--run-id',
+  },
+  {
+    name: '--coordinator-port with the local engine',
+    config: edit(() => {}),
+    args: ['--workers', '2', '--coordinator-port', '9000'],
+    path: '--coordinator-port',
+  },
+  { name: '--run-id without --workers', config: edit(() => {}), args: ['--run-id', 'r1'], path: '--run-id' },
   // 1 user thinking 150 ms on average sends at most ≈ 6.7 req/s: a 100 req/s objective is infeasible by design
   {
     name: '--strict with an SLO the shape cannot produce',
@@ -226,6 +252,22 @@ describe('bad input through `loadscope run` (main)', () => {
     expect(existsSync(out) ? readdirSync(out) : [], 'results').toEqual([]);
     expect(connections - before, 'connections to the loopback listener').toBe(0);
     expect(managedRunsOf(SCENARIO)).toEqual([]);
+  });
+
+  it('--engine external with a --run-id whose run directory exists: exit 2, the directory untouched, nothing sent', async () => {
+    const caseDir = mkdtempSync(join(dir, 'runid-'));
+    const configPath = join(caseDir, 'loadscope.yaml');
+    writeFileSync(configPath, edit(() => {})());
+    const out = join(caseDir, 'results');
+    mkdirSync(join(out, 'r1'), { recursive: true });
+    vi.stubEnv('LOADSCOPE_WORKER_TOKEN', 'given-token');
+    const before = connections;
+    const args = ['--workers', '2', '--engine', 'external', '--run-id', 'r1', '--coordinator-port', String(await freePort())];
+    const { code, stderr } = await runMain(['run', SCENARIO, '-c', configPath, '--out', out, '--no-metrics', ...args]);
+    expect(code, stderr).toBe(2);
+    expect(stderr).toContain(`--run-id r1: ${join(out, 'r1')} exists already`);
+    expect(readdirSync(join(out, 'r1'))).toEqual([]);
+    expect(connections - before).toBe(0);
   });
 
   it('an infeasible SLO without --strict: a warning before the first request, an event, and a line in the analysis', async () => {

@@ -1,4 +1,5 @@
 // The one config schema: syntax, defaults and unit conversion. Cross-field checks live in validate.ts.
+import { MAX_SEED } from '../common/random.ts';
 import { DEFAULT_SAMPLE_INTERVAL_MS, DEFAULT_TARGET } from './defaults.ts';
 import { z } from 'zod';
 import { parseDurationMs, parsePercentRatio } from './duration.ts';
@@ -92,7 +93,16 @@ const Slo = z
   .transform((s) => ({ p95Ms: s.p95, p99Ms: s.p99, errorRatio: s.errorRate, minThroughputRps: s.minThroughput }));
 
 const Scenario = z
-  .object({ description: z.string().optional(), shape: Shape, thinkTime: ThinkTime, slo: Slo.optional(), stopOnBreak: z.boolean().default(false) })
+  .object({
+    description: z.string().optional(),
+    shape: Shape,
+    thinkTime: ThinkTime,
+    slo: Slo.optional(),
+    stopOnBreak: z.boolean().default(false),
+    seed: z.number().int().min(0).max(MAX_SEED).optional().meta({
+      description: "seed of the users' task picks, think times and randomInt values (0 to 4294967295); absent: a fresh one per run, recorded in the manifest",
+    }),
+  })
   .strict();
 
 const Method = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);

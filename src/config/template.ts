@@ -51,6 +51,8 @@ export function templateRefs(text: string): TemplateRef[] {
 export interface RenderContext {
   userId: number;
   vars: Record<string, string>;
+  /** the user's seeded stream (docs/CONFIG.md, seed): randomInt draws from it; absent outside a run (a static request) */
+  random?: () => number;
 }
 
 export function renderTemplate(t: CompiledTemplate, ctx: RenderContext): string {
@@ -68,7 +70,7 @@ function builtin(fn: Builtin, args: number[], ctx: RenderContext): string {
   switch (fn) {
     case 'randomInt': {
       const [lo = 0, hi = 0] = args;
-      return String(lo + Math.floor(Math.random() * (hi - lo + 1)));
+      return String(lo + Math.floor((ctx.random ?? Math.random)() * (hi - lo + 1)));
     }
     case 'now':
       return new Date().toISOString();

@@ -50,6 +50,8 @@ function driverDeps(target: string, flow = archiveFlow, requestTimeoutMs = 5_000
     thinkMaxMs: 0,
     deadlineEpochMs: Date.now() + 20_000,
     onEvent: (kind, detail) => events.push({ kind, detail }),
+    seed: 1,
+    threadIndex: 0,
   };
   return { deps, recorder, events };
 }

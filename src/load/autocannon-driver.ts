@@ -20,7 +20,7 @@ import { TimeoutError } from '../common/errors.ts';
 import type { AllowedTarget } from '../config/target.ts';
 import type { RenderContext } from '../config/template.ts';
 import { captureInto, exceptionErrorKind, ONSTART_RESTART_PAUSE_MS, pickTaskIndex, statusErrorKind, type CompiledStep } from './flow-runner.ts';
-import type { RunningUser, UserDeps } from './user-context.ts';
+import { userRandom, type RunningUser, type UserDeps } from './user-context.ts';
 import { wireBytes, wireStep, type WireStep } from './wire-request.ts';
 
 export const AUTOCANNON_VERSION = '9.0.0';
@@ -216,7 +216,7 @@ class CohortDriver implements ZeroThinkDriver {
 
   private nextRequest(u: AcUser): AcRequest {
     const { onStart, tasks } = this;
-    const p = u.startIdx < onStart.length ? onStart[u.startIdx] : tasks[tasks.length === 1 ? 0 : pickTaskIndex(this.deps.flow)];
+    const p = u.startIdx < onStart.length ? onStart[u.startIdx] : tasks[tasks.length === 1 ? 0 : pickTaskIndex(this.deps.flow, u.ctx.random!())];
     if (!p) throw new Error('flow has no tasks');
     u.step = p.w.step;
     return p.req ?? { requestBuffer: wireBytes(p.w, this.host, u.ctx), onResponse: p.onResponse };
@@ -288,7 +288,7 @@ class CohortDriver implements ZeroThinkDriver {
     if (!first) throw new Error('flow has no tasks');
     return {
       id,
-      ctx: { userId: id, vars: {} },
+      ctx: { userId: id, vars: {}, random: userRandom(this.deps, id) },
       startIdx: 0,
       attempt: 0,
       step: first,

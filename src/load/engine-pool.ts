@@ -89,7 +89,7 @@ export interface LoadPool {
 
 export type StartPool = (
   n: number,
-  init: Omit<WorkerInit, 'stopFlag'>,
+  init: Omit<WorkerInit, 'stopFlag' | 'threadIndex'>,
   acc: SecondAccumulator,
   emit: (kind: string, detail: Record<string, unknown>) => void,
 ) => Promise<LoadPool>;
@@ -115,7 +115,7 @@ export class WorkerPool implements LoadPool {
   /** Starts `n` workers and waits until each is ready, so t0 is not eaten by tsx start-up. */
   static async start(
     n: number,
-    init: Omit<WorkerInit, 'stopFlag'>,
+    init: Omit<WorkerInit, 'stopFlag' | 'threadIndex'>,
     acc: SecondAccumulator,
     emit: (kind: string, detail: Record<string, unknown>) => void,
     clock: Clock = realClock,
@@ -123,7 +123,7 @@ export class WorkerPool implements LoadPool {
     const stopFlag = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
     const pool = new WorkerPool(acc, emit, stopFlag, clock);
     try {
-      await Promise.all(Array.from({ length: n }, (_, i) => pool.spawn(i, { ...init, stopFlag })));
+      await Promise.all(Array.from({ length: n }, (_, i) => pool.spawn(i, { ...init, stopFlag, threadIndex: i })));
     } catch (err) {
       await pool.terminate();
       throw err;

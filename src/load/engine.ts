@@ -45,6 +45,8 @@ export interface LoadOptions {
   thinkMinMs: number;
   thinkMaxMs: number;
   requestTimeoutMs: number;
+  /** seed of the users' random choices: a run passes its plan's (docs/CONFIG.md, seed); absent, 0 (tests, benches) */
+  seed?: number;
   workers?: number;
   /** extra time after the planned end before everything is torn down */
   graceMs?: number;
@@ -124,6 +126,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       // a break may jump to the recovery hold late in the plan: the workers' own deadline allows for it
       deadlineEpochMs: clock.nowMs() + WORKER_DEADLINE_SLACK_MS + tl.durationMs + (tl.recovery?.durationMs ?? 0) + graceMs,
       keepRaw: o.keepRawLatencies ?? false,
+      seed: o.seed ?? 0,
       open: tl.open && { rateRps: tl.open.rateRps / nWorkers, maxInFlight: Math.max(1, Math.ceil(tl.open.maxInFlight / nWorkers)) },
     },
     acc,

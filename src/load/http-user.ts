@@ -9,7 +9,7 @@ import { backoffMs, ONSTART_BACKOFF } from '../common/backoff.ts';
 import { TimeoutError } from '../common/errors.ts';
 import type { RenderContext } from '../config/template.ts';
 import { buildRequest, captureInto, exceptionErrorKind, ONSTART_RESTART_PAUSE_MS, pickTask, statusErrorKind, type CompiledStep } from './flow-runner.ts';
-import { abortableSleep, type RunningUser, type UserDeps } from './user-context.ts';
+import { abortableSleep, userRandom, type RunningUser, type UserDeps } from './user-context.ts';
 
 export interface StepResult {
   ok: boolean;
@@ -105,7 +105,8 @@ export async function runOnStart(
 
 export function startHttpUser(id: number, deps: UserDeps): RunningUser {
   const agent = new (deps.target.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 1 });
-  const ctx: RenderContext = { userId: id, vars: {} };
+  const ctx: RenderContext = { userId: id, vars: {}, random: userRandom(deps, id) };
+  const random = ctx.random!;
   let stopping = false;
   let wake: () => void = () => {};
   const sleep = (ms: number): Promise<void> => {
@@ -118,11 +119,11 @@ export function startHttpUser(id: number, deps: UserDeps): RunningUser {
     if (!(await runOnStart(agent, deps, ctx, stopped, sleep))) return;
     const spanMs = deps.thinkMaxMs - deps.thinkMinMs;
     while (!stopped()) {
-      const task = pickTask(deps.flow);
+      const task = pickTask(deps.flow, random());
       const res = await sendStep(agent, deps, task, ctx);
       if (res.ok && task.capture.length) captureInto(task, res.body ?? '', ctx.vars);
       if (stopped()) break;
-      const thinkMs = deps.thinkMinMs + Math.random() * spanMs;
+      const thinkMs = deps.thinkMinMs + random() * spanMs;
       if (thinkMs > 0) await sleep(thinkMs);
       // a zero-think loop against a failing target would spin; yield to the event loop
       else if (!res.ok) await sleep(10);

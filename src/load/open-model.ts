@@ -5,11 +5,13 @@ import https from 'node:https';
 import type { RenderContext } from '../config/template.ts';
 import { captureInto, pickTask } from './flow-runner.ts';
 import { runOnStart, sendStep } from './http-user.ts';
-import { abortableSleep, type RunningUser, type UserDeps } from './user-context.ts';
+import { abortableSleep, OPEN_MODEL_STREAM, type RunningUser, type UserDeps } from './user-context.ts';
+import { deriveSeed, seededRng } from '../common/random.ts';
 
 export function startOpenModel(deps: UserDeps, rateRps: number, maxInFlight: number): RunningUser {
   const agent = new (deps.target.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: maxInFlight });
-  const ctx: RenderContext = { userId: 0, vars: {} };
+  const random = seededRng(deriveSeed(deps.seed, OPEN_MODEL_STREAM, deps.threadIndex));
+  const ctx: RenderContext = { userId: 0, vars: {}, random };
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight = 0;
@@ -33,7 +35,7 @@ export function startOpenModel(deps: UserDeps, rateRps: number, maxInFlight: num
           continue;
         }
         inFlight++;
-        const task = pickTask(deps.flow);
+        const task = pickTask(deps.flow, random());
         void sendStep(agent, deps, task, ctx).then((res) => {
           inFlight--;
           if (res.ok && task.capture.length) captureInto(task, res.body ?? '', ctx.vars);

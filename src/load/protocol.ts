@@ -13,6 +13,9 @@ export interface WorkerInit {
   /** Int32Array view, [0] !== 0 once the engine stopped the run (set before 'stop' is posted) */
   stopFlag: SharedArrayBuffer;
   keepRaw: boolean;
+  /** the run's seed (docs/CONFIG.md, seed) and this thread's index among the engine's load threads */
+  seed: number;
+  threadIndex: number;
   /** open model share of this worker; absent for closed-model (user) shapes */
   open?: { rateRps: number; maxInFlight: number };
 }

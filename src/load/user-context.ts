@@ -1,6 +1,7 @@
 // What every virtual user needs, whichever transport drives it.
 import type { CompiledFlow } from './flow-runner.ts';
 import type { Recorder } from './recorder.ts';
+import { deriveSeed, seededRng } from '../common/random.ts';
 
 export interface UserDeps {
   flow: CompiledFlow;
@@ -14,7 +15,16 @@ export interface UserDeps {
   /** true once the engine has stopped the run: nothing new is sent, what ends afterwards was cancelled */
   runStopped?: () => boolean;
   onEvent: (kind: string, detail: Record<string, unknown>) => void;
+  /** the run's seed and this load thread's index: every user, and each thread's arrivals, draw from their own stream */
+  seed: number;
+  threadIndex: number;
 }
+
+/** Stream coordinates under the run's seed (deriveSeed): a user's is its id; a thread's open-model arrivals this one. */
+export const OPEN_MODEL_STREAM = 0x6f70656e;
+
+/** The seeded stream of user `id` (its task picks, think times, randomInt). */
+export const userRandom = (deps: Pick<UserDeps, 'seed'>, id: number): (() => number) => seededRng(deriveSeed(deps.seed, id));
 
 export interface RunningUser {
   readonly id: number;

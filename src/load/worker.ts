@@ -31,6 +31,8 @@ try {
     deadlineEpochMs: init.deadlineEpochMs,
     runStopped,
     onEvent: (kind, detail) => post({ type: 'event', kind, detail }),
+    seed: init.seed,
+    threadIndex: init.threadIndex,
   };
   const users: RunningUser[] = [];
   /** users removed by a ramp-down that are still finishing their request */

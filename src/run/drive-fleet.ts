@@ -12,6 +12,9 @@ export interface FleetRequest {
   allowTargets: readonly string[];
   /** where the coordinator listens; default loopback */
   bindHost?: string;
+  /** its port (default a free one) and the run's token (default a fresh one): for workers started by someone else */
+  port?: number;
+  token?: string;
 }
 
 /** The generator's cores: each distinct worker host once (local workers share this machine's). */
@@ -32,6 +35,8 @@ export function fleetLoad(req: FleetRequest): LoadFn {
       count: req.count,
       allowTargets: req.allowTargets,
       bindHost: req.bindHost,
+      port: req.port,
+      token: req.token,
       onMerged: (m) => (current = m),
     });
     const cores = fleetCores(r.fleet);

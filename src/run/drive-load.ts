@@ -65,6 +65,7 @@ export async function driveLoad(plan: RunPlan, run: OpenRun, observer: RunObserv
     thinkMinMs: scenario.thinkTime.minMs,
     thinkMaxMs: scenario.thinkTime.maxMs,
     requestTimeoutMs: cfg.requestTimeoutMs,
+    seed: plan.seed,
     workers: o.workers ?? cfg.workers,
     signal: o.signal ? AbortSignal.any([o.signal, writeFailed.signal]) : writeFailed.signal,
     keepRawLatencies: o.keepRawLatencies,

@@ -10,11 +10,11 @@ describe('workerEngine', () => {
   });
 
   it('each listed engine is built under its own name (building one starts nothing: no container, no cluster call)', () => {
-    expect(ENGINE_NAMES).toEqual(['local', 'docker', 'kubernetes']);
+    expect(ENGINE_NAMES).toEqual(['local', 'docker', 'kubernetes', 'external']);
     for (const name of ENGINE_NAMES) expect(workerEngine(name).name).toBe(name);
   });
 
   it('an unknown engine is a usage error naming the known ones', () => {
-    expect(() => workerEngine('nomad')).toThrow(new UsageError('--engine nomad: unknown worker engine (one of local, docker, kubernetes)'));
+    expect(() => workerEngine('nomad')).toThrow(new UsageError('--engine nomad: unknown worker engine (one of local, docker, kubernetes, external)'));
   });
 });

@@ -1,5 +1,6 @@
 // The one place worker engines are registered (#15, docs/DISTRIBUTED.md): `--engine NAME` → a WorkerEngine.
 import { UsageError } from '../common/errors.ts';
+import { ExternalEngine } from '../load/fleet/external-engine.ts';
 import { LocalEngine } from '../load/fleet/local-engine.ts';
 import { dockerWorkerEngine } from './docker-workers.ts';
 import { createKubernetesEngine } from './fleet-kubernetes.ts';
@@ -20,6 +21,8 @@ const ENGINES: Record<EngineName, ((c: EngineContext) => WorkerEngine) | undefin
   docker: (c) => dockerWorkerEngine({ onOutput: c.onOutput }),
   // an Indexed Job through the kubeconfig kubectl would use (docs/DISTRIBUTED.md, Kubernetes; not run on a cluster here)
   kubernetes: (c) => createKubernetesEngine(c.kubernetes ?? {}),
+  // starts nothing: N workers started by someone else (the Job of `loadscope k8s manifest`) come to its port
+  external: () => new ExternalEngine(),
 };
 
 /** The engine called `name`; an unknown or unavailable one is a usage error (exit 2) before anything starts. */

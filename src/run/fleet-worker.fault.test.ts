@@ -31,6 +31,7 @@ const assignmentFor = (target: string): Assignment => ({
   thinkMinMs: 100,
   thinkMaxMs: 100,
   requestTimeoutMs: 2_000,
+  seed: 7,
   threads: 1,
   target,
   allowTargets: [],

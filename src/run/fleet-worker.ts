@@ -133,6 +133,7 @@ class WorkerStream {
         thinkMinMs: a.thinkMinMs,
         thinkMaxMs: a.thinkMaxMs,
         requestTimeoutMs: a.requestTimeoutMs,
+        seed: a.seed,
         workers: a.threads ?? 1,
         signal: this.stop.signal,
         clock: this.clock,

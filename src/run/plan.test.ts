@@ -54,6 +54,24 @@ describe('preflight', () => {
     expect(plan.servedPorts).toEqual([]);
   });
 
+  const SEEDED = (seed: number): string =>
+    `target: http://127.0.0.1:8000\nflow: { tasks: [{ name: h, path: /health }] }\nscenarios: { s: { seed: ${seed}, shape: { kind: ramp, users: 2, duration: 10s } } }\n`;
+
+  it("the run's seed is the scenario's when it sets one", async () => {
+    expect((await preflight(request(write(SEEDED(4294967295)), { target: 'http://127.0.0.1:9000' }))).seed).toBe(4294967295);
+  });
+
+  it("without one, each run's plan gets a fresh 32-bit seed", async () => {
+    const path = write(CONFIG(''));
+    const seeds = await Promise.all([1, 2, 3].map(async () => (await preflight(request(path, { target: 'http://127.0.0.1:9000' }))).seed));
+    for (const s of seeds) expect(Number.isInteger(s) && s >= 0 && s <= 4294967295).toBe(true);
+    expect(new Set(seeds).size).toBe(3);
+  });
+
+  it('an out-of-range seed is refused where it is', async () => {
+    expect(await problems(request(write(SEEDED(-1)), { target: 'http://127.0.0.1:9000' }))).toEqual(['scenarios.s.seed']);
+  });
+
   it('stack mode: finds the Compose file beside the config, lists its services and the loopback ports the stack serves', async () => {
     const path = write(
       CONFIG('stack: { compose: stack.yml }\nsample: { containers: [app], postgres: "postgres://m@127.0.0.1:5439/db" }\n'),

@@ -1,9 +1,11 @@
 // Preflight: flags + config + Compose + environment → one checked RunPlan, or every input problem at once
 // (ConfigError: exit 2, nothing started). Every stage after it takes the plan; nothing re-parses the target,
 // the DSN or a path. Port conflicts are not input problems (PORT_IN_USE, exit 3) and are checked last.
+import { randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { ConfigError, LoadscopeError, type InputIssue } from '../common/errors.ts';
 import type { Env } from '../common/interpolate.ts';
+import { MAX_SEED } from '../common/random.ts';
 import { resolveInputPath } from '../common/paths.ts';
 import { DEFAULT_COMPOSE_PATH, DEFAULT_CONFIG_PATH, DEFAULT_SAMPLE_INTERVAL_MS } from '../config/defaults.ts';
 import { loadConfigFile } from '../config/load.ts';
@@ -61,6 +63,8 @@ export interface RunPlan {
   configSource: string;
   timeScale: number;
   timeline: Timeline;
+  /** seed of the users' random choices: the scenario's, or a fresh one (recorded in the manifest) */
+  seed: number;
   mode: 'attach' | 'stack';
   target: AllowedTarget;
   /** the sampler's database, parsed and allow-listed */
@@ -164,6 +168,8 @@ function planFromConfig(
     configSource,
     timeScale,
     timeline: planShape(scenario.shape, timeScale),
+    // the one place a run's seed is chosen when the scenario sets none (docs/CONFIG.md, seed)
+    seed: scenario.seed ?? randomInt(MAX_SEED + 1),
     mode,
     target: checked.target,
     ...(postgres ? { postgres } : {}),

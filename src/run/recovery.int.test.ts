@@ -2,7 +2,10 @@
 // after the other (latency is what is measured: three stacks at once on 2 cores would be the noise), each on its own
 // isolated stack:
 //   plain  — 45 s of base, one spike (100 → 300 users for 15 s), then 60 s of base; no knob → recovered, well before
-//            the knob's 30 s. The base before the spike only draws the band (docs/ANALYSIS.md, Recovery): 45 s, like the
+//            the knob's 30 s — unless work outside the stack took the host after the spike: a fresh clone's CI builds
+//            the worker image beside this file (1–1.7 cores outside, up to 45 % I/O wait on 2 cores; p95 seconds of
+//            150–950 ms a quiet base never had). The analysis then has to say so (docs/ANALYSIS.md, Recovery: host
+//            contention), and this test checks that outside work was really there. The base before the spike only draws the band (docs/ANALYSIS.md, Recovery): 45 s, like the
 //            ladder's first level here, keeps a steady part of ≥ 22 s (MSER cuts at most half a segment), 20 3-s
 //            rolling windows for its median, MAD and in-band share; the 60 s after the spike, on which the hold and
 //            the verdicts are measured, are as before. (30 s was tried: its quiet 15-s sample gave a 52-ms band that
@@ -21,7 +24,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis } from '../analysis/analyze.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
+import { outsideCores } from '../analysis/host-contention.ts';
 import { readSeries } from '../store/read-series.ts';
+import { readRunRecord } from '../store/run-record.ts';
 import { realRuntime } from '../stack/testing/runtime.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, testConfig, testStackProvider, cleanUpRuns, analysisOfRun } from './testing/stack-fixture.ts';
@@ -81,14 +86,25 @@ beforeAll(async () => {
 afterAll(() => cleanUpRuns(runtime, results.values()));
 
 describe('recovery on the reference stack', () => {
-  it('plain spike: recovered, well before the knob case would, and the run does not FAIL', () => {
+  it('plain spike: recovered, well before the knob case would (or outside work on the host is named and was there), and the run does not FAIL', () => {
     const a = analysisOf('plain');
     expect(a.recovery).toHaveLength(1);
     const [r] = a.recovery;
-    expect(r!.verdict).toBe('recovered');
-    expect(r!.recoveryS!).toBeLessThan(SPIKE_SLOW_S * (1 - TOLERANCE));
     expect(r!.observedS).toBeGreaterThanOrEqual(58);
     expect(a.verdict).not.toBe('fail');
+    if (!/contended for the host/.test(r!.note)) {
+      expect(r!.verdict).toBe('recovered');
+      expect(r!.recoveryS!).toBeLessThan(SPIKE_SLOW_S * (1 - TOLERANCE));
+      return;
+    }
+    // the host was named: recovered (its time partly the host's) or inconclusive, never a shift or a failure — and
+    // the samples show outside work (host CPU beyond the stack's containers and the generator) after the spike
+    expect(['recovered', 'inconclusive']).toContain(r!.verdict);
+    const { manifest, record } = readRunRecord(results.get('plain')!.runDir);
+    const outside = record.series.filter((p) => p.elapsedS >= r!.endS).map((p) => outsideCores(p, manifest.generatorCores ?? 0) ?? 0);
+    const iowait = record.series.filter((p) => p.elapsedS >= r!.endS).map((p) => p.host?.iowaitRatio ?? 0);
+    console.log(`[recovery] plain: host named; outside cores max ${Math.max(...outside).toFixed(2)}, I/O wait max ${Math.max(...iowait).toFixed(2)}`);
+    expect(Math.max(...outside) >= 0.25 * (manifest.generatorCores ?? 0) || Math.max(...iowait) >= 0.2).toBe(true);
   });
 
   it(`SLOW_AFTER_LOAD_S=${SPIKE_SLOW_S}: the spike's recovery time is within ±20 % of it`, () => {

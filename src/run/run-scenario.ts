@@ -2,7 +2,9 @@
 // stop → teardown → analysis. The only module that wires load + store; every stage takes the plan.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../common/errors.ts';
 import { DEFAULT_METRICS } from '../config/defaults.ts';
 import { AUTOCANNON_VERSION } from '../load/autocannon-driver.ts';
 import { describeShape } from '../load/shapes/registry.ts';
@@ -76,6 +78,8 @@ export interface RunStages extends LoadHooks {
   onSample?: (s: SampleSnapshot) => void;
   /** how long the target may take to answer before the load starts */
   healthTimeoutMs?: number;
+  /** the run id when it is given (workers started by someone else know it); default newRunId() */
+  runId?: string;
 }
 
 export interface RunScenarioOptions extends Omit<RunRequest, 'metrics' | 'hasStackProvider'>, RunStages {
@@ -141,7 +145,10 @@ export async function runPlanned(plan: RunPlan, o: RunStages): Promise<RunScenar
 /** The run id, its directory and first manifest; the start line and preflight warnings. */
 function openRun(plan: RunPlan, o: RunStages): OpenRun {
   const log = o.log ?? (() => {});
-  const runId = newRunId(plan.scenarioName);
+  const runId = o.runId ?? newRunId(plan.scenarioName);
+  // a given run id must name a new directory: a run directory is never appended to (exit 2, nothing started yet)
+  if (o.runId !== undefined && existsSync(join(o.outDir ?? 'results', runId)))
+    throw new UsageError(`--run-id ${runId}: ${join(o.outDir ?? 'results', runId)} exists already; give a new run id or another --out`);
   const writer = new RunWriter(o.outDir ?? 'results', runId, plan.scenarioName);
   const shape = describeShape(plan.scenario.shape);
   const manifest = {
@@ -149,6 +156,7 @@ function openRun(plan: RunPlan, o: RunStages): OpenRun {
     scenario: plan.scenarioName,
     shape,
     timeScale: plan.timeScale,
+    seed: plan.seed,
     plannedDurationMs: plan.timeline.durationMs,
     mode: plan.mode,
     target: plan.target.origin,
@@ -166,7 +174,7 @@ function openRun(plan: RunPlan, o: RunStages): OpenRun {
     ...(plan.mode === 'attach' ? {} : stackKnobs(plan.env)),
   };
   writer.writeManifest(manifest);
-  log(`run ${runId}: ${plan.scenarioName} — ${shape}${plan.timeScale !== 1 ? ` ×${plan.timeScale}` : ''} → ${plan.target.origin}`);
+  log(`run ${runId}: ${plan.scenarioName} — ${shape}${plan.timeScale !== 1 ? ` ×${plan.timeScale}` : ''} → ${plan.target.origin} (seed ${plan.seed})`);
   for (const f of plan.infeasible) {
     log(`warning: ${f.message}; to make it feasible: ${f.fix}`);
     writer.event('preflight-infeasible', { objective: f.objective, boundRps: f.boundRps, limit: f.limit, message: f.message, fix: f.fix });

@@ -147,6 +147,8 @@ export const runManifestSchema = z.looseObject({
   scenario: z.string().optional(),
   shape: z.string().optional(),
   timeScale: z.number().optional(),
+  /** Seed of the users' random choices (docs/CONFIG.md, seed); absent in runs recorded before it existed. */
+  seed: z.number().optional(),
   plannedDurationMs: z.number().optional(),
   mode: z.string().optional(),
   target: z.string().optional(),

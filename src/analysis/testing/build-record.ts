@@ -1,6 +1,6 @@
 // Test helper (pure): builds a RunRecord second by second, with real encoded histograms.
 import * as hdr from 'hdr-histogram-js';
-import type { ContainerPoint, EndpointSecond, HistogramLine, PostgresPoint, RunEvent, RunRecord, SeriesPoint } from '../types.ts';
+import type { ContainerPoint, EndpointSecond, HistogramLine, HostPoint, PostgresPoint, RunEvent, RunRecord, SeriesPoint } from '../types.ts';
 
 export interface SecondSpec {
   phase: string;
@@ -13,6 +13,7 @@ export interface SecondSpec {
   droppedLate?: number;
   containers?: Record<string, ContainerPoint>;
   postgres?: PostgresPoint | null;
+  host?: HostPoint | null;
 }
 
 export const T0_MS = 1_700_000_000_000;
@@ -60,6 +61,7 @@ export function buildRecord(seconds: readonly SecondSpec[], events: RunEvent[] =
     };
     if (s.containers) p.containers = s.containers;
     if (s.postgres !== undefined) p.postgres = s.postgres;
+    if (s.host !== undefined) p.host = s.host;
     series.push(p);
     histograms.push({ tMs, elapsedS, unit: 'us', endpoints: hists });
   });

@@ -2,16 +2,11 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, DEFAULT_METRICS } from '../../config/defaults.ts';
 import type { StackProvider } from '../../run/run-scenario.ts';
-import { DEFAULT_ENGINE, ENGINE_NAMES } from '../../load/fleet/port.ts';
-import type { FleetRequest } from '../../run/drive-fleet.ts';
-import type { EngineContext } from '../../run/fleet-engines.ts';
-import { isIP } from 'node:net';
-
-type FleetPart = Pick<FleetRequest, 'engine' | 'count' | 'bindHost'>;
-import { UsageError } from '../../common/errors.ts';
+import { DEFAULT_COORDINATOR_PORT, DEFAULT_ENGINE, ENGINE_NAMES, WORKER_TOKEN_ENV } from '../../load/fleet/port.ts';
+import { fleetFlags, type FleetFlags } from '../fleet-flags.ts';
 import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
 
-interface RunFlags {
+interface RunFlags extends FleetFlags {
   config: string;
   target?: string;
   timeScale: string;
@@ -23,11 +18,6 @@ interface RunFlags {
   metrics: boolean;
   json?: boolean;
   strict?: boolean;
-  workers?: string;
-  engine?: string;
-  coordinatorHost?: string;
-  namespace?: string;
-  image?: string;
 }
 
 const RUN_EXAMPLES =
@@ -58,6 +48,11 @@ function withRunOptions(cmd: Command, timeScaleDefault: string): Command {
       '--coordinator-host <addr>',
       'address the coordinator of --workers listens on and gives its workers (default 127.0.0.1; another address only when workers run elsewhere, e.g. in a cluster)',
     )
+    .option(
+      '--coordinator-port <port>',
+      `port the coordinator listens on (--engine external: workers started by someone else, told this port; the token is read from $${WORKER_TOKEN_ENV}; default ${DEFAULT_COORDINATOR_PORT})`,
+    )
+    .option('--run-id <id>', 'run id, as the workers and manifests of --engine external name it (default: a new one)')
     .option('--namespace <ns>', 'namespace of the worker Job (--engine kubernetes; default "default")')
     .option('--image <ref>', 'worker image the Job runs (--engine kubernetes; default loadscope/loadscope:dev)')
     .option('--json', 'print a JSON summary (runId, runDir, reportPath, verdict, slo, capacity, leaks, summary) on stdout; progress goes to stderr');
@@ -111,7 +106,7 @@ async function runCommand(
     import('../../run/k8s-manifest.ts'),
   ]);
   const provider = stack ?? stackProviderFromEnv(process.env);
-  const fleet = fleetFlags(flags, workerEngine, kubernetesPlacement);
+  const fleet = fleetFlags(flags, process.env, workerEngine, kubernetesPlacement);
   // every input problem at once (exit 2) before the live view, the signal handlers or anything else starts
   const plan = await preflight({
     scenario,
@@ -135,6 +130,7 @@ async function runCommand(
   const live = startLiveView({ scenario, plannedS: plan.timeline.durationMs / 1000 }, process.stderr);
   try {
     const load = fleet && fleetLoad({ ...fleet, allowTargets: plan.config.allowTargets });
+    const runId = fleet?.runId;
     const result = await runPlanned(plan, {
       outDir: flags.out,
       keepStack: flags.keepStack,
@@ -142,6 +138,7 @@ async function runCommand(
       signal: ac.signal,
       ...live.runOptions,
       ...(load && { load }),
+      ...(runId !== undefined && { runId }),
     });
     live.close();
     if (flags.json) {
@@ -163,30 +160,4 @@ async function runCommand(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-/** A host name or an IP literal: what the coordinator can listen on (checked again by the system when it binds). */
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
-
-type Placement = (r: { namespace?: string; image?: string }) => { namespace: string; image?: string };
-
-/** --workers N [--engine NAME] [--coordinator-host] [--namespace] [--image]: the fleet, or a usage error (exit 2) before anything starts. */
-function fleetFlags(flags: RunFlags, workerEngine: (name: string, c?: EngineContext) => FleetRequest['engine'], placement: Placement): FleetPart | undefined {
-  const kube = flags.namespace !== undefined || flags.image !== undefined;
-  if (flags.workers === undefined) {
-    const stray = [flags.engine !== undefined && '--engine', flags.coordinatorHost !== undefined && '--coordinator-host', kube && '--namespace/--image'].filter(
-      Boolean,
-    );
-    if (stray.length) throw new UsageError(`${stray.join(', ')} need --workers N`);
-    return undefined;
-  }
-  const count = Number(flags.workers);
-  if (!Number.isInteger(count) || count < 1) throw new UsageError(`--workers ${flags.workers}: a whole number ≥ 1`);
-  const engine = flags.engine ?? DEFAULT_ENGINE;
-  if (kube && engine !== 'kubernetes') throw new UsageError(`--namespace and --image are for --engine kubernetes, not ${engine}`);
-  const host = flags.coordinatorHost;
-  if (host !== undefined && isIP(host) === 0 && !HOST_NAME.test(host))
-    throw new UsageError(`--coordinator-host must be an IP address or a host name, got "${host}"`);
-  const c: EngineContext = engine === 'kubernetes' ? { kubernetes: placement({ namespace: flags.namespace, image: flags.image }) } : {};
-  return { engine: workerEngine(engine, c), count, ...(host !== undefined && { bindHost: host }) };
 }

@@ -13,6 +13,7 @@ const assignment: Assignment = {
   thinkMinMs: 0,
   thinkMaxMs: 0,
   requestTimeoutMs: 1000,
+  seed: 7,
   target: 'http://127.0.0.1:1',
   allowTargets: [],
 };

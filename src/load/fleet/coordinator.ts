@@ -4,6 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LoadscopeError } from '../../common/errors.ts';
 import { WorkerSecondSchema, type Assignment, type SecondReply, type Start, type WorkerSecond } from './protocol.ts';
 
 export interface CoordinatorHandlers {
@@ -95,7 +96,9 @@ export async function startCoordinator(o: CoordinatorOptions): Promise<Coordinat
   });
   const host = o.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new LoadscopeError('PORT_IN_USE', `coordinator: ${host}:${o.port} is already in use`, { cause: err }) : err),
+    );
     server.listen(o.port ?? 0, host, resolve);
   });
   const port = (server.address() as AddressInfo).port;

@@ -4,8 +4,9 @@
 // seconds (merge.ts), judges the stop-on-break rule on the merged second and notices a lost worker.
 import { realClock, type Timer } from '../../common/clock.ts';
 import { LoadscopeError } from '../../common/errors.ts';
+import { deriveSeed } from '../../common/random.ts';
 import { graceFor, type LoadOptions, type LoadResult, type StopReason } from '../engine.ts';
-import { RECOVERY_PHASE } from '../shapes/types.ts';
+import { RECOVERY_PHASE, type Timeline } from '../shapes/types.ts';
 import { newRunToken, startCoordinator, type Coordinator } from './coordinator.ts';
 import { FleetMerger, type MergedSecond } from './merge.ts';
 import type { Fleet, WorkerEngine } from './port.ts';
@@ -19,7 +20,11 @@ export interface FleetOptions {
   allowTargets: readonly string[];
   /** where the coordinator listens; default loopback */
   bindHost?: string;
-  /** how long the workers may take to start and ask for their assignment */
+  /** its port; default a free one (workers started by someone else need a fixed one) */
+  port?: number;
+  /** the per-run token; default a fresh one (workers started by someone else were given theirs) */
+  token?: string;
+  /** how long the workers may take to start and ask for their assignment; default the engine's, else START_TIMEOUT_MS */
   startTimeoutMs?: number;
   /** each merged second, just before LoadOptions.onSecond: the workers' own figures */
   onMerged?: (m: MergedSecond) => void;
@@ -63,9 +68,15 @@ export const SILENT_MS = 10_000;
 const DEADLINE_SLACK_MS = 5_000;
 const TICK_MS = 200;
 
+/** From the start barrier to a worker's deadline: its plan, the recovery hold, the engine's grace. The Kubernetes
+ * Job's deadline of `k8s manifest` is counted from it too. */
+export function workerRunMs(tl: Timeline, graceMs?: number): number {
+  return tl.durationMs + (tl.recovery?.durationMs ?? 0) + graceFor(tl, graceMs);
+}
+
 export async function runFleetLoad(o: LoadOptions, f: FleetOptions): Promise<LoadResult & { fleet: FleetReport }> {
   const run = new FleetRun(o, f);
-  const coordinator = await startCoordinator({ token: run.token, count: f.count, host: f.bindHost, handlers: run });
+  const coordinator = await startCoordinator({ token: run.token, count: f.count, host: f.bindHost, port: f.port, handlers: run });
   try {
     return await run.execute(coordinator);
   } finally {
@@ -74,7 +85,7 @@ export async function runFleetLoad(o: LoadOptions, f: FleetOptions): Promise<Loa
 }
 
 class FleetRun {
-  readonly token = newRunToken();
+  readonly token: string;
   private readonly clock;
   private readonly planMs: number;
   private readonly asked = new Set<number>();
@@ -99,8 +110,9 @@ class FleetRun {
     private readonly f: FleetOptions,
   ) {
     this.clock = o.clock ?? realClock;
+    this.token = f.token ?? newRunToken();
     const tl = o.timeline;
-    this.planMs = tl.durationMs + (tl.recovery?.durationMs ?? 0) + graceFor(tl, o.graceMs);
+    this.planMs = workerRunMs(tl, o.graceMs);
   }
 
   private emit(kind: string, detail: Record<string, unknown>, atMs = this.clock.nowMs()): void {
@@ -141,6 +153,7 @@ class FleetRun {
       thinkMinMs: o.thinkMinMs,
       thinkMaxMs: o.thinkMaxMs,
       requestTimeoutMs: o.requestTimeoutMs,
+      seed: deriveSeed(o.seed ?? 0, index),
       ...(o.workers !== undefined && { threads: o.workers }),
       target: o.target.origin,
       allowTargets: [...this.f.allowTargets],
@@ -203,6 +216,9 @@ class FleetRun {
   /** A worker ended before its final second, or went silent: an incident; the others are stopped. */
   private lose(index: number, reason: string): void {
     if (this.finished.has(index) || this.lost.some((l) => l.index === index)) return;
+    // lost before the start: the barrier (and its merger) first, so this worker is marked gone in it — else the
+    // merger waits for it for ever (a worker that never asked hung the run)
+    if (!this.merger) this.fixBarrier();
     this.merger?.markGone(index);
     // after our own stop (signal), a worker that exits without its last second is not lost: it was told to go
     if (this.stopAll === 'signal') this.finished.set(index, 'signal');
@@ -213,7 +229,6 @@ class FleetRun {
       this.stopAll = 'worker-lost';
       void this.fleet?.kill(index);
     }
-    if (!this.merger) this.fixBarrier();
     this.pump();
   }
 
@@ -234,7 +249,7 @@ class FleetRun {
 
   async execute(coordinator: Coordinator): Promise<LoadResult & { fleet: FleetReport }> {
     const o = this.o;
-    const startTimeoutMs = this.f.startTimeoutMs ?? START_TIMEOUT_MS;
+    const startTimeoutMs = this.f.startTimeoutMs ?? this.f.engine.startAllowanceMs ?? START_TIMEOUT_MS;
     const onAbort = (): void => {
       this.stopAll ??= 'signal';
       if (!this.barrier) this.fixBarrier();

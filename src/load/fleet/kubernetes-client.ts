@@ -5,7 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { K8S_COMPLETION_INDEX_KEY, type KubernetesApi, type PodPhase, type WorkerPod } from './kubernetes-api.ts';
 
-export type { V1Job, V1Pod, V1Secret, V1Service, V1ResourceRequirements } from '@kubernetes/client-node';
+export type { V1ConfigMap, V1Job, V1Pod, V1Secret, V1Service, V1ResourceRequirements } from '@kubernetes/client-node';
 
 export interface KubeconfigOptions {
   /** a kubeconfig file; default: $KUBECONFIG, ~/.kube/config or the in-cluster service account */

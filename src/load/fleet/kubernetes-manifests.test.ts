@@ -1,10 +1,12 @@
 import { Job } from 'kubernetes-models/batch/v1/Job';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { LABEL_RUN } from '../../stack/labels.ts';
 import { openApiProblems } from './kubernetes-client.ts';
+import { buildCoordinatorManifests } from './kubernetes-coordinator.ts';
 import {
   buildWorkerManifests,
   DEFAULT_WORKER_IMAGE,
@@ -26,6 +28,13 @@ const base: WorkerManifestSpec = { runId, count: 3, token: 'tok-9f8e7d', coordin
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Kubernetes names an Indexed Job's pods <job>-<index>-<5 random>; the pod's hostname must stay a DNS label (≤ 63). */
 const podNameLength = (job: string, count: number): number => `${job}-${count - 1}-xxxxx`.length;
+/** The worker objects with the in-cluster coordinator's, as `k8s manifest` prints them. */
+function withCoordinator(): ReturnType<typeof buildWorkerManifests> {
+  const m = buildWorkerManifests({ ...base, coordinatorUrl: inClusterCoordinatorUrl(runId, 'default', 8787), coordinatorService: { port: 8787 } });
+  const spec = { runId, scenario: 'normal', count: 3, namespace: 'default', port: 8787, configText: 'target: x\n', workerDeadlineSeconds: 330 };
+  m.coordinator = buildCoordinatorManifests({ ...spec, target: 'http://app.perf.svc:8000' });
+  return m;
+}
 
 describe('kubernetes manifests (pure)', () => {
   it('an Indexed Job: completions = parallelism = N, backoffLimit 0, deadline, TTL, restartPolicy Never, labels with run and role', () => {
@@ -87,6 +96,8 @@ describe('kubernetes manifests (pure)', () => {
       const names = fleetObjectNames(id);
       for (const n of Object.values(names)) expect(n).toMatch(DNS_LABEL);
       expect(podNameLength(names.job, 10_000)).toBeLessThanOrEqual(63);
+      // a non-indexed Job's pods: <job>-<5 random>
+      expect(`${names.coordinatorJob}-xxxxx`.length).toBeLessThanOrEqual(63);
       const v = labelValue(id);
       expect(v.length).toBeLessThanOrEqual(63);
       expect(v).toMatch(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/);
@@ -118,7 +129,7 @@ describe('kubernetes manifests against the OpenAPI types the client ships', () =
   // A second, independent check: kubernetes-models' JSON schemas, generated from the Kubernetes OpenAPI spec with its
   // required fields and enums (which the client's models lack), validated by ajv.
   const schemaCheck = (d: { kind: string }): string | undefined => {
-    const Model = { Secret, Service, Job }[d.kind];
+    const Model = { Secret, Service, Job, ConfigMap }[d.kind];
     if (!Model) return `no model for ${d.kind}`;
     try {
       new Model(d as never).validate();
@@ -129,10 +140,32 @@ describe('kubernetes manifests against the OpenAPI types the client ships', () =
   };
 
   it('each printed document also passes the JSON schema of the Kubernetes OpenAPI spec (required fields, enums)', () => {
-    for (const spec of [base, { ...base, coordinatorService: { port: 8787 } }]) {
-      const docs = parseAllDocuments(manifestsYaml(buildWorkerManifests(spec))).map((d) => d.toJS() as { kind: string });
+    for (const m of [buildWorkerManifests(base), buildWorkerManifests({ ...base, coordinatorService: { port: 8787 } }), withCoordinator()]) {
+      const docs = parseAllDocuments(manifestsYaml(m)).map((d) => d.toJS() as { kind: string });
       expect(docs.map(schemaCheck)).toEqual(docs.map(() => undefined));
     }
+  });
+
+  it('the whole run (coordinator ConfigMap and Job too) parses back to the same objects, each valid for the client’s models', () => {
+    const m = withCoordinator();
+    const docs = parseAllDocuments(manifestsYaml(m)).map((d) => d.toJS() as { kind: string });
+    expect(docs.map((d) => d.kind)).toEqual(['Secret', 'ConfigMap', 'Service', 'Job', 'Job']);
+    expect(docs).toEqual(JSON.parse(JSON.stringify([m.secret, m.coordinator?.configMap, m.service, m.coordinator?.job, m.job])));
+    for (const d of docs) expect(openApiProblems(d, { ...kinds, ConfigMap: 'V1ConfigMap' }[d.kind] ?? '?')).toEqual([]);
+  });
+
+  it('the schema check catches a broken coordinator Job and ConfigMap (port protocol, volume, data type)', () => {
+    const { configMap, job } = withCoordinator().coordinator!;
+    const j = JSON.parse(JSON.stringify(job)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    j.spec.template.spec.containers[0].ports[0].protocol = 'QUIC';
+    delete j.spec.template.spec.volumes[0].name;
+    const message = schemaCheck(j as { kind: string }) ?? '';
+    expect(message).toMatch(/ports\/0\/protocol must be equal to one of the allowed values/);
+    expect(message).toMatch(/volumes\/0 must have required property name/);
+    const c = JSON.parse(JSON.stringify(configMap)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    c.data['loadscope.yaml'] = 42;
+    expect(schemaCheck(c as { kind: string })).toMatch(/data\/loadscope.yaml must be string/);
+    expect(openApiProblems(c, 'V1ConfigMap')).toEqual(['V1ConfigMap.data.loadscope.yaml: expected string, got number']);
   });
 
   it('that schema check catches a wrong enum and a missing required field', () => {

@@ -6,14 +6,14 @@ import { LABEL_MANAGED, LABEL_PROJECT, LABEL_RUN } from '../../stack/labels.ts';
 import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER, WORKER_ARGS, WORKER_COORDINATOR_ENV, WORKER_IMAGE_REF, WORKER_INDEX_ENV, WORKER_TOKEN_ENV } from './port.ts';
 import { K8S_COMPLETION_INDEX_KEY } from './kubernetes-api.ts';
 // types only: erased, so building manifests never loads the client library
-import type { V1Job, V1ResourceRequirements, V1Secret, V1Service } from './kubernetes-client.ts';
+import type { V1ConfigMap, V1Job, V1ResourceRequirements, V1Secret, V1Service } from './kubernetes-client.ts';
 
 /** The worker image the docker engine builds (compose/images/loadscope); its entry point is `loadscope`, so the Job
  * passes only WORKER_ARGS. A cluster needs it in a registry it pulls from (or loaded into the nodes): --image. */
 export const DEFAULT_WORKER_IMAGE = WORKER_IMAGE_REF;
 export const DEFAULT_NAMESPACE = 'default';
 export const FLEET_ROLE_COORDINATOR = 'coordinator';
-export const DEFAULT_COORDINATOR_PORT = 8787;
+export { DEFAULT_COORDINATOR_PORT } from './port.ts';
 /** Requests = limits: Guaranteed QoS, so a worker is neither throttled below its request nor evicted first. */
 export const DEFAULT_WORKER_RESOURCES: V1ResourceRequirements = { requests: { cpu: '1', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } };
 /** Kubernetes ends the Job this long after the workers' own deadline: they stop by themselves first. */
@@ -45,17 +45,33 @@ export interface WorkerManifests {
   secret: V1Secret;
   job: V1Job;
   service?: V1Service;
+  /** `k8s manifest` with the coordinator in the cluster: its config and its Job (kubernetes-coordinator.ts) */
+  coordinator?: { configMap: V1ConfigMap; job: V1Job };
+}
+
+export interface FleetObjectNames {
+  job: string;
+  secret: string;
+  service: string;
+  configMap: string;
+  coordinatorJob: string;
 }
 
 /** DNS-1123 names of one run's objects (lowercase, ≤ 63 with the pod suffix Kubernetes adds). */
-export function fleetObjectNames(runId: string): { job: string; secret: string; service: string } {
+export function fleetObjectNames(runId: string): FleetObjectNames {
   const suffix =
     runId
       .toLowerCase()
       .replace(/[^a-z0-9-]+/g, '-')
       .slice(-30)
       .replace(/^-+|-+$/g, '') || 'run';
-  return { job: `loadscope-worker-${suffix}`, secret: `loadscope-token-${suffix}`, service: `loadscope-coord-${suffix}` };
+  return {
+    job: `loadscope-worker-${suffix}`,
+    secret: `loadscope-token-${suffix}`,
+    service: `loadscope-coord-${suffix}`,
+    configMap: `loadscope-config-${suffix}`,
+    coordinatorJob: `loadscope-coordinator-${suffix}`,
+  };
 }
 
 /** The URL of the coordinator Service inside the cluster, for FleetSpec.coordinatorUrl when the coordinator runs there. */
@@ -155,8 +171,10 @@ function coordinatorService(name: string, namespace: string, selector: Record<st
   };
 }
 
-/** The objects as one multi-document YAML stream, in the order kubectl must apply them (Secret before the Job). */
+/** The objects as one multi-document YAML stream, in the order kubectl must apply them (Secret and ConfigMap before
+ * the Jobs that read them; the coordinator before its workers). */
 export function manifestsYaml(m: WorkerManifests): string {
-  const docs = [m.secret, ...(m.service ? [m.service] : []), m.job];
+  const c = m.coordinator;
+  const docs = [m.secret, ...(c ? [c.configMap] : []), ...(m.service ? [m.service] : []), ...(c ? [c.job] : []), m.job];
   return docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }

@@ -41,15 +41,23 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-/** The engines, in the order `--engine` lists them; the first is the default when `--workers` is given. */
-export const ENGINE_NAMES = ['local', 'docker', 'kubernetes'] as const;
+/** The engines, in the order `--engine` lists them; the first is the default when `--workers` is given. `external`
+ * starts nothing: it takes over N workers someone else started (e.g. the Indexed Job of `loadscope k8s manifest`). */
+export const ENGINE_NAMES = ['local', 'docker', 'kubernetes', 'external'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 export const DEFAULT_ENGINE: EngineName = ENGINE_NAMES[0];
 
 export interface WorkerEngine {
   readonly name: EngineName;
+  /** how long its workers may take to ask for their assignment; default: the coordinator's own (fleet-load.ts) */
+  readonly startAllowanceMs?: number;
   start(spec: FleetSpec): Promise<Fleet>;
 }
+
+/** Time a worker may take to be scheduled, pull its image and reach its coordinator: the Kubernetes Job's deadline
+ * allows it on top of the scenario, the `external` coordinator waits this long for its workers, and a worker keeps
+ * retrying its first contact this long (a pod may start before its coordinator's). */
+export const WORKER_START_ALLOWANCE_MS = 120_000;
 
 /** The environment a worker reads: the coordinator, its index and the token. One place for these names. */
 export const WORKER_COORDINATOR_ENV = 'LOADSCOPE_COORDINATOR_URL';
@@ -57,6 +65,12 @@ export const WORKER_INDEX_ENV = 'LOADSCOPE_WORKER_INDEX';
 export const WORKER_TOKEN_ENV = 'LOADSCOPE_WORKER_TOKEN';
 /** Kubernetes' Indexed Job sets this on each pod; the worker reads it when WORKER_INDEX_ENV is absent. */
 export const K8S_INDEX_ENV = 'JOB_COMPLETION_INDEX';
+
+/** A run id given to a coordinator (`run --run-id`, the manifests): it names the run directory, so no '/' or '..'. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** The port of a coordinator its workers were told in advance: the manifests' Service, `--engine external`. */
+export const DEFAULT_COORDINATOR_PORT = 8787;
 
 /** The worker image the docker engine builds (compose/images/loadscope) and the Kubernetes Job runs by default. */
 export const WORKER_IMAGE_REF = 'loadscope/loadscope:dev';

@@ -3,6 +3,7 @@
 // encoded HDR histograms per endpoint), so the coordinator merges process seconds exactly as the engine merges
 // thread seconds (engine-pool.ts SecondAccumulator).
 import { z } from 'zod';
+import { MAX_SEED } from '../../common/random.ts';
 import type { FlowConfig } from '../../config/schema.ts';
 import type { SecondSample } from '../engine.ts';
 import { encodeHistogram } from '../histogram.ts';
@@ -32,6 +33,8 @@ export const AssignmentSchema = z.object({
   thinkMinMs: z.number().min(0),
   thinkMaxMs: z.number().min(0),
   requestTimeoutMs: z.number().positive(),
+  /** this worker's seed, derived from the run's and its index (docs/CONFIG.md, seed): its users' streams are its own */
+  seed: z.number().int().min(0).max(MAX_SEED),
   /** load threads inside this worker (engine.ts workers) */
   threads: z.number().int().min(1).optional(),
   /** the worker checks it again with allowTargets in its own process before any connection */

@@ -1,6 +1,7 @@
 // A worker's side of the protocol: its assignment, and its seconds with bounded retries. A coordinator that does
 // not answer is given up (undefined), never waited for without end: the worker keeps its own deadline.
 import type { Clock } from '../../common/clock.ts';
+import { WORKER_START_ALLOWANCE_MS } from './port.ts';
 import { LoadscopeError } from '../../common/errors.ts';
 import {
   AssignmentSchema,
@@ -18,8 +19,9 @@ import type { z } from 'zod';
 
 /** The coordinator holds the start barrier until every worker is ready (bounded by its own timeouts): wait a little more. */
 const GET_TIMEOUT_MS = 90_000;
-/** Connection refused or reset: a few tries. */
+/** Connection refused or reset: a few tries, 500 ms × attempt apart (capped at GET_BACKOFF_CAP_MS). */
 const GET_ATTEMPTS = 5;
+const GET_BACKOFF_CAP_MS = 2_000;
 /** One second's POST: answered within milliseconds by a live coordinator; 3 attempts with back-off, then given up. */
 const SECOND_TIMEOUT_MS = 2_000;
 const SECOND_BACKOFF_MS = [250, 500] as const;
@@ -36,9 +38,11 @@ export class CoordinatorClient {
     return { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' };
   }
 
-  /** The assignment, or undefined when the run no longer takes this worker (410). */
-  assignment(): Promise<Assignment | undefined> {
-    return this.get(assignmentPath(this.index), AssignmentSchema, 'assignment');
+  /** The assignment, or undefined when the run no longer takes this worker (410). The first contact: a coordinator
+   * not yet listening (a pod started before its coordinator's, a Service with no endpoint yet) is retried for
+   * `waitMs` (default WORKER_START_ALLOWANCE_MS), then given up. */
+  assignment(waitMs = WORKER_START_ALLOWANCE_MS): Promise<Assignment | undefined> {
+    return this.get(assignmentPath(this.index), AssignmentSchema, 'assignment', waitMs);
   }
 
   /** Ready: waits for the start barrier (undefined: the run ended meanwhile). */
@@ -46,10 +50,13 @@ export class CoordinatorClient {
     return this.get(startPath(this.index), StartSchema, 'start barrier');
   }
 
-  private async get<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T | undefined> {
+  /** GET with retries on connection errors: GET_ATTEMPTS tries, or as many as fit in `waitMs` when given. */
+  private async get<T>(path: string, schema: z.ZodType<T>, what: string, waitMs?: number): Promise<T | undefined> {
     let last: unknown;
-    for (let attempt = 0; attempt < GET_ATTEMPTS; attempt++) {
-      if (attempt > 0) await this.clock.sleep(500 * attempt);
+    const until = waitMs === undefined ? undefined : this.clock.monotonicMs() + waitMs;
+    const more = (attempt: number): boolean => (until === undefined ? attempt < GET_ATTEMPTS : attempt === 0 || this.clock.monotonicMs() < until);
+    for (let attempt = 0; more(attempt); attempt++) {
+      if (attempt > 0) await this.clock.sleep(Math.min(500 * attempt, GET_BACKOFF_CAP_MS));
       let res: Response;
       try {
         res = await fetch(`${this.baseUrl}${path}`, { headers: this.headers(), signal: AbortSignal.timeout(GET_TIMEOUT_MS) });
