@@ -116,14 +116,37 @@ function readZigZag(b: Uint8Array, at: { pos: number }): number {
   return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
 }
 
-let decodeIdx = new Int32Array(0);
-let decodeCounts = new Float64Array(0);
+/**
+ * Where payloads are decoded: growing typed arrays that decoded histograms are views into, from `used` on. A second's
+ * endpoints are decoded here and merged, then the arena is reused: no buffer of their own per endpoint per second.
+ */
+class DecodeArena {
+  idx = new Int32Array(0);
+  counts = new Float64Array(0);
+  used = 0;
+
+  /** Room for n more buckets; on growth earlier views keep the old arrays, new ones start on the new. */
+  reserve(n: number): void {
+    if (this.used + n <= this.idx.length) return;
+    const size = Math.max(n, 2 * this.idx.length, 4096);
+    [this.idx, this.counts, this.used] = [new Int32Array(size), new Float64Array(size), 0];
+  }
+}
+
+const decodeArena = new DecodeArena();
 
 /**
  * Decodes a stored compressed-base64 histogram straight into its non-zero buckets (the V2 format
  * hdr-histogram-js writes), without building the full counts array; undefined when the payload is corrupt.
  */
 export function decodeCompact(b64: string): CompactHistogram | undefined {
+  decodeArena.used = 0;
+  const h = decodeInto(b64, decodeArena);
+  return h && { layout: h.layout, idx: h.idx.slice(), counts: h.counts.slice() };
+}
+
+/** `decodeCompact` into the arena: the histogram's arrays are views of it, valid until the arena is reused. */
+function decodeInto(b64: string, arena: DecodeArena): CompactHistogram | undefined {
   try {
     const raw = Buffer.from(b64, 'base64');
     if (raw.length < 8) return undefined;
@@ -143,9 +166,11 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
     const at = { pos: 40 };
     const end = 40 + payloadBytes;
     if (end > b.length) return undefined;
-    // at most one bucket per payload byte: decoded into scratch, copied out at its length
-    if (decodeIdx.length < payloadBytes) [decodeIdx, decodeCounts] = [new Int32Array(payloadBytes), new Float64Array(payloadBytes)];
-    let n = 0;
+    // at most one bucket per payload byte
+    arena.reserve(payloadBytes);
+    const { idx, counts } = arena;
+    const start = arena.used;
+    let n = start;
     let i = 0;
     while (at.pos < end) {
       const c = readZigZag(b, at);
@@ -153,13 +178,14 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
       else {
         if (c > 0) {
           layout.see(i);
-          decodeIdx[n] = i;
-          decodeCounts[n++] = c;
+          idx[n] = i;
+          counts[n++] = c;
         }
         i++;
       }
     }
-    return { layout, idx: decodeIdx.slice(0, n), counts: decodeCounts.slice(0, n) };
+    arena.used = n;
+    return { layout, idx: idx.subarray(start, n), counts: counts.subarray(start, n) };
   } catch {
     return undefined;
   }
@@ -317,6 +343,7 @@ export class HistogramIndex {
   private readonly all: (CompactHistogram | null | undefined)[];
   private readonly byEndpoint = new Map<string, CompactHistogram | null>();
   private readonly slabs = new CompactSlabs();
+  private readonly arena = new DecodeArena();
   /** Payloads that failed to decode (reported by the validity check). */
   corrupt = 0;
 
@@ -340,8 +367,10 @@ export class HistogramIndex {
     const have = this.all[i];
     if (have !== undefined) return have;
     const parts: CompactHistogram[] = [];
+    // decoded into the arena, merged into the slabs: the parts are not kept
+    this.arena.used = 0;
     for (const b64 of Object.values(this.lines[i]!.endpoints)) {
-      const h = decodeCompact(b64);
+      const h = decodeInto(b64, this.arena);
       if (h) parts.push(h);
       else this.corrupt++;
     }
