@@ -6,7 +6,7 @@ import { isFresh } from './freshness.ts';
 import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { DEFAULT_MAX_ERROR_RATIO } from './stop-rule.ts';
 import type { HistogramIndex } from './histograms.ts';
-import { rollingStats } from './rolling.ts';
+import { rollingMeans, rollingStats } from './rolling.ts';
 import { crossCorrelation, diff } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
 import { rollingTotals } from './windows.ts';
@@ -220,7 +220,8 @@ export function attributeBottlenecks(series: readonly SeriesPoint[], hist: Histo
   // requests in flight per second (Little's law over a trailing 5-s merged window)
   const inFlightWindows = trailing(series, 5);
   const inFlightTotals = rollingTotals(series, inFlightWindows);
-  const inFlight = rollingStats(hist.rollingSource(), inFlightWindows, (l, i) => {
+  // only the windows' mean latency: prefix sums, not a second pass of rolling percentiles (rolling.ts)
+  const inFlight = rollingMeans(hist.rollingSource(), inFlightWindows).map((l, i) => {
     const a = inFlightTotals[i]!;
     return l && a.seconds > 0 ? (a.count / a.seconds) * (l.meanMs / 1000) : 0;
   });

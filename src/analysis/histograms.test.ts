@@ -1,6 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { ALL_ENDPOINTS, HistogramIndex, compactStats, decodeCompact, decodeHistogram, latencyStats, mergeHistograms } from './histograms.ts';
+import { encodeStoredHistogram } from '../load/histogram.ts';
 import { normal, seededRng } from './stats.ts';
 import { encodeMs } from './testing/build-record.ts';
 import type { HistogramLine } from './types.ts';
@@ -95,10 +96,23 @@ describe('decodeCompact: the stored payload read straight into its non-zero buck
         p99Us = ref.highestEquivalentValue(ref.valueFromIndex(i));
       }
       expect(compactStats([compact])!.p99Ms).toBe(p99Us / 1000);
+      // run format 3 stores the same encoding uncompressed: the same buckets, and the same hdr histogram
+      const stored = encodeStoredHistogram(ref);
+      const plain = decodeCompact(stored)!;
+      expect([...plain.idx]).toEqual([...compact.idx]);
+      expect([...plain.counts]).toEqual([...compact.counts]);
+      const back = decodeHistogram(stored)!;
+      expect([back.totalCount, back.getValueAtPercentile(99)]).toEqual([ref.totalCount, ref.getValueAtPercentile(99)]);
     }
   });
 
   it('corrupt or foreign payloads are undefined, not an exception', () => {
-    for (const bad of ['', '@@@', 'not-base64!', Buffer.from('hello world, not a histogram').toString('base64')]) expect(decodeCompact(bad)).toBeUndefined();
+    const ref = new hdr.Int32Histogram(1, 60_000_000, 3);
+    for (const us of [900, 5_000, 5_000, 70_000]) ref.recordValue(us);
+    const stored = Buffer.from(encodeStoredHistogram(ref), 'base64');
+    // an uncompressed (format 3) payload cut short, and one that is only its header
+    const cut = [stored.subarray(0, stored.length - 2), stored.subarray(0, 20)].map((b) => b.toString('base64'));
+    for (const bad of ['', '@@@', 'not-base64!', Buffer.from('hello world, not a histogram').toString('base64'), ...cut])
+      expect(decodeCompact(bad)).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_ENDPOINTS, HistogramIndex } from './histograms.ts';
-import { rollingStats } from './rolling.ts';
+import { rollingMeans, rollingStats } from './rolling.ts';
 import { normal, seededRng } from './stats.ts';
 import { buildRecord, encodeMs } from './testing/build-record.ts';
 import type { HistogramLine, SeriesPoint, WindowS } from './types.ts';
@@ -46,14 +46,34 @@ describe('rolling window statistics: the same numbers as merging each window in 
     const idx = new HistogramIndex(lines(3));
     idx.decodeAll();
     const rolled = rollingStats(idx.rollingSource(), windows, (s) => s);
-    expect(rolled).toEqual(windows.map((w) => idx.stats(ALL_ENDPOINTS, w)));
+    const full = windows.map((w) => idx.stats(ALL_ENDPOINTS, w));
+    expect(rolled).toEqual(full);
     expect(rolled.filter((s) => s === null).length).toBeGreaterThan(0);
+    // rollingMeans: the count and mean of the same windows, to the bit
+    expect(rollingMeans(idx.rollingSource(), windows)).toEqual(full.map((s) => s && { count: s.count, meanMs: s.meanMs }));
   });
 
   it('sums past 2^53 (minute-long latencies) are merged in full instead, still equal', () => {
     const idx = new HistogramIndex(lines(5, 4000));
     const windows = trailing(10);
-    expect(rollingStats(idx.rollingSource(), windows, (s) => s)).toEqual(windows.map((w) => idx.stats(ALL_ENDPOINTS, w)));
+    const full = windows.map((w) => idx.stats(ALL_ENDPOINTS, w));
+    expect(rollingStats(idx.rollingSource(), windows, (s) => s)).toEqual(full);
+    expect(rollingMeans(idx.rollingSource(), windows)).toEqual(full.map((s) => s && { count: s.count, meanMs: s.meanMs }));
+  });
+
+  it('rollingMeans: a non-integer count (not one any writer makes) takes rollingStats, same numbers', () => {
+    const idx = new HistogramIndex(lines(9));
+    const src = idx.rollingSource();
+    const halved = {
+      ...src,
+      histogramAt: (i: number) => {
+        const h = src.histogramAt(i);
+        return h && i === 40 ? { ...h, counts: Float64Array.from(h.counts, (c, j) => (j === 0 ? c + 0.5 : c)) } : h;
+      },
+    };
+    const windows = trailing(5);
+    expect(rollingMeans(halved, windows)).toEqual(rollingStats(halved, windows, (s) => s && { count: s.count, meanMs: s.meanMs }));
+    expect(rollingMeans(halved, windows).some((m) => m !== null && !Number.isInteger(m.count))).toBe(true);
   });
 });
 

@@ -1,7 +1,10 @@
 // Golden comparisons: the reports of recorded run directories, byte for byte. The goldens were written by the code
 // before the read-back rework (streamed NDJSON, compact seconds, compact merged histograms): reading a run back
 // cheaply must not change a single figure. `run-v1-steps` is a real run directory written by `loadscope run` (steps
-// 2→8 users against the fake archive, ×0.1) before that change; the synthetic ones come from the report fixtures.
+// 2→8 users against the fake archive, ×0.1) before that change; `run-v2-steps` is the same run in run format 2 (its
+// manifest as the version 2 writer records it: formatVersion, startMs, scenarioConfig, phaseLevels; histogram payloads
+// zlib-compressed), kept when format 3 changed the payloads, with goldens recorded by the version 2 code; the synthetic
+// ones come from the report fixtures.
 // An intended change of a report re-records them with GOLDEN_UPDATE=1 (and the diff is reviewed in the commit).
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +15,8 @@ import { syntheticRunFiles, type SyntheticRunOptions } from '../report/testing/s
 import { analyzeRunDir } from './analyze-run.ts';
 
 const GOLDEN = fileURLToPath(new URL('./testdata/golden/', import.meta.url));
-const RECORDED_RUN = fileURLToPath(new URL('../store/testdata/run-v1-steps/', import.meta.url));
+const RECORDED_RUNS = ['run-v1-steps', 'run-v2-steps'];
+const recordedRun = (name: string): string => fileURLToPath(new URL(`../store/testdata/${name}/`, import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'loadscope-golden-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -25,7 +29,7 @@ const SYNTHETIC: Record<string, SyntheticRunOptions & { killed?: boolean }> = {
 
 function runDirOf(name: string): string {
   const dir = join(root, name);
-  if (name === 'run-v1-steps') cpSync(RECORDED_RUN, dir, { recursive: true });
+  if (RECORDED_RUNS.includes(name)) cpSync(recordedRun(name), dir, { recursive: true });
   else {
     mkdirSync(dir);
     for (const [f, text] of Object.entries(syntheticRunFiles(SYNTHETIC[name]))) writeFileSync(join(dir, f), text);
@@ -34,11 +38,11 @@ function runDirOf(name: string): string {
 }
 
 describe('reports of recorded runs are unchanged (golden)', () => {
-  it.each(['run-v1-steps', ...Object.keys(SYNTHETIC)])('%s', (name) => {
+  it.each([...RECORDED_RUNS, ...Object.keys(SYNTHETIC)])('%s', (name) => {
     const dir = runDirOf(name);
     // the generator's cores and the report's stamp are inputs: fixed so the goldens do not depend on this machine
     analyzeRunDir(dir, { generatedAt: new Date('2024-01-01T00:00:00Z'), generatorCores: 8 });
-    const files = ['analysis.json', 'report.md', 'junit.xml', ...(name === 'run-v1-steps' ? ['report.html'] : [])];
+    const files = ['analysis.json', 'report.md', 'junit.xml', ...(RECORDED_RUNS.includes(name) ? ['report.html'] : [])];
     for (const f of files) {
       const got = readFileSync(join(dir, f), 'utf8');
       const golden = join(GOLDEN, `${name}.${f}`);

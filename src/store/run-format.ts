@@ -100,7 +100,11 @@ export const seriesLineSchema = z.looseObject({
     .optional(),
 });
 
-/** One line of histograms.ndjson: per endpoint, hdr-histogram-js compressed base64, values in µs. */
+/**
+ * One line of histograms.ndjson: per endpoint, an HdrHistogram V2 encoding in base64, values in µs. Format 3 writes it
+ * uncompressed (load/histogram.ts encodeStoredHistogram); formats 1 and 2 wrote hdr-histogram-js's compressed form.
+ * The reader takes either: the encoding's cookie says which.
+ */
 export const histogramLineSchema = z.looseObject({
   tMs: z.number(),
   elapsedS: z.number(),

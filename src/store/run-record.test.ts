@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../cli/main.ts';
 import { ExitCode, exitCodeFor } from '../cli/exit-codes.ts';
+import { ALL_ENDPOINTS, HistogramIndex } from '../analysis/histograms.ts';
 import { createLatencyHistogram, recordLatencyUs } from '../load/histogram.ts';
 import { zeroErrors } from '../load/recorder.ts';
 import type { EndpointSecond, SecondSample } from '../load/engine.ts';
@@ -78,6 +79,10 @@ describe('run format (store/run-format.ts)', () => {
     expect(run.record.startMs).toBe(START_MS);
     expect(run.manifest.phaseLevels).toEqual([{ phase: 'step-1:2', users: 2 }]);
     expect(run.incomplete).toBe(false);
+    // format 3: each histogram payload is HdrHistogram's V2 encoding uncompressed (its cookie), read back in full
+    const payload = Buffer.from(run.record.histograms[0]!.endpoints.health!, 'base64');
+    expect(payload.readInt32BE(0) & ~0xf0).toBe(0x1c849303);
+    expect(new HistogramIndex(run.record.histograms).stats(ALL_ENDPOINTS, { fromS: 1, toS: 3 })).toMatchObject({ count: 30, p50Ms: 5.403, maxMs: 5.903 });
   });
 
   it('a torn last line is dropped and marks the run incomplete', () => {
@@ -114,7 +119,7 @@ describe('run format (store/run-format.ts)', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(RunFormatError);
-    expect((err as Error).message).toMatch(/run format version 99 is not supported; this loadscope reads versions 1, 2 \(current 2\)/);
+    expect((err as Error).message).toMatch(/run format version 99 is not supported; this loadscope reads versions 1, 2, 3 \(current 3\)/);
     expect(exitCodeFor(err)).toBe(ExitCode.Usage);
 
     const stderr: string[] = [];

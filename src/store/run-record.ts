@@ -132,12 +132,18 @@ function cleanPostgres(v: unknown): PostgresPoint | null {
 
 /** The usual second has no errors: one shared, frozen all-zero count instead of one object per endpoint per second. */
 const ZERO_ERRORS: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])));
-const ZERO_KEYS = ERROR_KINDS.join(',');
+
+/** The error kinds, in their order, each 0: the usual second's count (checked without building a key list per endpoint). */
+function isZeroErrors(errors: Record<string, unknown>): boolean {
+  let n = 0;
+  for (const k in errors) if (k !== ERROR_KINDS[n++] || errors[k] !== 0) return false;
+  return n === ERROR_KINDS.length;
+}
 
 function compactEndpoint(e: Record<string, unknown>): EndpointSecond {
   const out = pick<EndpointSecond>(e, ENDPOINT_KEYS);
   const errors = isObj(e.errors) ? e.errors : undefined;
-  if (errors && Object.keys(errors).join(',') === ZERO_KEYS && ERROR_KINDS.every((k) => errors[k] === 0)) out.errors = ZERO_ERRORS;
+  if (errors && isZeroErrors(errors)) out.errors = ZERO_ERRORS;
   return out;
 }
 
@@ -159,6 +165,9 @@ function fleetWorkers(v: unknown): SeriesPoint['workers'] {
     if (isObj(w) && typeof w.cpuCores === 'number' && typeof w.hostCores === 'number') out[k] = { cpuCores: w.cpuCores, hostCores: w.hostCores };
   return Object.keys(out).length ? out : undefined;
 }
+
+/** Built once: a zod schema is costly to construct, and a run with a pool gauge checks one on every line. */
+const POOL_SCHEMA = poolGaugeSchema.nullable();
 
 /**
  * The compact second of one series line, or null when its required fields are missing. Checked field by field, not
@@ -182,7 +191,7 @@ function toPoint(line: Record<string, unknown>): SeriesPoint | null {
   };
   const containers = cleanContainers(line.containers);
   if (containers) p.containers = containers;
-  const pool = line.pool === undefined ? undefined : poolGaugeSchema.nullable().safeParse(line.pool);
+  const pool = line.pool === undefined ? undefined : POOL_SCHEMA.safeParse(line.pool);
   if (pool?.success) p.pool = pool.data;
   if (isObj(line.host)) p.host = pick<HostPoint>(line.host, HOST_KEYS);
   else if (line.host === null) p.host = null;

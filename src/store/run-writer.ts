@@ -3,7 +3,7 @@
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoadscopeError } from '../common/errors.ts';
-import { createLatencyHistogram, encodeHistogram, round3, summaryMs, type LatencySummaryMs } from '../load/histogram.ts';
+import { createLatencyHistogram, encodeStoredHistogram, round3, summaryMs, type LatencySummaryMs } from '../load/histogram.ts';
 import type { SecondSample } from '../load/engine.ts';
 import { ERROR_KINDS } from '../load/flow-runner.ts';
 import { zeroErrors, type ErrorCounts } from '../load/recorder.ts';
@@ -130,7 +130,7 @@ export class RunWriter {
       // cancelled (in flight at the stop) only appears when there are some: old readers see the old line
       endpoints[name] = { count: e.count, errors: { ...e.errors }, bytes: e.bytes, ...summaryMs(e.hist), ...(c > 0 && { cancelled: c }) };
       cancelled += c;
-      hists[name] = encodeHistogram(e.hist);
+      hists[name] = encodeStoredHistogram(e.hist);
       let t = this.totals.get(name);
       if (!t) this.totals.set(name, (t = { method: e.method, count: 0, failures: 0, cancelled: 0, bytes: 0, hist: createLatencyHistogram() }));
       const failures = failuresOf(e.errors);

@@ -4,9 +4,6 @@
 import { REFERENCE_APP_NAME } from '../../config/defaults.ts';
 import type { Command } from 'commander';
 import { UsageError } from '../../common/errors.ts';
-import { formatComparison } from '../../report/compare-table.ts';
-import { analyzeRunDir } from '../../run/analyze-run.ts';
-import { compareRunDirs } from '../../run/compare-runs.ts';
 import { ExitCode, exitCodeForVerdict } from '../exit-codes.ts';
 
 const positive = (flag: string, v: string): number => {
@@ -35,7 +32,9 @@ export function registerAnalyzeCommands(program: Command, setCode: (c: number) =
       'after',
       '\nExit codes: 0 pass (or inconclusive without --strict), 1 fail or invalid, 2 not a run directory or a run format this version does not read.\n\nExamples:\n  loadscope analyze results/latest\n  loadscope analyze results/20261126-225152-normal-67c9 --strict\n  loadscope analyze results/latest --json | jq .verdict\n',
     )
-    .action((runDir: string, flags: AnalyzeFlags) => {
+    .action(async (runDir: string, flags: AnalyzeFlags) => {
+      // loaded when the command runs: the other commands' start does not pay for the reader, the analysis and the report
+      const { analyzeRunDir } = await import('../../run/analyze-run.ts');
       const r = analyzeRunDir(runDir, {
         ...(flags.generatorCores ? { generatorCores: positive('--generator-cores', flags.generatorCores) } : {}),
         ...(flags.appName ? { appName: flags.appName } : {}),
@@ -68,7 +67,8 @@ export function registerAnalyzeCommands(program: Command, setCode: (c: number) =
       'after',
       '\nExit codes: 0 no significant regression, 1 an endpoint regressed significantly or the verdict got worse, 2 bad path.\n\nExamples:\n  loadscope compare results/20261126-225152-normal-67c9 results/latest\n  loadscope compare base/ run/ --json --alpha 0.05\n',
     )
-    .action((baseDir: string, runDir: string, flags: { json?: boolean; alpha: string; minEffect: string }) => {
+    .action(async (baseDir: string, runDir: string, flags: { json?: boolean; alpha: string; minEffect: string }) => {
+      const [{ compareRunDirs }, { formatComparison }] = await Promise.all([import('../../run/compare-runs.ts'), import('../../report/compare-table.ts')]);
       const alpha = positive('--alpha', flags.alpha);
       const minEffect = Number(flags.minEffect);
       if (!(minEffect >= 0)) throw new UsageError(`--min-effect must be ≥ 0 (got ${flags.minEffect})`);

@@ -1,7 +1,7 @@
 // `loadscope k8s manifest SCENARIO --workers N`: prints the kubernetes engine's manifests (multi-document YAML).
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../../config/load.ts';
+import { DEFAULT_CONFIG_PATH } from '../../config/defaults.ts';
 import { resolveInputPath } from '../../common/paths.ts';
 import { DEFAULT_COORDINATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_WORKER_IMAGE } from '../../load/fleet/kubernetes-manifests.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -48,8 +48,9 @@ export function registerK8sCommand(program: Command, setCode: (c: number) => voi
       '\nThe token is $LOADSCOPE_WORKER_TOKEN when set, else a new random one (printed in the Secret).\n\nExamples:\n  loadscope k8s manifest normal --workers 3 --target http://app.perf.svc:8000 | kubectl apply -f -\n  loadscope k8s manifest normal --workers 5 --namespace perf --image registry.example/loadscope:dev --target http://app.perf.svc:8000\n  loadscope k8s manifest normal --workers 3 --coordinator-url http://10.0.0.5:8787   # coordinator outside the cluster: no Service, no coordinator Job\n',
     )
     .action(async (scenario: string, { config: configPath, ...flags }: ManifestFlags) => {
-      // loaded when used: the deadline comes from the load engine's grace, whose modules every other command would pay for
-      const { k8sManifest } = await import('../../run/k8s-manifest.ts');
+      // loaded when used: the deadline comes from the load engine's grace, and the config loader brings the config
+      // schema; every other command would pay for their modules
+      const [{ loadConfigFile }, { k8sManifest }] = await Promise.all([import('../../config/load.ts'), import('../../run/k8s-manifest.ts')]);
       const path = resolveInputPath(configPath);
       const config = loadConfigFile(path, { scenario, env: process.env });
       // the file as written (its ${VAR} unexpanded): the coordinator pod reads it as `run -c` does here

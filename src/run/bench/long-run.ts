@@ -4,7 +4,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { normal, seededRng } from '../../analysis/stats.ts';
-import { createLatencyHistogram, encodeHistogram, recordLatencyUs, summaryMs } from '../../load/histogram.ts';
+import { createLatencyHistogram, encodeStoredHistogram, recordLatencyUs, summaryMs } from '../../load/histogram.ts';
 import { FORMAT_VERSION, type RunManifest } from '../../store/run-format.ts';
 
 export interface LongRunOptions {
@@ -97,7 +97,7 @@ function histogramVariants(rng: () => number): Map<string, Variant[]> {
       const h = createLatencyHistogram();
       const count = 45 + Math.round(8 * rng());
       for (let j = 0; j < count; j++) recordLatencyUs(h, (5 + 10 * k) * 1000 * Math.exp(0.3 * normal(rng)));
-      list.push({ b64: encodeHistogram(h), count, summary: summaryMs(h) });
+      list.push({ b64: encodeStoredHistogram(h), count, summary: summaryMs(h) });
     }
     variants.set(name, list);
   });

@@ -1,0 +1,146 @@
+// Merging compact histograms (histograms.ts CompactHistogram: a histogram's non-zero buckets of one layout) and their
+// percentiles: bucket counts add exactly, so a merged window's statistics are those of the added HdrHistograms.
+// Pure arithmetic on typed arrays; the HdrHistogram library stays behind histograms.ts.
+import type { BucketLayout, CompactHistogram, LatencyStats } from './histograms.ts';
+
+/**
+ * Adds the parts' counts into the layout's scratch; returns the lowest and highest index touched and the total.
+ * The caller reads the touched indices in order (`touchedIndices`: a long window's buckets are dense within a few
+ * binary orders of magnitude, so it walks the range; a second's few buckets are sorted instead) and zeroes them.
+ */
+function accumulate(layout: BucketLayout, parts: readonly CompactHistogram[]): { lo: number; hi: number; total: number } {
+  const acc = layout.scratch;
+  let lo = Infinity;
+  let hi = -1;
+  let total = 0;
+  for (const p of parts) {
+    const n = p.idx.length;
+    if (n === 0) continue;
+    if (p.idx[0]! < lo) lo = p.idx[0]!;
+    if (p.idx[n - 1]! > hi) hi = p.idx[n - 1]!;
+    for (let j = 0; j < n; j++) {
+      acc[p.idx[j]!]! += p.counts[j]!;
+      total += p.counts[j]!;
+    }
+  }
+  return { lo, hi, total };
+}
+
+/**
+ * Fixed-size slabs that the merged per-second histograms are views into: one allocation per ~1 M buckets, not
+ * two per second. 3 bytes a bucket when no bucket of the second holds more than 255 requests (the usual second:
+ * its requests spread over as many buckets), else 6 (a 3-digit µs layout has < 65,536 indices; a second's bucket
+ * count < 2³²); a histogram outside that range gets arrays of its own.
+ */
+export class CompactSlabs {
+  private readonly idx = new Slab(Uint16Array);
+  private readonly narrow = new Slab(Uint8Array);
+  private readonly wide = new Slab(Uint32Array);
+
+  take(n: number, maxCount: number): { idx: Uint16Array; counts: Uint8Array | Uint32Array } {
+    return { idx: this.idx.take(n), counts: maxCount <= 0xff ? this.narrow.take(n) : this.wide.take(n) };
+  }
+}
+
+class Slab<T extends Uint8Array | Uint16Array | Uint32Array> {
+  private buf: T;
+  private used = 0;
+
+  constructor(private readonly make: new (n: number) => T) {
+    this.buf = new make(0);
+  }
+
+  take(n: number): T {
+    if (this.used + n > this.buf.length) {
+      this.buf = new this.make(Math.max(n, SLAB_BUCKETS));
+      this.used = 0;
+    }
+    this.used += n;
+    return this.buf.subarray(this.used - n, this.used) as T;
+  }
+}
+
+const SLAB_BUCKETS = 1 << 20;
+
+/**
+ * The non-zero indices of the layout's scratch between lo and hi, ascending: the parts' own indices sorted and
+ * deduplicated when they are fewer than the range (a few seconds of buckets), else a walk of the range.
+ */
+function touchedIndices(layout: BucketLayout, parts: readonly CompactHistogram[], lo: number, hi: number): Int32Array {
+  let listed = 0;
+  for (const p of parts) listed += p.idx.length;
+  if (layout.touched.length < listed) layout.touched = new Int32Array(Math.max(listed, 2 * layout.touched.length));
+  const out = layout.touched;
+  let n = 0;
+  if (listed * Math.log2(listed + 2) < hi - lo + 1) {
+    for (const p of parts) {
+      out.set(p.idx, n);
+      n += p.idx.length;
+    }
+    const sorted = out.subarray(0, n).sort();
+    let m = 0;
+    for (let j = 0; j < n; j++) if (layout.scratch[sorted[j]!] !== 0 && (m === 0 || sorted[j] !== sorted[m - 1])) sorted[m++] = sorted[j]!;
+    return out.subarray(0, m);
+  }
+  if (out.length < hi - lo + 1) layout.touched = new Int32Array(hi - lo + 1);
+  for (let k = lo; k <= hi; k++) if (layout.scratch[k] !== 0) layout.touched[n++] = k;
+  return layout.touched.subarray(0, n);
+}
+
+/** The parts merged into one compact histogram (e.g. one second's endpoints), stored in `slabs` when given. */
+export function mergeCompact(parts: readonly CompactHistogram[], slabs?: CompactSlabs): CompactHistogram | null {
+  const layout = parts[0]?.layout;
+  if (!layout) return null;
+  if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
+  const { lo, hi } = accumulate(layout, parts);
+  const acc = layout.scratch;
+  const touched = touchedIndices(layout, parts, lo, hi);
+  const n = touched.length;
+  let maxCount = 0;
+  for (let j = 0; j < n; j++) maxCount = Math.max(maxCount, acc[touched[j]!]!);
+  const out = slabs && hi <= 0xffff && maxCount <= 0xffffffff ? slabs.take(n, maxCount) : { idx: new Int32Array(n), counts: new Float64Array(n) };
+  for (let j = 0; j < n; j++) {
+    const k = touched[j]!;
+    out.idx[j] = k;
+    out.counts[j] = acc[k]!;
+    acc[k] = 0;
+  }
+  return { layout, ...out };
+}
+
+/**
+ * Percentiles of the union of compact histograms of one layout. Bucket counts add exactly, so this equals
+ * `getValueAtPercentile` of the added histogram (same rank rule as HdrHistogram: count at p = max(1,
+ * round(p/100 · total))), reported as the bucket's highest equivalent value; mean and SD from bucket mid-points.
+ */
+export function compactStats(parts: readonly CompactHistogram[]): LatencyStats | null {
+  const merged = parts.length === 1 ? parts[0]! : mergeCompact(parts);
+  return merged ? bucketStats(merged) : null;
+}
+
+/** `compactStats` of one histogram, whose buckets are the non-zero ones in ascending index order. */
+function bucketStats(p: CompactHistogram): LatencyStats | null {
+  const { hi, mid } = p.layout;
+  const n = p.idx.length;
+  let total = 0;
+  for (let j = 0; j < n; j++) total += p.counts[j]!;
+  if (total === 0) return null;
+  const need = [50, 95, 99].map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5)));
+  const at = [NaN, NaN, NaN];
+  let cum = 0;
+  let sumMid = 0;
+  let sumSq = 0;
+  for (let j = 0; j < n; j++) {
+    const k = p.idx[j]!;
+    const count = p.counts[j]!;
+    cum += count;
+    for (let q = 0; q < 3; q++) if (Number.isNaN(at[q]) && cum >= need[q]!) at[q] = hi[k]!;
+    sumMid += mid[k]! * count;
+    sumSq += mid[k]! * mid[k]! * count;
+  }
+  const maxUs = hi[p.idx[n - 1]!]!;
+  const pick = (q: number): number => (Number.isNaN(at[q]) ? maxUs : at[q]!);
+  const meanUs = sumMid / total;
+  const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
+  return { count: total, meanMs: meanUs / 1000, p50Ms: pick(0) / 1000, p95Ms: pick(1) / 1000, p99Ms: pick(2) / 1000, maxMs: maxUs / 1000, sdMs };
+}
