@@ -105,8 +105,8 @@ export async function runOnStart(
 
 export function startHttpUser(id: number, deps: UserDeps): RunningUser {
   const agent = new (deps.target.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 1 });
-  const ctx: RenderContext = { userId: id, vars: {}, random: userRandom(deps, id) };
-  const random = ctx.random!;
+  const random = userRandom(deps, id);
+  const ctx: RenderContext = { userId: id, vars: {}, random };
   let stopping = false;
   let wake: () => void = () => {};
   const sleep = (ms: number): Promise<void> => {
