@@ -205,8 +205,21 @@ describe('tail episodes on the reference stack', () => {
       `[incidents] calm: host CPU median ${(hostMedian * 100).toFixed(0)} %, largest sampling-tick lag ${lagMs.toFixed(0)} ms → ${quiet ? 'quiet: judged' : 'busy machine: not judged'}`,
     );
     // Measured: on a quiet machine 1 of 2 calm runs had no episode at all, the other one unexplained ~0.4-s stall
-    // (docs/ANALYSIS.md "Incidents"); what must never happen is a cause named where nothing moved.
-    if (quiet) for (const i of tails('calm')) expect(i.cause, i.message).toBe(NO_CORRELATED_SIGNAL);
+    // (docs/ANALYSIS.md "Incidents"); what must never happen is a cause named where nothing moved. A calm run injects
+    // no fault, so no database-side cause; the app's own CPU limit can really bite (fresh-clone CI: a 278-ms p99
+    // second with the app CFS-throttled in 20 % of its periods, baseline 0 %) — then the samples must show it.
+    if (quiet)
+      for (const i of tails('calm')) {
+        if (i.cause === NO_CORRELATED_SIGNAL) continue;
+        const svc = /^cpu-throttled:(.+)$/.exec(i.cause ?? '')?.[1];
+        expect(svc, `calm run: only a throttled container may be named, got ${i.message}`).toBeDefined();
+        const during = series.filter((p) => p.elapsedS >= i.atS - 1 && p.elapsedS <= (i.endS ?? i.atS) + 1);
+        const throttled = Math.max(
+          ...during.map((p) => Number((p.containers as Record<string, { throttledRatio?: number | null }> | undefined)?.[svc!]?.throttledRatio ?? 0)),
+        );
+        console.log(`[incidents] calm: ${i.cause} named at ${i.atS} s; throttled ratio in the episode ${(throttled * 100).toFixed(0)} %`);
+        expect(throttled).toBeGreaterThanOrEqual(0.1);
+      }
     // either way every episode is a real jump: its peak p99 is above the threshold it was held to
     for (const i of tails('calm')) expect(i.peakP99Ms!).toBeGreaterThan(i.thresholdP99Ms!);
   });
