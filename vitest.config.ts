@@ -4,9 +4,12 @@ import { defineConfig } from 'vitest/config';
 // - unit: no Docker, no stack; loopback fakes at most. Files run in parallel, two at a time on 2 cores, and share each
 //   worker's module cache (isolate: false halves the import time; no unit file keeps global state: restoreMocks and
 //   unstubEnvs undo spies and env). A unit test that needs more than a minute is not one.
-// - unit-realtime: unit files that measure the engine against the wall clock (a second's line count, a capacity of
-//   400 req/s, think-time pacing ±15 %): one at a time after the others, so a neighbour file does not eat their
-//   tolerance. With an injectable clock they can join unit.
+// - unit-realtime: unit files that measure the engine against the wall clock (each second's completions under the
+//   target's capacity, a capacity of 400 req/s, think-time pacing ±15 %): one at a time after the others, so a
+//   neighbour file does not eat their tolerance. Their coordinator is asserted exactly on fake time
+//   (engine-coordinator.test.ts); what stays here is real threads and sockets against real time. The stalled-worker
+//   clock test (engine-stall.test.ts: a line within 1 s of its tick, read 535 ms at worst beside two neighbours on a
+//   host at load 8) is unit.
 // - integration: Docker-backed (*.int.test.ts) and fault (*.fault.test.ts) files. Each brings up its own stacks on
 //   free loopback ports under its own Compose project names, so two files can run side by side. They prove behaviour
 //   (events, exit codes, leftovers, verdicts whose margins hold on a busy host), or capacities set by sleeps and
