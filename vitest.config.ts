@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 // Four projects, run one after the other (sequence.groupOrder):
-// - unit: no Docker, no stack; loopback fakes at most. Files run in parallel, two at a time on 2 cores, and share each
-//   worker's module cache (isolate: false halves the import time; no unit file keeps global state: restoreMocks and
-//   unstubEnvs undo spies and env). A unit test that needs more than a minute is not one. Files whose cases wait on
-//   real time rather than the CPU (engine runs with think time, fleets, CLI processes) run those cases side by side
-//   (describe.concurrent), each with its own server, port and results directory.
+// - unit: no Docker, no stack; loopback fakes at most. Files run in parallel, three at a time on 2 cores (in-test CPU
+//   is about 44 s of the files' ~100 s summed wall time: the rest is waiting on real time, which a third file uses),
+//   and share each worker's module cache (isolate: false halves the import time; no unit file keeps global state:
+//   restoreMocks and unstubEnvs undo spies and env). A unit test that needs more than a minute is not one. Files
+//   whose cases wait on real time rather than the CPU (engine runs with think time, fleets, CLI processes) run those
+//   cases side by side (describe.concurrent), each with its own server, port and results directory.
 // - unit-realtime: unit files that measure the engine against the wall clock (each second's completions under the
 //   target's capacity, a capacity of 400 req/s, think-time pacing ±15 %): one at a time after the others, so a
 //   neighbour file does not eat their tolerance. Their coordinator is asserted exactly on fake time
@@ -50,7 +51,7 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts'],
           exclude: [...INTEGRATION, ...REALTIME],
-          maxWorkers: 2,
+          maxWorkers: 3,
           isolate: false,
           ...UNIT_TIMEOUTS,
           sequence: { groupOrder: 0 },
