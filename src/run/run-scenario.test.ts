@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,9 +11,14 @@ import { readNdjson, readSeries } from '../store/read-series.ts';
 import { redactSecrets } from '../store/redact.ts';
 import { runScenario } from './run-scenario.ts';
 
-// each run its own results directory: the runs of this file go side by side (describe.concurrent), and each
-// checks that `latest` names its own run
-const newOut = (): string => mkdtempSync(join(tmpdir(), 'loadscope-run-'));
+// each run its own results directory (removed at the end): the runs of this file go side by side
+// (describe.concurrent), and each checks that `latest` names its own run
+const outs: string[] = [];
+const newOut = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'loadscope-run-'));
+  outs.push(dir);
+  return dir;
+};
 // no /metrics endpoint: these cases are about the run directory and the timing, and the default port 9464 may be
 // held by another run on the same host (the exporter cannot take port 0: it reads 0 as "use 9464")
 const metrics = null;
@@ -21,7 +26,10 @@ let fake: FakeArchive;
 beforeAll(async () => {
   fake = await startFakeArchive();
 });
-afterAll(() => fake.close());
+afterAll(() => {
+  for (const dir of outs) rmSync(dir, { recursive: true, force: true });
+  return fake.close();
+});
 
 const config = (scenarios: Record<string, unknown>) =>
   parseConfigObject(
