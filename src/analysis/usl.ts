@@ -26,20 +26,30 @@ function sse(p: UslParams, pts: readonly UslPoint[]): number {
 
 const clampP = (v: number[]): UslParams => ({ sigma: Math.min(1 - 1e-9, Math.max(0, v[0]!)), kappa: Math.max(0, v[1]!), lambda: Math.max(1e-12, v[2]!) });
 
-function solve3(a: number[][], b: number[]): number[] | undefined {
-  const m = a.map((row, i) => [...row, b[i]!]);
+/**
+ * Solves the 3×3 system held augmented in `m` (row-major, 4 columns: A | b) in place, by Gauss–Jordan with partial
+ * pivoting, into `out`; false when a pivot vanishes. Preallocated buffers: the fit calls this some 10⁵ times per analysis.
+ */
+function solve3(m: Float64Array, out: Float64Array): boolean {
   for (let c = 0; c < 3; c++) {
     let piv = c;
-    for (let r = c + 1; r < 3; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[piv]![c]!)) piv = r;
-    if (Math.abs(m[piv]![c]!) < 1e-300) return undefined;
-    [m[c], m[piv]] = [m[piv]!, m[c]!];
+    for (let r = c + 1; r < 3; r++) if (Math.abs(m[r * 4 + c]!) > Math.abs(m[piv * 4 + c]!)) piv = r;
+    if (Math.abs(m[piv * 4 + c]!) < 1e-300) return false;
+    if (piv !== c) {
+      for (let k = 0; k < 4; k++) {
+        const t = m[c * 4 + k]!;
+        m[c * 4 + k] = m[piv * 4 + k]!;
+        m[piv * 4 + k] = t;
+      }
+    }
     for (let r = 0; r < 3; r++) {
       if (r === c) continue;
-      const f = m[r]![c]! / m[c]![c]!;
-      for (let k = c; k < 4; k++) m[r]![k]! -= f * m[c]![k]!;
+      const f = m[r * 4 + c]! / m[c * 4 + c]!;
+      for (let k = c; k < 4; k++) m[r * 4 + k]! -= f * m[c * 4 + k]!;
     }
   }
-  return [0, 1, 2].map((i) => m[i]![3]! / m[i]![i]!);
+  for (let i = 0; i < 3; i++) out[i] = m[i * 4 + 3]! / m[i * 4 + i]!;
+  return true;
 }
 
 /** Bounded Levenberg–Marquardt from one start. */
@@ -47,29 +57,35 @@ function lm(pts: readonly UslPoint[], start: UslParams): UslParams {
   let p = start;
   let cur = sse(p, pts);
   let mu = 1e-3;
+  // JᵀJ (row-major 3×3), Jᵀr, the gradient row, the damped system and its step: reused across iterations
+  const jtj = new Float64Array(9);
+  const jtr = new Float64Array(3);
+  const g = new Float64Array(3);
+  const a = new Float64Array(12);
+  const step = new Float64Array(3);
   for (let it = 0; it < 500; it++) {
-    const jtj = [
-      [0, 0, 0],
-      [0, 0, 0],
-      [0, 0, 0],
-    ];
-    const jtr = [0, 0, 0];
+    jtj.fill(0);
+    jtr.fill(0);
     for (const q of pts) {
       const n = q.users;
       const d = 1 + p.sigma * (n - 1) + p.kappa * n * (n - 1);
       const x = (p.lambda * n) / d;
-      const g = [(-p.lambda * n * (n - 1)) / (d * d), (-p.lambda * n * n * (n - 1)) / (d * d), n / d];
+      g[0] = (-p.lambda * n * (n - 1)) / (d * d);
+      g[1] = (-p.lambda * n * n * (n - 1)) / (d * d);
+      g[2] = n / d;
       const r = q.throughputRps - x;
       for (let i = 0; i < 3; i++) {
         jtr[i]! += g[i]! * r;
-        for (let k = 0; k < 3; k++) jtj[i]![k]! += g[i]! * g[k]!;
+        for (let k = 0; k < 3; k++) jtj[i * 3 + k]! += g[i]! * g[k]!;
       }
     }
     let improved = false;
     for (let tries = 0; tries < 30; tries++) {
-      const a = jtj.map((row, i) => row.map((v, k) => (i === k ? v * (1 + mu) + 1e-300 : v)));
-      const step = solve3(a, jtr);
-      if (!step) {
+      for (let i = 0; i < 3; i++) {
+        for (let k = 0; k < 3; k++) a[i * 4 + k] = i === k ? jtj[i * 3 + k]! * (1 + mu) + 1e-300 : jtj[i * 3 + k]!;
+        a[i * 4 + 3] = jtr[i]!;
+      }
+      if (!solve3(a, step)) {
         mu *= 10;
         continue;
       }

@@ -1,6 +1,7 @@
 // Stop-on-break with real workers: the jump to the recovery hold and the plain stop. What is asserted here holds on a
 // busy host (whole seconds counted by the engine's own ticks, users and events, a lower bound on the hold), so the
-// file runs with the other unit files; the exact instants are asserted on fake time in engine-coordinator.test.ts.
+// file runs with the other unit files, and its two runs side by side (each its own server; 2–6 users with 50-ms think
+// wait, they do not load the CPU); the exact instants are asserted on fake time in engine-coordinator.test.ts.
 import { describe, expect, it } from 'vitest';
 import { runLoad, type EngineEvent, type SecondSample } from './engine.ts';
 import { planShape } from './shapes/registry.ts';
@@ -9,7 +10,7 @@ import { startCapacityServer } from './testing/capacity-server.ts';
 import { flow, see, type Seen } from './testing/engine-seen.ts';
 import { allowTarget } from '../config/target.ts';
 
-describe('stop-on-break with a recovery hold', () => {
+describe.concurrent('stop-on-break with a recovery hold', () => {
   const ladder = (): Timeline => planShape({ kind: 'steps', users: [2, 6, 12, 20], rampUpMs: 200, holdMs: 1_300, recoveryMs: 0 });
   // once it fired it fires on every later second too: the engine must not apply it inside the recovery hold
   const breakAt6 = (): ((s: SecondSample) => string | undefined) => {

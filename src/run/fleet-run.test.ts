@@ -1,7 +1,7 @@
 // The coordinator's run (load/fleet/fleet-load.ts) with real workers (run/fleet-worker.ts) run in this process by an
 // engine written for the test: the stop-on-break rule judged on the merged second reaches every worker, and a signal
 // stops them all, each second still merged. The HTTP between them is real (loopback).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allowTarget } from '../config/target.ts';
 import { parseConfigObject } from '../config/load.ts';
 import type { EngineEvent, LoadOptions, SecondSample } from '../load/engine.ts';
@@ -44,37 +44,45 @@ const flow = parseConfigObject(
   { flow: { tasks: [{ name: 'work', path: '/work' }] }, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } },
   'test',
 ).flow;
-let server: Awaited<ReturnType<typeof startCapacityServer>> | undefined;
-afterEach(async () => {
-  await server?.close();
-});
+type CapacityServer = Awaited<ReturnType<typeof startCapacityServer>>;
 
+/** One fleet run against its own server (closed after the run, its count still readable). */
 async function fleetRun(
   extra: Partial<LoadOptions>,
-): Promise<{ seconds: SecondSample[]; events: EngineEvent[]; result: Awaited<ReturnType<typeof runFleetLoad>> }> {
-  server = await startCapacityServer(10, 10);
+  afterSecond: (s: SecondSample) => void = () => {},
+): Promise<{ seconds: SecondSample[]; events: EngineEvent[]; result: Awaited<ReturnType<typeof runFleetLoad>>; server: CapacityServer }> {
+  const server = await startCapacityServer(10, 10);
   const seconds: SecondSample[] = [];
   const events: EngineEvent[] = [];
-  const result = await runFleetLoad(
-    {
-      flow,
-      target: allowTarget(server.url, [], 'test'),
-      // 60 s planned: only the break or the signal ends these runs within the test
-      timeline: planShape({ kind: 'ramp', users: 6, rampUpMs: 0, durationMs: 60_000 }),
-      thinkMinMs: 50,
-      thinkMaxMs: 50,
-      requestTimeoutMs: 2_000,
-      workers: 1,
-      onSecond: (s) => seconds.push({ ...s, endpoints: new Map([...s.endpoints].map(([k, e]) => [k, { ...e }])) }),
-      onEvent: (e) => events.push(e),
-      ...extra,
-    },
-    { runId: 'r', engine: new InProcessEngine(), count: 2, allowTargets: [] },
-  );
-  return { seconds, events, result };
+  try {
+    const result = await runFleetLoad(
+      {
+        flow,
+        target: allowTarget(server.url, [], 'test'),
+        // 60 s planned: only the break or the signal ends these runs within the test
+        timeline: planShape({ kind: 'ramp', users: 6, rampUpMs: 0, durationMs: 60_000 }),
+        thinkMinMs: 50,
+        thinkMaxMs: 50,
+        requestTimeoutMs: 2_000,
+        workers: 1,
+        onSecond: (s) => {
+          seconds.push({ ...s, endpoints: new Map([...s.endpoints].map(([k, e]) => [k, { ...e }])) });
+          afterSecond(s);
+        },
+        onEvent: (e) => events.push(e),
+        ...extra,
+      },
+      { runId: 'r', engine: new InProcessEngine(), count: 2, allowTargets: [] },
+    );
+    return { seconds, events, result, server };
+  } finally {
+    await server.close();
+  }
 }
 
-describe('fleet run', () => {
+// Each run waits on its workers' think time and on its break, plan or signal (6 users, 50-ms think, 10 slots ×
+// 10 ms = 1000 req/s of capacity): the three go side by side, each with its own server and coordinator port.
+describe.concurrent('fleet run', () => {
   it('a break on the merged second stops every worker; the break is recorded once', async () => {
     const { seconds, events, result } = await fleetRun({ breakRule: (s) => (s.elapsedS >= 2 ? 'merged p95 over the test limit' : undefined) });
     expect(result.stoppedBy).toBe('break');
@@ -106,8 +114,11 @@ describe('fleet run', () => {
 
   it('a signal stops every worker; their last seconds are merged, nobody is lost', async () => {
     const ac = new AbortController();
-    setTimeout(() => ac.abort('SIGINT'), 4_000);
-    const { seconds, result } = await fleetRun({ signal: ac.signal });
+    // the signal comes mid-run, after the third merged second: counted from the test's start (4 s), three fleets
+    // starting at once on a busy host were still at their barrier when it came, with nothing to merge
+    const { seconds, result, server } = await fleetRun({ signal: ac.signal }, (s) => {
+      if (s.elapsedS >= 3) ac.abort('SIGINT');
+    });
     expect(result.stoppedBy).toBe('signal');
     expect(result.fleet.lost).toEqual([]);
     expect(result.fleet.members.map((m) => m.index)).toEqual([0, 1]);
@@ -115,7 +126,7 @@ describe('fleet run', () => {
     const total = seconds.reduce((n, s) => n + (s.endpoints.get('work')?.count ?? 0), 0);
     const cancelled = seconds.reduce((n, s) => n + (s.cancelled ?? 0), 0);
     expect(total).toBeGreaterThan(0);
-    expect(server!.served()).toBeGreaterThanOrEqual(total);
-    expect(server!.served()).toBeLessThanOrEqual(total + cancelled);
+    expect(server.served()).toBeGreaterThanOrEqual(total);
+    expect(server.served()).toBeLessThanOrEqual(total + cancelled);
   }, 60_000);
 });

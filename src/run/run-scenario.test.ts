@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,14 @@ import { readNdjson, readSeries } from '../store/read-series.ts';
 import { redactSecrets } from '../store/redact.ts';
 import { runScenario } from './run-scenario.ts';
 
-const out = mkdtempSync(join(tmpdir(), 'loadscope-run-'));
+// each run its own results directory (removed at the end): the runs of this file go side by side
+// (describe.concurrent), and each checks that `latest` names its own run
+const outs: string[] = [];
+const newOut = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'loadscope-run-'));
+  outs.push(dir);
+  return dir;
+};
 // no /metrics endpoint: these cases are about the run directory and the timing, and the default port 9464 may be
 // held by another run on the same host (the exporter cannot take port 0: it reads 0 as "use 9464")
 const metrics = null;
@@ -19,7 +26,10 @@ let fake: FakeArchive;
 beforeAll(async () => {
   fake = await startFakeArchive();
 });
-afterAll(() => fake.close());
+afterAll(() => {
+  for (const dir of outs) rmSync(dir, { recursive: true, force: true });
+  return fake.close();
+});
 
 const config = (scenarios: Record<string, unknown>) =>
   parseConfigObject(
@@ -39,6 +49,7 @@ const config = (scenarios: Record<string, unknown>) =>
 
 async function timedRun(name: string, shape: Record<string, unknown>) {
   const cfg = config({ [name]: { shape, thinkTime: { min: '50ms', max: '100ms' } } });
+  const out = newOut();
   const r = await runScenario({ scenario: name, config: cfg, target: fake.url, timeScale: 0.01, outDir: out, workers: 1, metrics });
   const events = readNdjson<{ kind: string; tMs: number; phase?: string }>(join(r.runDir, 'events.ndjson'));
   const firstPhase = events.find((e) => e.kind === 'phase')!;
@@ -47,12 +58,14 @@ async function timedRun(name: string, shape: Record<string, unknown>) {
   expect(r.stoppedBy).toBe('completed');
   expect(elapsedMs).toBeGreaterThan(r.plannedDurationMs * 0.95);
   expect(elapsedMs).toBeLessThan(r.plannedDurationMs * 1.05);
-  return { r, seen: new Set(readSeries(r.runDir).map((l) => `${l.phase}=${l.activeUsers}`)) };
+  return { r, out, seen: new Set(readSeries(r.runDir).map((l) => `${l.phase}=${l.activeUsers}`)) };
 }
 
-describe('time-scaled runs end on time with the planned user counts in series.ndjson', () => {
+// The runs wait on think time and timers, not on the CPU (6 users, 50–100 ms think): they run side by side, and each is
+// still timed on its own events against its own plan.
+describe.concurrent('time-scaled runs end on time with the planned user counts in series.ndjson', () => {
   it('ramp', async () => {
-    const { seen, r } = await timedRun('ramp', { kind: 'ramp', users: 6, rampUp: '100s', duration: '300s' });
+    const { seen, r, out } = await timedRun('ramp', { kind: 'ramp', users: 6, rampUp: '100s', duration: '300s' });
     expect(seen.has('hold=6')).toBe(true);
     expect(r.summary.total.count).toBeGreaterThan(100);
     expect(readlinkSync(join(out, 'latest'))).toBe(r.runId);
@@ -76,7 +89,7 @@ describe('run directory', () => {
       scenario: 'quick',
       config: cfg,
       target: fake.url,
-      outDir: out,
+      outDir: newOut(),
       workers: 1,
       metrics,
       onWriter: (w) => w.addSection('postgres', ({ elapsedS }) => ({ connections: 3, elapsedS })),
