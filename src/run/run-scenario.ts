@@ -1,7 +1,7 @@
 // preflight (the RunPlan) → open the run record → (stack up) → samplers → wait for the target → the load →
 // stop → teardown → analysis. The only module that wires load + store; every stage takes the plan.
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../common/errors.ts';
@@ -161,6 +161,8 @@ function openRun(plan: RunPlan, o: RunStages): OpenRun {
     mode: plan.mode,
     target: plan.target.origin,
     host: hostname(),
+    // the analysis judges generator CPU and outside work against it (a fleet writes its workers' sum over this)
+    generatorCores: cpus().length,
     versions: { node: process.version, loadscope: loadscopeVersion(), autocannon: AUTOCANNON_VERSION },
     startedAt: new Date().toISOString(),
     endedAt: null as string | null,

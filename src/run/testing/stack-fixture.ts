@@ -63,7 +63,12 @@ const tempDirs = new Set<string>();
 
 /** Removes the temp directories (Compose copies, run directories) made by isolatedStack in this process. */
 export function removeTempDirs(): void {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  // LOADSCOPE_KEEP_TEST_RUNS=1 keeps them (stack files and run directories) to diagnose a run after the test
+  const keep = process.env.LOADSCOPE_KEEP_TEST_RUNS === '1';
+  for (const dir of tempDirs) {
+    if (keep) console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
   tempDirs.clear();
 }
 
