@@ -6,7 +6,7 @@ import { realClock, type Clock, type Timer } from '../common/clock.ts';
 import { UsageError } from '../common/errors.ts';
 import { allowTarget } from '../config/target.ts';
 import { runLoad, type EngineEvent, type SecondSample, type StopReason } from '../load/engine.ts';
-import { K8S_INDEX_ENV, WORKER_COORDINATOR_ENV, WORKER_INDEX_ENV, WORKER_TOKEN_ENV } from '../load/fleet/port.ts';
+import { K8S_INDEX_ENV, WORKER_COORDINATOR_ENV, WORKER_INDEX_ENV, WORKER_START_ALLOWANCE_ENV, WORKER_TOKEN_ENV } from '../load/fleet/port.ts';
 import { sampleToWire, type Assignment, type SecondReply, type WorkerSecond } from '../load/fleet/protocol.ts';
 import { CoordinatorClient } from '../load/fleet/worker-client.ts';
 
@@ -19,26 +19,30 @@ export interface WorkerOutcome {
   turnedAway?: boolean;
 }
 
-/** Where the worker finds its coordinator, index and token; a missing one is a usage error (exit 2). */
-export function workerSettings(env: NodeJS.ProcessEnv): { url: string; index: number; token: string } {
+/** Where the worker finds its coordinator, index and token, and how long it retries its first contact (absent: the
+ * client's default); a missing or invalid one is a usage error (exit 2). */
+export function workerSettings(env: NodeJS.ProcessEnv): { url: string; index: number; token: string; startAllowanceMs?: number } {
   const url = env[WORKER_COORDINATOR_ENV];
   const token = env[WORKER_TOKEN_ENV];
   const rawIndex = env[WORKER_INDEX_ENV] ?? env[K8S_INDEX_ENV];
   const index = Number(rawIndex);
+  const rawAllowance = env[WORKER_START_ALLOWANCE_ENV];
+  const startAllowanceMs = rawAllowance === undefined ? undefined : Number(rawAllowance);
   const missing = [
     !url && WORKER_COORDINATOR_ENV,
     !token && WORKER_TOKEN_ENV,
     !(rawIndex && Number.isInteger(index) && index >= 0) && `${WORKER_INDEX_ENV} (or ${K8S_INDEX_ENV})`,
+    startAllowanceMs !== undefined && !(Number.isInteger(startAllowanceMs) && startAllowanceMs > 0) && `${WORKER_START_ALLOWANCE_ENV} (milliseconds > 0)`,
   ].filter(Boolean);
   if (missing.length)
     throw new UsageError(`loadscope worker is started by a coordinator (loadscope run --workers N); missing or invalid: ${missing.join(', ')}`);
-  return { url: url!, index, token: token! };
+  return { url: url!, index, token: token!, ...(startAllowanceMs !== undefined && { startAllowanceMs }) };
 }
 
 export async function runWorker(env: NodeJS.ProcessEnv, log: (line: string) => void, clock: Clock = realClock): Promise<WorkerOutcome> {
-  const { url, index, token } = workerSettings(env);
+  const { url, index, token, startAllowanceMs } = workerSettings(env);
   const client = new CoordinatorClient(url, index, token, clock);
-  const a = await client.assignment();
+  const a = await client.assignment(startAllowanceMs);
   if (!a) return { index, delivered: true, turnedAway: true };
   // the coordinator checked it too; this process checks it again before its first connection (TargetNotAllowedError: exit 2)
   const target = allowTarget(a.target, a.allowTargets, `worker ${index} assignment`);

@@ -260,6 +260,7 @@ class FleetRun {
       count: this.f.count,
       coordinatorUrl: coordinator.url,
       token: this.token,
+      startAllowanceMs: startTimeoutMs,
       deadlineEpochMs: this.clock.nowMs() + startTimeoutMs + READY_TIMEOUT_MS + BARRIER_LEAD_MS + this.planMs + DEADLINE_SLACK_MS,
     });
     o.signal?.addEventListener('abort', onAbort);

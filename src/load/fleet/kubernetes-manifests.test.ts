@@ -21,7 +21,15 @@ import {
   TOKEN_SECRET_KEY,
   type WorkerManifestSpec,
 } from './kubernetes-manifests.ts';
-import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER, WORKER_ARGS, WORKER_COORDINATOR_ENV, WORKER_INDEX_ENV, WORKER_TOKEN_ENV } from './port.ts';
+import {
+  FLEET_LABEL_ROLE,
+  FLEET_ROLE_WORKER,
+  WORKER_ARGS,
+  WORKER_COORDINATOR_ENV,
+  WORKER_INDEX_ENV,
+  WORKER_START_ALLOWANCE_ENV,
+  WORKER_TOKEN_ENV,
+} from './port.ts';
 
 const runId = '20261202-203321-normal-ab12';
 const base: WorkerManifestSpec = { runId, count: 3, token: 'tok-9f8e7d', coordinatorUrl: 'http://10.0.0.5:37123', activeDeadlineSeconds: 330 };
@@ -72,6 +80,12 @@ describe('kubernetes manifests (pure)', () => {
     expect(env.find((e) => e.name === WORKER_INDEX_ENV)?.valueFrom?.fieldRef?.fieldPath).toBe(
       "metadata.annotations['batch.kubernetes.io/job-completion-index']",
     );
+  });
+
+  it('the coordinator’s wait for first contact goes to the workers as theirs; a static manifest leaves their default', () => {
+    const env = (m: ReturnType<typeof buildWorkerManifests>) => m.job.spec?.template.spec?.containers[0]?.env ?? [];
+    expect(env(buildWorkerManifests({ ...base, startAllowanceMs: 60_000 })).find((e) => e.name === WORKER_START_ALLOWANCE_ENV)?.value).toBe('60000');
+    expect(env(buildWorkerManifests(base)).some((e) => e.name === WORKER_START_ALLOWANCE_ENV)).toBe(false);
   });
 
   it('a Service for the coordinator only when it runs in the cluster; it selects the coordinator pod of this run', () => {

@@ -3,7 +3,16 @@
 // KubernetesApi port; `loadscope k8s manifest` prints the same objects as YAML for kubectl apply / GitOps.
 import { stringify } from 'yaml';
 import { LABEL_MANAGED, LABEL_PROJECT, LABEL_RUN } from '../../stack/labels.ts';
-import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER, WORKER_ARGS, WORKER_COORDINATOR_ENV, WORKER_IMAGE_REF, WORKER_INDEX_ENV, WORKER_TOKEN_ENV } from './port.ts';
+import {
+  FLEET_LABEL_ROLE,
+  FLEET_ROLE_WORKER,
+  WORKER_ARGS,
+  WORKER_COORDINATOR_ENV,
+  WORKER_IMAGE_REF,
+  WORKER_INDEX_ENV,
+  WORKER_START_ALLOWANCE_ENV,
+  WORKER_TOKEN_ENV,
+} from './port.ts';
 import { K8S_COMPLETION_INDEX_KEY } from './kubernetes-api.ts';
 // types only: erased, so building manifests never loads the client library
 import type { V1ConfigMap, V1Job, V1ResourceRequirements, V1Secret, V1Service } from './kubernetes-client.ts';
@@ -34,6 +43,8 @@ export interface WorkerManifestSpec {
   coordinatorService?: { port: number };
   /** from the run's deadline: jobDeadlineSeconds() */
   activeDeadlineSeconds: number;
+  /** the coordinator's wait for first contact (FleetSpec.startAllowanceMs); a static manifest leaves the worker's default */
+  startAllowanceMs?: number;
   namespace?: string;
   image?: string;
   project?: string;
@@ -152,6 +163,7 @@ function workerJob(o: JobInput): V1Job {
                 { name: WORKER_COORDINATOR_ENV, value: o.coordinatorUrl },
                 { name: WORKER_INDEX_ENV, valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${K8S_COMPLETION_INDEX_KEY}']` } } },
                 { name: WORKER_TOKEN_ENV, valueFrom: { secretKeyRef: { name: o.secretName, key: TOKEN_SECRET_KEY } } },
+                ...(o.startAllowanceMs !== undefined ? [{ name: WORKER_START_ALLOWANCE_ENV, value: String(o.startAllowanceMs) }] : []),
               ],
               resources: o.resources ?? DEFAULT_WORKER_RESOURCES,
             },

@@ -14,6 +14,9 @@ export interface FleetSpec {
   token: string;
   /** epoch ms after which a worker stops by itself, coordinator or not; engines also use it to reap */
   deadlineEpochMs: number;
+  /** how long the coordinator waits for a worker's first contact; the worker retries that contact as long (never longer:
+   * a worker whose coordinator is gone does not linger). Passed as WORKER_START_ALLOWANCE_ENV. */
+  startAllowanceMs?: number;
 }
 
 /** One worker's end as the engine saw it (process exit, container die, pod failed). */
@@ -55,14 +58,17 @@ export interface WorkerEngine {
 }
 
 /** Time a worker may take to be scheduled, pull its image and reach its coordinator: the Kubernetes Job's deadline
- * allows it on top of the scenario, the `external` coordinator waits this long for its workers, and a worker keeps
- * retrying its first contact this long (a pod may start before its coordinator's). */
+ * allows it on top of the scenario, the `kubernetes` and `external` coordinators wait this long for their workers, and
+ * a worker not told otherwise (WORKER_START_ALLOWANCE_ENV; a static manifest's pods) keeps retrying its first contact
+ * this long (a pod may start before its coordinator's). */
 export const WORKER_START_ALLOWANCE_MS = 120_000;
 
 /** The environment a worker reads: the coordinator, its index and the token. One place for these names. */
 export const WORKER_COORDINATOR_ENV = 'LOADSCOPE_COORDINATOR_URL';
 export const WORKER_INDEX_ENV = 'LOADSCOPE_WORKER_INDEX';
 export const WORKER_TOKEN_ENV = 'LOADSCOPE_WORKER_TOKEN';
+/** Milliseconds the worker retries its first contact: the coordinator's own wait for it (FleetSpec.startAllowanceMs). */
+export const WORKER_START_ALLOWANCE_ENV = 'LOADSCOPE_WORKER_START_ALLOWANCE_MS';
 /** Kubernetes' Indexed Job sets this on each pod; the worker reads it when WORKER_INDEX_ENV is absent. */
 export const K8S_INDEX_ENV = 'JOB_COMPLETION_INDEX';
 
@@ -85,5 +91,10 @@ export const FLEET_ROLE_WORKER = 'worker';
 
 /** The environment for worker `index` of a fleet. */
 export function workerEnv(spec: FleetSpec, index: number): Record<string, string> {
-  return { [WORKER_COORDINATOR_ENV]: spec.coordinatorUrl, [WORKER_INDEX_ENV]: String(index), [WORKER_TOKEN_ENV]: spec.token };
+  return {
+    [WORKER_COORDINATOR_ENV]: spec.coordinatorUrl,
+    [WORKER_INDEX_ENV]: String(index),
+    [WORKER_TOKEN_ENV]: spec.token,
+    ...(spec.startAllowanceMs !== undefined && { [WORKER_START_ALLOWANCE_ENV]: String(spec.startAllowanceMs) }),
+  };
 }
