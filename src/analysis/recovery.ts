@@ -5,7 +5,7 @@
 // median·(1 + X) or median + 10 ms. Judged on what was observed: too short a window is inconclusive, never "not recovered".
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import { contentionJudge } from './host-contention.ts';
-import { MAD_TO_SD, mad, median } from './stats.ts';
+import { MAD_TO_SD, mad, median, wilsonLower } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
 import { aggregate, type LoadSegment } from './windows.ts';
 
@@ -209,29 +209,48 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   // a window is inside the band when its p95 is (an empty window is not evidence of health) and its errors are
   const inside = (r: Roll): boolean => r.p95 !== null && r.p95 <= bandP95 && r.errors <= Math.ceil(r.count * bandErr);
   // "stays there" asks no more than the base itself did: on a noisy host the steady base also leaves the band now
-  // and then, so the hold needs the base's own in-band share of its windows (all of them for a quiet base)
+  // and then, so the hold needs the base's own in-band share of its windows — as far as the base can tell it: its
+  // windows overlap (rollingS of them share a second), so it holds baseRolls / rollingS independent looks, and the
+  // hold needs the share's lower 95 % bound (docs/ANALYSIS.md, Recovery: a quiet 40-s base allows one stray second)
   const baseShare = baseRolls.filter(inside).length / baseRolls.length;
+  const holdShare = wilsonLower(baseShare, baseRolls.length / rollingS);
   // recovered at t when the window starting at t is inside the band, and so is that share of the windows starting in
   // [t, t + hold − rollingS]
   const lastStart = e.obsEndS - rollingS + 1;
   const ok: boolean[] = [];
   for (let t = e.endS; t <= lastStart; t++) ok.push(inside(roll(t)));
   const span = Math.max(1, holdS - rollingS + 1);
-  const need = Math.ceil(span * baseShare - 1e-9);
+  const need = Math.ceil(span * holdShare - 1e-9);
   let recoveryS: number | null = null;
+  let heldShare = 1;
   for (let k = 0; k + span <= ok.length && recoveryS === null; k++) {
-    if (ok[k] && ok.slice(k, k + span).filter(Boolean).length >= need) recoveryS = k;
+    const held = ok.slice(k, k + span).filter(Boolean).length;
+    if (ok[k] && held >= need) [recoveryS, heldShare] = [k, held / span];
   }
   const metastableS = metastableRun(series, e, baseAgg.goodputRps, bandErr, rollingS, o);
   const settled =
     recoveryS === null ? settledLevel(e, roll, { rollingS, holdS, bandErr, minBandMs: o.minBandMs ?? 10, band: o.band ?? 0.1, madK: o.madK ?? 3 }) : null;
   // a level inside the base's band is no shift: the system is back at its level, its windows only leave the band
   const shift = settled && m > 0 && settled.levelMs > bandP95 && settled.levelMs <= m * (1 + (o.maxShift ?? 0.5)) ? settled : null;
-  // the windows that kept the system out of the band: all of them, or those before the recovery
-  const hostBusy = o.hostCores ? hostBusyAfter(series, e, recoveryS === null ? ok : ok.slice(0, recoveryS), baseRolls.length, rollingS, o.hostCores) : null;
+  // the windows that kept the system out of the band: before the recovery when it came; when it did not, those that
+  // broke every hold — from its first window back inside on (the knob-slow seconds before it are the system's own)
+  const firstIn = ok.indexOf(true);
+  const [fromK, toK] = recoveryS !== null ? [0, recoveryS] : [Math.max(0, firstIn), ok.length];
+  const hostBusy = o.hostCores ? hostBusyAfter(series, e, ok, fromK, toK, baseRolls.length, rollingS, o.hostCores) : null;
   const { verdict, note } = verdictOf(
     e,
-    { recoveryS, observedS, holdS, baseShare, metastableS, bandText: `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}`, shift, baseP95Ms: m, hostBusy },
+    {
+      recoveryS,
+      observedS,
+      holdS,
+      baseShare,
+      heldShare,
+      metastableS,
+      bandText: `p95 ≤ ${msText(bandP95)}, errors ≤ ${pctText(bandErr)}`,
+      shift,
+      baseP95Ms: m,
+      hostBusy,
+    },
     o,
   );
   return {
@@ -301,12 +320,15 @@ function hostBusyAfter(
   series: readonly SeriesPoint[],
   e: Episode,
   ok: readonly boolean[],
+  fromK: number,
+  toK: number,
   baseWindows: number,
   rollingS: number,
   hostCores: number,
 ): HostBusy | null {
   const judge = contentionJudge(series, { hostCores });
-  const out = ok.flatMap((inside, k) => (inside ? [] : [judge(rollWindow(e.endS + k, rollingS))]));
+  const out: (boolean | null)[] = [];
+  for (let k = fromK; k < toK; k++) if (!ok[k]) out.push(judge(rollWindow(e.endS + k, rollingS)));
   if (out.length === 0 || out.every((c) => c === null)) return null;
   const contended = out.filter((c) => c === true).length;
   const base = Array.from({ length: baseWindows }, (_, k) => judge(rollWindow(e.base!.fromS + k, rollingS)));
@@ -326,6 +348,8 @@ interface Judged {
   observedS: number;
   holdS: number;
   baseShare: number;
+  /** share of the hold's windows inside the band */
+  heldShare: number;
   metastableS: number;
   bandText: string;
   shift: { levelMs: number; settledS: number } | null;
@@ -343,7 +367,8 @@ function verdictOf(e: Episode, j: Judged, o: RecoveryOptions): { verdict: Recove
       note: `goodput/errors stayed off the base for ${secondsText(j.metastableS)} after the load dropped (> ${secondsText(sustainS)})`,
     };
   if (j.recoveryS !== null) {
-    const share = j.baseShare < 1 ? ` (${Math.round(j.baseShare * 100)} % of its windows inside, as in the base)` : '';
+    const pct = (x: number): string => `${Math.round(x * 100)} %`;
+    const share = j.heldShare < 1 ? ` (${pct(j.heldShare)} of its windows inside; the base: ${pct(j.baseShare)})` : '';
     const host = j.hostBusy ? `; ${hostText(j.hostBusy)} before it: the time may be partly the host's, not the system's` : '';
     const note = `back within the band (${j.bandText}) ${secondsText(j.recoveryS)} after ${after}, held ${secondsText(j.holdS)}${share}${host}`;
     return { verdict: j.recoveryS <= (o.fastS ?? 180) ? 'recovered' : 'slow-recovery', note };

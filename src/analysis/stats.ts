@@ -200,6 +200,17 @@ export function mannWhitney(a: readonly number[], b: readonly number[]): MannWhi
   return { u: u2, z, p: sigma > 0 ? 2 * (1 - normCdf(Math.abs(z))) : 1, probBGreater: u2 / (n1 * n2) };
 }
 
+/** Lower bound of a proportion's Wilson score interval: `share` observed in `n` (possibly fractional) independent
+ * samples, at `alpha` one-sided. 0 when n ≤ 0. */
+export function wilsonLower(share: number, n: number, alpha = 0.05): number {
+  if (!(n > 0)) return 0;
+  const z = normInv(1 - alpha);
+  const z2n = (z * z) / n;
+  const centre = share + z2n / 2;
+  const spread = z * Math.sqrt((share * (1 - share)) / n + z2n / (4 * n));
+  return Math.max(0, (centre - spread) / (1 + z2n));
+}
+
 export const diff = (xs: readonly number[]): number[] => xs.slice(1).map((x, i) => x - xs[i]!);
 
 /** r_xy(k) = Σ (x_t − x̄)(y_{t+k} − ȳ) / (n s_x s_y); positive k means x leads y. */
