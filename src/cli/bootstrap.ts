@@ -9,12 +9,23 @@ const log = (msg: string): void => {
   process.stderr.write(`loadscope bootstrap: ${msg}\n`);
 };
 
-/** Args: `--tools a,b` Debian packages whose binaries a command needs (binary name = package name unless `pkg:bin`). */
+/** The comma-separated values after `flag`, or none. */
+function listArg(args: readonly string[], flag: string): string[] {
+  const value = args[args.indexOf(flag) + 1];
+  return args.includes(flag) && value ? value.split(',').filter(Boolean) : [];
+}
+
+/**
+ * Args: `--tools a,b` Debian packages whose binaries a command needs (binary name = package name unless `pkg:bin`);
+ * `--also-images r1,r2` images built on demand otherwise (the worker image of `--engine docker`), built here too so a
+ * build does not run beside whatever needs them (`npm test`: the Docker worker tests, and a multi-minute build would be
+ * noise on the latency-measuring tests next to them).
+ */
 export async function runBootstrap(args: string[], root: string): Promise<number> {
   try {
     const started = Date.now();
-    const toolsArg = args[args.indexOf('--tools') + 1];
-    const tools = args.includes('--tools') && toolsArg ? toolsArg.split(',').filter(Boolean) : [];
+    const tools = listArg(args, '--tools');
+    const alsoImages = listArg(args, '--also-images');
     const missing = tools.filter((t) => !which(t.split(':')[1] ?? t)).map((t) => t.split(':')[0] ?? t);
     if (missing.length > 0) {
       if (process.getuid?.() !== 0)
@@ -29,12 +40,9 @@ export async function runBootstrap(args: string[], root: string): Promise<number
       log,
     });
     if (engine.started) log(`engine ${engine.info.serverVersion} (API ${engine.info.apiVersion}) started`);
-    await ensureImages({
-      runtime: engine.runtime,
-      composeDir: join(root, 'compose'),
-      ...imageBuildSettings(process.env),
-      log,
-    });
+    const images = { runtime: engine.runtime, composeDir: join(root, 'compose'), ...imageBuildSettings(process.env), log };
+    await ensureImages(images);
+    if (alsoImages.length > 0) await ensureImages({ ...images, refs: alsoImages });
     log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   } catch (err) {
