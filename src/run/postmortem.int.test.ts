@@ -32,7 +32,7 @@ const CASES: Case[] = [
     env: { LEAK_BYTES_PER_REQUEST: String(LEAK_BYTES) },
     // ~35 req/s × 64 KiB ≈ 8 GiB/h: about 0.8 GiB over the run, well inside the limit. 6 min: the detector's warm-up
     // cut may take half the steady floors plus one window (docs/ANALYSIS.md, Leak; a straight leak has no real
-    // breakpoint): measured, a 5-min run kept 106 s fitted and a 6-min run 113 s, against the 90 s asserted
+    // breakpoint): measured, a 5-min run kept 106 s fitted and 6-min runs 84–113 s, against the method's 82 s
     appMemLimit: '2g',
     scenario: {
       shape: { kind: 'ramp', users: 12, rampUp: '10s', duration: '6m' },
@@ -111,7 +111,11 @@ describe('leak soak (LEAK_BYTES_PER_REQUEST)', () => {
     );
     expect(app.verdict, app.reason).toBe('FAIL');
     expect(app.kind).toBe('FAIL_LEAK');
-    expect(fitted.toS - fitted.fromS, 'seconds fitted').toBeGreaterThanOrEqual(90);
+    // the method's own floor (docs/ANALYSIS.md, Steady state and Leak): MSER keeps at least half of the 350-s hold
+    // (D ≥ 175 s); a short soak has 19 floor windows of D / 19, the warm-up break lies at floor 9 at the latest and is
+    // cut one window after it — so at least 9 windows, 9 D / 19 ≈ 82.9 s, are fitted (measured: 84–113 s)
+    const steadyMinS = (6 * 60 - 10) / 2;
+    expect(fitted.toS - fitted.fromS, 'seconds fitted').toBeGreaterThanOrEqual(Math.floor((9 * steadyMinS) / 19));
     expect(Math.abs(app.slopeBytesPerHour! - expected) / expected).toBeLessThanOrEqual(0.3);
     expect(a.verdict).toBe('fail');
     expect(a.recommendations.map((r) => r.id)).toContain('leak:app');
