@@ -174,6 +174,26 @@ describe('tail episodes (known answers)', () => {
       'pool',
     ]);
   });
+
+  it('storage explains only the waits storage makes: I/O and buffer/WAL locks, not a pg_sleep (Timeout) or a client', () => {
+    const line = (signal: string, kind: EvidenceLine['kind'], score: number): EvidenceLine => ({
+      signal,
+      kind,
+      score,
+      episodeValue: 0,
+      baselineValue: 0,
+      message: '',
+    });
+    // the fresh-clone CI case: a slow-query burst (pg_sleep) on a host with some I/O wait
+    const burst = [line('host-iowait', 'host-iowait', 1.47), line('db-wait:Timeout', 'db-wait', 9.5), line('pool', 'pool', 4)];
+    // (the pool, which both explain, goes after both)
+    expect(rankEvidence(burst).map((l) => l.signal)).toEqual(['db-wait:Timeout', 'host-iowait', 'pool']);
+    for (const storage of [line('checkpoint', 'checkpoint', 1.2), line('backend-writes', 'backend-writes', 1.2), line('autovacuum', 'autovacuum', 1.2)])
+      expect(rankEvidence([storage, line('db-wait:Client', 'db-wait', 5)])[0]!.signal).toBe('db-wait:Client');
+    // the waits they do make still go after them, whatever their score
+    for (const wait of ['IO', 'LWLock', 'BufferPin'])
+      expect(rankEvidence([line(`db-wait:${wait}`, 'db-wait', 9), line('host-iowait', 'host-iowait', 1.1)])[0]!.signal).toBe('host-iowait');
+  });
 });
 
 const opts: AnalyzeOptions = { scenario: { name: 't', shape: 'ramp', thinkTimeMeanMs: 2000 }, generatorCores: 2, incomplete: false, poolMax: 20 };

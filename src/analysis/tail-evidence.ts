@@ -278,14 +278,24 @@ const EXPLAINS: Partial<Record<EvidenceKind, readonly EvidenceKind[]>> = {
   pool: ['db-connections'],
 };
 
-/** Rank by score; a line moves after every clearing line that explains it (kinds never explain themselves). */
+/** Storage-side causes explain only the Postgres waits storage makes: I/O, the buffer and WAL locks behind it. A
+ * `pg_sleep` or a statement timeout (Timeout), a client (Client) or another process (IPC) is not theirs: a slow-query
+ * burst on a host with some I/O wait was named `host-iowait` before its 9.5-score `db-wait:Timeout`. */
+const STORAGE_CAUSES: ReadonlySet<EvidenceKind> = new Set(['checkpoint', 'backend-writes', 'host-iowait', 'autovacuum']);
+const STORAGE_WAITS: ReadonlySet<string> = new Set(['IO', 'LWLock', 'BufferPin']);
+
+/** Whether line m, clearing the bar, explains line l (kinds never explain themselves). */
+function explains(m: EvidenceLine, l: EvidenceLine): boolean {
+  if (m.kind === l.kind || !EXPLAINS[m.kind]?.includes(l.kind)) return false;
+  return !(l.kind === 'db-wait' && STORAGE_CAUSES.has(m.kind) && !STORAGE_WAITS.has(l.signal.slice('db-wait:'.length)));
+}
+
+/** Rank by score; a line moves after every clearing line that explains it (and that it does not explain back). */
 export function rankEvidence(lines: readonly EvidenceLine[]): EvidenceLine[] {
   const left = [...lines].sort((a, b) => b.score - a.score);
   const out: EvidenceLine[] = [];
   while (left.length) {
-    const i = left.findIndex(
-      (l) => !left.some((m) => m !== l && m.kind !== l.kind && EXPLAINS[m.kind]?.includes(l.kind) && !EXPLAINS[l.kind]?.includes(m.kind)),
-    );
+    const i = left.findIndex((l) => !left.some((m) => m !== l && explains(m, l) && !explains(l, m)));
     out.push(left.splice(i >= 0 ? i : 0, 1)[0]!);
   }
   return out;
