@@ -118,6 +118,9 @@ export function compactStats(parts: readonly CompactHistogram[]): LatencyStats |
   return merged ? bucketStats(merged) : null;
 }
 
+/** The percentiles `compactStats` reports, ascending. */
+const RANK_PCTS = [50, 95, 99] as const;
+
 /** `compactStats` of one histogram, whose buckets are the non-zero ones in ascending index order. */
 function bucketStats(p: CompactHistogram): LatencyStats | null {
   const { hi, mid } = p.layout;
@@ -125,8 +128,10 @@ function bucketStats(p: CompactHistogram): LatencyStats | null {
   let total = 0;
   for (let j = 0; j < n; j++) total += p.counts[j]!;
   if (total === 0) return null;
-  const need = [50, 95, 99].map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5)));
+  // the ranks ascend, so one pointer walks them as the cumulative count grows
+  const need = RANK_PCTS.map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5)));
   const at = [NaN, NaN, NaN];
+  let q = 0;
   let cum = 0;
   let sumMid = 0;
   let sumSq = 0;
@@ -134,12 +139,12 @@ function bucketStats(p: CompactHistogram): LatencyStats | null {
     const k = p.idx[j]!;
     const count = p.counts[j]!;
     cum += count;
-    for (let q = 0; q < 3; q++) if (Number.isNaN(at[q]) && cum >= need[q]!) at[q] = hi[k]!;
+    while (q < 3 && cum >= need[q]!) at[q++] = hi[k]!;
     sumMid += mid[k]! * count;
     sumSq += mid[k]! * mid[k]! * count;
   }
   const maxUs = hi[p.idx[n - 1]!]!;
-  const pick = (q: number): number => (Number.isNaN(at[q]) ? maxUs : at[q]!);
+  const pick = (r: number): number => (Number.isNaN(at[r]) ? maxUs : at[r]!);
   const meanUs = sumMid / total;
   const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
   return { count: total, meanMs: meanUs / 1000, p50Ms: pick(0) / 1000, p95Ms: pick(1) / 1000, p99Ms: pick(2) / 1000, maxMs: maxUs / 1000, sdMs };

@@ -202,6 +202,7 @@ function decodeInto(b64: string, arena: DecodeArena): CompactHistogram | undefin
 export class HistogramIndex {
   private readonly lines: readonly HistogramLine[];
   private readonly all: (CompactHistogram | null | undefined)[];
+  private readonly perSecond: (LatencyStats | null | undefined)[];
   private readonly byEndpoint = new Map<string, CompactHistogram | null>();
   private readonly slabs = new CompactSlabs();
   private readonly arena = new DecodeArena();
@@ -211,6 +212,7 @@ export class HistogramIndex {
   constructor(lines: readonly HistogramLine[]) {
     this.lines = [...lines].filter((l) => Number.isFinite(l.elapsedS)).sort((a, b) => a.elapsedS - b.elapsedS);
     this.all = new Array<CompactHistogram | null | undefined>(this.lines.length);
+    this.perSecond = new Array<LatencyStats | null | undefined>(this.lines.length);
   }
 
   get size(): number {
@@ -282,7 +284,30 @@ export class HistogramIndex {
 
   /** Merged percentiles for `endpoint` (or ALL_ENDPOINTS) over lines with fromS ≤ elapsedS ≤ toS; null when empty. */
   stats(endpoint: string, windows: WindowS | readonly WindowS[]): LatencyStats | null {
+    if (endpoint === ALL_ENDPOINTS && !Array.isArray(windows)) {
+      const w = windows as WindowS;
+      if (w.fromS === w.toS) {
+        const s = this.secondStats(w.fromS);
+        if (s !== undefined) return s && { ...s };
+      }
+    }
     return compactStats(this.parts(endpoint, windows));
+  }
+
+  /**
+   * The statistics of the one line at second `s`, computed once: the per-second indicators (MSER-5's p95, the tail
+   * episodes' p99, the failure mode's p95) each read every second. Undefined when no line or several lines have that
+   * second (then `stats` merges what it finds). A copy is returned, so a caller cannot change the cached one.
+   */
+  private secondStats(s: number): LatencyStats | null | undefined {
+    const i = this.lowerBound(s);
+    if (i >= this.lines.length || this.lines[i]!.elapsedS !== s || this.lines[i + 1]?.elapsedS === s) return undefined;
+    let have = this.perSecond[i];
+    if (have === undefined) {
+      const h = this.merged(i);
+      have = this.perSecond[i] = h ? compactStats([h]) : null;
+    }
+    return have;
   }
 
   /** The lines in order with their merged histograms, for rolling windows (rolling.ts). */
