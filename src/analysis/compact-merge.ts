@@ -63,8 +63,9 @@ class Slab<T extends Uint8Array | Uint16Array | Uint32Array> {
 const SLAB_BUCKETS = 1 << 20;
 
 /**
- * The non-zero indices of the layout's scratch between lo and hi, ascending: the parts' own indices sorted and
- * deduplicated when they are fewer than the range (a few seconds of buckets), else a walk of the range.
+ * The non-zero indices of the layout's scratch between lo and hi, ascending: the parts' own indices merged (a few
+ * parts) or sorted, and deduplicated, when they are fewer than the range (a few seconds of buckets), else a walk of
+ * the range.
  */
 function touchedIndices(layout: BucketLayout, parts: readonly CompactHistogram[], lo: number, hi: number): Int32Array {
   let listed = 0;
@@ -73,6 +74,7 @@ function touchedIndices(layout: BucketLayout, parts: readonly CompactHistogram[]
   const out = layout.touched;
   let n = 0;
   if (listed * Math.log2(listed + 2) < hi - lo + 1) {
+    if (parts.length <= MERGE_MAX_PARTS) return mergedIndices(layout, parts, listed);
     for (const p of parts) {
       out.set(p.idx, n);
       n += p.idx.length;
@@ -85,6 +87,39 @@ function touchedIndices(layout: BucketLayout, parts: readonly CompactHistogram[]
   if (out.length < hi - lo + 1) layout.touched = new Int32Array(hi - lo + 1);
   for (let k = lo; k <= hi; k++) if (layout.scratch[k] !== 0) layout.touched[n++] = k;
   return layout.touched.subarray(0, n);
+}
+
+/** Up to this many parts (a second's endpoints) their ascending indices are merged in turn rather than sorted. */
+const MERGE_MAX_PARTS = 8;
+
+/**
+ * The non-zero indices of the layout's scratch listed by the parts, ascending and each once: each part's indices
+ * (ascending) merged into the list so far, in two buffers of the layout that take turns.
+ */
+function mergedIndices(layout: BucketLayout, parts: readonly CompactHistogram[], listed: number): Int32Array {
+  if (layout.spare.length < listed) layout.spare = new Int32Array(layout.touched.length);
+  let a = layout.touched;
+  let b = layout.spare;
+  let n = 0;
+  for (const p of parts) {
+    const pi = p.idx;
+    let i = 0;
+    let j = 0;
+    let m = 0;
+    while (i < n || j < pi.length) {
+      const v = j >= pi.length || (i < n && a[i]! <= pi[j]!) ? a[i++]! : pi[j++]!;
+      if (m === 0 || b[m - 1] !== v) b[m++] = v;
+    }
+    const t = a;
+    a = b;
+    b = t;
+    n = m;
+  }
+  layout.touched = a;
+  layout.spare = b;
+  let m = 0;
+  for (let j = 0; j < n; j++) if (layout.scratch[a[j]!] !== 0) a[m++] = a[j]!;
+  return a.subarray(0, m);
 }
 
 /** The parts merged into one compact histogram (e.g. one second's endpoints), stored in `slabs` when given. */

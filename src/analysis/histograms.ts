@@ -78,6 +78,7 @@ export class BucketLayout {
   /** Dense scratch counts for merging, zeroed again after each merge, and the indices it touched. */
   scratch = new Float64Array(0);
   touched = new Int32Array(0);
+  spare = new Int32Array(0);
 
   constructor(lowest: number, highest: number, digits: number) {
     this.ref = new hdr.Int32Histogram(lowest, highest, digits);
