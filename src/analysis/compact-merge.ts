@@ -153,20 +153,28 @@ export function compactStats(parts: readonly CompactHistogram[]): LatencyStats |
   return merged ? bucketStats(merged) : null;
 }
 
-/** The percentiles `compactStats` reports, ascending. */
-const RANK_PCTS = [50, 95, 99] as const;
+/** The rank of percentile `pct` in `total` counts: HdrHistogram's rule, max(1, round(pct/100 · total)). */
+const rankOf = (pct: number, total: number): number => Math.max(1, Math.floor((pct / 100) * total + 0.5));
 
-/** `compactStats` of one histogram, whose buckets are the non-zero ones in ascending index order. */
+/** A rank's value in ms; the highest bucket's when no bucket reached it. */
+const orMax = (atUs: number, maxUs: number): number => (Number.isNaN(atUs) ? maxUs : atUs) / 1000;
+
+/**
+ * `compactStats` of one histogram, whose buckets are the non-zero ones in ascending index order. Plain locals, no
+ * array or closure per call: it runs once per second of a run (MSER-5's p95, the tail episodes' p99).
+ */
 function bucketStats(p: CompactHistogram): LatencyStats | null {
   const { hi, mid } = p.layout;
   const n = p.idx.length;
   let total = 0;
   for (let j = 0; j < n; j++) total += p.counts[j]!;
   if (total === 0) return null;
-  // the ranks ascend, so one pointer walks them as the cumulative count grows
-  const need = RANK_PCTS.map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5)));
-  const at = [NaN, NaN, NaN];
-  let q = 0;
+  const need50 = rankOf(50, total);
+  const need95 = rankOf(95, total);
+  const need99 = rankOf(99, total);
+  let at50 = NaN;
+  let at95 = NaN;
+  let at99 = NaN;
   let cum = 0;
   let sumMid = 0;
   let sumSq = 0;
@@ -174,13 +182,17 @@ function bucketStats(p: CompactHistogram): LatencyStats | null {
     const k = p.idx[j]!;
     const count = p.counts[j]!;
     cum += count;
-    while (q < 3 && cum >= need[q]!) at[q++] = hi[k]!;
+    // the ranks ascend: each is taken at the first bucket whose cumulative count reaches it
+    if (Number.isNaN(at99) && cum >= need50) {
+      if (Number.isNaN(at50)) at50 = hi[k]!;
+      if (Number.isNaN(at95) && cum >= need95) at95 = hi[k]!;
+      if (cum >= need99) at99 = hi[k]!;
+    }
     sumMid += mid[k]! * count;
     sumSq += mid[k]! * mid[k]! * count;
   }
   const maxUs = hi[p.idx[n - 1]!]!;
-  const pick = (r: number): number => (Number.isNaN(at[r]) ? maxUs : at[r]!);
   const meanUs = sumMid / total;
   const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
-  return { count: total, meanMs: meanUs / 1000, p50Ms: pick(0) / 1000, p95Ms: pick(1) / 1000, p99Ms: pick(2) / 1000, maxMs: maxUs / 1000, sdMs };
+  return { count: total, meanMs: meanUs / 1000, p50Ms: orMax(at50, maxUs), p95Ms: orMax(at95, maxUs), p99Ms: orMax(at99, maxUs), maxMs: maxUs / 1000, sdMs };
 }

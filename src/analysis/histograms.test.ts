@@ -64,6 +64,38 @@ describe('histograms: merged = union (E2)', () => {
     expect(idx.stats(ALL_ENDPOINTS, { fromS: 0, toS: 10 })).toBeNull();
   });
 
+  it("a second's and a window's statistics, computed once, are the parts' merge on every ask; a caller changing its copy changes nothing", () => {
+    const rng = seededRng(3);
+    const lines: HistogramLine[] = [1, 2, 3].map((s) => ({
+      tMs: s * 1000,
+      elapsedS: s,
+      unit: 'us',
+      endpoints: Object.fromEntries(['a', 'b'].map((n, g) => [n, encodeMs(Array.from({ length: 40 + 10 * g + s }, () => Math.exp(2 + 0.5 * normal(rng))))])),
+    }));
+    // a second line at second 3: that second is the two lines merged
+    lines.push({ tMs: 3500, elapsedS: 3, unit: 'us', endpoints: { a: encodeMs(Array.from({ length: 30 }, () => 500 + rng())) } });
+    // the reference: every payload of the seconds decoded on its own and merged in one go
+    const truth = (from: number, to: number) =>
+      compactStats(lines.filter((l) => l.elapsedS >= from && l.elapsedS <= to).flatMap((l) => Object.values(l.endpoints).map((b) => decodeCompact(b)!)));
+    const idx = new HistogramIndex(lines);
+    for (const s of [1, 3]) {
+      const first = idx.stats(ALL_ENDPOINTS, { fromS: s, toS: s })!;
+      expect(first).toEqual(truth(s, s));
+      first.p99Ms = -1;
+      expect(idx.stats(ALL_ENDPOINTS, { fromS: s, toS: s })).toEqual(truth(s, s));
+    }
+    const windows = [
+      { fromS: 1, toS: 2 },
+      { fromS: 2, toS: 3 },
+    ];
+    const w = idx.stats(ALL_ENDPOINTS, windows)!;
+    expect(w).toEqual(truth(1, 3));
+    w.count = 0;
+    expect(idx.stats(ALL_ENDPOINTS, windows)).toEqual(truth(1, 3));
+    expect(idx.stats(ALL_ENDPOINTS, { fromS: 1, toS: 3 })).toEqual(truth(1, 3));
+    expect(truth(1, 3)!.count).toBe(3 * 40 + 3 * 50 + 2 * (1 + 2 + 3) + 30);
+  });
+
   it('counts corrupt payloads', () => {
     const idx = new HistogramIndex([{ tMs: 1, elapsedS: 1, unit: 'us', endpoints: { x: '@@@' } }]);
     idx.decodeAll();

@@ -220,6 +220,8 @@ export class HistogramIndex {
   private readonly lines: readonly HistogramLine[];
   private readonly all: (CompactHistogram | null | undefined)[];
   private readonly perSecond: (LatencyStats | null | undefined)[];
+  /** Statistics of the windows asked for so far (a few), by endpoint and bounds. */
+  private readonly windowStats = new Map<string, LatencyStats | null>();
   private readonly byEndpoint = new Map<string, CompactHistogram | null>();
   private readonly slabs = new CompactSlabs();
   private readonly arena = new DecodeArena();
@@ -308,7 +310,17 @@ export class HistogramIndex {
         if (s !== undefined) return s && { ...s };
       }
     }
-    return compactStats(this.parts(endpoint, windows));
+    const ws = Array.isArray(windows) ? (windows as readonly WindowS[]) : [windows as WindowS];
+    if (ws.length > WINDOW_CACHE_MAX_WINDOWS) return compactStats(this.parts(endpoint, windows));
+    // the steady windows are merged by the validity check, the SLOs, capacity and recovery alike: once each
+    const key = `${endpoint}\u0000${ws.map((w) => `${w.fromS}:${w.toS}`).join(',')}`;
+    let have = this.windowStats.get(key);
+    if (have === undefined) {
+      have = compactStats(this.parts(endpoint, windows));
+      if (this.windowStats.size >= WINDOW_CACHE_MAX) this.windowStats.clear();
+      this.windowStats.set(key, have);
+    }
+    return have && { ...have };
   }
 
   /**
@@ -345,6 +357,10 @@ export class HistogramIndex {
     for (let i = 0; i < this.lines.length; i++) this.merged(i);
   }
 }
+
+/** Window statistics kept (each a few numbers), and the most windows a cached query may have (the tail episodes' baseline lists thousands of seconds: merged each time). */
+const WINDOW_CACHE_MAX = 256;
+const WINDOW_CACHE_MAX_WINDOWS = 16;
 
 /** Single-endpoint histograms kept decoded at once (a few MB); the merged per-second ones are all kept. */
 const ENDPOINT_CACHE_MAX = 4_096;

@@ -98,12 +98,22 @@ class BucketCounts {
     for (let q = 0; q < 3; q++) needs[q] = Math.max(1, Math.floor((RANK_PCTS[q]! / 100) * total + 0.5));
     needs[3] = total;
     this.ranks();
-    const value = (q: number): number => (at[q]! < 0 ? NaN : hi[at[q]!]!);
     const meanUs = this.sumMid / total;
     const sdMs = Math.sqrt(Math.max(0, this.sumSq / total - meanUs * meanUs)) / 1000;
-    return { count: total, meanMs: meanUs / 1000, p50Ms: value(0) / 1000, p95Ms: value(1) / 1000, p99Ms: value(2) / 1000, maxMs: value(3) / 1000, sdMs };
+    return {
+      count: total,
+      meanMs: meanUs / 1000,
+      p50Ms: valueMs(hi, at[0]!),
+      p95Ms: valueMs(hi, at[1]!),
+      p99Ms: valueMs(hi, at[2]!),
+      maxMs: valueMs(hi, at[3]!),
+      sdMs,
+    };
   }
 }
+
+/** Bucket k's highest equivalent value in ms (NaN for no bucket, k < 0). */
+const valueMs = (hi: Float64Array, k: number): number => (k < 0 ? NaN : hi[k]!) / 1000;
 
 /** The percentiles of `compactStats`, ascending. */
 const RANK_PCTS = [50, 95, 99] as const;
