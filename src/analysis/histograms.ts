@@ -287,7 +287,8 @@ export class HistogramIndex {
   private parts(endpoint: string, windows: WindowS | readonly WindowS[]): CompactHistogram[] {
     const ws = Array.isArray(windows) ? (windows as readonly WindowS[]) : [windows as WindowS];
     const out: CompactHistogram[] = [];
-    const seen = ws.length > 1 ? new Set<number>() : undefined;
+    // windows in ascending order that do not overlap (the tail episodes' baseline seconds) cannot list a line twice
+    const seen = ws.length > 1 && !ascendingApart(ws) ? new Set<number>() : undefined;
     for (const w of ws) {
       for (let i = this.lowerBound(w.fromS); i < this.lines.length && this.lines[i]!.elapsedS <= w.toS; i++) {
         if (seen) {
@@ -356,6 +357,12 @@ export class HistogramIndex {
   decodeAll(): void {
     for (let i = 0; i < this.lines.length; i++) this.merged(i);
   }
+}
+
+/** True when each window starts after the previous one ends. */
+function ascendingApart(ws: readonly WindowS[]): boolean {
+  for (let k = 1; k < ws.length; k++) if (!(ws[k]!.fromS > ws[k - 1]!.toS)) return false;
+  return true;
 }
 
 /** Window statistics kept (each a few numbers), and the most windows a cached query may have (the tail episodes' baseline lists thousands of seconds: merged each time). */
