@@ -63,70 +63,47 @@ class Slab<T extends Uint8Array | Uint16Array | Uint32Array> {
 const SLAB_BUCKETS = 1 << 20;
 
 /**
- * The non-zero indices of the layout's scratch between lo and hi, ascending: the parts' own indices merged (a few
- * parts) or sorted, and deduplicated, when they are fewer than the range (a few seconds of buckets), else a walk of
- * the range.
+ * The non-zero indices of the layout's scratch between lo and hi, ascending and each once. Fewer listed indices than
+ * the range (a second's endpoints: ~200 buckets spread over ~5,000 indices) are marked in the layout's bitmap and
+ * read back in order, a word at a time: no sort. Otherwise (a long window, dense) the range is walked.
  */
 function touchedIndices(layout: BucketLayout, parts: readonly CompactHistogram[], lo: number, hi: number): Int32Array {
   let listed = 0;
   for (const p of parts) listed += p.idx.length;
-  if (layout.touched.length < listed) layout.touched = new Int32Array(Math.max(listed, 2 * layout.touched.length));
+  const range = hi - lo + 1;
+  const most = Math.min(listed, range);
+  if (layout.touched.length < most) layout.touched = new Int32Array(Math.max(most, 2 * layout.touched.length));
   const out = layout.touched;
+  const acc = layout.scratch;
   let n = 0;
-  if (listed * Math.log2(listed + 2) < hi - lo + 1) {
-    if (parts.length <= MERGE_MAX_PARTS) return mergedIndices(layout, parts, listed);
+  if (listed < range) {
+    const bits = layout.bits;
     for (const p of parts) {
-      out.set(p.idx, n);
-      n += p.idx.length;
+      const idx = p.idx;
+      for (let j = 0; j < idx.length; j++) bits[idx[j]! >> 5]! |= 1 << (idx[j]! & 31);
     }
-    const sorted = out.subarray(0, n).sort();
-    let m = 0;
-    for (let j = 0; j < n; j++) if (layout.scratch[sorted[j]!] !== 0 && (m === 0 || sorted[j] !== sorted[m - 1])) sorted[m++] = sorted[j]!;
-    return out.subarray(0, m);
-  }
-  if (out.length < hi - lo + 1) layout.touched = new Int32Array(hi - lo + 1);
-  for (let k = lo; k <= hi; k++) if (layout.scratch[k] !== 0) layout.touched[n++] = k;
-  return layout.touched.subarray(0, n);
-}
-
-/** Up to this many parts (a second's endpoints) their ascending indices are merged in turn rather than sorted. */
-const MERGE_MAX_PARTS = 8;
-
-/**
- * The non-zero indices of the layout's scratch listed by the parts, ascending and each once: each part's indices
- * (ascending) merged into the list so far, in two buffers of the layout that take turns.
- */
-function mergedIndices(layout: BucketLayout, parts: readonly CompactHistogram[], listed: number): Int32Array {
-  if (layout.spare.length < listed) layout.spare = new Int32Array(layout.touched.length);
-  let a = layout.touched;
-  let b = layout.spare;
-  let n = 0;
-  for (const p of parts) {
-    const pi = p.idx;
-    let i = 0;
-    let j = 0;
-    let m = 0;
-    while (i < n || j < pi.length) {
-      const v = j >= pi.length || (i < n && a[i]! <= pi[j]!) ? a[i++]! : pi[j++]!;
-      if (m === 0 || b[m - 1] !== v) b[m++] = v;
+    for (let w = lo >> 5; w <= hi >> 5; w++) {
+      let x = bits[w]!;
+      if (x === 0) continue;
+      bits[w] = 0;
+      while (x !== 0) {
+        const lowest = x & -x;
+        const k = (w << 5) + 31 - Math.clz32(lowest);
+        if (acc[k] !== 0) out[n++] = k;
+        x ^= lowest;
+      }
     }
-    const t = a;
-    a = b;
-    b = t;
-    n = m;
+    return out.subarray(0, n);
   }
-  layout.touched = a;
-  layout.spare = b;
-  let m = 0;
-  for (let j = 0; j < n; j++) if (layout.scratch[a[j]!] !== 0) a[m++] = a[j]!;
-  return a.subarray(0, m);
+  for (let k = lo; k <= hi; k++) if (acc[k] !== 0) out[n++] = k;
+  return out.subarray(0, n);
 }
 
 /** The parts merged into one compact histogram (e.g. one second's endpoints), stored in `slabs` when given. */
 export function mergeCompact(parts: readonly CompactHistogram[], slabs?: CompactSlabs): CompactHistogram | null {
   const layout = parts[0]?.layout;
   if (!layout) return null;
-  if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
+  for (const p of parts) if (p.layout !== layout) throw new Error('histograms of different bucket layouts cannot be merged');
   const { lo, hi } = accumulate(layout, parts);
   const acc = layout.scratch;
   const touched = touchedIndices(layout, parts, lo, hi);
@@ -140,7 +117,7 @@ export function mergeCompact(parts: readonly CompactHistogram[], slabs?: Compact
     out.counts[j] = acc[k]!;
     acc[k] = 0;
   }
-  return { layout, ...out };
+  return { layout, idx: out.idx, counts: out.counts };
 }
 
 /**

@@ -78,7 +78,8 @@ export class BucketLayout {
   /** Dense scratch counts for merging, zeroed again after each merge, and the indices it touched. */
   scratch = new Float64Array(0);
   touched = new Int32Array(0);
-  spare = new Int32Array(0);
+  /** One bit per index, all clear between merges: the indices a merge touched, read back in order. */
+  bits = new Int32Array(0);
 
   constructor(lowest: number, highest: number, digits: number) {
     this.ref = new hdr.Int32Histogram(lowest, highest, digits);
@@ -95,11 +96,12 @@ export class BucketLayout {
 
   private grow(min: number): void {
     const n = Math.max(min, this.known.length * 2, 1024);
-    const copy = <T extends Float64Array | Uint8Array>(a: T, b: T): T => (b.set(a), b);
+    const copy = <T extends Float64Array | Uint8Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
     this.hi = copy(this.hi, new Float64Array(n));
     this.mid = copy(this.mid, new Float64Array(n));
     this.known = copy(this.known, new Uint8Array(n));
     this.scratch = copy(this.scratch, new Float64Array(n));
+    this.bits = copy(this.bits, new Int32Array((n >> 5) + 1));
   }
 }
 
