@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { ALL_ENDPOINTS, HistogramIndex, compactStats, decodeCompact, decodeHistogram, latencyStats, mergeHistograms } from './histograms.ts';
+import { ALL_ENDPOINTS, HistogramIndex, compactStats, decodeCompact, decodeHistogram, latencyStats, mergeCompact, mergeHistograms } from './histograms.ts';
 import { encodeStoredHistogram } from '../load/histogram.ts';
 import { normal, seededRng } from './stats.ts';
 import { encodeMs } from './testing/build-record.ts';
@@ -94,6 +94,26 @@ describe('histograms: merged = union (E2)', () => {
     expect(idx.stats(ALL_ENDPOINTS, windows)).toEqual(truth(1, 3));
     expect(idx.stats(ALL_ENDPOINTS, { fromS: 1, toS: 3 })).toEqual(truth(1, 3));
     expect(truth(1, 3)!.count).toBe(3 * 40 + 3 * 50 + 2 * (1 + 2 + 3) + 30);
+  });
+
+  it("mergeCompact adds the parts' counts per bucket, in index order, sparse (a few parts) or dense (many)", () => {
+    const rng = seededRng(11);
+    const payload = (n: number, spread: number): number[] => Array.from({ length: n }, () => Math.exp(1 + spread * rng()));
+    for (const [parts, n, spread] of [
+      [4, 50, 6],
+      [3, 2000, 3],
+      [400, 40, 5],
+    ] as const) {
+      const hs = Array.from({ length: parts }, () => decodeCompact(encodeMs(payload(n, spread)))!);
+      const want = new Map<number, number>();
+      for (const h of hs) h.idx.forEach((k, j) => want.set(k, (want.get(k) ?? 0) + h.counts[j]!));
+      const got = mergeCompact(hs)!;
+      const order = [...want.keys()].sort((a, b) => a - b);
+      expect([...got.idx]).toEqual(order);
+      expect([...got.counts]).toEqual(order.map((k) => want.get(k)));
+      // a second merge starts from clear scratch and bitmap
+      expect([...mergeCompact(hs.slice(0, 1))!.counts]).toEqual([...hs[0]!.counts]);
+    }
   });
 
   it('counts corrupt payloads', () => {
