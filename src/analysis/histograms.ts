@@ -199,7 +199,8 @@ function decodeInto(b64: string, arena: DecodeArena): CompactHistogram | undefin
       if (c < 0) i -= c;
       else {
         if (c > 0) {
-          layout.see(i);
+          // a known index has its value (> 0 but for index 0, which see() then finds known): no call per bucket
+          if (!(layout.hi[i]! > 0)) layout.see(i);
           idx[n] = i;
           counts[n++] = c;
         }
