@@ -63,35 +63,47 @@ class Slab<T extends Uint8Array | Uint16Array | Uint32Array> {
 const SLAB_BUCKETS = 1 << 20;
 
 /**
- * The non-zero indices of the layout's scratch between lo and hi, ascending: the parts' own indices sorted and
- * deduplicated when they are fewer than the range (a few seconds of buckets), else a walk of the range.
+ * The non-zero indices of the layout's scratch between lo and hi, ascending and each once. Fewer listed indices than
+ * the range (a second's endpoints: ~200 buckets spread over ~5,000 indices) are marked in the layout's bitmap and
+ * read back in order, a word at a time: no sort. Otherwise (a long window, dense) the range is walked.
  */
 function touchedIndices(layout: BucketLayout, parts: readonly CompactHistogram[], lo: number, hi: number): Int32Array {
   let listed = 0;
   for (const p of parts) listed += p.idx.length;
-  if (layout.touched.length < listed) layout.touched = new Int32Array(Math.max(listed, 2 * layout.touched.length));
+  const range = hi - lo + 1;
+  const most = Math.min(listed, range);
+  if (layout.touched.length < most) layout.touched = new Int32Array(Math.max(most, 2 * layout.touched.length));
   const out = layout.touched;
+  const acc = layout.scratch;
   let n = 0;
-  if (listed * Math.log2(listed + 2) < hi - lo + 1) {
+  if (listed < range) {
+    const bits = layout.bits;
     for (const p of parts) {
-      out.set(p.idx, n);
-      n += p.idx.length;
+      const idx = p.idx;
+      for (let j = 0; j < idx.length; j++) bits[idx[j]! >> 5]! |= 1 << (idx[j]! & 31);
     }
-    const sorted = out.subarray(0, n).sort();
-    let m = 0;
-    for (let j = 0; j < n; j++) if (layout.scratch[sorted[j]!] !== 0 && (m === 0 || sorted[j] !== sorted[m - 1])) sorted[m++] = sorted[j]!;
-    return out.subarray(0, m);
+    for (let w = lo >> 5; w <= hi >> 5; w++) {
+      let x = bits[w]!;
+      if (x === 0) continue;
+      bits[w] = 0;
+      while (x !== 0) {
+        const lowest = x & -x;
+        const k = (w << 5) + 31 - Math.clz32(lowest);
+        if (acc[k] !== 0) out[n++] = k;
+        x ^= lowest;
+      }
+    }
+    return out.subarray(0, n);
   }
-  if (out.length < hi - lo + 1) layout.touched = new Int32Array(hi - lo + 1);
-  for (let k = lo; k <= hi; k++) if (layout.scratch[k] !== 0) layout.touched[n++] = k;
-  return layout.touched.subarray(0, n);
+  for (let k = lo; k <= hi; k++) if (acc[k] !== 0) out[n++] = k;
+  return out.subarray(0, n);
 }
 
 /** The parts merged into one compact histogram (e.g. one second's endpoints), stored in `slabs` when given. */
 export function mergeCompact(parts: readonly CompactHistogram[], slabs?: CompactSlabs): CompactHistogram | null {
   const layout = parts[0]?.layout;
   if (!layout) return null;
-  if (parts.some((p) => p.layout !== layout)) throw new Error('histograms of different bucket layouts cannot be merged');
+  for (const p of parts) if (p.layout !== layout) throw new Error('histograms of different bucket layouts cannot be merged');
   const { lo, hi } = accumulate(layout, parts);
   const acc = layout.scratch;
   const touched = touchedIndices(layout, parts, lo, hi);
@@ -105,7 +117,7 @@ export function mergeCompact(parts: readonly CompactHistogram[], slabs?: Compact
     out.counts[j] = acc[k]!;
     acc[k] = 0;
   }
-  return { layout, ...out };
+  return { layout, idx: out.idx, counts: out.counts };
 }
 
 /**
@@ -118,15 +130,28 @@ export function compactStats(parts: readonly CompactHistogram[]): LatencyStats |
   return merged ? bucketStats(merged) : null;
 }
 
-/** `compactStats` of one histogram, whose buckets are the non-zero ones in ascending index order. */
+/** The rank of percentile `pct` in `total` counts: HdrHistogram's rule, max(1, round(pct/100 · total)). */
+const rankOf = (pct: number, total: number): number => Math.max(1, Math.floor((pct / 100) * total + 0.5));
+
+/** A rank's value in ms; the highest bucket's when no bucket reached it. */
+const orMax = (atUs: number, maxUs: number): number => (Number.isNaN(atUs) ? maxUs : atUs) / 1000;
+
+/**
+ * `compactStats` of one histogram, whose buckets are the non-zero ones in ascending index order. Plain locals, no
+ * array or closure per call: it runs once per second of a run (MSER-5's p95, the tail episodes' p99).
+ */
 function bucketStats(p: CompactHistogram): LatencyStats | null {
   const { hi, mid } = p.layout;
   const n = p.idx.length;
   let total = 0;
   for (let j = 0; j < n; j++) total += p.counts[j]!;
   if (total === 0) return null;
-  const need = [50, 95, 99].map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5)));
-  const at = [NaN, NaN, NaN];
+  const need50 = rankOf(50, total);
+  const need95 = rankOf(95, total);
+  const need99 = rankOf(99, total);
+  let at50 = NaN;
+  let at95 = NaN;
+  let at99 = NaN;
   let cum = 0;
   let sumMid = 0;
   let sumSq = 0;
@@ -134,13 +159,17 @@ function bucketStats(p: CompactHistogram): LatencyStats | null {
     const k = p.idx[j]!;
     const count = p.counts[j]!;
     cum += count;
-    for (let q = 0; q < 3; q++) if (Number.isNaN(at[q]) && cum >= need[q]!) at[q] = hi[k]!;
+    // the ranks ascend: each is taken at the first bucket whose cumulative count reaches it
+    if (Number.isNaN(at99) && cum >= need50) {
+      if (Number.isNaN(at50)) at50 = hi[k]!;
+      if (Number.isNaN(at95) && cum >= need95) at95 = hi[k]!;
+      if (cum >= need99) at99 = hi[k]!;
+    }
     sumMid += mid[k]! * count;
     sumSq += mid[k]! * mid[k]! * count;
   }
   const maxUs = hi[p.idx[n - 1]!]!;
-  const pick = (q: number): number => (Number.isNaN(at[q]) ? maxUs : at[q]!);
   const meanUs = sumMid / total;
   const sdMs = Math.sqrt(Math.max(0, sumSq / total - meanUs * meanUs)) / 1000;
-  return { count: total, meanMs: meanUs / 1000, p50Ms: pick(0) / 1000, p95Ms: pick(1) / 1000, p99Ms: pick(2) / 1000, maxMs: maxUs / 1000, sdMs };
+  return { count: total, meanMs: meanUs / 1000, p50Ms: orMax(at50, maxUs), p95Ms: orMax(at95, maxUs), p99Ms: orMax(at99, maxUs), maxMs: maxUs / 1000, sdMs };
 }

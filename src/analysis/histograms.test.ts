@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { ALL_ENDPOINTS, HistogramIndex, compactStats, decodeCompact, decodeHistogram, latencyStats, mergeHistograms } from './histograms.ts';
+import { ALL_ENDPOINTS, HistogramIndex, compactStats, decodeCompact, decodeHistogram, latencyStats, mergeCompact, mergeHistograms } from './histograms.ts';
 import { encodeStoredHistogram } from '../load/histogram.ts';
 import { normal, seededRng } from './stats.ts';
 import { encodeMs } from './testing/build-record.ts';
@@ -62,6 +62,58 @@ describe('histograms: merged = union (E2)', () => {
   ])('%s → null (no-data), never 0', (_n, lines) => {
     const idx = new HistogramIndex(lines);
     expect(idx.stats(ALL_ENDPOINTS, { fromS: 0, toS: 10 })).toBeNull();
+  });
+
+  it("a second's and a window's statistics, computed once, are the parts' merge on every ask; a caller changing its copy changes nothing", () => {
+    const rng = seededRng(3);
+    const lines: HistogramLine[] = [1, 2, 3].map((s) => ({
+      tMs: s * 1000,
+      elapsedS: s,
+      unit: 'us',
+      endpoints: Object.fromEntries(['a', 'b'].map((n, g) => [n, encodeMs(Array.from({ length: 40 + 10 * g + s }, () => Math.exp(2 + 0.5 * normal(rng))))])),
+    }));
+    // a second line at second 3: that second is the two lines merged
+    lines.push({ tMs: 3500, elapsedS: 3, unit: 'us', endpoints: { a: encodeMs(Array.from({ length: 30 }, () => 500 + rng())) } });
+    // the reference: every payload of the seconds decoded on its own and merged in one go
+    const truth = (from: number, to: number) =>
+      compactStats(lines.filter((l) => l.elapsedS >= from && l.elapsedS <= to).flatMap((l) => Object.values(l.endpoints).map((b) => decodeCompact(b)!)));
+    const idx = new HistogramIndex(lines);
+    for (const s of [1, 3]) {
+      const first = idx.stats(ALL_ENDPOINTS, { fromS: s, toS: s })!;
+      expect(first).toEqual(truth(s, s));
+      first.p99Ms = -1;
+      expect(idx.stats(ALL_ENDPOINTS, { fromS: s, toS: s })).toEqual(truth(s, s));
+    }
+    const windows = [
+      { fromS: 1, toS: 2 },
+      { fromS: 2, toS: 3 },
+    ];
+    const w = idx.stats(ALL_ENDPOINTS, windows)!;
+    expect(w).toEqual(truth(1, 3));
+    w.count = 0;
+    expect(idx.stats(ALL_ENDPOINTS, windows)).toEqual(truth(1, 3));
+    expect(idx.stats(ALL_ENDPOINTS, { fromS: 1, toS: 3 })).toEqual(truth(1, 3));
+    expect(truth(1, 3)!.count).toBe(3 * 40 + 3 * 50 + 2 * (1 + 2 + 3) + 30);
+  });
+
+  it("mergeCompact adds the parts' counts per bucket, in index order, sparse (a few parts) or dense (many)", () => {
+    const rng = seededRng(11);
+    const payload = (n: number, spread: number): number[] => Array.from({ length: n }, () => Math.exp(1 + spread * rng()));
+    for (const [parts, n, spread] of [
+      [4, 50, 6],
+      [3, 2000, 3],
+      [400, 40, 5],
+    ] as const) {
+      const hs = Array.from({ length: parts }, () => decodeCompact(encodeMs(payload(n, spread)))!);
+      const want = new Map<number, number>();
+      for (const h of hs) h.idx.forEach((k, j) => want.set(k, (want.get(k) ?? 0) + h.counts[j]!));
+      const got = mergeCompact(hs)!;
+      const order = [...want.keys()].sort((a, b) => a - b);
+      expect([...got.idx]).toEqual(order);
+      expect([...got.counts]).toEqual(order.map((k) => want.get(k)));
+      // a second merge starts from clear scratch and bitmap
+      expect([...mergeCompact(hs.slice(0, 1))!.counts]).toEqual([...hs[0]!.counts]);
+    }
   });
 
   it('counts corrupt payloads', () => {

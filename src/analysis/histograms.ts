@@ -78,6 +78,8 @@ export class BucketLayout {
   /** Dense scratch counts for merging, zeroed again after each merge, and the indices it touched. */
   scratch = new Float64Array(0);
   touched = new Int32Array(0);
+  /** One bit per index, all clear between merges: the indices a merge touched, read back in order. */
+  bits = new Int32Array(0);
 
   constructor(lowest: number, highest: number, digits: number) {
     this.ref = new hdr.Int32Histogram(lowest, highest, digits);
@@ -94,29 +96,38 @@ export class BucketLayout {
 
   private grow(min: number): void {
     const n = Math.max(min, this.known.length * 2, 1024);
-    const copy = <T extends Float64Array | Uint8Array>(a: T, b: T): T => (b.set(a), b);
+    const copy = <T extends Float64Array | Uint8Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
     this.hi = copy(this.hi, new Float64Array(n));
     this.mid = copy(this.mid, new Float64Array(n));
     this.known = copy(this.known, new Uint8Array(n));
     this.scratch = copy(this.scratch, new Float64Array(n));
+    this.bits = copy(this.bits, new Int32Array((n >> 5) + 1));
   }
 }
 
 const V2_COMPRESSED_COOKIE = 0x1c849304;
 const V2_COOKIE = 0x1c849303;
 const layouts = new Map<string, BucketLayout>();
+/** The layout of the last payload: a run's payloads share one, so most lookups build no key. */
+let lastLayout: { lowest: number; digits: number; layout: BucketLayout } | undefined;
 
-/** ZigZag LEB128-64b9B, as HdrHistogram's V2 encoding writes counts (negative: a run of zero buckets). */
-function readZigZag(b: Uint8Array, at: { pos: number }): number {
-  let value = 0;
-  let mult = 1;
-  for (let k = 0; k < 9; k++) {
-    const v = b[at.pos++]!;
-    value += (v & 0x7f) * mult;
-    if ((v & 0x80) === 0) break;
-    mult *= 128;
-  }
-  return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+function layoutFor(lowest: number, highest: number, digits: number): BucketLayout {
+  if (lastLayout?.lowest === lowest && lastLayout.digits === digits) return lastLayout.layout;
+  const key = `${lowest}/${digits}`;
+  let layout = layouts.get(key);
+  if (!layout) layouts.set(key, (layout = new BucketLayout(lowest, highest, digits)));
+  lastLayout = { lowest, digits, layout };
+  return layout;
+}
+
+/** Where a payload's base64 is decoded: one growing buffer, not a Buffer per payload (~115,000 in an 8-hour run). */
+let rawScratch = Buffer.alloc(0);
+
+/** The bytes of a base64 payload, in rawScratch: valid until the next call. */
+function fromBase64(b64: string): Buffer {
+  const most = Math.ceil((b64.length * 3) / 4);
+  if (rawScratch.length < most) rawScratch = Buffer.alloc(Math.max(most, 2 * rawScratch.length, 4096));
+  return rawScratch.subarray(0, rawScratch.write(b64, 'base64'));
 }
 
 /**
@@ -151,7 +162,7 @@ export function decodeCompact(b64: string): CompactHistogram | undefined {
 /** `decodeCompact` into the arena: the histogram's arrays are views of it, valid until the arena is reused. */
 function decodeInto(b64: string, arena: DecodeArena): CompactHistogram | undefined {
   try {
-    const raw = Buffer.from(b64, 'base64');
+    const raw = fromBase64(b64);
     if (raw.length < 8) return undefined;
     const cookie = raw.readInt32BE(0) & ~0xf0;
     // run format 3 stores the V2 encoding itself; earlier runs (and the load threads) its zlib-compressed form, which
@@ -161,12 +172,10 @@ function decodeInto(b64: string, arena: DecodeArena): CompactHistogram | undefin
     if (!b || b.length < 40 || (b.readInt32BE(0) & ~0xf0) !== V2_COOKIE) return undefined;
     const payloadBytes = b.readInt32BE(4);
     const digits = b.readInt32BE(12);
-    const lowest = Number(b.readBigInt64BE(16));
-    const highest = Number(b.readBigInt64BE(24));
-    const key = `${lowest}/${digits}`;
-    let layout = layouts.get(key);
-    if (!layout) layouts.set(key, (layout = new BucketLayout(lowest, highest, digits)));
-    const at = { pos: 40 };
+    // 64-bit big-endian as two halves: the high one times 2^32 is exact, so the sum rounds once, as Number(BigInt) does
+    const lowest = b.readInt32BE(16) * 2 ** 32 + b.readUInt32BE(20);
+    const highest = b.readInt32BE(24) * 2 ** 32 + b.readUInt32BE(28);
+    const layout = layoutFor(lowest, highest, digits);
     const end = 40 + payloadBytes;
     if (end > b.length) return undefined;
     // at most one bucket per payload byte
@@ -175,12 +184,23 @@ function decodeInto(b64: string, arena: DecodeArena): CompactHistogram | undefin
     const start = arena.used;
     let n = start;
     let i = 0;
-    while (at.pos < end) {
-      const c = readZigZag(b, at);
+    let pos = 40;
+    while (pos < end) {
+      // ZigZag LEB128-64b9B, as HdrHistogram's V2 encoding writes counts (negative: a run of zero buckets)
+      let value = 0;
+      let mult = 1;
+      for (let k = 0; k < 9; k++) {
+        const v = b[pos++]!;
+        value += (v & 0x7f) * mult;
+        if ((v & 0x80) === 0) break;
+        mult *= 128;
+      }
+      const c = value % 2 === 0 ? value / 2 : -(value + 1) / 2;
       if (c < 0) i -= c;
       else {
         if (c > 0) {
-          layout.see(i);
+          // a known index has its value (> 0 but for index 0, which see() then finds known): no call per bucket
+          if (!(layout.hi[i]! > 0)) layout.see(i);
           idx[n] = i;
           counts[n++] = c;
         }
@@ -202,6 +222,9 @@ function decodeInto(b64: string, arena: DecodeArena): CompactHistogram | undefin
 export class HistogramIndex {
   private readonly lines: readonly HistogramLine[];
   private readonly all: (CompactHistogram | null | undefined)[];
+  private readonly perSecond: (LatencyStats | null | undefined)[];
+  /** Statistics of the windows asked for so far (a few), by endpoint and bounds. */
+  private readonly windowStats = new Map<string, LatencyStats | null>();
   private readonly byEndpoint = new Map<string, CompactHistogram | null>();
   private readonly slabs = new CompactSlabs();
   private readonly arena = new DecodeArena();
@@ -211,6 +234,7 @@ export class HistogramIndex {
   constructor(lines: readonly HistogramLine[]) {
     this.lines = [...lines].filter((l) => Number.isFinite(l.elapsedS)).sort((a, b) => a.elapsedS - b.elapsedS);
     this.all = new Array<CompactHistogram | null | undefined>(this.lines.length);
+    this.perSecond = new Array<LatencyStats | null | undefined>(this.lines.length);
   }
 
   get size(): number {
@@ -266,7 +290,8 @@ export class HistogramIndex {
   private parts(endpoint: string, windows: WindowS | readonly WindowS[]): CompactHistogram[] {
     const ws = Array.isArray(windows) ? (windows as readonly WindowS[]) : [windows as WindowS];
     const out: CompactHistogram[] = [];
-    const seen = ws.length > 1 ? new Set<number>() : undefined;
+    // windows in ascending order that do not overlap (the tail episodes' baseline seconds) cannot list a line twice
+    const seen = ws.length > 1 && !ascendingApart(ws) ? new Set<number>() : undefined;
     for (const w of ws) {
       for (let i = this.lowerBound(w.fromS); i < this.lines.length && this.lines[i]!.elapsedS <= w.toS; i++) {
         if (seen) {
@@ -282,7 +307,40 @@ export class HistogramIndex {
 
   /** Merged percentiles for `endpoint` (or ALL_ENDPOINTS) over lines with fromS ≤ elapsedS ≤ toS; null when empty. */
   stats(endpoint: string, windows: WindowS | readonly WindowS[]): LatencyStats | null {
-    return compactStats(this.parts(endpoint, windows));
+    if (endpoint === ALL_ENDPOINTS && !Array.isArray(windows)) {
+      const w = windows as WindowS;
+      if (w.fromS === w.toS) {
+        const s = this.secondStats(w.fromS);
+        if (s !== undefined) return s && { ...s };
+      }
+    }
+    const ws = Array.isArray(windows) ? (windows as readonly WindowS[]) : [windows as WindowS];
+    if (ws.length > WINDOW_CACHE_MAX_WINDOWS) return compactStats(this.parts(endpoint, windows));
+    // the steady windows are merged by the validity check, the SLOs, capacity and recovery alike: once each
+    const key = `${endpoint}\u0000${ws.map((w) => `${w.fromS}:${w.toS}`).join(',')}`;
+    let have = this.windowStats.get(key);
+    if (have === undefined) {
+      have = compactStats(this.parts(endpoint, windows));
+      if (this.windowStats.size >= WINDOW_CACHE_MAX) this.windowStats.clear();
+      this.windowStats.set(key, have);
+    }
+    return have && { ...have };
+  }
+
+  /**
+   * The statistics of the one line at second `s`, computed once: the per-second indicators (MSER-5's p95, the tail
+   * episodes' p99, the failure mode's p95) each read every second. Undefined when no line or several lines have that
+   * second (then `stats` merges what it finds). A copy is returned, so a caller cannot change the cached one.
+   */
+  private secondStats(s: number): LatencyStats | null | undefined {
+    const i = this.lowerBound(s);
+    if (i >= this.lines.length || this.lines[i]!.elapsedS !== s || this.lines[i + 1]?.elapsedS === s) return undefined;
+    let have = this.perSecond[i];
+    if (have === undefined) {
+      const h = this.merged(i);
+      have = this.perSecond[i] = h ? compactStats([h]) : null;
+    }
+    return have;
   }
 
   /** The lines in order with their merged histograms, for rolling windows (rolling.ts). */
@@ -303,6 +361,16 @@ export class HistogramIndex {
     for (let i = 0; i < this.lines.length; i++) this.merged(i);
   }
 }
+
+/** True when each window starts after the previous one ends. */
+function ascendingApart(ws: readonly WindowS[]): boolean {
+  for (let k = 1; k < ws.length; k++) if (!(ws[k]!.fromS > ws[k - 1]!.toS)) return false;
+  return true;
+}
+
+/** Window statistics kept (each a few numbers), and the most windows a cached query may have (the tail episodes' baseline lists thousands of seconds: merged each time). */
+const WINDOW_CACHE_MAX = 256;
+const WINDOW_CACHE_MAX_WINDOWS = 16;
 
 /** Single-endpoint histograms kept decoded at once (a few MB); the merged per-second ones are all kept. */
 const ENDPOINT_CACHE_MAX = 4_096;

@@ -67,10 +67,14 @@ class BucketCounts {
     this.sumSq += sign * sumSq;
   }
 
-  /** Lowest bucket index whose cumulative count reaches each of `needs` (ascending, each 1 ≤ need ≤ total). */
-  private ranks(needs: readonly number[]): number[] {
-    const { dense, blocks } = this;
-    const out: number[] = [];
+  /** The ranks of a query (p50, p95, p99, the last) and the bucket each falls in: reused, one query per window. */
+  private readonly needs = new Float64Array(4);
+  private readonly at = new Int32Array(4);
+
+  /** Lowest bucket index whose cumulative count reaches each of `needs` (ascending, each 1 ≤ need ≤ total), into `at`. */
+  private ranks(): void {
+    const { dense, blocks, needs, at } = this;
+    at.fill(-1);
     let cum = 0;
     let q = 0;
     for (let b = 0; b < blocks.length && q < needs.length; b++) {
@@ -80,13 +84,9 @@ class BucketCounts {
       }
       for (let k = b << BLOCK_BITS; k < Math.min(dense.length, (b + 1) << BLOCK_BITS) && q < needs.length; k++) {
         cum += dense[k]!;
-        while (q < needs.length && dense[k]! > 0 && cum >= needs[q]!) {
-          out.push(k);
-          q++;
-        }
+        while (q < needs.length && dense[k]! > 0 && cum >= needs[q]!) at[q++] = k;
       }
     }
-    return out;
   }
 
   /** The fields of `compactStats` for the buckets held now, in its arithmetic; null when empty. */
@@ -94,12 +94,29 @@ class BucketCounts {
     const total = this.total;
     if (total === 0) return null;
     const { hi } = this.layout;
-    const [p50, p95, p99, top] = this.ranks([...[50, 95, 99].map((pct) => Math.max(1, Math.floor((pct / 100) * total + 0.5))), total]).map((k) => hi[k]!);
+    const { needs, at } = this;
+    for (let q = 0; q < 3; q++) needs[q] = Math.max(1, Math.floor((RANK_PCTS[q]! / 100) * total + 0.5));
+    needs[3] = total;
+    this.ranks();
     const meanUs = this.sumMid / total;
     const sdMs = Math.sqrt(Math.max(0, this.sumSq / total - meanUs * meanUs)) / 1000;
-    return { count: total, meanMs: meanUs / 1000, p50Ms: p50! / 1000, p95Ms: p95! / 1000, p99Ms: p99! / 1000, maxMs: top! / 1000, sdMs };
+    return {
+      count: total,
+      meanMs: meanUs / 1000,
+      p50Ms: valueMs(hi, at[0]!),
+      p95Ms: valueMs(hi, at[1]!),
+      p99Ms: valueMs(hi, at[2]!),
+      maxMs: valueMs(hi, at[3]!),
+      sdMs,
+    };
   }
 }
+
+/** Bucket k's highest equivalent value in ms (NaN for no bucket, k < 0). */
+const valueMs = (hi: Float64Array, k: number): number => (k < 0 ? NaN : hi[k]!) / 1000;
+
+/** The percentiles of `compactStats`, ascending. */
+const RANK_PCTS = [50, 95, 99] as const;
 
 /** The histogram lines a rolling query walks: sorted by second, each with its (merged) compact histogram. */
 export interface RollingSource {

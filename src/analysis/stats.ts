@@ -21,10 +21,21 @@ export function sd(xs: readonly number[]): number {
   return Math.sqrt(sum(xs.map((x) => (x - m) ** 2)) / (xs.length - 1));
 }
 
+/**
+ * The values sorted ascending: as a Float64Array (a numeric sort with no comparator call per comparison: the leak and
+ * tail-episode baselines sort 28,800 seconds of an 8-hour run), or with the comparator when a NaN is present, whose
+ * place only the comparator's order defines.
+ */
+function ascending(xs: readonly number[]): ArrayLike<number> {
+  const s = Float64Array.from(xs);
+  for (let i = 0; i < s.length; i++) if (Number.isNaN(s[i])) return [...xs].sort((a, b) => a - b);
+  return s.sort();
+}
+
 /** Linear-interpolated quantile (type 7) of unsorted data; NaN when empty. */
 export function quantile(xs: readonly number[], q: number): number {
   if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = ascending(xs);
   const h = (s.length - 1) * Math.min(1, Math.max(0, q));
   const lo = Math.floor(h);
   const hi = Math.ceil(h);

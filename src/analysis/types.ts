@@ -33,4 +33,13 @@ export interface WindowS {
 
 export type Status = 'pass' | 'fail' | 'no-data';
 
-export const errorsOf = (e: EndpointSecond | undefined): number => (e ? Object.values(e.errors).reduce((n, v) => n + (Number.isFinite(v) ? v : 0), 0) : 0);
+export function errorsOf(e: EndpointSecond | undefined): number {
+  if (!e) return 0;
+  // a for-in walk in the keys' order, as Object.values would add them, without an array per second
+  let n = 0;
+  for (const k in e.errors) {
+    const v = e.errors[k]!;
+    n += Number.isFinite(v) ? v : 0;
+  }
+  return n;
+}

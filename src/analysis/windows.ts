@@ -141,6 +141,8 @@ function pointsIn(series: readonly SeriesPoint[], ws: readonly WindowS[]): numbe
   return [...picked].sort((a, b) => a - b);
 }
 
+const KNOWN_KINDS: ReadonlySet<string> = new Set(ERROR_KINDS);
+
 /** Request totals (series must be sorted by elapsedS) for one endpoint (or all with undefined) over the points inside the window(s). */
 export function aggregate(series: readonly SeriesPoint[], w: WindowS | readonly WindowS[], endpoint?: string): WindowAggregate {
   const byKind: Record<ErrorKind | 'unknown', number> = { '4xx': 0, '5xx': 0, timeout: 0, connection: 0, other: 0, unknown: 0 };
@@ -157,9 +159,9 @@ export function aggregate(series: readonly SeriesPoint[], w: WindowS | readonly 
     if (!e) continue;
     count += Number.isFinite(e.count) ? e.count : 0;
     errors += errorsOf(e);
-    for (const [k, v] of Object.entries(e.errors)) {
-      const key = (ERROR_KINDS as readonly string[]).includes(k) ? (k as ErrorKind) : 'unknown';
-      byKind[key] += Number.isFinite(v) ? v : 0;
+    for (const k in e.errors) {
+      const v = e.errors[k]!;
+      byKind[KNOWN_KINDS.has(k) ? (k as ErrorKind) : 'unknown'] += Number.isFinite(v) ? v : 0;
     }
   }
   return {

@@ -55,12 +55,25 @@ function bucket(xS: number[], lines: (number | null)[][], agg: ('max' | 'mean')[
   const outL: (number | null)[][] = lines.map(() => []);
   for (let i = 0; i < n; i += k) {
     outX.push(xS[i]!);
-    lines.forEach((l, j) => {
-      const vs = l.slice(i, i + k).filter((v): v is number => v !== null);
-      outL[j]!.push(vs.length ? r3(agg[j] === 'max' ? Math.max(...vs) : vs.reduce((a, b) => a + b, 0) / vs.length) : null);
-    });
+    lines.forEach((l, j) => outL[j]!.push(fold(l, i, Math.min(n, i + k), agg[j]!)));
   }
   return { xS: outX, lines: outL };
+}
+
+/** The non-null values of l[from, to) folded by their max or their mean (summed left to right), rounded; null when none. */
+function fold(l: readonly (number | null)[], from: number, to: number, agg: 'max' | 'mean'): number | null {
+  let seen = 0;
+  let max = -Infinity;
+  let sum = 0;
+  for (let i = from; i < to; i++) {
+    const v = l[i];
+    if (v === null || v === undefined) continue;
+    seen++;
+    max = Math.max(max, v);
+    sum += v;
+  }
+  if (!seen) return null;
+  return r3(agg === 'max' ? max : sum / seen);
 }
 
 function spec(

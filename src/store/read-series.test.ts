@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readNdjson } from './read-series.ts';
+import { NdjsonLineError, readNdjson } from './read-series.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadscope-ndjson-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,8 +27,16 @@ describe('readNdjson (streamed in 1 MiB chunks)', () => {
     expect(readNdjson(file('blank.ndjson', '\n{"a":1}\n\n'))).toEqual([{ a: 1 }]);
   });
 
-  it('a bad line before another line is corruption, not a tear', () => {
-    expect(() => readNdjson(file('corrupt.ndjson', '{"a":1}\n{"a":\n{"a":3}\n'))).toThrow(SyntaxError);
+  it('a bad line before another line is corruption, not a tear: refused naming the file and the line (exit 2)', () => {
+    const f = file('corrupt.ndjson', '{"a":1}\n\n{"a":\n{"a":3}\n');
+    expect(() => readNdjson(f)).toThrow(NdjsonLineError);
+    expect(() => readNdjson(f)).toThrow(`${f}:3: not a JSON line`);
+    expect(() => readNdjson(f)).toThrow(expect.objectContaining({ code: 'USAGE', file: f, lineNumber: 3 }));
+  });
+
+  it('reads a line longer than the 1 MiB chunk', () => {
+    const long = { pad: 'é'.repeat(700_000) };
+    expect(readNdjson(file('long.ndjson', `{"a":1}\n${JSON.stringify(long)}\n{"a":3}\n`))).toEqual([{ a: 1 }, long, { a: 3 }]);
   });
 
   it('a missing file has no lines', () => {

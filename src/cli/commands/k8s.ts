@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_CONFIG_PATH } from '../../config/defaults.ts';
 import { resolveInputPath } from '../../common/paths.ts';
-import { DEFAULT_COORDINATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_WORKER_IMAGE } from '../../load/fleet/kubernetes-manifests.ts';
+// from port.ts, not kubernetes-manifests.ts: every command's start loads this module, and the manifests load the YAML library
+import { DEFAULT_COORDINATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_WORKER_IMAGE } from '../../load/fleet/port.ts';
 import { ExitCode } from '../exit-codes.ts';
 
 const integer =

@@ -4,11 +4,12 @@
 import { stringify } from 'yaml';
 import { LABEL_MANAGED, LABEL_PROJECT, LABEL_RUN } from '../../stack/labels.ts';
 import {
+  DEFAULT_NAMESPACE,
+  DEFAULT_WORKER_IMAGE,
   FLEET_LABEL_ROLE,
   FLEET_ROLE_WORKER,
   WORKER_ARGS,
   WORKER_COORDINATOR_ENV,
-  WORKER_IMAGE_REF,
   WORKER_INDEX_ENV,
   WORKER_START_ALLOWANCE_ENV,
   WORKER_TOKEN_ENV,
@@ -17,12 +18,9 @@ import { K8S_COMPLETION_INDEX_KEY } from './kubernetes-api.ts';
 // types only: erased, so building manifests never loads the client library
 import type { V1ConfigMap, V1Job, V1ResourceRequirements, V1Secret, V1Service } from './kubernetes-client.ts';
 
-/** The worker image the docker engine builds (compose/images/loadscope); its entry point is `loadscope`, so the Job
- * passes only WORKER_ARGS. A cluster needs it in a registry it pulls from (or loaded into the nodes): --image. */
-export const DEFAULT_WORKER_IMAGE = WORKER_IMAGE_REF;
-export const DEFAULT_NAMESPACE = 'default';
 export const FLEET_ROLE_COORDINATOR = 'coordinator';
-export { DEFAULT_COORDINATOR_PORT } from './port.ts';
+// defined with the other fleet defaults in port.ts, which the CLI's start loads without this module's YAML library
+export { DEFAULT_COORDINATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_WORKER_IMAGE } from './port.ts';
 /** Requests = limits: Guaranteed QoS, so a worker is neither throttled below its request nor evicted first. */
 export const DEFAULT_WORKER_RESOURCES: V1ResourceRequirements = { requests: { cpu: '1', memory: '512Mi' }, limits: { cpu: '1', memory: '512Mi' } };
 /** Kubernetes ends the Job this long after the workers' own deadline: they stop by themselves first. */

@@ -81,6 +81,12 @@ export const DEFAULT_COORDINATOR_PORT = 8787;
 /** The worker image the docker engine builds (compose/images/loadscope) and the Kubernetes Job runs by default. */
 export const WORKER_IMAGE_REF = 'loadscope/loadscope:dev';
 
+/** The worker image the docker engine builds (compose/images/loadscope); its entry point is `loadscope`, so the Job
+ * passes only WORKER_ARGS. A cluster needs it in a registry it pulls from (or loaded into the nodes): --image. */
+export const DEFAULT_WORKER_IMAGE = WORKER_IMAGE_REF;
+/** The Kubernetes namespace of the Job, Service, ConfigMap and Secret when none is given. */
+export const DEFAULT_NAMESPACE = 'default';
+
 /** The command each engine runs (after the node + loadscope entry point): `loadscope worker`. */
 export const WORKER_ARGS = ['worker'] as const;
 
