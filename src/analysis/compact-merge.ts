@@ -123,15 +123,21 @@ export function mergeCompact(parts: readonly CompactHistogram[], slabs?: Compact
 /**
  * Percentiles of the union of compact histograms of one layout. Bucket counts add exactly, so this equals
  * `getValueAtPercentile` of the added histogram (same rank rule as HdrHistogram: count at p = max(1,
- * round(p/100 · total))), reported as the bucket's highest equivalent value; mean and SD from bucket mid-points.
+ * ⌈p/100 · total⌉)), reported as the bucket's highest equivalent value; mean and SD from bucket mid-points.
  */
 export function compactStats(parts: readonly CompactHistogram[]): LatencyStats | null {
   const merged = parts.length === 1 ? parts[0]! : mergeCompact(parts);
   return merged ? bucketStats(merged) : null;
 }
 
-/** The rank of percentile `pct` in `total` counts: HdrHistogram's rule, max(1, round(pct/100 · total)). */
-const rankOf = (pct: number, total: number): number => Math.max(1, Math.floor((pct / 100) * total + 0.5));
+/** The rank of percentile `pct` in `total` counts: HdrHistogram's rule (hdr-histogram-js getValueAtPercentile, which the
+ * per-second values and the live stop rule use), max(1, ⌈pct/100 · total⌉), the product's last-bit rounding forgiven. */
+function rankOf(pct: number, total: number): number {
+  const exact = (pct / 100) * total;
+  // one unit in the last place of the product, as the library takes it
+  const ulp = exact > 0 ? 2 ** (Math.floor(Math.log2(exact)) - 52) : 0;
+  return Math.max(1, Math.ceil(exact - ulp));
+}
 
 /** A rank's value in ms; the highest bucket's when no bucket reached it. */
 const orMax = (atUs: number, maxUs: number): number => (Number.isNaN(atUs) ? maxUs : atUs) / 1000;

@@ -124,6 +124,21 @@ describe('histograms: merged = union (E2)', () => {
 });
 
 describe('decodeCompact: the stored payload read straight into its non-zero buckets', () => {
+  it('percentiles of small counts use the library’s rank rule (⌈p · n⌉), where rounding would pick a lower bucket', () => {
+    const rng = seededRng(8);
+    let differs = 0;
+    for (const n of [1, 2, 3, 19, 20, 21, 50, 92, 99, 101, 150]) {
+      const v = Array.from({ length: n }, () => Math.exp(1 + 3 * rng()));
+      const ref = new hdr.Int32Histogram(1, 60_000_000, 3);
+      for (const x of v) ref.recordValue(Math.round(x * 1000));
+      const stats = compactStats([decodeCompact(encodeMs(v))!])!;
+      expect([stats.p50Ms, stats.p95Ms, stats.p99Ms], `n = ${n}`).toEqual([50, 95, 99].map((p) => ref.getValueAtPercentile(p) / 1000));
+      // e.g. n = 92: p99's rank is ⌈91.08⌉ = 92, round(91.08) = 91
+      if ([95, 99].some((p) => Math.ceil((p / 100) * n - 1e-9) !== Math.round((p / 100) * n))) differs++;
+    }
+    expect(differs).toBeGreaterThanOrEqual(3);
+  });
+
   it('has the buckets and counts of hdr-histogram-js holding the same values, wide ranges and zero runs included', () => {
     const rng = seededRng(3);
     for (let round = 0; round < 40; round++) {
@@ -139,15 +154,9 @@ describe('decodeCompact: the stored payload read straight into its non-zero buck
         total += compact.counts[j]!;
       }
       expect(total).toBe(ref.totalCount);
-      // the rank rule of compactStats, computed from the reference: the bucket where the count reaches round(p · total)
-      const need = Math.max(1, Math.floor(0.99 * ref.totalCount + 0.5));
-      let cum = 0;
-      let p99Us = 0;
-      for (let i = 0; cum < need; i++) {
-        cum += ref.getCountAtIndex(i);
-        p99Us = ref.highestEquivalentValue(ref.valueFromIndex(i));
-      }
-      expect(compactStats([compact])!.p99Ms).toBe(p99Us / 1000);
+      // the rank rule of compactStats is the library's: its percentiles are the reference's, small counts included
+      const stats = compactStats([compact])!;
+      expect([stats.p50Ms, stats.p95Ms, stats.p99Ms]).toEqual([50, 95, 99].map((p) => ref.getValueAtPercentile(p) / 1000));
       // run format 3 stores the same encoding uncompressed: the same buckets, and the same hdr histogram
       const stored = encodeStoredHistogram(ref);
       const plain = decodeCompact(stored)!;
