@@ -132,7 +132,7 @@ export function compactStats(parts: readonly CompactHistogram[]): LatencyStats |
 
 /** The rank of percentile `pct` in `total` counts: HdrHistogram's rule (hdr-histogram-js getValueAtPercentile, which the
  * per-second values and the live stop rule use), max(1, ⌈pct/100 · total⌉), the product's last-bit rounding forgiven. */
-function rankOf(pct: number, total: number): number {
+export function rankOf(pct: number, total: number): number {
   const exact = (pct / 100) * total;
   // one unit in the last place of the product, as the library takes it
   const ulp = exact > 0 ? 2 ** (Math.floor(Math.log2(exact)) - 52) : 0;

@@ -3,6 +3,7 @@
 // so a window costs O(buckets of the seconds that move + log buckets), not O(window × bucket range). Results are
 // the same numbers as the full merge: bucket counts and the integer sums below add exactly in any order; a
 // window where that does not hold (a sum past 2^53, a non-integer value) is computed by the full merge instead.
+import { rankOf } from './compact-merge.ts';
 import { compactStats, type BucketLayout, type CompactHistogram, type LatencyStats } from './histograms.ts';
 import type { WindowS } from './types.ts';
 
@@ -95,7 +96,7 @@ class BucketCounts {
     if (total === 0) return null;
     const { hi } = this.layout;
     const { needs, at } = this;
-    for (let q = 0; q < 3; q++) needs[q] = Math.max(1, Math.floor((RANK_PCTS[q]! / 100) * total + 0.5));
+    for (let q = 0; q < 3; q++) needs[q] = rankOf(RANK_PCTS[q]!, total);
     needs[3] = total;
     this.ranks();
     const meanUs = this.sumMid / total;
