@@ -173,14 +173,14 @@ describe('tail episodes on the reference stack', () => {
     expect(i, JSON.stringify(tails('burst'))).toBeDefined();
     expect(i!.kind).toBe('latency-tail');
     expect(i!.peakP99Ms!).toBeGreaterThan(900);
-    expect(i!.cause).toBe('db-wait:Timeout');
+    expect(i!.cause, JSON.stringify(i!.evidence)).toBe('db-wait:Timeout');
   });
 
   it('a held table lock is a latency-tail incident with locks ranked first', () => {
     const at = actedAtS.get('lock')!;
     const i = overlapping('lock', at - 1, at + 4);
     expect(i, JSON.stringify(tails('lock'))).toBeDefined();
-    expect(i!.cause).toBe('locks');
+    expect(i!.cause, JSON.stringify(i!.evidence)).toBe('locks');
   });
 
   it('a forced checkpoint is sampled (buffers written), and an episode at that moment names it (or the client) first', () => {
