@@ -160,14 +160,6 @@ describe('tail episodes (known answers)', () => {
   });
 
   it('ranking: a line another clearing line explains goes after it, whatever its score', () => {
-    const line = (signal: string, kind: EvidenceLine['kind'], score: number): EvidenceLine => ({
-      signal,
-      kind,
-      score,
-      episodeValue: 0,
-      baselineValue: 0,
-      message: '',
-    });
     expect(rankEvidence([line('pool', 'pool', 9), line('locks', 'locks', 2), line('host-cpu', 'host-cpu', 3)]).map((l) => l.signal)).toEqual([
       'host-cpu',
       'locks',
@@ -176,14 +168,6 @@ describe('tail episodes (known answers)', () => {
   });
 
   it('storage explains only the waits storage makes: I/O and buffer/WAL locks, not a pg_sleep (Timeout) or a client', () => {
-    const line = (signal: string, kind: EvidenceLine['kind'], score: number): EvidenceLine => ({
-      signal,
-      kind,
-      score,
-      episodeValue: 0,
-      baselineValue: 0,
-      message: '',
-    });
     // the fresh-clone CI case: a slow-query burst (pg_sleep) on a host with some I/O wait
     const burst = [line('host-iowait', 'host-iowait', 1.47), line('db-wait:Timeout', 'db-wait', 9.5), line('pool', 'pool', 4)];
     // (the pool, which both explain, goes after both)
@@ -195,5 +179,10 @@ describe('tail episodes (known answers)', () => {
       expect(rankEvidence([line(`db-wait:${wait}`, 'db-wait', 9), line('host-iowait', 'host-iowait', 1.1)])[0]!.signal).toBe('host-iowait');
   });
 });
+
+/** An evidence line for the ranking tests: only its signal, kind and score matter there. */
+function line(signal: string, kind: EvidenceLine['kind'], score: number): EvidenceLine {
+  return { signal, kind, score, episodeValue: 0, baselineValue: 0, message: '' };
+}
 
 const opts: AnalyzeOptions = { scenario: { name: 't', shape: 'ramp', thinkTimeMeanMs: 2000 }, generatorCores: 2, incomplete: false, poolMax: 20 };
