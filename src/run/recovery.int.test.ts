@@ -14,11 +14,6 @@
 //            recovery within ±20 % of 30 s. Its base before the spike stays a whole period (75 s): the start's
 //            enrolment burst passes the knob's rate too, so the app is slow for the run's first 30 s, and 45 s of base
 //            left a steady part of slow seconds (fresh-clone CI: band from a 1008-ms baseline, "recovered" at 0 s).
-//            It observes 90 s after the spike (hold ⅓ = 30 s): with 60 s, the knob's 30 s and a 20-s hold left 10 s
-//            to start the hold again after a stray second, and a fresh-clone CI beside another file read
-//            "not-recovered" — back in the band from 33 s, then seconds of 36–285 ms at 37, 42, 44 and 47 s broke every
-//            20-s hold that still fitted in the 28 s left. The system's slowness is 30 s either way; what the
-//            observation must hold is the knob and a hold with room to spare.
 //   ladder — steps 50 → 300 users then a 45-s recovery phase at 50 users, SLOW_AFTER_LOAD_S=15 → the recovery phase
 //            is measured from its start, within ±20 % of 15 s.
 // The knob counts a second as "high load" from SLOW_AFTER_LOAD_RPS requests: 160 and 120 sit well between the base's rate
@@ -49,11 +44,8 @@ const THINK = { min: '500ms', max: '1500ms' };
 // one spike at 45 s (baseFor), then 60 s of base up to the run's end, where the next spike would start (hold = ⅓ of
 // it = 20 s, so up to 40 s of recovery is observable)
 const SPIKE = { shape: { kind: 'spike', baseUsers: 100, spikeUsers: 300, spikeFor: '15s', every: '75s', baseFor: '45s', duration: '120s' }, thinkTime: THINK };
-/** the slow case: spike at 75 s, after the knob's 30 s of start-up slowness have long passed; 90 s observed after it */
-const SPIKE_WHOLE_BASE = {
-  ...SPIKE,
-  shape: { kind: 'spike', baseUsers: 100, spikeUsers: 300, spikeFor: '15s', every: '105s', baseFor: '75s', duration: '180s' },
-};
+/** the slow case: spike at 75 s, after the knob's 30 s of start-up slowness have long passed; 60 s observed after it */
+const SPIKE_WHOLE_BASE = { ...SPIKE, shape: { kind: 'spike', baseUsers: 100, spikeUsers: 300, spikeFor: '15s', every: '75s', duration: '150s' } };
 const CASES: Case[] = [
   { name: 'plain', env: {}, scenario: SPIKE },
   { name: 'slow', env: { SLOW_AFTER_LOAD_S: String(SPIKE_SLOW_S), SLOW_AFTER_LOAD_RPS: '160', SLOW_AFTER_LOAD_DELAY_MS: '1000' }, scenario: SPIKE_WHOLE_BASE },
@@ -91,7 +83,7 @@ function detail(name: Case['name']): string {
   if (r && rec) {
     const { manifest, record } = readRunRecord(r.runDir);
     trace = record.series
-      .filter((p) => p.elapsedS >= rec.endS - 2 && p.elapsedS <= rec.endS + 90)
+      .filter((p) => p.elapsedS >= rec.endS - 2 && p.elapsedS <= rec.endS + 60)
       .map(
         (p) => `${Math.round(p.elapsedS)}:${p.total.count}/${Math.round(p.total.p95Ms)}/${(outsideCores(p, manifest.generatorCores ?? 0) ?? NaN).toFixed(1)}`,
       );
@@ -134,7 +126,6 @@ describe('recovery on the reference stack', () => {
   // the knob keeps every request 1 s slower, far above any band: with the host named the recovery can only be later
   it(`SLOW_AFTER_LOAD_S=${SPIKE_SLOW_S}: the spike's recovery time is within ±20 % of it (never before it when the host is named)`, () => {
     const [r] = analysisOf('slow').recovery;
-    expect(r!.observedS).toBeGreaterThanOrEqual(88);
     if (hostNamed('slow', r!)) {
       if (r!.recoveryS !== null) expect(r!.recoveryS).toBeGreaterThanOrEqual(SPIKE_SLOW_S * (1 - TOLERANCE));
       return;
