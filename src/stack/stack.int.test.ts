@@ -9,6 +9,7 @@ import { StackStartError } from '../common/errors.ts';
 import { loadComposeFile } from './compose/load.ts';
 import type { ContainerRuntime } from './runtime/port.ts';
 import { startStack, type StartedStack } from './stack.ts';
+import { LABEL_MANAGED, LABEL_RUN } from './labels.ts';
 import { freePort, leftovers, realRuntime, uniqueRunId } from './testing/runtime.ts';
 
 const composePath = join(import.meta.dirname, '..', '..', 'compose', 'stack.yml');
@@ -162,5 +163,27 @@ describe('start failures (real Docker)', () => {
     expect(err).toBeInstanceOf(StackStartError);
     expect((err as StackStartError).service).toBe('ghost');
     expect(await leftovers(runtime, runId)).toEqual([]);
+  });
+  // `loadscope down` beside a neighbour run whose reaper removes the same orphans: the client that gets 409 ("removal
+  // already in progress") must not report the container removed while it is still there (a fresh-clone CI saw down
+  // exit 0 with the postgres container still listed)
+  it('two clients removing one running container at once: each returns only when it is gone', async () => {
+    const clients = [await realRuntime(), await realRuntime()];
+    for (let trial = 0; trial < 3; trial++) {
+      const runId = uniqueRunId('it-remove-race');
+      const id = await clients[0]!.create({
+        name: `loadscope-${runId}`,
+        image: 'loadscope/postgres:15',
+        entrypoint: ['sleep', '60'],
+        env: {},
+        labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId },
+        networkMode: 'host',
+        binds: [],
+      });
+      await clients[0]!.start(id);
+      const stillThere = await Promise.all(clients.map(async (c) => (await c.remove(id), (await c.inspect(id))?.state ?? null)));
+      expect(stillThere).toEqual([null, null]);
+      expect(await leftovers(clients[0]!, runId)).toEqual([]);
+    }
   });
 });

@@ -2,6 +2,7 @@
 import Docker from 'dockerode';
 import { createInterface } from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
+import { realClock } from '../../common/clock.ts';
 import { EngineUnavailableError, LoadscopeError } from '../../common/errors.ts';
 import type {
   BuildImageOptions,
@@ -36,6 +37,13 @@ export function endpointFromEnv(dockerHost: string | undefined): DockerEndpoint 
 }
 
 const NS_PER_MS = 1_000_000;
+/**
+ * How long remove() waits for a removal another client started (409 "removal already in progress": a neighbour
+ * run's orphan reaper, a concurrent teardown). Force-removing a stopped container takes well under a second; on a busy
+ * engine seconds. Until it is gone, `loadscope down` would report a container removed that is still there.
+ */
+const REMOVAL_IN_PROGRESS_WAIT_MS = 30_000;
+const REMOVAL_POLL_MS = 100;
 
 export class DockerodeRuntime implements ContainerRuntime {
   private readonly docker: Docker;
@@ -148,8 +156,23 @@ export class DockerodeRuntime implements ContainerRuntime {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (err) {
       const status = statusOf(err);
-      // 404 gone; 409 "removal already in progress" by a concurrent teardown.
-      if (status !== 404 && status !== 409) throw err;
+      if (status === 404) return;
+      if (status !== 409) throw err;
+      // "removal already in progress": removed means gone, so wait for the other client's removal to finish
+      await this.untilGone(id, err);
+    }
+  }
+
+  private async untilGone(id: string, cause: unknown): Promise<void> {
+    const deadline = realClock.monotonicMs() + REMOVAL_IN_PROGRESS_WAIT_MS;
+    while ((await this.inspect(id)) !== undefined) {
+      if (realClock.monotonicMs() >= deadline)
+        throw new LoadscopeError(
+          'STACK_TEARDOWN_FAILED',
+          `container ${id.slice(0, 12)}: its removal by another client did not finish within ${REMOVAL_IN_PROGRESS_WAIT_MS / 1000} s`,
+          { cause },
+        );
+      await realClock.sleep(REMOVAL_POLL_MS);
     }
   }
 

@@ -103,7 +103,7 @@ export interface ContainerRuntime {
   stop(id: string, timeoutS: number): Promise<void>;
   /** Sends the signal to the container's main process at once (docker kill); a container not running is no error. */
   signal(id: string, signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
-  /** Force-removes with volumes; a container that is already gone is not an error. */
+  /** Force-removes with volumes and returns once it is gone: already gone, or being removed by another client (then waited for), is no error. */
   remove(id: string): Promise<void>;
   inspect(id: string): Promise<ContainerInfo | undefined>;
   /** Containers (running or not) carrying every given label; value "" matches any value. */
