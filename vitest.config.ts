@@ -31,7 +31,8 @@ import { defineConfig } from 'vitest/config';
 //   5.75 MB beside a neighbour file and 2.6–3.1 MB alone: with both cores busy, V8's concurrent sweeping lags and
 //   freed pages are still resident when RSS is read. And the two fleet capacity runs (fleet.int, fleet-docker.int), whose
 //   merged throughput must be the target's 200 req/s ±10 %: three workers need the cores — beside docs-examples and an
-//   image build the docker run's seconds read 129–193 req/s (175.6 mean), alone 200 in every second. And recovery,
+//   image build the docker run's seconds read 129–193 req/s (175.6 mean), alone 200 in every second; their lost-worker cases,
+//   which assert events and leftovers, are fleet-lost.int, in the pool. And recovery,
 //   whose known answers are latency against a band drawn from a quiet base: beside another file, seconds of 36–285 ms
 //   after the knob's 30 s (outside work 0.1–0.8 cores, no more than the base had, so not attributable to the host)
 //   broke every hold that fitted and a fresh-clone CI read "not-recovered" (2 of 5 CI runs in the pool failed so).
