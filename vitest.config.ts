@@ -22,7 +22,8 @@ import { defineConfig } from 'vitest/config';
 //   idle on average, both cores busy in 286 of 604 s) and every known answer in its margin (leak slope 8,375 against
 //   8,335 MiB/h, the pool's break at 30 users, the incident faults' causes); the group took 605 s against ~750 s two at
 //   a time. The longest files start first (LONGEST_FIRST): a fresh clone has no timing cache, and by file size the
-//   2.5-min capacity ladder started last and ran on alone.
+//   2.5-min capacity ladder started last and ran on alone. Three at a time, `loadscope down` met a neighbour run's
+//   orphan reaper removing the same container (the runtime now waits for that removal, stack.int).
 // - integration-alone: files whose proof needs the machine to themselves, one at a time after the others: the calm
 //   incidents run (it must show no tail episode — on a saturated host calm runs had real stalls, docs/ANALYSIS.md
 //   Incidents) and presets (the stress preset saturates both cores with a zero-think ladder, which would be a
@@ -47,13 +48,19 @@ const ALONE = [
   'src/run/fleet-docker.int.test.ts',
   'src/run/fleet-external.int.test.ts',
 ];
-/** Integration files of several minutes, longest first (measured): started early, they end with the others. */
+/**
+ * Integration files of minutes, started first so that they end with the others. The order is also who runs beside
+ * whom: docs-examples runs the README's stress preset (a zero-think ladder to 500 users) in its first ~90 s and
+ * saturates both cores, so the first wave beside it is postmortem (a memory slope, a pool break) and sut.fault (events);
+ * the capacity ladder, whose breaking point is latency against an in-process target, starts once a first-wave file has
+ * ended (a fresh-clone CI that started it beside docs-examples read maxima of 22.8 req/s and none, against 100).
+ */
 const LONGEST_FIRST = [
   'src/run/postmortem.int.test.ts',
   'src/cli/docs-examples.int.test.ts',
-  'src/run/capacity-ladder.int.test.ts',
-  'src/run/incidents-faults.int.test.ts',
   'src/run/sut.fault.test.ts',
+  'src/run/incidents-faults.int.test.ts',
+  'src/run/capacity-ladder.int.test.ts',
   'src/run/signals.fault.test.ts',
   'src/run/crash.int.test.ts',
   'src/run/safety.fault.test.ts',
