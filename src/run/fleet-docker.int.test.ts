@@ -12,14 +12,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCapacityServer } from '../load/testing/capacity-server.ts';
 import type { FleetReport } from '../load/fleet/fleet-load.ts';
-import { WORKER_IMAGE_REF } from '../load/fleet/docker-engine.ts';
 import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER } from '../load/fleet/port.ts';
-import { ensureImages, imageBuildSettings } from '../stack/images/ensure.ts';
 import { LABEL_RUN } from '../stack/labels.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { realRuntime } from '../stack/testing/runtime.ts';
-import { FLEET_CAPACITY, seriesLines, startFleetRun, writeFleetConfig } from './testing/fleet-fixture.ts';
-import { REPO_ROOT } from './testing/stack-fixture.ts';
+import { ensureWorkerImage, FLEET_CAPACITY, seriesLines, startFleetRun, writeFleetConfig } from './testing/fleet-fixture.ts';
 
 const { slots: SLOTS, serviceMs: SERVICE_MS, capacityRps: CAPACITY_RPS, tolerance: TOLERANCE, shape: SHAPE } = FLEET_CAPACITY;
 
@@ -32,8 +29,7 @@ let stderr = '';
 
 beforeAll(async () => {
   runtime = await realRuntime();
-  // the image first (minutes when src/ changed), so the run's own timing is the run's
-  await ensureImages({ runtime, composeDir: join(REPO_ROOT, 'compose'), ...imageBuildSettings(process.env), log: () => undefined, refs: [WORKER_IMAGE_REF] });
+  await ensureWorkerImage(runtime);
   server = await startCapacityServer(SLOTS, SERVICE_MS);
   const run = startFleetRun({
     configPath: writeFleetConfig(dir, SHAPE),

@@ -10,7 +10,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FLEET_CAPACITY, isAlive, seriesLines } from './testing/fleet-fixture.ts';
-import { K8S_WORKERS as WORKERS, manifestOf, outOf, PodProcesses, portIsFree } from './testing/k8s-pods.ts';
+import { portIsFree } from '../common/testing/free-port.ts';
+import { K8S_WORKERS as WORKERS, manifestOf, outOf, PodProcesses } from './testing/k8s-pods.ts';
 
 const { capacityRps: CAPACITY_RPS, tolerance: TOLERANCE, shape: SHAPE } = FLEET_CAPACITY;
 const pods = new PodProcesses();

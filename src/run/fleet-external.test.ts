@@ -2,7 +2,6 @@
 // listens on the port and with the token it was given, and takes over real workers (run/fleet-worker.ts, in this
 // process) that were started by the test — even before it listened. Bounded: workers that do not come within the
 // start allowance end the run with a clear error; one of two missing makes it a partial run naming the missing one.
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { LoadscopeError } from '../common/errors.ts';
 import { allowTarget } from '../config/target.ts';
@@ -14,7 +13,7 @@ import { WORKER_COORDINATOR_ENV, WORKER_INDEX_ENV, WORKER_TOKEN_ENV } from '../l
 import { planShape } from '../load/shapes/registry.ts';
 import { startCapacityServer } from '../load/testing/capacity-server.ts';
 import { runWorker, type WorkerOutcome } from './fleet-worker.ts';
-import { freePort } from '../common/testing/free-port.ts';
+import { freePort, portIsFree } from '../common/testing/free-port.ts';
 
 const flow = parseConfigObject(
   { flow: { tasks: [{ name: 'work', path: '/work' }] }, scenarios: { s: { shape: { kind: 'ramp', users: 1, duration: '1s' } } } },
@@ -89,10 +88,7 @@ describe.concurrent('external engine', () => {
       await expect(run).rejects.toThrow(new LoadscopeError('LOAD_FAILED', 'no worker started: did not ask for its assignment within 1 s'));
       expect(Date.now() - t0).toBeLessThan(5_000);
       expect(server.served()).toBe(0);
-      // nothing left listening
-      const s = createServer();
-      await new Promise<void>((resolve, reject) => s.once('error', reject).listen(port, '127.0.0.1', resolve));
-      await new Promise<void>((r) => s.close(() => r()));
+      expect(await portIsFree(port), 'nothing left listening').toBe(true);
     });
   }, 30_000);
 

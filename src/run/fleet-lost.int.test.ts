@@ -7,24 +7,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SILENT_MS, type FleetReport } from '../load/fleet/fleet-load.ts';
-import { WORKER_IMAGE_REF } from '../load/fleet/docker-engine.ts';
 import { FLEET_LABEL_ROLE, FLEET_ROLE_WORKER } from '../load/fleet/port.ts';
 import { startCapacityServer } from '../load/testing/capacity-server.ts';
-import { ensureImages, imageBuildSettings } from '../stack/images/ensure.ts';
 import { LABEL_OWNER_PID, LABEL_SERVICE } from '../stack/labels.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { realRuntime } from '../stack/testing/runtime.ts';
-import { isAlive, seriesLines, startFleetRun, writeFleetConfig } from './testing/fleet-fixture.ts';
-import { manifestOf, outOf, PodProcesses, portIsFree } from './testing/k8s-pods.ts';
-import { readEvents, REPO_ROOT, waitFor } from './testing/stack-fixture.ts';
+import { ensureWorkerImage, isAlive, seriesLines, startFleetRun, writeFleetConfig } from './testing/fleet-fixture.ts';
+import { portIsFree } from '../common/testing/free-port.ts';
+import { manifestOf, outOf, PodProcesses } from './testing/k8s-pods.ts';
+import { readEvents, waitFor } from './testing/stack-fixture.ts';
 
 let runtime: ContainerRuntime;
 const pods = new PodProcesses();
 
 beforeAll(async () => {
   runtime = await realRuntime();
-  // the image first (minutes when src/ changed), so the run's own timing is the run's
-  await ensureImages({ runtime, composeDir: join(REPO_ROOT, 'compose'), ...imageBuildSettings(process.env), log: () => undefined, refs: [WORKER_IMAGE_REF] });
+  await ensureWorkerImage(runtime);
 }, 600_000);
 afterEach(() => pods.killAll());
 afterAll(() => pods.removeDirs());

@@ -77,7 +77,7 @@ const CASES: IncidentCase<Name>[] = [
 beforeAll(async () => {
   runtime = await realRuntime();
   await Promise.all(CASES.map((c) => runs.run(c)));
-  for (const c of CASES) console.log(runs.describe(c.name, actedAtS.get(c.name)));
+  for (const c of CASES) console.log(runs.episodesLine(c.name, actedAtS.get(c.name)));
 }, 600_000);
 
 afterAll(() => cleanUpRuns(runtime, runs.results.values()));

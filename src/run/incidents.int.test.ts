@@ -18,7 +18,7 @@ const runs = new IncidentRuns<'calm'>();
 beforeAll(async () => {
   runtime = await realRuntime();
   await runs.run({ name: 'calm', env: {} });
-  console.log(runs.describe('calm'));
+  console.log(runs.episodesLine('calm'));
 }, 600_000);
 
 afterAll(() => cleanUpRuns(runtime, runs.results.values()));

@@ -180,10 +180,14 @@ describe('start failures (real Docker)', () => {
         networkMode: 'host',
         binds: [],
       });
-      await clients[0]!.start(id);
-      const stillThere = await Promise.all(clients.map(async (c) => (await c.remove(id), (await c.inspect(id))?.state ?? null)));
-      expect(stillThere).toEqual([null, null]);
-      expect(await leftovers(clients[0]!, runId)).toEqual([]);
+      try {
+        await clients[0]!.start(id);
+        const stillThere = await Promise.all(clients.map(async (c) => (await c.remove(id), (await c.inspect(id))?.state ?? null)));
+        expect(stillThere).toEqual([null, null]);
+        expect(await leftovers(clients[0]!, runId)).toEqual([]);
+      } finally {
+        await clients[0]!.remove(id);
+      }
     }
   });
 });

@@ -13,3 +13,16 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Whether nothing listens on 127.0.0.1:port now (a test's check that a server it stopped let go of its port). */
+export async function portIsFree(port: number): Promise<boolean> {
+  const s = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => s.once('error', reject).listen(port, '127.0.0.1', resolve));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    s.close();
+  }
+}

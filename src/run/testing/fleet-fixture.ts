@@ -4,7 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
+import { WORKER_IMAGE_REF } from '../../load/fleet/docker-engine.ts';
 import { WORKER_INDEX_ENV } from '../../load/fleet/port.ts';
+import { ensureImages, imageBuildSettings } from '../../stack/images/ensure.ts';
+import type { ContainerRuntime } from '../../stack/runtime/port.ts';
 import { CLI, REPO_ROOT } from './stack-fixture.ts';
 
 export interface FleetCliRun {
@@ -13,6 +16,11 @@ export interface FleetCliRun {
   stderr: () => string;
   /** the run directory, once the CLI created it */
   runDir: () => string | undefined;
+}
+
+/** The worker image, before a docker-engine run (minutes when src/ changed), so the run's own timing is the run's. */
+export async function ensureWorkerImage(runtime: ContainerRuntime): Promise<void> {
+  await ensureImages({ runtime, composeDir: join(REPO_ROOT, 'compose'), ...imageBuildSettings(process.env), log: () => undefined, refs: [WORKER_IMAGE_REF] });
 }
 
 /** A config whose one scenario `fleet` has `shape` and zero think time, against a one-endpoint flow. */

@@ -57,7 +57,7 @@ export class IncidentRuns<N extends string> {
   }
 
   /** The measured episodes of a case, printed after the runs (CI keeps the output's tail). */
-  describe(name: N, actedAtS?: number): string {
+  episodesLine(name: N, actedAtS?: number): string {
     const a = this.results.get(name)?.analysis;
     const episodes = a
       ? this.tails(name).map((i) => ({

@@ -2,7 +2,6 @@
 // for fleet-external.int (the capacity run, alone) and fleet-lost.int (a worker killed, in the pool).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FleetReport } from '../../load/fleet/fleet-load.ts';
@@ -78,15 +77,3 @@ export const outOf = (coordinator: LocalPod): string => coordinator.args[coordin
 
 export const manifestOf = (runDir: string): { runId: string; stoppedBy: string; fleet: FleetReport } =>
   JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8')) as { runId: string; stoppedBy: string; fleet: FleetReport };
-
-export async function portIsFree(port: number): Promise<boolean> {
-  const s = createServer();
-  try {
-    await new Promise<void>((resolve, reject) => s.once('error', reject).listen(port, '127.0.0.1', resolve));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    s.close();
-  }
-}
