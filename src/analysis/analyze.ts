@@ -175,6 +175,21 @@ function steadyMax(series: RunRecord['series'], segs: readonly LoadSegment[]): n
   return xs.length ? Math.max(...xs) : null;
 }
 
+/** Bottleneck attribution of a valid run; `record.series` sorted by time. */
+function bottlenecksOf(record: RunRecord, hist: HistogramIndex, o: AnalyzeOptions): Bottleneck[] {
+  // The stop rule fires after STOP_RULE_SECONDS consecutive seconds over the limit: those seconds are a breach.
+  const stopEv = record.events.filter((e) => e.kind === 'break').sort((a, b) => a.tMs - b.tMs)[0];
+  const stopAtS = stopEv ? (stopEv.tMs - record.startMs) / 1000 : undefined;
+  return attributeBottlenecks(record.series, hist, {
+    sloP95Ms: o.scenario.slo?.p95Ms,
+    sloErrorRatio: o.scenario.slo?.errorRatio,
+    appName: o.appName,
+    poolMax: o.poolMax,
+    hostCores: o.generatorCores,
+    ...(stopAtS !== undefined ? { stopRuleBreach: { fromS: stopAtS - STOP_RULE_SECONDS, toS: stopAtS } } : {}),
+  });
+}
+
 export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const series = [...record.series].filter((p) => Number.isFinite(p.elapsedS)).sort((a, b) => a.elapsedS - b.elapsedS);
   const rec: RunRecord = { ...record, series };
@@ -206,19 +221,8 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
   const slo = evaluateSlo(slo0, series, hist, sloWindows);
   const leaks = leakReports(rec, segs, o);
   const recovery = analyzeRecoveries(series, hist, segs, { hostCores: o.generatorCores, ...o.recovery });
-  // The stop rule fires after STOP_RULE_SECONDS consecutive seconds over the limit: those seconds are a breach.
-  const stopEv = record.events.filter((e) => e.kind === 'break').sort((a, b) => a.tMs - b.tMs)[0];
   const t0Ms = record.startMs;
-  const stopAtS = stopEv ? (stopEv.tMs - t0Ms) / 1000 : undefined;
-  const bns = validity.valid
-    ? attributeBottlenecks(series, hist, {
-        sloP95Ms: slo0?.p95Ms,
-        sloErrorRatio: slo0?.errorRatio,
-        appName: o.appName,
-        poolMax: o.poolMax,
-        ...(stopAtS !== undefined ? { stopRuleBreach: { fromS: stopAtS - STOP_RULE_SECONDS, toS: stopAtS } } : {}),
-      })
-    : [];
+  const bns = validity.valid ? bottlenecksOf(rec, hist, o) : [];
   const mixAgg = Object.fromEntries(hist.endpoints().map((n) => [n, aggregate(series, sloWindows, n).count]));
   const mixTotal = Object.values(mixAgg).reduce((a, b) => a + b, 0);
   const recommendations = recommend({

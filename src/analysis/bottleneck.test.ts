@@ -26,6 +26,10 @@ interface Phase {
   app: Record<string, number>;
   pgExtra?: Partial<PostgresPoint>;
   appContainer?: Partial<ContainerPoint>;
+  /** The host's CPU utilisation (0..1) this phase; absent = not sampled. */
+  hostCpu?: number;
+  /** Postgres samples lost: of every `lostPgEvery` seconds, all but the first (a sampler round over its budget). */
+  lostPgEvery?: number;
 }
 
 /** A closed run: per phase the request rate, latency (5 % log-normal noise), the app's connections and container. */
@@ -39,7 +43,8 @@ function run(phases: Phase[], seed = 3): ReturnType<typeof buildRecord> {
         users: ph.users,
         latenciesMs: { api: Array.from({ length: ph.rps }, () => ph.latMs * Math.exp(0.05 * normal(rng))) },
         containers: { app: container({ cpuLimitUtilization: 0.3, ...ph.appContainer }) },
-        postgres: pg(ph.app, ph.pgExtra),
+        postgres: ph.lostPgEvery && s % ph.lostPgEvery !== 0 ? null : pg(ph.app, ph.pgExtra),
+        ...(ph.hostCpu !== undefined ? { host: { cpuUtilization: ph.hostCpu } } : {}),
       });
     }
   });
@@ -102,6 +107,44 @@ const cases: Case[] = [
     top: 'postgres:locks',
   },
   {
+    // a starved host loses sampler rounds: 2 of every 3 Postgres samples missing is not a calm pool
+    name: 'pool of 2 at max with requests queued, 2 of every 3 Postgres samples lost → db pool first',
+    phases: [base, { seconds: 60, users: 20, rps: 40, latMs: 500, app: { active: 2 }, lostPgEvery: 3 }],
+    opts: { sloP95Ms: 200, poolMax: 2 },
+    top: 'db-pool:archiveorigin',
+  },
+  {
+    // 2 cores, 100 % busy: app 0.5 + generator 0.2 cores, so 1.3 cores went to work outside the stack and generator
+    name: 'host CPU saturated by outside work while latency rises, pool idle → host:cpu first',
+    phases: [
+      { ...base, app: { active: 1, idle: 9 }, hostCpu: 0.4 },
+      { seconds: 60, users: 20, rps: 40, latMs: 500, app: { active: 2, idle: 8 }, hostCpu: 1 },
+    ],
+    opts: { sloP95Ms: 200, hostCores: 2 },
+    top: 'host:cpu',
+    absent: ['db-pool:archiveorigin', 'cpu:app'],
+  },
+  {
+    name: 'the same run without the host cores (attach mode): the host is not guessed at',
+    phases: [
+      { ...base, app: { active: 1, idle: 9 }, hostCpu: 0.4 },
+      { seconds: 60, users: 20, rps: 40, latMs: 500, app: { active: 2, idle: 8 }, hostCpu: 1 },
+    ],
+    opts: { sloP95Ms: 200 },
+    top: null,
+  },
+  {
+    // 100 % of 2 cores, all of it the app (1.8) and the generator (0.2): the host is busy with the system itself
+    name: 'host CPU saturated by the stack itself → not host contention',
+    phases: [
+      { ...base, app: { active: 1, idle: 9 }, hostCpu: 0.4 },
+      { seconds: 60, users: 20, rps: 40, latMs: 500, app: { active: 2, idle: 8 }, hostCpu: 1, appContainer: { cpuCores: 1.8 } },
+    ],
+    opts: { sloP95Ms: 200, hostCores: 2 },
+    top: null,
+    absent: ['host:cpu'],
+  },
+  {
     name: 'healthy run: nothing saturated',
     phases: [base, { ...base, users: 4, rps: 80 }],
     opts: { sloP95Ms: 200 },
@@ -134,6 +177,34 @@ describe('attributeBottlenecks (table)', () => {
     expect(b.evidence.detail).toMatch(/DB connection pool \(archiveorigin\) exhausted/);
     expect(b.evidence.peak).toBeGreaterThan(10); // ≈ 18 requests waiting for one of 2 connections
     expect(b.evidence.coverage).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('the lost samples count neither way: the pool covers every sampled breach second', () => {
+    const rec = run(cases.find((c) => c.phases[1]?.lostPgEvery)!.phases);
+    const b = attributeBottlenecks(rec.series, new HistogramIndex(rec.histograms), { sloP95Ms: 200, poolMax: 2 })[0]!;
+    expect(b.resource).toBe('db-pool:archiveorigin');
+    expect(b.evidence.coverage).toBe(1);
+    // the onset needs 3 saturated seconds among the trailing 10 (a third of them sampled), not 5
+    expect(b.evidence.onsetS).toBeLessThanOrEqual(61 + 9);
+  });
+
+  it('host contention: the evidence names the cores taken outside the stack and the generator', () => {
+    const rec = run(cases.find((c) => c.top === 'host:cpu')!.phases);
+    const b = attributeBottlenecks(rec.series, new HistogramIndex(rec.histograms), { sloP95Ms: 200, hostCores: 2 })[0]!;
+    expect(b).toMatchObject({ kind: 'host', service: null });
+    expect(b.evidence.detail).toMatch(/outside the system under test and the load generator \(up to 1\.3 of 2 cores\)/);
+    expect(b.evidence.coverage).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('a neighbour busy from the first second is listed after the exhausted pool, not before it', () => {
+    const rec = run([
+      { ...base, hostCpu: 1 },
+      { seconds: 60, users: 20, rps: 40, latMs: 500, app: { active: 2 }, hostCpu: 1 },
+    ]);
+    const found = attributeBottlenecks(rec.series, new HistogramIndex(rec.histograms), { sloP95Ms: 200, poolMax: 2, hostCores: 2 });
+    expect(found.map((b) => b.resource)).toEqual(['db-pool:archiveorigin', 'host:cpu']);
+    // the host saturated first (t ≈ 5 s against the pool's ≈ 65 s): the lead alone would have put it first
+    expect(found[1]!.evidence.leadS!).toBeGreaterThan(found[0]!.evidence.leadS!);
   });
 
   it('fewer than 3 seconds → nothing', () => {

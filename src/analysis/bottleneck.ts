@@ -3,6 +3,7 @@
 // before or ≤ 10 s after the onset) and lagged CCF after first differencing (resource must lead).
 // Results are evidence ("coincides with and leads"), never proof of cause.
 import { isFresh } from './freshness.ts';
+import { outsideCores } from './host-contention.ts';
 import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { DEFAULT_MAX_ERROR_RATIO } from './stop-rule.ts';
 import type { HistogramIndex } from './histograms.ts';
@@ -31,7 +32,7 @@ export interface BottleneckEvidence {
 
 export interface Bottleneck {
   resource: string;
-  kind: 'cpu' | 'memory' | 'pool' | 'locks' | 'idle-in-transaction' | 'connections';
+  kind: 'cpu' | 'memory' | 'pool' | 'locks' | 'idle-in-transaction' | 'connections' | 'host';
   service: string | null;
   role: BottleneckRole;
   rank: number;
@@ -54,14 +55,23 @@ export interface BottleneckOptions {
   cpuUtil?: number;
   throttledRatio?: number;
   memoryRatio?: number;
+  /**
+   * Cores of the host the stack and the generator run on (the manifest's generatorCores): with it, work outside both
+   * that saturates the host is a resource too (host-contention.ts). Unknown in attach mode, where nothing is said.
+   */
+  hostCores?: number;
+  /** Outside work at or above this share of the host's cores, with the host's CPU saturated. Default 0.25. */
+  minOutsideShare?: number;
 }
 
 interface Signal {
   resource: string;
   kind: Bottleneck['kind'];
   service: string | null;
-  /** Per-second saturation predicate and metric (NaN when not sampled). */
+  /** Per-second saturation predicate (false when not sampled) and metric (NaN when not sampled). */
   sat: boolean[];
+  /** Whether the second was sampled: a lost sample is neither saturated nor calm. */
+  known: boolean[];
   metric: number[];
   describe: (peak: number) => string;
 }
@@ -69,6 +79,8 @@ interface Signal {
 function signals(series: readonly SeriesPoint[], o: BottleneckOptions, options: { inFlight?: readonly number[] } = {}): Signal[] {
   const out = containerSignals(series, o);
   if (series.some((p) => p.postgres)) out.push(...postgresSignals(series, o, options.inFlight ?? []));
+  const host = hostSignal(series, o);
+  if (host) out.push(host);
   return out;
 }
 
@@ -87,6 +99,7 @@ function containerSignals(series: readonly SeriesPoint[], o: BottleneckOptions):
       kind: 'cpu',
       service: svc,
       sat: util.map((u, i) => u >= (o.cpuUtil ?? 0.9) || thr[i]! >= (o.throttledRatio ?? 0.25)),
+      known: util.map((u, i) => Number.isFinite(u) || Number.isFinite(thr[i]!)),
       metric: util.map((u, i) => Math.max(Number.isFinite(u) ? u : 0, Number.isFinite(thr[i]!) ? thr[i]! : 0)),
       describe: (peak) => `CPU at ${(peak * 100).toFixed(0)} % of its limit or CFS-throttled`,
     });
@@ -96,6 +109,7 @@ function containerSignals(series: readonly SeriesPoint[], o: BottleneckOptions):
       kind: 'memory',
       service: svc,
       sat: mem.map((m) => m >= (o.memoryRatio ?? 0.9)),
+      known: mem.map(Number.isFinite),
       metric: mem,
       describe: (peak) => `working set at ${(peak * 100).toFixed(0)} % of the memory limit`,
     });
@@ -108,6 +122,7 @@ function postgresSignals(series: readonly SeriesPoint[], o: BottleneckOptions, i
   const out: Signal[] = [];
   const app = o.appName ?? REFERENCE_APP_NAME;
   const pg = series.map((p) => p.postgres ?? null);
+  const known = pg.map((x) => x !== null);
   const appStates = pg.map((x) => x?.connectionsByApp[app] ?? {});
   const appTotal = appStates.map((s) => Object.values(s).reduce((a, b) => a + b, 0));
   // busy = held by a request: every state but idle (active, idle in transaction, fastpath…)
@@ -147,6 +162,7 @@ function postgresSignals(series: readonly SeriesPoint[], o: BottleneckOptions, i
     kind: 'pool',
     service: app,
     sat: poolSat,
+    known,
     metric: queued.map((w, i) => w + busy[i]! / Math.max(1, appTotal[i]!)),
     describe: (peak) =>
       `app DB connection pool (${app}) exhausted: all ${o.poolMax !== undefined ? `${o.poolMax} (pool max)` : `${Math.max(...appTotal)}`} connections busy with requests queued for one (peak ≈ ${Math.max(0, peak - 1).toFixed(0)} waiting)`,
@@ -156,6 +172,7 @@ function postgresSignals(series: readonly SeriesPoint[], o: BottleneckOptions, i
     kind: 'locks',
     service: 'postgres',
     sat: lockWaits.map((w) => w > 0),
+    known,
     metric: lockWaits,
     describe: (peak) => `sessions waiting on locks (peak ${peak.toFixed(0)})`,
   });
@@ -166,7 +183,8 @@ function postgresSignals(series: readonly SeriesPoint[], o: BottleneckOptions, i
     resource: `idle-in-transaction:${app}`,
     kind: 'idle-in-transaction',
     service: app,
-    sat: iit.map((v, i) => v >= 2 && v >= 0.2 * Math.max(1, appTotal[i]!)),
+    sat: iit.map((v, i) => known[i]! && v >= 2 && v >= 0.2 * Math.max(1, appTotal[i]!)),
+    known,
     metric: iit,
     describe: (peak) => `${peak.toFixed(0)} ${app} connections idle in transaction (the app holds connections)`,
   });
@@ -176,10 +194,33 @@ function postgresSignals(series: readonly SeriesPoint[], o: BottleneckOptions, i
     kind: 'connections',
     service: 'postgres',
     sat: conn.map((v) => v >= 0.9),
+    known,
     metric: conn,
     describe: (peak) => `${(peak * 100).toFixed(0)} % of max_connections in use`,
   });
   return out;
+}
+
+/**
+ * The host's CPU saturated while work outside the stack's containers and the generator took a share of it: the
+ * latency may be the host's, not the system's (host-contention.ts). Only where all three were sampled (stack mode).
+ */
+function hostSignal(series: readonly SeriesPoint[], o: BottleneckOptions): Signal | null {
+  const cores = o.hostCores;
+  if (cores === undefined || !(cores > 0)) return null;
+  const outside = series.map((p) => outsideCores(p, cores));
+  if (outside.every((x) => x === null)) return null;
+  const minOutside = (o.minOutsideShare ?? 0.25) * cores;
+  return {
+    resource: 'host:cpu',
+    kind: 'host',
+    service: null,
+    sat: series.map((p, i) => outside[i] !== null && (p.host?.cpuUtilization ?? 0) >= (o.cpuUtil ?? 0.9) && outside[i]! >= minOutside),
+    known: outside.map((x) => x !== null),
+    metric: outside.map((x) => (x === null ? NaN : x / cores)),
+    describe: (peak) =>
+      `host CPU saturated with work outside the system under test and the load generator (up to ${(peak * cores).toFixed(1)} of ${cores} cores): the latency may be the host's, not the system's`,
+  };
 }
 
 /** Trailing windows of `widthS` seconds ending at each second of the series. */
@@ -193,11 +234,19 @@ function red(series: readonly SeriesPoint[], hist: HistogramIndex): { p95: numbe
   return { p95, err };
 }
 
-const sustainedOnset = (sat: readonly boolean[]): number => {
+/**
+ * The first second whose trailing 10 s had the predicate in 5 of them; where samples were lost (a sampler round over
+ * its budget on a starved host), in half of the sampled ones and at least 3 (docs/ANALYSIS.md, Bottlenecks).
+ */
+const sustainedOnset = (sat: readonly boolean[], known: readonly boolean[]): number => {
   for (let i = 0; i < sat.length; i++) {
     let n = 0;
-    for (let j = Math.max(0, i - 9); j <= i; j++) if (sat[j]) n++;
-    if (n >= 5) return i;
+    let k = 0;
+    for (let j = Math.max(0, i - 9); j <= i; j++) {
+      if (sat[j]) n++;
+      if (known[j]) k++;
+    }
+    if (n >= Math.max(3, Math.min(5, Math.ceil(k / 2)))) return i;
   }
   return -1;
 };
@@ -226,7 +275,7 @@ export function attributeBottlenecks(series: readonly SeriesPoint[], hist: Histo
     return l && a.seconds > 0 ? (a.count / a.seconds) * (l.meanMs / 1000) : 0;
   });
   for (const s of signals(series, o, { inFlight })) {
-    const onset = sustainedOnset(s.sat);
+    const onset = sustainedOnset(s.sat, s.known);
     if (onset < 0) continue;
     const onsetS = series[onset]!.elapsedS;
     const x = diff(s.metric.map((v) => (Number.isFinite(v) ? v : 0)));
@@ -236,7 +285,9 @@ export function attributeBottlenecks(series: readonly SeriesPoint[], hist: Histo
       if (Number.isFinite(r) && r > best.r) best = { k, r };
     }
     const significant = best.r > 3 / Math.sqrt(Math.max(1, x.length - best.k));
-    const coverage = breachSeconds.length ? breachSeconds.filter((i) => s.sat[i]).length / breachSeconds.length : null;
+    // share of the sampled breach seconds
+    const sampledBreach = breachSeconds.filter((i) => s.known[i]);
+    const coverage = sampledBreach.length ? sampledBreach.filter((i) => s.sat[i]).length / sampledBreach.length : null;
     const leadS = breachOnsetS !== null ? breachOnsetS - onsetS : null;
     const precedes = leadS !== null && leadS >= -10;
     const role: BottleneckRole = breachOnsetS === null ? 'SATURATED' : (coverage ?? 0) >= 0.8 && precedes && significant ? 'PRIMARY' : 'CONTRIBUTING';
@@ -261,8 +312,15 @@ export function attributeBottlenecks(series: readonly SeriesPoint[], hist: Histo
     });
   }
   const order: Record<BottleneckRole, number> = { PRIMARY: 0, CONTRIBUTING: 1, SATURATED: 2 };
+  // Outside work on the host qualifies the figures rather than naming a part of the system to fix: it comes after the
+  // system's own resources of the same role (a neighbour busy from the first second would otherwise lead them all).
+  const outside = (b: Bottleneck): number => (b.kind === 'host' ? 1 : 0);
   found.sort(
-    (a, b) => order[a.role] - order[b.role] || (b.evidence.leadS ?? -Infinity) - (a.evidence.leadS ?? -Infinity) || (b.evidence.r ?? 0) - (a.evidence.r ?? 0),
+    (a, b) =>
+      order[a.role] - order[b.role] ||
+      outside(a) - outside(b) ||
+      (b.evidence.leadS ?? -Infinity) - (a.evidence.leadS ?? -Infinity) ||
+      (b.evidence.r ?? 0) - (a.evidence.r ?? 0),
   );
   // at most one PRIMARY: the earliest-leading qualifies, later ones are contributing (D4: pool after locks)
   found.forEach((f, i) => {

@@ -124,6 +124,14 @@ function bottleneckRecommendations(bottlenecks: RecommendInput['bottlenecks']): 
           basedOn,
         });
         break;
+      case 'host':
+        out.push({
+          id: 'host-contention',
+          severity: b.role === 'PRIMARY' ? 'critical' : 'warning',
+          text: `${lead}: other work on the host took its CPU while the SLO was breached, so these latency and capacity figures are partly the host's, not the system's. Rerun on a quiet or dedicated machine, or run the load generator on other machines (docs/DISTRIBUTED.md).`,
+          basedOn,
+        });
+        break;
       case 'connections':
         out.push({
           id: 'postgres-connections',
