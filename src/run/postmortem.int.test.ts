@@ -12,6 +12,7 @@ import type { Analysis } from '../analysis/analyze.ts';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
 import { readSeries, type SeriesLine } from '../store/read-series.ts';
 import { realRuntime } from '../stack/testing/runtime.ts';
+import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { runScenario, type RunScenarioResult } from './run-scenario.ts';
 import { isolatedStack, readEvents, testConfig, testStackProvider, cleanUpRuns, analysisOfRun } from './testing/stack-fixture.ts';
 
@@ -84,6 +85,7 @@ beforeAll(async () => {
     }),
   );
   // measured numbers, for the report
+  console.log(poolTrace());
   for (const c of CASES) {
     const a = results.get(c.name)?.analysis;
     console.log(
@@ -93,6 +95,20 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(() => cleanUpRuns(runtime, results.values()));
+
+/**
+ * The pool run second by second: users, completions, p95 (display value), the app's connections busy / open in
+ * Postgres, host CPU. Printed after the runs and put in the failure message: CI keeps only its output's tail.
+ */
+function poolTrace(): string {
+  const trace = (seriesOf.get('pool') ?? []).map((p) => {
+    const states = p.postgres?.connectionsByApp[REFERENCE_APP_NAME] ?? {};
+    const open = Object.values(states).reduce((a, b) => a + b, 0);
+    const host = p.host?.cpuUtilization;
+    return `${Math.round(p.elapsedS)}:${p.activeUsers}/${p.total.count}/${Math.round(p.total.p95Ms)}/${p.postgres ? `${open - (states.idle ?? 0)}of${open}` : '-'}/${host == null ? '-' : Math.round(host * 100)}`;
+  });
+  return `[postmortem] pool, second:users/requests/p95 ms/app connections busy of open/host CPU %: ${trace.join(' ')}`;
+}
 
 describe('leak soak (LEAK_BYTES_PER_REQUEST)', () => {
   it('FAILs the app with a slope within 30 % of bytes × req/s; never FAILs postgres', () => {
@@ -129,9 +145,9 @@ describe('pool exhaustion (POOL_MAX=2, SLOW_QUERY_MS)', () => {
     const a = analysisOf('pool');
     expect(a.validity.valid, JSON.stringify(a.validity.problems)).toBe(true);
     const top = a.bottlenecks[0];
-    expect(top, 'no bottleneck found').toBeDefined();
+    expect(top, `no bottleneck found\n${poolTrace()}`).toBeDefined();
     expect(top!.rank).toBe(1);
-    expect(top!.resource).toBe('db-pool:archiveorigin');
+    expect(top!.resource, `${JSON.stringify(a.bottlenecks)}\n${poolTrace()}`).toBe('db-pool:archiveorigin');
     expect(top!.evidence.detail).toMatch(/DB connection pool \(archiveorigin\) exhausted: all 2 \(pool max\) connections busy/);
     // evidence with times and values: saturated before (or at most 10 s after) the SLO breach. (Coverage of the
     // breach is not asserted: when the break is an error burst in the last 3 s, requests fail fast and the queue
