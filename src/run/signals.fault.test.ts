@@ -85,10 +85,16 @@ function cli(args: string[]): Promise<{ code: number | null; out: string }> {
 }
 
 /** kill -9, then: at most the last second lost, and `loadscope analyze` marks the partial run incomplete. */
-async function killAndCheck(r: Started, label: string, checkSeries: boolean, expectIncomplete = true): Promise<void> {
+/**
+ * Kills the run, checks its record and analysis; returns how many of its containers were left the moment it died.
+ * Counted at once: any neighbour file's stack start reaps orphans of dead runs (a pool CI saw 0 left two seconds later,
+ * after `analyze`).
+ */
+async function killAndCheck(r: Started, label: string, checkSeries: boolean, expectIncomplete = true): Promise<number> {
   const killAt = Date.now();
   r.child.kill('SIGKILL');
   await r.exited;
+  const left = (await managedContainers(runtime, r.runId)).length;
   if (checkSeries) {
     const last = readSeries(r.runDir).at(-1)!;
     figures[`${label}: ms between last series line and kill`] = killAt - last.tMs;
@@ -98,6 +104,7 @@ async function killAndCheck(r: Started, label: string, checkSeries: boolean, exp
   expect([0, 1], a.out).toContain(a.code);
   expect(JSON.parse(readFileSync(join(r.runDir, 'analysis.json'), 'utf8')).incomplete).toBe(expectIncomplete);
   if (expectIncomplete) expect(readFileSync(join(r.runDir, 'report.md'), 'utf8')).toMatch(/INCOMPLETE RUN/);
+  return left;
 }
 
 async function downRun(runId: string): Promise<void> {
@@ -111,8 +118,7 @@ describe('kill -9 of `loadscope run`', () => {
     const r = await startRun('loadscope-kill-ramp', { kind: 'ramp', users: 40, rampUp: '60s', duration: '90s' });
     await waitLines(r, 3);
     expect(readSeries(r.runDir).at(-1)!.phase).toBe('ramp-up');
-    await killAndCheck(r, 'ramp', true);
-    expect((await managedContainers(runtime, r.runId)).length).toBe(2);
+    expect(await killAndCheck(r, 'ramp', true)).toBe(2);
     await downRun(r.runId);
   });
 
@@ -120,8 +126,7 @@ describe('kill -9 of `loadscope run`', () => {
     const r = await startRun('loadscope-kill-hold', { kind: 'ramp', users: 5, duration: '90s' });
     await waitLines(r, 4);
     expect(readSeries(r.runDir).at(-1)!.phase).toBe('hold');
-    await killAndCheck(r, 'hold', true);
-    expect((await managedContainers(runtime, r.runId)).length).toBe(2);
+    expect(await killAndCheck(r, 'hold', true)).toBe(2);
     heldOrphan = r.runId;
   });
 
