@@ -3,7 +3,7 @@
 // before or ≤ 10 s after the onset) and lagged CCF after first differencing (resource must lead).
 // Results are evidence ("coincides with and leads"), never proof of cause.
 import { isFresh } from './freshness.ts';
-import { outsideCores } from './host-contention.ts';
+import { MIN_OUTSIDE_SHARE, outsideCores } from './host-contention.ts';
 import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { DEFAULT_MAX_ERROR_RATIO } from './stop-rule.ts';
 import type { HistogramIndex } from './histograms.ts';
@@ -60,7 +60,7 @@ export interface BottleneckOptions {
    * that saturates the host is a resource too (host-contention.ts). Unknown in attach mode, where nothing is said.
    */
   hostCores?: number;
-  /** Outside work at or above this share of the host's cores, with the host's CPU saturated. Default 0.25. */
+  /** Outside work at or above this share of the host's cores, with the host's CPU saturated. Default MIN_OUTSIDE_SHARE. */
   minOutsideShare?: number;
 }
 
@@ -210,7 +210,7 @@ function hostSignal(series: readonly SeriesPoint[], o: BottleneckOptions): Signa
   if (cores === undefined || !(cores > 0)) return null;
   const outside = series.map((p) => outsideCores(p, cores));
   if (outside.every((x) => x === null)) return null;
-  const minOutside = (o.minOutsideShare ?? 0.25) * cores;
+  const minOutside = (o.minOutsideShare ?? MIN_OUTSIDE_SHARE) * cores;
   return {
     resource: 'host:cpu',
     kind: 'host',

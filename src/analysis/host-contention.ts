@@ -5,10 +5,13 @@
 // generator; it is known only where all three were sampled (stack mode), never guessed in attach mode.
 import type { SeriesPoint, WindowS } from './types.ts';
 
+/** Outside work at or above this share of the host's cores contends (half a core on 2 cores). */
+export const MIN_OUTSIDE_SHARE = 0.25;
+
 export interface ContentionOptions {
   /** Cores of the host the generator and the stack run on (the manifest's generatorCores). */
   hostCores: number;
-  /** Outside work at or above this share of the host's cores contends (half a core on 2 cores). Default 0.25. */
+  /** Default MIN_OUTSIDE_SHARE. */
   minOutsideShare?: number;
   /** CPU time idle waiting on I/O at or above this share contends (the SUT's disk waits behind another's). Default 0.2. */
   minIowait?: number;
@@ -34,7 +37,7 @@ export function contendedSecond(p: SeriesPoint, o: ContentionOptions): boolean |
   const iowait = p.host?.iowaitRatio;
   if (typeof iowait === 'number' && iowait >= (o.minIowait ?? 0.2)) return true;
   if (outside === null) return null;
-  return outside >= (o.minOutsideShare ?? 0.25) * o.hostCores;
+  return outside >= (o.minOutsideShare ?? MIN_OUTSIDE_SHARE) * o.hostCores;
 }
 
 /**

@@ -5,9 +5,9 @@
 //   lock       — the test holds an EXCLUSIVE lock on devices for 2 s from 75 s (lock_proof's FOR UPDATE waits) → 'locks'
 //   checkpoint — the test dirties ~100 MB of a table at 85 s and forces a CHECKPOINT at 105 s: the sampler must see
 //                the buffers it wrote; whether that makes a tail on this machine is measured, not assumed
-// These runs share the host with the noisy group's other files (vitest.config.ts): a 1-s sleep in Postgres and a 2-s
-// lock are far above any stall a neighbour causes, and a storage cause explains only IO/LWLock/BufferPin waits
-// (docs/ANALYSIS.md, Incidents), so a busy host cannot outrank them. The calm run, which must show no cause where nothing moved, runs
+// These runs share the integration pool with another file: a 1-s sleep in Postgres and a 2-s lock are far above any
+// stall a neighbour causes, and a storage cause explains only IO/LWLock/BufferPin waits (docs/ANALYSIS.md,
+// Incidents), so a busy host cannot outrank them. The calm run, which must show no cause where nothing moved, runs
 // alone (incidents.int.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRuntime } from '../stack/runtime/port.ts';
