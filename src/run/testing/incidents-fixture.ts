@@ -1,5 +1,5 @@
 // Shared by the two incident files on the reference stack (docs/ANALYSIS.md, Incidents): the fault runs
-// (incidents-faults.int.test.ts, in the noisy group) and the calm run (incidents.int.test.ts, alone). Each run is
+// (incidents-faults.int.test.ts, in the integration pool) and the calm run (incidents.int.test.ts, alone). Each run is
 // 20 users thinking 0.3–0.7 s (~40 req/s) for 120 s on its own isolated stack (own ports, own containers).
 import { join } from 'node:path';
 import type { Analysis } from '../../analysis/analyze.ts';
