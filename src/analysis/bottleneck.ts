@@ -183,7 +183,7 @@ function postgresSignals(series: readonly SeriesPoint[], o: BottleneckOptions, i
     resource: `idle-in-transaction:${app}`,
     kind: 'idle-in-transaction',
     service: app,
-    sat: iit.map((v, i) => known[i]! && v >= 2 && v >= 0.2 * Math.max(1, appTotal[i]!)),
+    sat: iit.map((v, i) => v >= 2 && v >= 0.2 * Math.max(1, appTotal[i]!)),
     known,
     metric: iit,
     describe: (peak) => `${peak.toFixed(0)} ${app} connections idle in transaction (the app holds connections)`,
