@@ -5,7 +5,7 @@
 // median·(1 + X) or median + 10 ms. Judged on what was observed: too short a window is inconclusive, never "not recovered".
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import { contentionJudge } from './host-contention.ts';
-import { MAD_TO_SD, mad, median, wilsonLower } from './stats.ts';
+import { MAD_TO_SD, mad, median, shareDiffLower } from './stats.ts';
 import type { SeriesPoint, WindowS } from './types.ts';
 import { aggregate, type LoadSegment } from './windows.ts';
 
@@ -209,23 +209,22 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
   // a window is inside the band when its p95 is (an empty window is not evidence of health) and its errors are
   const inside = (r: Roll): boolean => r.p95 !== null && r.p95 <= bandP95 && r.errors <= Math.ceil(r.count * bandErr);
   // "stays there" asks no more than the base itself did: on a noisy host the steady base also leaves the band now
-  // and then, so the hold needs the base's own in-band share of its windows — as far as the base can tell it: its
-  // windows overlap (rollingS of them share a second), so it holds baseRolls / rollingS independent looks, and the
-  // hold needs the share's lower 95 % bound (docs/ANALYSIS.md, Recovery: a quiet 40-s base allows one stray second)
+  // and then, and both the base and the hold are small samples. Windows overlap (rollingS of them share a second), so
+  // N windows are N / rollingS independent looks; the hold fails only when its in-band share is below the base's
+  // beyond what both samples can tell (docs/ANALYSIS.md, Recovery: one stray second passes after a quiet base)
   const baseShare = baseRolls.filter(inside).length / baseRolls.length;
-  const holdShare = wilsonLower(baseShare, baseRolls.length / rollingS);
-  // recovered at t when the window starting at t is inside the band, and so is that share of the windows starting in
-  // [t, t + hold − rollingS]
+  // recovered at t when the window starting at t is inside the band and the windows starting in [t, t + hold − rollingS]
+  // are, as far as that comparison tells, as often inside as the base's
   const lastStart = e.obsEndS - rollingS + 1;
   const ok: boolean[] = [];
   for (let t = e.endS; t <= lastStart; t++) ok.push(inside(roll(t)));
   const span = Math.max(1, holdS - rollingS + 1);
-  const need = Math.ceil(span * holdShare - 1e-9);
+  const kept = (share: number): boolean => holdKept(baseShare, baseRolls.length, share, span, rollingS);
   let recoveryS: number | null = null;
   let heldShare = 1;
   for (let k = 0; k + span <= ok.length && recoveryS === null; k++) {
-    const held = ok.slice(k, k + span).filter(Boolean).length;
-    if (ok[k] && held >= need) [recoveryS, heldShare] = [k, held / span];
+    const share = ok.slice(k, k + span).filter(Boolean).length / span;
+    if (ok[k] && kept(share)) [recoveryS, heldShare] = [k, share];
   }
   const metastableS = metastableRun(series, e, baseAgg.goodputRps, bandErr, rollingS, o);
   const settled =
@@ -270,6 +269,16 @@ function judgeEpisode(series: readonly SeriesPoint[], hist: HistogramIndex, e: E
     verdict,
     note,
   };
+}
+
+/**
+ * Whether a hold whose windows were inside the band `heldShare` of the time stays as close to the base (inside
+ * `baseShare` of its windows) as both samples can tell: windows of `rollingS` seconds overlap, so `n` of them are
+ * n / rollingS independent looks; the hold is broken when the lower one-sided 95 % bound of the difference (Newcombe's
+ * hybrid score interval) is above 0 (docs/ANALYSIS.md, Recovery).
+ */
+export function holdKept(baseShare: number, baseWindows: number, heldShare: number, holdWindows: number, rollingS: number): boolean {
+  return !(shareDiffLower(baseShare, baseWindows / rollingS, heldShare, holdWindows / rollingS) > 0);
 }
 
 /** The latency band around a level m: never narrower than m·(1 + band), m + minBandMs, or madK robust SDs of `values`. */

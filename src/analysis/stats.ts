@@ -214,12 +214,31 @@ export function mannWhitney(a: readonly number[], b: readonly number[]): MannWhi
 /** Lower bound of a proportion's Wilson score interval: `share` observed in `n` (possibly fractional) independent
  * samples, at `alpha` one-sided. 0 when n ≤ 0. */
 export function wilsonLower(share: number, n: number, alpha = 0.05): number {
-  if (!(n > 0)) return 0;
+  return n > 0 ? wilson(share, n, alpha).lower : 0;
+}
+
+/** Upper bound of the same interval. 1 when n ≤ 0. */
+export function wilsonUpper(share: number, n: number, alpha = 0.05): number {
+  return n > 0 ? wilson(share, n, alpha).upper : 1;
+}
+
+function wilson(share: number, n: number, alpha: number): { lower: number; upper: number } {
   const z = normInv(1 - alpha);
   const z2n = (z * z) / n;
   const centre = share + z2n / 2;
   const spread = z * Math.sqrt((share * (1 - share)) / n + z2n / (4 * n));
-  return Math.max(0, (centre - spread) / (1 + z2n));
+  return { lower: Math.max(0, (centre - spread) / (1 + z2n)), upper: Math.min(1, (centre + spread) / (1 + z2n)) };
+}
+
+/**
+ * Lower bound of share1 − share2 (two independent proportions, over n1 and n2 possibly fractional samples) by
+ * Newcombe's hybrid score interval, at `alpha` one-sided: above 0 when the first share is larger beyond what both
+ * samples can tell. Each side's uncertainty is its own Wilson interval (docs/ANALYSIS.md, Recovery).
+ */
+export function shareDiffLower(share1: number, n1: number, share2: number, n2: number, alpha = 0.05): number {
+  const below1 = share1 - wilsonLower(share1, n1, alpha);
+  const above2 = wilsonUpper(share2, n2, alpha) - share2;
+  return share1 - share2 - Math.sqrt(below1 ** 2 + above2 ** 2);
 }
 
 export const diff = (xs: readonly number[]): number[] => xs.slice(1).map((x, i) => x - xs[i]!);
