@@ -216,6 +216,7 @@ export function analyzeRun(record: RunRecord, o: AnalyzeOptions): Analysis {
     usl: o.usl,
     ...(o.appName !== undefined ? { appName: o.appName } : {}),
     ...(o.poolMax !== undefined ? { poolMax: o.poolMax } : {}),
+    hostCores: o.generatorCores,
   });
   const sloWindows = sloWindowsFor(o.scenario.shape, cap, segs);
   const slo = evaluateSlo(slo0, series, hist, sloWindows);

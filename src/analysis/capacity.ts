@@ -99,6 +99,8 @@ export interface CapacityOptions {
   /** For the failure mode's DB-pool signal. */
   appName?: string;
   poolMax?: number;
+  /** Cores of the generator's host, for the failure mode's host-CPU signal. */
+  hostCores?: number;
 }
 
 /** Load levels for a knee or a USL fit: the seed ladder has 5; 4 leave the 3-parameter USL one residual degree of freedom. */
@@ -202,6 +204,7 @@ export function failureMode(
     errorRatio: rule.errorRatio ?? DEFAULT_MAX_ERROR_RATIO,
     appName: o.appName,
     poolMax: o.poolMax,
+    hostCores: o.hostCores,
   });
   const containerEvents = events
     .filter((e) => containerEventKind(e.kind) !== null && (e.tMs - t0Ms) / 1000 >= fromS)

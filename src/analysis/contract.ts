@@ -32,7 +32,7 @@ export const UslSchema = z.object({
 });
 
 export const FailureSignalSchema = z.object({
-  kind: z.enum(['oom', 'container-died', 'db-pool', 'cpu', 'connection-errors', 'timeouts', '5xx', 'latency']),
+  kind: z.enum(['oom', 'container-died', 'db-pool', 'cpu', 'host-cpu', 'connection-errors', 'timeouts', '5xx', 'latency']),
   service: z.string().nullable(),
   atS: num,
   evidence: z.string(),

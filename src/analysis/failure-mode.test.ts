@@ -44,7 +44,57 @@ const signals = (rec: RunRecord) =>
     { startMs: rec.startMs, p95Ms: 500, errorRatio: 0.02, poolMax: 10 },
   );
 
+/** The same 60 s on a 2-core host: `host(s)` its CPU utilisation, the generator at 0.3 cores; `attach` drops the containers. */
+function hostRun(at: (s: number) => { latMs?: number; busy?: number; host: number }, attach = false): RunRecord {
+  const rec = run((t) => ({ latMs: at(t).latMs, busy: at(t).busy }));
+  rec.series.forEach((p, i) => {
+    p.host = { cpuUtilization: at(i + 1).host, iowaitRatio: 0 };
+    p.generator = { ...p.generator, cpuCores: 0.3 };
+    if (attach) delete p.containers;
+  });
+  return rec;
+}
+const hostSignals = (rec: RunRecord) =>
+  failureSignals(
+    rec.series,
+    new HistogramIndex(rec.histograms),
+    rec.events,
+    { fromS: 1, toS: 60 },
+    { startMs: rec.startMs, p95Ms: 500, errorRatio: 0.02, poolMax: 10, hostCores: 2 },
+  );
+
 describe('failure mode: what went first, with its evidence', () => {
+  it('the host CPU full before latency breaches names the host, and who used it (stack mode: the rest is outside work)', () => {
+    // app 0.8 cores (0.4 of its 2-core limit), generator 0.3: a host at 97 % of 2 cores has 0.84 cores outside both
+    const s = hostSignals(hostRun((t) => ({ host: t >= 30 ? 0.97 : 0.5, latMs: t >= 32 ? 900 : 20 })));
+    expect(s.map((x) => x.kind)).toEqual(['host-cpu', 'latency']);
+    expect(s[0]).toMatchObject({ atS: 30, service: null });
+    expect(s[0]!.evidence).toBe(
+      "host CPU 97 % of 2 cores at t=30 s: the stack's containers 0.80, the load generator 0.30, work outside both 0.84 — other work on the host took a share: rerun on a quiet machine",
+    );
+    // without the host's cores (an old manifest) there is no host signal: latency alone, as before
+    const rec = hostRun((t) => ({ host: t >= 30 ? 0.97 : 0.5, latMs: t >= 32 ? 900 : 20 }));
+    expect(signals(rec).map((x) => x.kind)).toEqual(['latency']);
+  });
+
+  it('attach mode: the host full names the generator and the rest, not told apart; a host below 90 % is no signal', () => {
+    const s = hostSignals(hostRun((t) => ({ host: t >= 30 ? 0.95 : 0.5, latMs: t >= 30 ? 900 : 20 }), true));
+    expect(s[0]!.kind).toBe('host-cpu');
+    expect(s[0]!.evidence).toBe(
+      "host CPU 95 % of 2 cores at t=30 s: the load generator 0.30, the rest 1.60 (the system under test and any other work: not told apart without the stack's containers)",
+    );
+    const calm = hostSignals(hostRun((t) => ({ host: 0.85, latMs: t >= 30 ? 900 : 20 }), true));
+    expect(calm.map((x) => x.kind)).toEqual(['latency']);
+  });
+
+  it('a resource of the system itself that counts as first names the failure before a host that was full earlier', () => {
+    const s = hostSignals(hostRun((t) => ({ host: t >= 20 ? 0.95 : 0.5, busy: t >= 30 ? 10 : 4, latMs: t >= 32 ? 900 : 20 })));
+    expect(s.map((x) => x.kind)).toEqual(['db-pool', 'host-cpu', 'latency']);
+    // the pool saturating long after the breach does not: the host came first, then the symptom
+    const late = hostSignals(hostRun((t) => ({ host: t >= 20 ? 0.95 : 0.5, busy: t >= 50 ? 10 : 4, latMs: t >= 32 ? 900 : 20 })));
+    expect(late.map((x) => x.kind)).toEqual(['host-cpu', 'latency', 'db-pool']);
+  });
+
   it('the DB pool at its maximum before latency breaches names the pool', () => {
     const s = signals(run((t) => ({ busy: t >= 30 ? 10 : 4, latMs: t >= 34 ? 900 : 20 })));
     expect(s[0]).toMatchObject({ kind: 'db-pool', service: 'archiveorigin', atS: 30 });
@@ -141,5 +191,23 @@ describe('breaking point on a short-step ladder (5-s ramp + 20-s hold)', () => {
     expect(a.capacity.usl).not.toBeNull();
     expect(a.slo.find((s) => s.name.startsWith('p95'))?.status).toBe('pass');
     if (levels.length < 6) expect(a.capacity.notes.join(' ')).toMatch(/fewer than 6: low confidence/);
+  });
+
+  it('the same ladder on a host full from the last passing step on (attach mode): the host is named, the run stays valid', () => {
+    const rec = ladder([40, 80, 120, 160, 240, 400]);
+    // the 240-user step starts at 101 s: the host (2 cores) at 96 % from there, 40 % before
+    for (const p of rec.series) p.host = { cpuUtilization: p.elapsedS >= 101 ? 0.96 : 0.4, iowaitRatio: 0 };
+    const a = analyzeRun(rec, {
+      scenario: { name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, slo: { p95Ms: 500, errorRatio: 0.02 } },
+      generatorCores: 2,
+      incomplete: false,
+      usl: { resamples: 100 },
+    });
+    expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
+    expect(a.validity.valid).toBe(true);
+    expect(a.capacity.breakingPoint).toMatchObject({ users: 400 });
+    const fm = a.capacity.breakingPoint!.failureMode!;
+    expect(fm.signals.map((x) => x.kind)).toEqual(['host-cpu', 'latency']);
+    expect(fm.summary).toMatch(/^host CPU saturated — host CPU 96 % of 2 cores at t=\d+ s: the load generator 0\.20, the rest 1\.72 \(the system under test/);
   });
 });

@@ -1,12 +1,14 @@
 // Failure mode of a breaking step: what went first — a container gone (OOM / crash), the app's DB pool at its
-// maximum, a container's CPU at its limit, connection errors, timeouts, HTTP 5xx, or latency alone (queueing) —
-// each with the second it started and the values seen then. docs/ANALYSIS.md "Capacity / breaking point / failure mode".
+// maximum, a container's CPU at its limit, the host's CPU full, connection errors, timeouts, HTTP 5xx, or latency
+// alone (queueing) — each with the second it started and the values seen then. docs/ANALYSIS.md "Capacity /
+// breaking point / failure mode".
 import { isFresh } from './freshness.ts';
+import { MIN_OUTSIDE_SHARE, outsideCores } from './host-contention.ts';
 import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
 import type { RunEvent, SeriesPoint, WindowS } from './types.ts';
 
-export type FailureKind = 'oom' | 'container-died' | 'db-pool' | 'cpu' | 'connection-errors' | 'timeouts' | '5xx' | 'latency';
+export type FailureKind = 'oom' | 'container-died' | 'db-pool' | 'cpu' | 'host-cpu' | 'connection-errors' | 'timeouts' | '5xx' | 'latency';
 
 export interface FailureSignal {
   kind: FailureKind;
@@ -28,6 +30,8 @@ export interface FailureModeOptions {
   /** Share of the CPU limit counted as saturated. Default 0.9 (the bottleneck predicate, docs/ANALYSIS.md Bottlenecks). */
   cpuUtil?: number;
   throttledRatio?: number;
+  /** Cores of the host the generator runs on (the manifest's generatorCores): the host-CPU signal needs them. */
+  hostCores?: number;
 }
 
 /** Seconds a resource signal may trail the first symptom and still count as first (1-Hz samplers lag). */
@@ -35,8 +39,8 @@ export const SAMPLER_LAG_S = 5;
 /** Consecutive seconds a per-second predicate must hold (one noisy second is not an onset). */
 const SUSTAIN_S = 2;
 
-const RESOURCE: ReadonlySet<FailureKind> = new Set(['oom', 'container-died', 'db-pool', 'cpu']);
-const ORDER: readonly FailureKind[] = ['oom', 'container-died', 'db-pool', 'cpu', 'connection-errors', 'timeouts', '5xx', 'latency'];
+const RESOURCE: ReadonlySet<FailureKind> = new Set(['oom', 'container-died', 'db-pool', 'cpu', 'host-cpu']);
+const ORDER: readonly FailureKind[] = ['oom', 'container-died', 'db-pool', 'cpu', 'host-cpu', 'connection-errors', 'timeouts', '5xx', 'latency'];
 
 const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
 
@@ -117,6 +121,39 @@ function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): Fa
   return out;
 }
 
+/**
+ * The host's CPU full (≥ cpuUtil of its cores): on loopback the system under test shares the host with the generator,
+ * and a container without a CPU limit is bounded by the host alone. Who used it is told where it was sampled: the
+ * stack's containers, the generator, and the rest (work outside both) in stack mode; in attach mode the system under
+ * test is part of the rest (host-contention.ts).
+ */
+function hostSignal(pts: readonly SeriesPoint[], o: FailureModeOptions): FailureSignal | null {
+  const cores = o.hostCores;
+  if (!(cores !== undefined && cores > 0)) return null;
+  const i = onset(pts, (p) => typeof p.host?.cpuUtilization === 'number' && p.host.cpuUtilization >= (o.cpuUtil ?? 0.9));
+  if (i < 0) return null;
+  const p = pts[i]!;
+  const used = p.host!.cpuUtilization! * cores;
+  const gen = p.generator.cpuCores;
+  const outside = outsideCores(p, cores);
+  const genText = gen !== null ? `the load generator ${gen.toFixed(2)}` : 'the load generator not sampled';
+  let whose: string;
+  if (outside !== null) {
+    const stack = Math.max(0, used - (gen ?? 0) - outside);
+    const other = outside >= MIN_OUTSIDE_SHARE * cores ? ' — other work on the host took a share: rerun on a quiet machine' : '';
+    whose = `the stack's containers ${stack.toFixed(2)}, ${genText}, work outside both ${outside.toFixed(2)}${other}`;
+  } else {
+    const rest = Math.max(0, used - (gen ?? 0));
+    whose = `${genText}, the rest ${rest.toFixed(2)} (the system under test and any other work: not told apart without the stack's containers)`;
+  }
+  return {
+    kind: 'host-cpu',
+    service: null,
+    atS: p.elapsedS,
+    evidence: `host CPU ${pct(p.host!.cpuUtilization!)} of ${cores} cores at t=${p.elapsedS} s: ${whose}`,
+  };
+}
+
 function containerSignals(events: readonly RunEvent[], t0Ms: number, w: WindowS): FailureSignal[] {
   const out: FailureSignal[] = [];
   for (const e of events) {
@@ -140,7 +177,8 @@ export function failureSignals(
   o: FailureModeOptions,
 ): FailureSignal[] {
   const pts = series.filter((p) => p.elapsedS >= w.fromS && p.elapsedS <= w.toS && p.activeUsers > 0);
-  const all = [...containerSignals(events, o.startMs, w), ...resourceSignals(pts, o), ...errorSignals(pts, o)];
+  const host = hostSignal(pts, o);
+  const all = [...containerSignals(events, o.startMs, w), ...resourceSignals(pts, o), ...(host ? [host] : []), ...errorSignals(pts, o)];
   if (o.p95Ms !== undefined) {
     const p95 = (p: SeriesPoint): number | null => hist.stats(ALL_ENDPOINTS, { fromS: p.elapsedS, toS: p.elapsedS })?.p95Ms ?? null;
     const i = onset(pts, (p) => (p95(p) ?? 0) > o.p95Ms!);
@@ -156,7 +194,14 @@ export function failureSignals(
   // trails the first symptom by at most SAMPLER_LAG_S. Otherwise the earliest signal wins; ties by ORDER.
   const firstSymptomS = Math.min(...all.filter((s) => !RESOURCE.has(s.kind)).map((s) => s.atS));
   const key = (s: FailureSignal): number => (RESOURCE.has(s.kind) && s.atS <= firstSymptomS + SAMPLER_LAG_S ? Math.min(s.atS, firstSymptomS) : s.atS);
-  return all.sort((a, b) => key(a) - key(b) || ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.atS - b.atS);
+  const sorted = all.sort((a, b) => key(a) - key(b) || ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.atS - b.atS);
+  // the host is shared: a resource of the system itself that counts as first names the failure before it (a host
+  // full from the step's first second, as any loaded step on a small machine is, would otherwise lead them all)
+  const own = sorted.findIndex((s) => RESOURCE.has(s.kind) && s.kind !== 'host-cpu');
+  const symptom = sorted.findIndex((s) => !RESOURCE.has(s.kind));
+  const hostAt = sorted.findIndex((s) => s.kind === 'host-cpu');
+  if (own >= 0 && (symptom < 0 || own < symptom) && hostAt >= 0 && hostAt < own) sorted.splice(own, 0, ...sorted.splice(hostAt, 1));
+  return sorted;
 }
 
 const NAMES: Record<FailureKind, string> = {
@@ -164,6 +209,7 @@ const NAMES: Record<FailureKind, string> = {
   'container-died': 'container died',
   'db-pool': 'DB connection pool exhausted',
   cpu: 'CPU at its limit',
+  'host-cpu': 'host CPU saturated',
   'connection-errors': 'connection errors',
   timeouts: 'timeouts',
   '5xx': 'HTTP 5xx errors',
