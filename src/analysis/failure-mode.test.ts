@@ -35,13 +35,14 @@ function run(at: (s: number) => { latMs?: number; errors?: Record<string, number
   return buildRecord(specs);
 }
 
-const signals = (rec: RunRecord) =>
+/** The signals over the whole 60 s; `hostCores` as the manifest gives them (absent in runs that did not record them). */
+const signals = (rec: RunRecord, hostCores?: number) =>
   failureSignals(
     rec.series,
     new HistogramIndex(rec.histograms),
     rec.events,
     { fromS: 1, toS: 60 },
-    { startMs: rec.startMs, p95Ms: 500, errorRatio: 0.02, poolMax: 10 },
+    { startMs: rec.startMs, p95Ms: 500, errorRatio: 0.02, poolMax: 10, ...(hostCores ? { hostCores } : {}) },
   );
 
 /** The same 60 s on a 2-core host: `host(s)` its CPU utilisation, the generator at 0.3 cores; `attach` drops the containers. */
@@ -54,14 +55,7 @@ function hostRun(at: (s: number) => { latMs?: number; busy?: number; host: numbe
   });
   return rec;
 }
-const hostSignals = (rec: RunRecord) =>
-  failureSignals(
-    rec.series,
-    new HistogramIndex(rec.histograms),
-    rec.events,
-    { fromS: 1, toS: 60 },
-    { startMs: rec.startMs, p95Ms: 500, errorRatio: 0.02, poolMax: 10, hostCores: 2 },
-  );
+const hostSignals = (rec: RunRecord) => signals(rec, 2);
 
 describe('failure mode: what went first, with its evidence', () => {
   it('the host CPU full before latency breaches names the host, and who used it (stack mode: the rest is outside work)', () => {
@@ -166,19 +160,25 @@ function ladder(levels: readonly number[], seed = 1): RunRecord {
   return buildRecord(specs);
 }
 
+/** The ladder analysed as a stress run (SLO p95 500 ms, 2 % errors) on 2 cores; its analysis valid and in the schema. */
+function analyzeLadder(rec: RunRecord) {
+  const a = analyzeRun(rec, {
+    scenario: { name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, slo: { p95Ms: 500, errorRatio: 0.02 } },
+    generatorCores: 2,
+    incomplete: false,
+    usl: { resamples: 100 },
+  });
+  expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
+  expect(a.validity.valid).toBe(true);
+  return a;
+}
+
 describe('breaking point on a short-step ladder (5-s ramp + 20-s hold)', () => {
   it.each([
     { levels: [40, 80, 120, 160, 240, 400], breakAt: 400 },
     { levels: [60, 120, 180, 260, 400], breakAt: 400 },
   ])('$levels.length levels: max sustainable ≈ 200 req/s, breaking point at $breakAt users, knee and USL reported', ({ levels, breakAt }) => {
-    const a = analyzeRun(ladder(levels), {
-      scenario: { name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, slo: { p95Ms: 500, errorRatio: 0.02 } },
-      generatorCores: 2,
-      incomplete: false,
-      usl: { resamples: 100 },
-    });
-    expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
-    expect(a.validity.valid).toBe(true);
+    const a = analyzeLadder(ladder(levels));
     expect(a.capacity.maxThroughputRps!).toBeGreaterThan(180);
     expect(a.capacity.maxThroughputRps!).toBeLessThan(220);
     expect(a.capacity.breakingPoint).toMatchObject({ users: breakAt, detectedBy: 'step-rule' });
@@ -197,14 +197,7 @@ describe('breaking point on a short-step ladder (5-s ramp + 20-s hold)', () => {
     const rec = ladder([40, 80, 120, 160, 240, 400]);
     // the 240-user step starts at 101 s: the host (2 cores) at 96 % from there, 40 % before
     for (const p of rec.series) p.host = { cpuUtilization: p.elapsedS >= 101 ? 0.96 : 0.4, iowaitRatio: 0 };
-    const a = analyzeRun(rec, {
-      scenario: { name: 'stress', shape: 'steps', thinkTimeMeanMs: 1000, slo: { p95Ms: 500, errorRatio: 0.02 } },
-      generatorCores: 2,
-      incomplete: false,
-      usl: { resamples: 100 },
-    });
-    expect(AnalysisSchema.safeParse(JSON.parse(JSON.stringify(a))).success).toBe(true);
-    expect(a.validity.valid).toBe(true);
+    const a = analyzeLadder(rec);
     expect(a.capacity.breakingPoint).toMatchObject({ users: 400 });
     const fm = a.capacity.breakingPoint!.failureMode!;
     expect(fm.signals.map((x) => x.kind)).toEqual(['host-cpu', 'latency']);
