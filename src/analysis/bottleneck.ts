@@ -3,6 +3,7 @@
 // before or ≤ 10 s after the onset) and lagged CCF after first differencing (resource must lead).
 // Results are evidence ("coincides with and leads"), never proof of cause.
 import { isFresh } from './freshness.ts';
+import { threadDemand, threadSaturated } from './thread-demand.ts';
 import { MIN_OUTSIDE_SHARE, outsideCores } from './host-contention.ts';
 import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { DEFAULT_MAX_ERROR_RATIO } from './stop-rule.ts';
@@ -32,7 +33,7 @@ export interface BottleneckEvidence {
 
 export interface Bottleneck {
   resource: string;
-  kind: 'cpu' | 'memory' | 'pool' | 'locks' | 'idle-in-transaction' | 'connections' | 'host';
+  kind: 'cpu' | 'thread' | 'memory' | 'pool' | 'locks' | 'idle-in-transaction' | 'connections' | 'host';
   service: string | null;
   role: BottleneckRole;
   rank: number;
@@ -103,6 +104,20 @@ function containerSignals(series: readonly SeriesPoint[], o: BottleneckOptions):
       metric: util.map((u, i) => Math.max(Number.isFinite(u) ? u : 0, Number.isFinite(thr[i]!) ? thr[i]! : 0)),
       describe: (peak) => `CPU at ${(peak * 100).toFixed(0)} % of its limit or CFS-throttled`,
     });
+    // one thread wanting a core all the time: a single-threaded runtime (a GIL, an event loop) is at its limit, limit
+    // or none (thread-demand.ts)
+    const demand = c.map((x) => (fresh(x) ? threadDemand(x) : NaN));
+    if (demand.some(Number.isFinite))
+      out.push({
+        resource: `thread:${svc}`,
+        kind: 'thread',
+        service: svc,
+        sat: c.map((x) => fresh(x) && threadSaturated(x)),
+        known: demand.map(Number.isFinite),
+        metric: demand,
+        describe: (peak) =>
+          `busiest thread runnable (on a core or waiting for one) up to ${(peak * 100).toFixed(0)} % of the time: one thread (a GIL, an event loop) is its limit`,
+      });
     const mem = c.map((x) => (fresh(x) && x!.memoryLimitBytes ? x!.memoryWorkingSetBytes / x!.memoryLimitBytes : NaN));
     out.push({
       resource: `memory:${svc}`,

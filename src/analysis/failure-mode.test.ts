@@ -103,6 +103,18 @@ describe('failure mode: what went first, with its evidence', () => {
     expect(s[0]!.evidence).toMatch(/^app CPU 1\.94 cores \(97 % of a 2-core limit/);
   });
 
+  it('an app with no CPU limit whose busiest thread is at a full core is CPU-bound: named first, with the thread', () => {
+    const rec = run((t) => ({ latMs: t >= 31 ? 900 : 20 }));
+    rec.series.forEach((p, i) => {
+      const app = p.containers!.app!;
+      p.containers = { app: { ...app, cpuCores: 0.97, cpuLimitCores: null, cpuLimitUtilization: null, busiestThreadCores: i + 1 >= 30 ? 0.95 : 0.5 } };
+    });
+    const s = signals(rec);
+    expect(s.map((x) => x.kind)).toEqual(['cpu', 'latency']);
+    expect(s[0]).toMatchObject({ service: 'app', atS: 30 });
+    expect(s[0]!.evidence).toBe('app CPU 0.97 cores (0 %, no limit, throttled 0 %, its busiest thread on a core 95 % of the time) at t=30 s');
+  });
+
   it('a resource saturating long after the breach is not the cause: the symptom is first', () => {
     const s = signals(run((t) => ({ cpu: t >= 50 ? 0.97 : 0.4, latMs: t >= 30 ? 900 : 20 })));
     expect(s.map((x) => x.kind)).toEqual(['latency', 'cpu']);

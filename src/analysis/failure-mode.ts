@@ -4,9 +4,10 @@
 // breaking point / failure mode".
 import { isFresh } from './freshness.ts';
 import { MIN_OUTSIDE_SHARE, outsideCores } from './host-contention.ts';
+import { threadSaturated, threadText } from './thread-demand.ts';
 import { REFERENCE_APP_NAME } from '../config/defaults.ts';
 import { ALL_ENDPOINTS, type HistogramIndex } from './histograms.ts';
-import type { RunEvent, SeriesPoint, WindowS } from './types.ts';
+import type { ContainerPoint, RunEvent, SeriesPoint, WindowS } from './types.ts';
 
 export type FailureKind = 'oom' | 'container-died' | 'db-pool' | 'cpu' | 'host-cpu' | 'connection-errors' | 'timeouts' | '5xx' | 'latency';
 
@@ -82,20 +83,22 @@ function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): Fa
   for (const p of pts) for (const s of Object.keys(p.containers ?? {})) services.add(s);
   for (const svc of [...services].sort()) {
     const c = (p: SeriesPoint) => p.containers?.[svc];
-    const hot = (p: SeriesPoint): boolean => {
+    const atLimit = (x: ContainerPoint): boolean => (x.cpuLimitUtilization ?? 0) >= (o.cpuUtil ?? 0.9) || (x.throttledRatio ?? 0) >= (o.throttledRatio ?? 0.25);
+    // one thread wanting a core all the time: a single-threaded runtime is at its limit whatever the container's limit
+    const threadBound = (x: ContainerPoint): boolean => threadSaturated(x);
+    const i = onset(pts, (p) => {
       const x = c(p);
-      if (!x || !isFresh(x)) return false;
-      return (x.cpuLimitUtilization ?? 0) >= (o.cpuUtil ?? 0.9) || (x.throttledRatio ?? 0) >= (o.throttledRatio ?? 0.25);
-    };
-    const i = onset(pts, hot);
+      return !!x && isFresh(x) && (atLimit(x) || threadBound(x));
+    });
     if (i < 0) continue;
     const x = c(pts[i]!)!;
-    const limit = x.cpuLimitCores !== null ? ` of a ${x.cpuLimitCores}-core limit` : '';
+    const limit = x.cpuLimitCores !== null ? ` of a ${x.cpuLimitCores}-core limit` : ', no limit';
+    const thread = threadBound(x) ? `, ${threadText(x)}` : '';
     out.push({
       kind: 'cpu',
       service: svc,
       atS: pts[i]!.elapsedS,
-      evidence: `${svc} CPU ${x.cpuCores?.toFixed(2) ?? '?'} cores (${pct(x.cpuLimitUtilization ?? 0)}${limit}, throttled ${pct(x.throttledRatio ?? 0)}) at t=${pts[i]!.elapsedS} s`,
+      evidence: `${svc} CPU ${x.cpuCores?.toFixed(2) ?? '?'} cores (${pct(x.cpuLimitUtilization ?? 0)}${limit}, throttled ${pct(x.throttledRatio ?? 0)}${thread}) at t=${pts[i]!.elapsedS} s`,
     });
   }
   const app = o.appName ?? REFERENCE_APP_NAME;

@@ -100,6 +100,11 @@ const cases: Case[] = [
     expected: [{ id: 'cpu:app', severity: 'critical', text: /CPU-bound/ }],
   },
   {
+    name: 'one thread at a full core → more worker processes, not more cores',
+    input: input({ bottlenecks: [bn('thread', 'PRIMARY', 'thread:app', 'app')] }),
+    expected: [{ id: 'thread:app', severity: 'critical', text: /more cores or a higher CPU limit will not help.*worker processes/ }],
+  },
+  {
     name: 'locks → lock contention',
     input: input({ bottlenecks: [bn('locks', 'CONTRIBUTING', 'postgres:locks', 'postgres')] }),
     expected: [{ id: 'postgres-locks', severity: 'warning', text: /lock contention/ }],

@@ -100,6 +100,14 @@ function bottleneckRecommendations(bottlenecks: RecommendInput['bottlenecks']): 
           basedOn,
         });
         break;
+      case 'thread':
+        out.push({
+          id: `thread:${b.service}`,
+          severity: b.role === 'PRIMARY' ? 'critical' : 'warning',
+          text: `${lead}: one thread of ${b.service} is at a full core — more cores or a higher CPU limit will not help. Run more worker processes (e.g. uvicorn/gunicorn --workers, Node cluster) or replicas, or take the CPU-heavy work off the request thread.`,
+          basedOn,
+        });
+        break;
       case 'memory':
         out.push({
           id: `memory:${b.service}`,

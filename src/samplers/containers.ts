@@ -2,6 +2,7 @@
 // the latest mapped sample cached per service. sample() is synchronous and does no I/O.
 import type { ContainerEvent, ContainerRuntime } from '../stack/runtime/port.ts';
 import { mapDockerStats, type ContainerLimits } from './docker-stats-map.ts';
+import { BusiestThreadReader, type BusiestThreadOptions } from './threads.ts';
 import type { ContainerSample, OnSamplerEvent } from './types.ts';
 
 export interface ContainerTarget {
@@ -17,6 +18,8 @@ export interface ContainerSamplerOptions {
   now?: () => number;
   /** Wait before reopening a stream that ended or failed (container restarting). */
   reopenDelayMs?: number;
+  /** Where the busiest thread is read from (tests); null: not read. */
+  threads?: BusiestThreadOptions | null;
 }
 
 interface Slot {
@@ -29,6 +32,7 @@ interface Slot {
   eventRestarts: number;
   oomKills: number;
   sawDie: boolean;
+  threads?: BusiestThreadReader;
 }
 
 export class ContainerSampler {
@@ -107,6 +111,9 @@ export class ContainerSampler {
           slot.limits = { memoryLimitBytes: info.memoryLimitBytes, cpuLimitCores: info.cpuLimitCores };
           slot.baselineRestartCount ??= info.restartCount;
           slot.inspectRestarts = Math.max(slot.inspectRestarts, info.restartCount - slot.baselineRestartCount);
+          // a restart starts a new first process: its threads are read afresh
+          const threadsFrom = this.options.threads;
+          slot.threads = info.pid && threadsFrom !== null ? new BusiestThreadReader(info.pid, id, threadsFrom) : undefined;
         }
         slot.previousRaw = undefined; // a new stream may follow a restart: never diff across it
         for await (const raw of runtime.stats(id, signal)) {
@@ -120,6 +127,11 @@ export class ContainerSampler {
             nowMs: this.now(),
           });
           if (mapped) {
+            if (slot.threads) {
+              const busiest = await slot.threads.read();
+              mapped.busiestThreadCores = busiest?.cores ?? null;
+              mapped.busiestThreadRunnable = busiest?.runnableRatio ?? null;
+            }
             slot.latest = mapped;
             slot.previousRaw = raw;
           }

@@ -27,6 +27,10 @@ export interface ContainerSample {
   memoryWorkingSetBytes: number;
   /** v1 total_rss, v2 anon. */
   memoryRssBytes: number | null;
+  /** The busiest thread (runnable longest, threads.ts): its cores on the CPU; null where its processes are not on this host. */
+  busiestThreadCores?: number | null;
+  /** Its share of the second on a core or waiting for one; null where the kernel keeps no schedstat. */
+  busiestThreadRunnable?: number | null;
   /** From inspect (HostConfig.Memory); null when unlimited (the stats "limit" is then host RAM). */
   memoryLimitBytes: number | null;
   /** limit − working set, null without a limit. */

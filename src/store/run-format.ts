@@ -31,6 +31,10 @@ export const containerPointSchema = z.looseObject({
   memoryWorkingSetBytes: z.number(),
   /** Anonymous memory (v1 rss, v2 anon); absent in runs recorded without it. */
   memoryRssBytes: z.number().nullable().optional(),
+  /** The container's busiest thread (samplers/threads.ts): cores on the CPU, and share of the second runnable (on a
+   * core or waiting for one; null where the kernel keeps no schedstat). Absent in runs recorded without them. */
+  busiestThreadCores: z.number().nullable().optional(),
+  busiestThreadRunnable: z.number().nullable().optional(),
   memoryLimitBytes: z.number().nullable(),
   restarts: z.number(),
   oomKills: z.number(),

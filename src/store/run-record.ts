@@ -96,6 +96,8 @@ function containerFields(c: Record<string, unknown>): ContainerPoint {
   if (c.cpuLimitUtilization !== undefined) o.cpuLimitUtilization = c.cpuLimitUtilization;
   if (c.cpuLimitCores !== undefined) o.cpuLimitCores = c.cpuLimitCores;
   if (c.throttledRatio !== undefined) o.throttledRatio = c.throttledRatio;
+  if (c.busiestThreadCores !== undefined) o.busiestThreadCores = c.busiestThreadCores;
+  if (c.busiestThreadRunnable !== undefined) o.busiestThreadRunnable = c.busiestThreadRunnable;
   if (c.memoryWorkingSetBytes !== undefined) o.memoryWorkingSetBytes = c.memoryWorkingSetBytes;
   if (c.memoryRssBytes !== undefined) o.memoryRssBytes = c.memoryRssBytes;
   if (c.memoryLimitBytes !== undefined) o.memoryLimitBytes = c.memoryLimitBytes;

@@ -340,6 +340,7 @@ function mapInspect(c: Docker.ContainerInspectInfo): ContainerInfo {
     memoryLimitBytes: host.Memory ?? 0,
     cpuLimitCores: host.NanoCpus ? host.NanoCpus / 1e9 : cpuFromQuota,
     networkMode: host.NetworkMode ?? '',
+    pid: c.State.Pid ?? 0,
     env: Object.fromEntries((c.Config.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
 }

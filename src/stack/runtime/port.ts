@@ -44,6 +44,8 @@ export interface ContainerInfo {
   memoryLimitBytes: number;
   /** CPU limit in cores (NanoCpus, else CpuQuota/CpuPeriod), 0 when unlimited. */
   cpuLimitCores: number;
+  /** The container's first process as this host's /proc sees it (State.Pid); 0 when not running. */
+  pid?: number;
   /** HostConfig.NetworkMode: "host" for everything loadscope creates. */
   networkMode: string;
   /** The container's environment (the image's merged with the spec's). */
