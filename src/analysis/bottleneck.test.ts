@@ -62,6 +62,20 @@ interface Case {
   absent?: string[];
 }
 
+/** A base with an idle pool, then 20 users at 500 ms with the app container's busiest thread as given. */
+function threadCase(name: string, before: Partial<ContainerPoint>, after: Partial<ContainerPoint>, top: string | null, absent?: string[]): Case {
+  return {
+    name,
+    phases: [
+      { ...base, app: { active: 1, idle: 9 }, appContainer: before },
+      { seconds: 60, users: 20, rps: 40, latMs: 500, app: { active: 2, idle: 8 }, appContainer: after },
+    ],
+    opts: { sloP95Ms: 200 },
+    top,
+    ...(absent ? { absent } : {}),
+  };
+}
+
 const cases: Case[] = [
   {
     // the real-run failure: asyncpg queues inside the app, so Postgres shows no waiters and no pool max
@@ -100,62 +114,43 @@ const cases: Case[] = [
     top: 'cpu:app',
     absent: ['db-pool:archiveorigin'],
   },
-  {
-    // the reference app under a zero-think ladder: one uvicorn process, no CPU limit, ~0.9 core on a 2-core host
-    name: 'no CPU limit, the busiest thread at a full core while latency rises, pool idle → thread:app first',
-    phases: [
-      { ...base, app: { active: 1, idle: 9 }, appContainer: { cpuLimitUtilization: null, cpuLimitCores: null, busiestThreadCores: 0.4 } },
-      {
-        seconds: 60,
-        users: 20,
-        rps: 40,
-        latMs: 500,
-        app: { active: 2, idle: 8 },
-        appContainer: { cpuLimitUtilization: null, cpuLimitCores: null, cpuCores: 0.97, busiestThreadCores: 0.95 },
-      },
-    ],
-    opts: { sloP95Ms: 200 },
-    top: 'thread:app',
-    absent: ['cpu:app', 'db-pool:archiveorigin'],
-  },
-  {
-    // the real run's shape: on a full 2-core host the thread gets 0.85 of a core and waits for one the rest
-    name: 'the busiest thread on a core 85 %, runnable 98 % of the time → thread:app first',
-    phases: [
-      { ...base, app: { active: 1, idle: 9 }, appContainer: { busiestThreadCores: 0.3, busiestThreadRunnable: 0.35 } },
-      {
-        seconds: 60,
-        users: 20,
-        rps: 40,
-        latMs: 500,
-        app: { active: 2, idle: 8 },
-        appContainer: { cpuLimitUtilization: null, cpuLimitCores: null, busiestThreadCores: 0.85, busiestThreadRunnable: 0.98 },
-      },
-    ],
-    opts: { sloP95Ms: 200 },
-    top: 'thread:app',
-  },
-  {
-    name: 'a busy thread below a full core (0.7) is not a saturated one → nothing',
-    phases: [
-      { ...base, app: { active: 1, idle: 9 }, appContainer: { busiestThreadCores: 0.4 } },
-      { seconds: 60, users: 20, rps: 40, latMs: 500, app: { active: 2, idle: 8 }, appContainer: { busiestThreadCores: 0.7 } },
-    ],
-    opts: { sloP95Ms: 200 },
-    top: null,
-    absent: ['thread:app'],
-  },
-  {
-    // a full host: the thread is runnable all the time but waits for a core most of it — the host's doing, not its own
-    name: 'the busiest thread runnable 97 % but on a core 40 % → not thread-bound',
-    phases: [
-      { ...base, app: { active: 1, idle: 9 }, appContainer: { busiestThreadCores: 0.3, busiestThreadRunnable: 0.35 } },
-      { seconds: 60, users: 20, rps: 40, latMs: 500, app: { active: 2, idle: 8 }, appContainer: { busiestThreadCores: 0.4, busiestThreadRunnable: 0.97 } },
-    ],
-    opts: { sloP95Ms: 200 },
-    top: null,
-    absent: ['thread:app'],
-  },
+  // the reference app under a zero-think ladder: one uvicorn process, ~0.9 core on a 2-core host, pool idle
+  threadCase(
+    'no CPU limit, the busiest thread at a full core while latency rises, pool idle → thread:app first',
+    { busiestThreadCores: 0.4 },
+    {
+      cpuLimitUtilization: null,
+      cpuLimitCores: null,
+      cpuCores: 0.97,
+      busiestThreadCores: 0.95,
+    },
+    'thread:app',
+    ['cpu:app', 'db-pool:archiveorigin'],
+  ),
+  // the real run's shape: on a busy 2-core host the thread gets 0.85 of a core and waits for one the rest
+  threadCase(
+    'the busiest thread on a core 85 %, runnable 98 % of the time → thread:app first',
+    { busiestThreadCores: 0.3, busiestThreadRunnable: 0.35 },
+    {
+      busiestThreadCores: 0.85,
+      busiestThreadRunnable: 0.98,
+    },
+    'thread:app',
+  ),
+  threadCase('a busy thread below a full core (0.7) is not a saturated one → nothing', { busiestThreadCores: 0.4 }, { busiestThreadCores: 0.7 }, null, [
+    'thread:app',
+  ]),
+  // a full host: the thread is runnable all the time but waits for a core most of it — the host's doing, not its own
+  threadCase(
+    'the busiest thread runnable 97 % but on a core 40 % → not thread-bound',
+    { busiestThreadCores: 0.3, busiestThreadRunnable: 0.35 },
+    {
+      busiestThreadCores: 0.4,
+      busiestThreadRunnable: 0.97,
+    },
+    null,
+    ['thread:app'],
+  ),
   {
     name: 'sessions waiting on locks → postgres:locks listed',
     phases: [base, { seconds: 60, users: 20, rps: 40, latMs: 500, app: { active: 3, idle: 7 }, pgExtra: { waitingByType: { Lock: 3 }, blockedSessions: 3 } }],
