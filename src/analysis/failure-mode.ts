@@ -84,16 +84,15 @@ function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): Fa
   for (const svc of [...services].sort()) {
     const c = (p: SeriesPoint) => p.containers?.[svc];
     const atLimit = (x: ContainerPoint): boolean => (x.cpuLimitUtilization ?? 0) >= (o.cpuUtil ?? 0.9) || (x.throttledRatio ?? 0) >= (o.throttledRatio ?? 0.25);
-    // one thread wanting a core all the time: a single-threaded runtime is at its limit whatever the container's limit
-    const threadBound = (x: ContainerPoint): boolean => threadSaturated(x);
+    // or one thread wanting a core all the time: a single-threaded runtime at its limit whatever the container's limit
     const i = onset(pts, (p) => {
       const x = c(p);
-      return !!x && isFresh(x) && (atLimit(x) || threadBound(x));
+      return !!x && isFresh(x) && (atLimit(x) || threadSaturated(x));
     });
     if (i < 0) continue;
     const x = c(pts[i]!)!;
     const limit = x.cpuLimitCores !== null ? ` of a ${x.cpuLimitCores}-core limit` : ', no limit';
-    const thread = threadBound(x) ? `, ${threadText(x)}` : '';
+    const thread = threadSaturated(x) ? `, ${threadText(x)}` : '';
     out.push({
       kind: 'cpu',
       service: svc,

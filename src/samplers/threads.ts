@@ -66,25 +66,23 @@ export class BusiestThreadReader {
     const elapsedS = (atMs - this.previousMs) / 1000;
     const current = new Map<number, Times>();
     let best: { onCpuS: number; runnableS: number; waitKnown: boolean } | null = null;
-    tids.forEach((tid, i) => {
+    for (let i = 0; i < tids.length; i++) {
       const t = times[i];
-      if (!t) return;
-      current.set(tid, t);
-      const before = this.previous.get(tid);
-      if (!before) return;
+      if (!t) continue;
+      current.set(tids[i]!, t);
+      const before = this.previous.get(tids[i]!);
+      if (!before) continue;
       const onCpuS = t.onCpuS - before.onCpuS;
       const waitKnown = t.waitS !== null && before.waitS !== null;
       const runnableS = onCpuS + (waitKnown ? t.waitS! - before.waitS! : 0);
       if (!best || runnableS > best.runnableS) best = { onCpuS, runnableS, waitKnown };
-    });
-    const first = this.previous.size === 0;
+    }
     this.previous = current;
     this.previousMs = atMs;
-    if (first || !(elapsedS > 0)) return null;
-    const b = best as { onCpuS: number; runnableS: number; waitKnown: boolean } | null;
+    // no thread seen on both reads (the first read, or all threads new): nothing is known of the interval
+    if (!best || !(elapsedS > 0)) return null;
     const round = (x: number): number => Math.round(x * 1000) / 1000;
-    if (!b) return { cores: 0, runnableRatio: 0 };
-    return { cores: round(b.onCpuS / elapsedS), runnableRatio: b.waitKnown ? round(Math.min(1, b.runnableS / elapsedS)) : null };
+    return { cores: round(best.onCpuS / elapsedS), runnableRatio: best.waitKnown ? round(Math.min(1, best.runnableS / elapsedS)) : null };
   }
 
   /** The cgroup of the container's first process, when it names the container (cgroup v1 cpu controller, else v2). */
