@@ -1,7 +1,7 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
-// Five projects, run one after the other (sequence.groupOrder):
+// Six projects, run one after the other (sequence.groupOrder):
 // - unit: no Docker, no stack; loopback fakes at most. Files run in parallel, three at a time on 2 cores (in-test CPU
 //   is about 44 s of the files' ~100 s summed wall time: the rest is waiting on real time, which a third file uses),
 //   and share each worker's module cache (isolate: false halves the import time; no unit file keeps global state:
@@ -34,31 +34,36 @@ import { defineConfig } from 'vitest/config';
 //   a rule. incidents-faults and sut.fault are not of them: beside them incidents-faults' orchestrator loop stalled
 //   2.4 s and the lock's episode came 7 s after the lock, and sut.fault's hung-app run returned 43.8 s after its load
 //   began (its hard deadline: planned 10 s + 25 s); they stay in the pool.
-// - integration-alone: files whose proof needs the machine to themselves, one at a time after the others: the calm
-//   incidents run (it must show no tail episode — on a saturated host calm runs had real stalls, docs/ANALYSIS.md
-//   Incidents). And soak-endurance, whose RSS bound (≤ 5 MB over 28,800 ticks) read
-//   5.75 MB beside a neighbour file and 2.6–3.1 MB alone: with both cores busy, V8's concurrent sweeping lags and
+// - integration-quiet: two files whose proofs need a machine without CPU-heavy neighbours and which are light
+//   themselves, two at a time: the calm incidents run (it must show no tail episode — on a saturated host calm runs
+//   had real stalls, docs/ANALYSIS.md Incidents; 20 users thinking, host CPU median 8 % alone) and the capacity
+//   ladder (its in-process target's 100 req/s against a breaking point at 200 users; its process used 13 s of CPU in
+//   150 s). Side by side: calm host CPU median 10 %, sampling lag 2 ms, judged with no episode; ladders 99.9 and 99.7
+//   req/s, breaking point 200, knee 120 — as alone, in 152 s instead of 276. In the pool the ladder read 97–98 req/s
+//   in most CIs but 16.9 and 25 beside incidents-faults, 52 on a slower afternoon beside postmortem and signals, each
+//   with a clean validity (in attach mode outside work cannot be told from the target).
+// - integration-alone: files whose proof needs the machine to themselves, one at a time after the others:
+//   soak-endurance, whose RSS bound (≤ 5 MB over 28,800 ticks) read 5.75 MB beside a neighbour file and 2.6–3.1 MB alone: with both cores busy, V8's concurrent sweeping lags and
 //   freed pages are still resident when RSS is read. And the two fleet capacity runs (fleet.int, fleet-docker.int), whose
 //   merged throughput must be the target's 200 req/s ±10 %: three workers need the cores — beside docs-examples and an
 //   image build the docker run's seconds read 129–193 req/s (175.6 mean), alone 200 in every second; their lost-worker cases,
-//   which assert events and leftovers, are fleet-lost.int, in the pool. And the capacity ladder (its in-process target's
-//   100 req/s against a breaking point at 200 users): in the pool it read 97–98 req/s in most CIs but 16.9 and 25
-//   beside incidents-faults, 52 on a slower afternoon beside postmortem and signals, each with a clean validity (in
-//   attach mode outside work cannot be told from the target). And recovery,
+//   which assert events and leftovers, are fleet-lost.int, in the pool. And recovery,
 //   whose known answers are latency against a band drawn from a quiet base: beside another file, seconds of 36–285 ms
 //   after the knob's 30 s (outside work 0.1–0.8 cores, no more than the base had, so not attributable to the host)
 //   broke every hold that fitted and a fresh-clone CI read "not-recovered" (2 of 5 CI runs in the pool failed so).
 const INTEGRATION = ['src/**/*.int.test.ts', 'src/**/*.fault.test.ts'];
 const NOISY = ['src/cli/docs-examples.int.test.ts', 'src/run/presets.int.test.ts'];
 const REALTIME = ['src/load/engine.test.ts', 'src/load/engine-clock.test.ts'];
-const ALONE = [
+const QUIET = [
   'src/run/incidents.int.test.ts', // the calm run; the fault runs are incidents-faults.int.test.ts, in the pool
+  'src/run/capacity-ladder.int.test.ts',
+];
+const ALONE = [
   'src/run/recovery.int.test.ts',
   'src/store/soak-endurance.fault.test.ts',
   'src/run/fleet.int.test.ts',
   'src/run/fleet-docker.int.test.ts',
   'src/run/fleet-external.int.test.ts',
-  'src/run/capacity-ladder.int.test.ts',
 ];
 /** Integration files of minutes, started first so that they end with the others (the noisy group: docs-examples first). */
 const LONGEST_FIRST = [
@@ -116,7 +121,14 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: INTEGRATION, exclude: [...NOISY, ...ALONE], maxWorkers: 3, ...DOCKER_TIMEOUTS, sequence: { groupOrder: 2 } },
+        test: {
+          name: 'integration',
+          include: INTEGRATION,
+          exclude: [...NOISY, ...QUIET, ...ALONE],
+          maxWorkers: 3,
+          ...DOCKER_TIMEOUTS,
+          sequence: { groupOrder: 2 },
+        },
       },
       {
         extends: true,
@@ -124,7 +136,11 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration-alone', include: ALONE, maxWorkers: 1, ...DOCKER_TIMEOUTS, sequence: { groupOrder: 4 } },
+        test: { name: 'integration-quiet', include: QUIET, maxWorkers: 2, ...DOCKER_TIMEOUTS, sequence: { groupOrder: 4 } },
+      },
+      {
+        extends: true,
+        test: { name: 'integration-alone', include: ALONE, maxWorkers: 1, ...DOCKER_TIMEOUTS, sequence: { groupOrder: 5 } },
       },
     ],
   },

@@ -41,8 +41,7 @@ export async function runBootstrap(args: string[], root: string): Promise<number
     });
     if (engine.started) log(`engine ${engine.info.serverVersion} (API ${engine.info.apiVersion}) started`);
     const images = { runtime: engine.runtime, composeDir: join(root, 'compose'), ...imageBuildSettings(process.env), log };
-    await ensureImages(images);
-    if (alsoImages.length > 0) await ensureImages({ ...images, refs: alsoImages });
+    await ensureImages({ ...images, alsoRefs: alsoImages });
     log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   } catch (err) {

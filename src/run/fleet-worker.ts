@@ -149,8 +149,7 @@ class WorkerStream {
           return why;
         },
         onSecond: (s) => {
-          // the engine's own start: whole seconds are stamped start + elapsedS
-          if (!this.startedAtMs && !s.final) this.startedAtMs = s.tMs - s.elapsedS * 1000;
+          if (!this.startedAtMs) this.startedAtMs = s.startMs;
           const wire = this.toSecond(s);
           if (s.final) final = wire;
           else this.enqueue(wire);

@@ -2,7 +2,7 @@
 // Incidents): no fault, 20 users thinking 0.3–0.7 s for 120 s on its own isolated stack (the fault runs are
 // incidents-faults.int.test.ts). Judged when the machine had headroom (host CPU median < 80 %, the orchestrator's loop
 // never blocked > 100 ms): on a saturated shared machine a "calm" run has real multi-second stalls (measured: p99 3.3 s
-// against 96 ms at load average 15). It runs alone (integration-alone, vitest.config.ts).
+// against 96 ms at load average 15). It runs without heavy neighbours (integration-quiet, vitest.config.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contendedSecond } from '../analysis/host-contention.ts';
 import { NO_CORRELATED_SIGNAL, type Incident } from '../analysis/incidents.ts';

@@ -70,7 +70,7 @@ describe('the reference presets match LOAD-TESTING-PLAN.md', () => {
   });
 });
 
-// The presets run at the same time (maxConcurrency of the integration-alone project, vitest.config.ts), each on its
+// The presets run at the same time (maxConcurrency of the integration-noisy project, vitest.config.ts), each on its
 // own stack: what is proven is that each ends with its verdicts, whatever they are, not what they are.
 describe.concurrent('every preset runs time-scaled on the reference stack and ends with its verdicts', () => {
   let runtime: ContainerRuntime;

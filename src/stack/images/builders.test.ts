@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { dockerContextPaths, mirrorFromAptSources } from './builders.ts';
 import { ensureImages } from './ensure.ts';
 import { importChanges, loadImageSpec, loadImageSpecs, type ImageSpec } from './spec.ts';
 import { LABEL_INPUTS_HASH } from '../labels.ts';
+import type { BuildImageOptions } from '../runtime/port.ts';
 import { FakeContainerRuntime } from '../testing/fake-runtime.ts';
 import { ConfigError } from '../../common/errors.ts';
 
@@ -124,5 +126,33 @@ describe('images with a wider context (the worker image)', () => {
     expect((await ensureImages(opts)).map((r) => r.ref)).toEqual(['loadscope/archiveorigin:dev', 'loadscope/postgres:15']);
     expect(await ensureImages({ ...opts, refs: ['loadscope/loadscope:dev'] })).toMatchObject([{ ref: 'loadscope/loadscope:dev', built: false }]);
     await expect(ensureImages({ ...opts, refs: ['loadscope/nope:1'] })).rejects.toThrow('loadscope/nope:1');
+    expect((await ensureImages({ ...opts, alsoRefs: ['loadscope/loadscope:dev'] })).map((r) => r.ref)).toEqual([
+      'loadscope/archiveorigin:dev',
+      'loadscope/loadscope:dev',
+      'loadscope/postgres:15',
+    ]);
+    await expect(ensureImages({ ...opts, alsoRefs: ['loadscope/nope:1'] })).rejects.toThrow('loadscope/nope:1');
+  });
+
+  it('builds the stale images side by side, and reports a failed one only once every build has ended', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const ended: string[] = [];
+    class SlowRuntime extends FakeContainerRuntime {
+      override async buildImage(contextTar: Readable, options: BuildImageOptions): Promise<void> {
+        contextTar.resume();
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, options.ref.includes('postgres') ? 10 : 200));
+        inFlight--;
+        ended.push(options.ref);
+        if (options.ref.includes('postgres')) throw new Error('postgres build broke');
+        return super.buildImage(contextTar, options);
+      }
+    }
+    const runtime = new SlowRuntime();
+    const opts = { runtime, composeDir, builder: 'dockerfile' as const, cacheDir: '/nonexistent', log: () => undefined };
+    await expect(ensureImages({ ...opts, alsoRefs: ['loadscope/loadscope:dev'] })).rejects.toThrow('postgres build broke');
+    expect(most).toBe(3);
+    expect(ended).toHaveLength(3);
   });
 });

@@ -1,7 +1,7 @@
 // Two builders giving the same images: Dockerfile (needs a registry) and offline (debootstrap → docker import).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -17,7 +17,7 @@ export interface BuildContext {
   runtime: ContainerRuntime;
   /** Debian mirror for debootstrap, read from the apt sources. */
   mirror: string;
-  /** debootstrap keeps downloaded .debs here so the second image reuses the first one's. */
+  /** debootstrap keeps downloaded .debs here so a later build reuses an earlier one's (debCache). */
   cacheDir: string;
   log: (msg: string) => void;
 }
@@ -34,7 +34,7 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
     mkdirSync(ctx.cacheDir, { recursive: true });
     const startedMs = performance.now();
     const step = (what: string): void => ctx.log(`${spec.ref}: ${what} (${((performance.now() - startedMs) / 1000).toFixed(1)} s)`);
-    baseRootfs(spec, ctx, rootfs);
+    await baseRootfs(spec, ctx, rootfs);
     step('base ready');
     for (const f of spec.files) {
       const dst = join(rootfs, f.dst);
@@ -45,9 +45,9 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
     for (const d of spec.dirs) {
       cpSync(join(spec.contextDir, d.src), join(rootfs, d.dst), { recursive: true, filter: (src) => !src.includes('__pycache__') });
     }
-    if (spec.npmProductionDir) npmProductionInstall(spec, join(rootfs, spec.npmProductionDir));
+    if (spec.npmProductionDir) await npmProductionInstall(spec, join(rootfs, spec.npmProductionDir));
     step('files and dependencies in');
-    for (const cmd of spec.run) run('chroot', [rootfs, '/bin/sh', '-c', cmd], `${spec.ref}: run "${cmd}"`);
+    for (const cmd of spec.run) await run('chroot', [rootfs, '/bin/sh', '-c', cmd], `${spec.ref}: run "${cmd}"`);
     // Package caches and lists are build leftovers, not image content.
     for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
       const path = join(rootfs, dir);
@@ -67,7 +67,7 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
  * is not: that base is kept in the cache as a tar, keyed by mirror, packages and host package versions (one per
  * image), which saves the minute debootstrap takes. The stack's images rebuild rarely and are not cached.
  */
-function baseRootfs(spec: ImageSpec, ctx: BuildContext, rootfs: string): void {
+async function baseRootfs(spec: ImageSpec, ctx: BuildContext, rootfs: string): Promise<void> {
   const key = createHash('sha256')
     .update(JSON.stringify({ mirror: ctx.mirror, packages: spec.packages, hostDebs: spec.hostDebs.map((p) => `${p}=${hostPackageVersion(p) ?? ''}`) }))
     .digest('hex')
@@ -77,27 +77,71 @@ function baseRootfs(spec: ImageSpec, ctx: BuildContext, rootfs: string): void {
   const tar = join(dir, `${prefix}${key}.tar`);
   if (spec.onDemand && existsSync(tar)) {
     ctx.log(`${spec.ref}: base from the cache (${tar})`);
-    run('tar', ['--numeric-owner', '-xpf', tar, '-C', rootfs], `${spec.ref}: unpack cached base`);
+    await run('tar', ['--numeric-owner', '-xpf', tar, '-C', rootfs], `${spec.ref}: unpack cached base`);
     return;
   }
-  const args = ['--variant=minbase', `--cache-dir=${ctx.cacheDir}`];
+  const args = ['--variant=minbase'];
   if (spec.packages.length > 0) args.push(`--include=${spec.packages.join(',')}`);
-  run('debootstrap', [...args, 'bookworm', rootfs, ctx.mirror], `debootstrap for ${spec.ref}`);
-  for (const pkg of spec.hostDebs) run('dpkg', ['-x', hostDeb(pkg, ctx), rootfs], `${spec.ref}: unpack ${pkg}`);
+  await withDebCache(ctx.cacheDir, (debs) =>
+    run('debootstrap', [...args, `--cache-dir=${debs}`, 'bookworm', rootfs, ctx.mirror], `debootstrap for ${spec.ref}`),
+  );
+  for (const pkg of spec.hostDebs) await run('dpkg', ['-x', await hostDeb(pkg, ctx), rootfs], `${spec.ref}: unpack ${pkg}`);
   if (!spec.onDemand) return;
   mkdirSync(dir, { recursive: true });
   for (const old of readdirSync(dir)) if (old.startsWith(prefix)) rmSync(join(dir, old), { force: true });
-  run('tar', ['--numeric-owner', '-cf', `${tar}.partial`, '-C', rootfs, '.'], `${spec.ref}: cache base`);
+  await run('tar', ['--numeric-owner', '-cf', `${tar}.partial`, '-C', rootfs, '.'], `${spec.ref}: cache base`);
   renameSync(`${tar}.partial`, tar);
 }
 
-function run(cmd: string, args: string[], what: string): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) {
-    const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-    throw new LoadscopeError('IMAGE_BUILD_FAILED', `${what} failed (exit ${r.status ?? r.signal}):\n${tail}`);
+/**
+ * debootstrap's package cache for one build: a private folder holding hard links to the shared cache's .debs, so
+ * builds that run side by side never write the same file (debootstrap checks, deletes and re-downloads a cached .deb
+ * in place); what it downloaded is linked back into the shared cache for later builds.
+ */
+async function withDebCache<T>(cacheDir: string, use: (debs: string) => Promise<T>): Promise<T> {
+  mkdirSync(cacheDir, { recursive: true });
+  const own = mkdtempSync(join(cacheDir, '.build-'));
+  const isDeb = (name: string): boolean => name.endsWith('.deb');
+  const linkAll = (from: string, to: string): void => {
+    for (const name of readdirSync(from).filter(isDeb)) {
+      try {
+        linkSync(join(from, name), join(to, name));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+  };
+  try {
+    linkAll(cacheDir, own);
+    const result = await use(own);
+    linkAll(own, cacheDir);
+    return result;
+  } finally {
+    rmSync(own, { recursive: true, force: true });
   }
 }
+
+/** Runs a build step without blocking the loop (images build side by side); on failure, the output's last lines. */
+function run(cmd: string, args: string[], what: string, cwd?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const keep = (chunk: Buffer): void => {
+      tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', (err) => reject(new LoadscopeError('IMAGE_BUILD_FAILED', `${what} failed: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const lines = tail.trim().split('\n').slice(-15).join('\n');
+      reject(new LoadscopeError('IMAGE_BUILD_FAILED', `${what} failed (exit ${code ?? signal}):\n${lines}`));
+    });
+  });
+}
+
+/** Enough of a failed step's output for its last 15 lines. */
+const OUTPUT_TAIL_CHARS = 8_192;
 
 function spawnTar(dir: string, paths: string[] = ['.']): Readable {
   const child = spawn('tar', ['--numeric-owner', '-C', dir, '-c', '--', ...paths], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -118,7 +162,7 @@ export function dockerContextPaths(spec: ImageSpec): string[] {
  * that version, else `dpkg-repack` of the installed package (here the Node 20 source is not enabled, only the
  * installed package is). Kept in the cache dir: a repack costs about a minute of CPU.
  */
-function hostDeb(pkg: string, ctx: BuildContext): string {
+async function prepareHostDeb(pkg: string, ctx: BuildContext): Promise<string> {
   const version = hostPackageVersion(pkg);
   // Without it (e.g. Node from a tarball) the Dockerfile builder is the way: LOADSCOPE_IMAGE_BUILDER=dockerfile.
   if (!version) throw new LoadscopeError('IMAGE_BUILD_FAILED', `${pkg} is not installed as a Debian package here: the offline builder copies the host's`);
@@ -127,12 +171,14 @@ function hostDeb(pkg: string, ctx: BuildContext): string {
   const cached = (): string | undefined => readdirSync(dir).find((n) => n.startsWith(`${pkg}_${version.replace(/^\d+:/, '')}_`) && n.endsWith('.deb'));
   let name = cached();
   if (!name) {
-    const apt = spawnSync('apt-get', ['download', `${pkg}=${version}`], { cwd: dir, encoding: 'utf8' });
-    if (apt.status !== 0) {
+    const downloaded = await run('apt-get', ['download', `${pkg}=${version}`], `apt-get download ${pkg}`, dir).then(
+      () => true,
+      () => false,
+    );
+    if (!downloaded) {
       ctx.log(`${pkg} ${version} is in no enabled apt source: repacking the installed package (dpkg-repack)…`);
       if (!which('dpkg-repack')) aptInstall(['dpkg-repack']);
-      const r = spawnSync('dpkg-repack', ['--deb-option=-Zgzip', pkg], { cwd: dir, encoding: 'utf8' });
-      if (r.status !== 0) throw new LoadscopeError('IMAGE_BUILD_FAILED', `dpkg-repack ${pkg} failed:\n${r.stderr}`);
+      await run('dpkg-repack', ['--deb-option=-Zgzip', pkg], `dpkg-repack ${pkg}`, dir);
     }
     name = cached();
   }
@@ -140,14 +186,21 @@ function hostDeb(pkg: string, ctx: BuildContext): string {
   return join(dir, name);
 }
 
+/** One host .deb at a time: two builds needing the same package would download or repack it into one folder. */
+let hostDebsBusy: Promise<unknown> = Promise.resolve();
+function hostDeb(pkg: string, ctx: BuildContext): Promise<string> {
+  const next = hostDebsBusy.then(() => prepareHostDeb(pkg, ctx));
+  hostDebsBusy = next.catch(() => undefined);
+  return next;
+}
+
 /** Production dependencies from the lockfile, installed on the host (same Node, same libc) into the image folder. */
-function npmProductionInstall(spec: ImageSpec, dstDir: string): void {
+async function npmProductionInstall(spec: ImageSpec, dstDir: string): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'loadscope-npm-'));
   try {
     for (const f of ['package.json', 'package-lock.json']) cpSync(join(spec.contextDir, f), join(work, f));
     const args = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'];
-    const r = spawnSync('npm', args, { cwd: work, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    if (r.status !== 0) throw new LoadscopeError('IMAGE_BUILD_FAILED', `${spec.ref}: npm ${args.join(' ')} failed:\n${r.stderr}`);
+    await run('npm', args, `${spec.ref}: npm ${args.join(' ')}`, work);
     mkdirSync(dstDir, { recursive: true });
     cpSync(join(work, 'node_modules'), join(dstDir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   } finally {
