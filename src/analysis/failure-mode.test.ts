@@ -112,7 +112,7 @@ describe('failure mode: what went first, with its evidence', () => {
     const s = signals(rec);
     expect(s.map((x) => x.kind)).toEqual(['cpu', 'latency']);
     expect(s[0]).toMatchObject({ service: 'app', atS: 30 });
-    expect(s[0]!.evidence).toBe('app CPU 0.97 cores (0 %, no limit, throttled 0 %, its busiest thread on a core 95 % of the time) at t=30 s');
+    expect(s[0]!.evidence).toBe('app CPU 0.97 cores (no limit, throttled 0 %, its busiest thread on a core 95 % of the time) at t=30 s');
   });
 
   it('a resource saturating long after the breach is not the cause: the symptom is first', () => {

@@ -91,13 +91,13 @@ function resourceSignals(pts: readonly SeriesPoint[], o: FailureModeOptions): Fa
     });
     if (i < 0) continue;
     const x = c(pts[i]!)!;
-    const limit = x.cpuLimitCores !== null ? ` of a ${x.cpuLimitCores}-core limit` : ', no limit';
+    const limit = x.cpuLimitCores !== null ? `${pct(x.cpuLimitUtilization ?? 0)} of a ${x.cpuLimitCores}-core limit` : 'no limit';
     const thread = threadSaturated(x) ? `, ${threadText(x)}` : '';
     out.push({
       kind: 'cpu',
       service: svc,
       atS: pts[i]!.elapsedS,
-      evidence: `${svc} CPU ${x.cpuCores?.toFixed(2) ?? '?'} cores (${pct(x.cpuLimitUtilization ?? 0)}${limit}, throttled ${pct(x.throttledRatio ?? 0)}${thread}) at t=${pts[i]!.elapsedS} s`,
+      evidence: `${svc} CPU ${x.cpuCores?.toFixed(2) ?? '?'} cores (${limit}, throttled ${pct(x.throttledRatio ?? 0)}${thread}) at t=${pts[i]!.elapsedS} s`,
     });
   }
   const app = o.appName ?? REFERENCE_APP_NAME;
