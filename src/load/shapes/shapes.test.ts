@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planShape, usersAt } from './registry.ts';
 import { RECOVERY_PHASE } from './types.ts';
+import { MIN_LEVEL_S } from '../../analysis/windows.ts';
 
 describe('shape plans', () => {
   it('ramp: one user per step over rampUp, then hold, then end', () => {
@@ -87,7 +88,24 @@ describe('shape plans', () => {
       users: 100,
       durationMs: 60_000,
     });
-    expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 1000, recoveryMs: 10_000 }, 0.1).recovery).toEqual({ users: 3, durationMs: 10_000 });
+    expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 200_000, recoveryMs: 10_000 }, 0.1).recovery).toEqual({
+      users: 3,
+      durationMs: 10_000,
+    });
+  });
+
+  it('steps: no floor when the scaled first step is too short for a band (no recovery verdict possible): plainly scaled', () => {
+    // the README's `run stress --time-scale 0.004`: 5 min × 0.004 = 1.2 s of first step, under MIN_LEVEL_S; the floor
+    // made it 60 s of load whose recovery read "the first step has no steady part to draw the band from"
+    const squeezed = planShape({ kind: 'steps', users: [100, 200, 500, 1000, 2000], rampUpMs: 60_000, holdMs: 300_000, recoveryMs: 60_000 }, 0.004);
+    expect(squeezed.recovery).toEqual({ users: 100, durationMs: 240 });
+    expect(squeezed.durationMs).toBe(7_200 + 240);
+    // the first step exactly MIN_LEVEL_S long: the floor applies
+    expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: MIN_LEVEL_S * 1000, recoveryMs: 60_000 }, 1).recovery?.durationMs).toBe(60_000);
+    expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 2 * MIN_LEVEL_S * 1000, recoveryMs: 60_000 }, 0.5).recovery?.durationMs).toBe(60_000);
+    expect(planShape({ kind: 'steps', users: [3, 6], rampUpMs: 0, holdMs: 2 * MIN_LEVEL_S * 1000 - 2, recoveryMs: 60_000 }, 0.5).recovery?.durationMs).toBe(
+      30_000,
+    );
   });
 
   it('steps: recovery 0 turns the phase off (no timeline.recovery for the engine to jump to)', () => {

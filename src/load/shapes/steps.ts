@@ -1,3 +1,4 @@
+import { MIN_LEVEL_S } from '../../analysis/windows.ts';
 import { formatDurationMs } from '../../config/duration.ts';
 import { RECOVERY_PHASE, rampSteps, scaleMs, type ShapeExecutor, type TimelineStep } from './types.ts';
 
@@ -6,7 +7,7 @@ import { RECOVERY_PHASE, rampSteps, scaleMs, type ShapeExecutor, type TimelineSt
  * `recovery` is 0, the first step's users for `recovery` in phase RECOVERY_PHASE, where recovery is measured
  * (docs/ANALYSIS.md, Recovery); a break jumps straight to it (Timeline.recovery).
  */
-/** Shortest recovery hold a time-scaled ladder gets (docs/ANALYSIS.md, Recovery). */
+/** Shortest recovery hold a time-scaled ladder gets when its first step can give a band (docs/ANALYSIS.md, Recovery). */
 export const MIN_SCALED_RECOVERY_MS = 60_000;
 
 export const stepsShape: ShapeExecutor<'steps'> = {
@@ -26,8 +27,12 @@ export const stepsShape: ShapeExecutor<'steps'> = {
       atMs += rampMs + holdMs;
     });
     // The system's recovery does not speed up with --time-scale (like think time): the hold is scaled, but never below
-    // MIN_SCALED_RECOVERY_MS (or the configured hold, when shorter), so a squeezed ladder can still show a recovery.
-    const recoveryMs = shape.recoveryMs > 0 ? Math.max(scaleMs(shape.recoveryMs, timeScale), Math.min(shape.recoveryMs, MIN_SCALED_RECOVERY_MS)) : 0;
+    // MIN_SCALED_RECOVERY_MS (or the configured hold, when shorter), so a squeezed ladder can still show a recovery —
+    // where it can be judged at all: the band comes from the first step's steady part, and a first step held less
+    // than MIN_LEVEL_S has none (docs/ANALYSIS.md, Recovery), so a longer phase would only be load with no verdict.
+    const scaledMs = scaleMs(shape.recoveryMs, timeScale);
+    const bandPossible = holdMs >= MIN_LEVEL_S * 1000;
+    const recoveryMs = shape.recoveryMs > 0 ? (bandPossible ? Math.max(scaledMs, Math.min(shape.recoveryMs, MIN_SCALED_RECOVERY_MS)) : scaledMs) : 0;
     const recoveryUsers = shape.users[0]!;
     if (recoveryMs > 0) {
       steps.push({ atMs, users: recoveryUsers, phase: RECOVERY_PHASE });
