@@ -41,12 +41,12 @@ export async function ensureImages(opts: EnsureImagesOptions): Promise<EnsuredIm
   const specs = all.filter((s) => wanted(s.ref, s.onDemand));
   const unknown = [...(opts.refs ?? []), ...(opts.alsoRefs ?? [])].filter((ref) => !all.some((s) => s.ref === ref));
   if (unknown.length > 0) throw new LoadscopeError('IMAGE_BUILD_FAILED', `no compose/images/*/image.json builds ${unknown.join(', ')}`);
-  const stale: ImageSpec[] = [];
+  const stale: { spec: ImageSpec; present: boolean }[] = [];
   const results = new Map<string, EnsuredImage>();
   for (const spec of specs) {
     const existing = await opts.runtime.imageInfo(spec.ref);
     if (existing?.labels[LABEL_INPUTS_HASH] === spec.inputsHash) results.set(spec.ref, { ref: spec.ref, built: false, durationMs: 0 });
-    else stale.push(spec);
+    else stale.push({ spec, present: existing !== undefined });
   }
   if (stale.length > 0) {
     const kind = await chooseBuilder(opts);
@@ -56,9 +56,9 @@ export async function ensureImages(opts: EnsureImagesOptions): Promise<EnsuredIm
     // Side by side: a build runs one process at a time (debootstrap, dpkg, tar) and leaves the other core idle for
     // much of it; the three images of `npm test` took 136 s one after the other.
     const settled = await Promise.allSettled(
-      stale.map(async (spec) => {
+      stale.map(async ({ spec, present }) => {
         const startedMs = Date.now();
-        opts.log(`building ${spec.ref} (${kind} builder; ${(await opts.runtime.imageInfo(spec.ref)) ? 'inputs changed' : 'not present'})…`);
+        opts.log(`building ${spec.ref} (${kind} builder; ${present ? 'inputs changed' : 'not present'})…`);
         await buildImage(kind, spec, { runtime: opts.runtime, mirror, cacheDir: opts.cacheDir, log: opts.log });
         const durationMs = Date.now() - startedMs;
         opts.log(`built ${spec.ref} in ${(durationMs / 1000).toFixed(1)} s`);
