@@ -6,6 +6,7 @@ import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../common/testing/free-port.ts';
 import type { PgConnectionSettings } from '../pg-client.ts';
 
 const run = promisify(execFile);
@@ -35,7 +36,9 @@ export async function startTestPostgres(options: StartTestPostgresOptions = {}):
   if (!existsSync(join(PG_BIN, 'initdb'))) {
     throw new Error(`PostgreSQL 15 binaries not found in ${PG_BIN}. Install them (apt-get install -y postgresql-15) or point the test at the Docker stack.`);
   }
-  const port = options.port ?? 55498;
+  // a free port below the ephemeral range (free-port.ts): the fixed 55498 it had was in that range, and an outgoing
+  // connection of a neighbour file holding it as its local port made pg_ctl fail to start once in CI
+  const port = options.port ?? (await freePort());
   const asRoot = process.getuid?.() === 0;
   // initdb/postgres refuse to run as root: drop to the postgres user when needed.
   const pgRun = (bin: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args]) : run(join(PG_BIN, bin), args));
