@@ -35,6 +35,7 @@ const STACK_KNOBS = [
   'SLOW_AFTER_LOAD_S',
   'SLOW_AFTER_LOAD_DELAY_MS',
   'SLOW_AFTER_LOAD_RPS',
+  'SLOW_AFTER_LOAD_ARM_S',
 ] as const;
 
 /** The stack's knobs as given (manifest.stackEnv) and its DB pool size as a number (manifest.poolMax), when set. */

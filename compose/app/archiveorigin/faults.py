@@ -46,19 +46,32 @@ class SlowAfterLoad:
     """Lingering slowness (metastable-like): once a second with at least
     `high_rps` requests is followed by a quieter one, every request waits
     `delay_ms` more for the next `for_s` seconds. Rates are counted in whole
-    seconds of the monotonic clock; /health is counted too (it is load)."""
+    seconds of the monotonic clock; /health is counted too (it is load).
 
-    def __init__(self, for_s: int, delay_ms: int, high_rps: int):
+    With `arm_s` > 0 nothing is counted until `arm_s` seconds after load
+    began (the first request that is not GET /health): a start-up burst, such
+    as every user enrolling at once, is not the overload the knob follows."""
+
+    def __init__(self, for_s: int, delay_ms: int, high_rps: int, arm_s: int = 0):
         self.for_s = for_s
         self.delay_s = delay_ms / 1000.0
         self.high_rps = high_rps
+        self.arm_s = arm_s
+        self.armed_at: float | None = None
         self.second = -1
         self.count = 0
         self.high = False
         self.slow_until = 0.0
 
-    def delay(self, now: float) -> float:
+    def delay(self, now: float, path: str | None = None) -> float:
         """Counts this request; returns the seconds it must wait (0 when not slow)."""
+        if self.arm_s > 0:
+            if self.armed_at is None:
+                if path == "/health":
+                    return 0.0
+                self.armed_at = now + self.arm_s
+            if now < self.armed_at:
+                return 0.0
         sec = int(now)
         if sec != self.second:
             if self.second >= 0:
@@ -94,11 +107,14 @@ class FaultMiddleware:
                                          after a second of >= RPS requests is
                                          followed by a quieter one, requests
                                          wait DELAY_MS more for S seconds
+      SLOW_AFTER_LOAD_ARM_S              ...counting from ARM_S seconds after
+                                         load began (0: from the first request)
     """
 
     def __init__(self, app, leak_bytes: int, cpu_burn_ms: int, fail_500_after_s: int = 0,
                  fail_500_for_s: int = 0, hang_after_s: int = 0, exit_after_s: int = 0, exit_code: int = 1,
-                 slow_after_load_s: int = 0, slow_after_load_delay_ms: int = 200, slow_after_load_rps: int = 300):
+                 slow_after_load_s: int = 0, slow_after_load_delay_ms: int = 200, slow_after_load_rps: int = 300,
+                 slow_after_load_arm_s: int = 0):
         self.app = app
         self.leak_bytes = leak_bytes
         self.cpu_burn_ms = cpu_burn_ms
@@ -110,7 +126,8 @@ class FaultMiddleware:
         self.timed = fail_500_for_s > 0 or hang_after_s > 0 or exit_after_s > 0
         self.load_started: float | None = None
         self.slow_after_load = (
-            SlowAfterLoad(slow_after_load_s, slow_after_load_delay_ms, slow_after_load_rps) if slow_after_load_s > 0 else None
+            SlowAfterLoad(slow_after_load_s, slow_after_load_delay_ms, slow_after_load_rps, slow_after_load_arm_s)
+            if slow_after_load_s > 0 else None
         )
 
     def _clock(self, scope) -> float | None:
@@ -134,7 +151,7 @@ class FaultMiddleware:
                         await _send_500(send)
                         return
             if self.slow_after_load is not None:
-                wait_s = self.slow_after_load.delay(time.monotonic())
+                wait_s = self.slow_after_load.delay(time.monotonic(), scope.get("path"))
                 if wait_s > 0:
                     # asleep, not busy: the app is slow without burning CPU, like a backlog or a cold cache
                     await asyncio.sleep(wait_s)

@@ -98,6 +98,7 @@ app.add_middleware(
     slow_after_load_s=SETTINGS.slow_after_load_s,
     slow_after_load_delay_ms=SETTINGS.slow_after_load_delay_ms,
     slow_after_load_rps=SETTINGS.slow_after_load_rps,
+    slow_after_load_arm_s=SETTINGS.slow_after_load_arm_s,
 )
 app.add_middleware(
     SlowQueryBurstMiddleware,

@@ -44,6 +44,7 @@ class Settings:
     slow_after_load_s: int = 0
     slow_after_load_delay_ms: int = 200
     slow_after_load_rps: int = 300
+    slow_after_load_arm_s: int = 0
     # slow-query burst (faults.SlowQueryBurstMiddleware)
     slow_query_burst_at_s: int = 0
     slow_query_burst_for_s: int = 0
@@ -71,7 +72,7 @@ class Settings:
             f"fail_500_after_s={self.fail_500_after_s} fail_500_for_s={self.fail_500_for_s} "
             f"hang_after_s={self.hang_after_s} exit_after_s={self.exit_after_s} exit_code={self.exit_code} "
             f"slow_after_load_s={self.slow_after_load_s} slow_after_load_delay_ms={self.slow_after_load_delay_ms} "
-            f"slow_after_load_rps={self.slow_after_load_rps}"
+            f"slow_after_load_rps={self.slow_after_load_rps} slow_after_load_arm_s={self.slow_after_load_arm_s}"
             + self.slow_query_burst_summary()
         )
 
@@ -110,6 +111,7 @@ def load() -> Settings:
         slow_after_load_s=_int("SLOW_AFTER_LOAD_S", 0),
         slow_after_load_delay_ms=_int("SLOW_AFTER_LOAD_DELAY_MS", 200),
         slow_after_load_rps=_int("SLOW_AFTER_LOAD_RPS", 300, minimum=1),
+        slow_after_load_arm_s=_int("SLOW_AFTER_LOAD_ARM_S", 0),
         slow_query_burst_at_s=_int("SLOW_QUERY_BURST_AT_S", 0),
         slow_query_burst_for_s=_int("SLOW_QUERY_BURST_FOR_S", 0),
         slow_query_burst_ms=_int("SLOW_QUERY_BURST_MS", 1000),
