@@ -49,7 +49,11 @@ const SPIKE = { shape: { kind: 'spike', baseUsers: 100, spikeUsers: 300, spikeFo
 const ARM_S = '15';
 const CASES: Case[] = [
   { name: 'plain', env: {}, scenario: SPIKE },
-  { name: 'slow', env: { SLOW_AFTER_LOAD_S: String(SPIKE_SLOW_S), SLOW_AFTER_LOAD_RPS: '160', SLOW_AFTER_LOAD_DELAY_MS: '1000', SLOW_AFTER_LOAD_ARM_S: ARM_S }, scenario: SPIKE },
+  {
+    name: 'slow',
+    env: { SLOW_AFTER_LOAD_S: String(SPIKE_SLOW_S), SLOW_AFTER_LOAD_RPS: '160', SLOW_AFTER_LOAD_DELAY_MS: '1000', SLOW_AFTER_LOAD_ARM_S: ARM_S },
+    scenario: SPIKE,
+  },
   {
     name: 'ladder',
     env: { SLOW_AFTER_LOAD_S: String(LADDER_SLOW_S), SLOW_AFTER_LOAD_RPS: '120', SLOW_AFTER_LOAD_DELAY_MS: '1000' },
