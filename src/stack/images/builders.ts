@@ -206,7 +206,8 @@ function hostDeb(pkg: string, version: string, ctx: BuildContext): Promise<strin
 /**
  * Production dependencies from the lockfile, installed on the host (same Node, same libc) into the image folder. An
  * onDemand image rebuilds with every change to src/, its lockfile rarely: the installed tree is kept in the cache as a
- * tar keyed by package.json, the lockfile and the Node version (`npm ci`'s 6–10 s saved per rebuild; README, The two commands).
+ * tar keyed by package.json, the lockfile and the Node version (`npm ci`'s 6–10 s saved per rebuild; README, The two
+ * commands).
  */
 async function npmProductionInstall(spec: ImageSpec, ctx: BuildContext, dstDir: string): Promise<void> {
   const hash = createHash('sha256').update(process.version);
