@@ -18,7 +18,12 @@ import { isolatedStack, readEvents, testConfig, testStackProvider, cleanUpRuns, 
 
 const LEAK_BYTES = 64 * 1024;
 const SLOW_QUERY_MS = 100;
-const POOL_SLO_P95_MS = 800;
+// The pool run's SLO, between the p95 its steps give (docs/ANALYSIS.md, Capacity): zero think keeps all N users in the
+// system, the 2 connections bound throughput (X ≈ 55 req/s here), so p95 ≈ 1.5·N/X — measured 105–110 ms at 1 user,
+// 130–222 ms at 4, 600–1,020 ms at 30 once the step's 3-s ramp ended (516 in its last ramp second). 800 ms sat inside
+// that spread: one CI's 30 users stayed under it in 2 seconds of every 3 and the stop rule never fired. 400 ms is
+// ×1.8 above the 4-user worst and ×1.5 under the 30-user steady best.
+const POOL_SLO_P95_MS = 400;
 
 interface Case {
   name: 'leak' | 'pool' | 'normal';
@@ -45,7 +50,7 @@ const CASES: Case[] = [
     name: 'pool',
     env: { POOL_MAX: '2', SLOW_QUERY_MS: String(SLOW_QUERY_MS) },
     // No think time: 1 user never queues for the 2 connections; 4 keep ~2 requests waiting for one (pool exhausted,
-    // p95 still inside the SLO); 30 break the p95 SLO within seconds and the stop rule ends the run.
+    // p95 still inside the SLO); 30 break the p95 SLO within seconds (POOL_SLO_P95_MS) and the stop rule ends the run.
     // no recovery hold: this run is about the break and its bottleneck (recovery has its own test, recovery.int)
     scenario: {
       shape: { kind: 'steps', users: [1, 4, 30], rampUp: '3s', hold: '35s', recovery: 0 },
@@ -178,7 +183,7 @@ describe('pool exhaustion (POOL_MAX=2, SLOW_QUERY_MS)', () => {
     // The step that broke is named either way: by the stop rule when the break came before the step had a steady
     // part, else by the step rule on that steady part (MSER-5 leaves one after ~10 s at the level), same step.
     if (bp!.detectedBy === 'stop-rule') expect(bp!.reason).toContain(String(brk.reason));
-    else expect(bp).toMatchObject({ detectedBy: 'step-rule', reason: expect.stringMatching(/p95 > 800 ms|error ratio/) });
+    else expect(bp).toMatchObject({ detectedBy: 'step-rule', reason: expect.stringMatching(new RegExp(`p95 > ${POOL_SLO_P95_MS} ms|error ratio`)) });
     expect(bp!.failureMode?.latency.exceeded).toBe(true);
     expect(a.recommendations.map((x) => x.id)).toContain('capacity');
   });
