@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.ts';
 import { parseConfigObject } from '../config/load.ts';
+import { freePort } from '../common/testing/free-port.ts';
 import { startFakeArchive, type FakeArchive } from '../load/testing/fake-archive.ts';
 import { readNdjson, readSeries } from '../store/read-series.ts';
 import { redactSecrets } from '../store/redact.ts';
@@ -23,8 +24,11 @@ const newOut = (): string => {
 // held by another run on the same host (the exporter cannot take port 0: it reads 0 as "use 9464")
 const metrics = null;
 let fake: FakeArchive;
+/** the Postgres sampler's DSN: a port nobody listens on, below the ephemeral range (no neighbour's listen(0) lands there) */
+let closedPgPort: number;
 beforeAll(async () => {
   fake = await startFakeArchive();
+  closedPgPort = await freePort();
 });
 afterAll(() => {
   for (const dir of outs) rmSync(dir, { recursive: true, force: true });
@@ -34,7 +38,7 @@ afterAll(() => {
 const config = (scenarios: Record<string, unknown>) =>
   parseConfigObject(
     {
-      sample: { postgres: 'postgres://mon:hunter2@127.0.0.1:55432/db' },
+      sample: { postgres: `postgres://mon:hunter2@127.0.0.1:${closedPgPort}/db` },
       flow: {
         onStart: [{ name: 'enroll', method: 'POST', path: '/device/enroll', json: { device_id: 'device-{{userId}}' }, capture: { token: 'enrollment_token' } }],
         tasks: [
@@ -71,7 +75,8 @@ describe.concurrent('time-scaled runs end on time with the planned user counts i
     expect(readlinkSync(join(out, 'latest'))).toBe(r.runId);
   });
   it('steps', async () => {
-    // no recovery hold: it is never scaled below a minute (MIN_SCALED_RECOVERY_MS), and this proof is about the steps
+    // no recovery hold: this proof is about the steps (at ×0.01 a recovery would be scaled too, its first step holding
+    // 1.4 s, under the steady part a band needs: src/load/shapes/steps.ts)
     const { seen } = await timedRun('steps', { kind: 'steps', users: [2, 4, 6], rampUp: '10s', hold: '140s', recovery: 0 });
     for (const s of ['step-1:2=2', 'step-2:4=4', 'step-3:6=6']) expect(seen).toContain(s);
   });

@@ -17,7 +17,13 @@ const TRIES = 200;
 const handedOut = new Set<number>();
 
 /** The ports below the ephemeral range, or none when that range starts too low to leave room (then: listen(0)). */
+let belowEphemeral: { from: number; to: number } | null | undefined;
 function portsBelowEphemeral(): { from: number; to: number } | null {
+  belowEphemeral ??= readPortsBelowEphemeral();
+  return belowEphemeral;
+}
+
+function readPortsBelowEphemeral(): { from: number; to: number } | null {
   try {
     const low = Number(readFileSync(EPHEMERAL_RANGE_FILE, 'utf8').trim().split(/\s+/)[0]);
     return Number.isInteger(low) && low - 1 - LOWEST_PORT >= 1_000 ? { from: LOWEST_PORT, to: low - 1 } : null;
