@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { dockerContextPaths, mirrorFromAptSources } from './builders.ts';
+import { copyInstalledPackage, dockerContextPaths, mirrorFromAptSources } from './builders.ts';
 import { ensureImages } from './ensure.ts';
 import { importChanges, loadImageSpec, loadImageSpecs, type ImageSpec } from './spec.ts';
 import { LABEL_INPUTS_HASH } from '../labels.ts';
@@ -154,5 +154,36 @@ describe('images with a wider context (the worker image)', () => {
     await expect(ensureImages({ ...opts, alsoRefs: ['loadscope/loadscope:dev'] })).rejects.toThrow('postgres build broke');
     expect(most).toBe(3);
     expect(ended).toHaveLength(3);
+  });
+});
+
+// The worker image's Node where no apt source carries the host's version: the installed files themselves. Real dpkg
+// and tar on a package every Debian has (`hostname`, whose files are listed under /bin, a merged-/usr symlink).
+describe('copyInstalledPackage', () => {
+  it("copies an installed package's listed files; the rootfs's merged-/usr symlink stays a symlink; no list left", async () => {
+    const rootfs = mkdtempSync(join(tmpdir(), 'loadscope-copy-'));
+    try {
+      mkdirSync(join(rootfs, 'usr', 'bin'), { recursive: true });
+      symlinkSync('usr/bin', join(rootfs, 'bin'));
+      await copyInstalledPackage('hostname', rootfs, 'test');
+      expect(lstatSync(join(rootfs, 'bin')).isSymbolicLink()).toBe(true);
+      expect(statSync(join(rootfs, 'usr', 'bin', 'hostname')).size).toBe(statSync('/usr/bin/hostname').size);
+      expect(statSync(join(rootfs, 'usr', 'bin', 'hostname')).mode).toBe(statSync('/usr/bin/hostname').mode);
+      expect(existsSync(join(rootfs, 'usr', 'share', 'doc', 'hostname', 'copyright'))).toBe(true);
+      expect(readdirSync(rootfs).filter((n) => n.startsWith('.loadscope-'))).toEqual([]);
+    } finally {
+      rmSync(rootfs, { recursive: true, force: true });
+    }
+  });
+
+  it('names the package when dpkg has no files for it', async () => {
+    const rootfs = mkdtempSync(join(tmpdir(), 'loadscope-copy-'));
+    try {
+      await expect(copyInstalledPackage('loadscope-no-such-package', rootfs, 'test')).rejects.toThrow(
+        /dpkg-query -L loadscope-no-such-package listed no files/,
+      );
+    } finally {
+      rmSync(rootfs, { recursive: true, force: true });
+    }
   });
 });

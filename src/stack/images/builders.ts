@@ -170,6 +170,11 @@ async function putHostPackage(pkg: string, ctx: BuildContext, rootfs: string, re
   const deb = await hostDeb(pkg, version, ctx);
   if (deb) return run('dpkg', ['-x', deb, rootfs], `${ref}: unpack ${pkg}`);
   ctx.log(`${ref}: ${pkg} ${version} is in no enabled apt source: copying the installed files`);
+  await copyInstalledPackage(pkg, rootfs, ref);
+}
+
+/** The files of an installed package, as `dpkg-query -L` lists them, copied from / into `rootfs`. */
+export async function copyInstalledPackage(pkg: string, rootfs: string, ref: string): Promise<void> {
   const listed = spawnSync('dpkg-query', ['-L', pkg], { encoding: 'utf8' });
   const paths = listed.status === 0 ? listed.stdout.split('\n').filter((p) => p.startsWith('/') && p !== '/.') : [];
   if (paths.length === 0) throw new LoadscopeError('IMAGE_BUILD_FAILED', `dpkg-query -L ${pkg} listed no files`);
