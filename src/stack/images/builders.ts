@@ -67,29 +67,44 @@ export async function buildImage(kind: BuilderKind, spec: ImageSpec, ctx: BuildC
  * image), which saves the minute debootstrap takes. The stack's images rebuild rarely and are not cached.
  */
 async function baseRootfs(spec: ImageSpec, ctx: BuildContext, rootfs: string): Promise<void> {
-  const key = createHash('sha256')
-    .update(JSON.stringify({ mirror: ctx.mirror, packages: spec.packages, hostDebs: spec.hostDebs.map((p) => `${p}=${hostPackageVersion(p) ?? ''}`) }))
-    .digest('hex')
-    .slice(0, 16);
-  const dir = join(ctx.cacheDir, 'rootfs');
-  const prefix = `${spec.ref.replace(/[^a-z0-9.-]/g, '_')}-`;
-  const tar = join(dir, `${prefix}${key}.tar`);
-  if (spec.onDemand && existsSync(tar)) {
-    ctx.log(`${spec.ref}: base from the cache (${tar})`);
-    await run('tar', ['--numeric-owner', '-xpf', tar, '-C', rootfs], `${spec.ref}: unpack cached base`);
-    return;
-  }
+  const hostDebs = spec.hostDebs.map((p) => `${p}=${hostPackageVersion(p) ?? ''}`);
+  const cache = spec.onDemand ? tarCache(ctx, spec.ref, 'rootfs', [JSON.stringify({ mirror: ctx.mirror, packages: spec.packages, hostDebs })]) : null;
+  if (await cache?.restore(rootfs, 'base')) return;
   const args = ['--variant=minbase'];
   if (spec.packages.length > 0) args.push(`--include=${spec.packages.join(',')}`);
   await withDebCache(ctx.cacheDir, (debs) =>
     run('debootstrap', [...args, `--cache-dir=${debs}`, 'bookworm', rootfs, ctx.mirror], `debootstrap for ${spec.ref}`),
   );
   for (const pkg of spec.hostDebs) await putHostPackage(pkg, ctx, rootfs, spec.ref);
-  if (!spec.onDemand) return;
-  mkdirSync(dir, { recursive: true });
-  for (const old of readdirSync(dir)) if (old.startsWith(prefix)) rmSync(join(dir, old), { force: true });
-  await run('tar', ['--numeric-owner', '-cf', `${tar}.partial`, '-C', rootfs, '.'], `${spec.ref}: cache base`);
-  renameSync(`${tar}.partial`, tar);
+  await cache?.save(rootfs, '.', 'base');
+}
+
+/**
+ * A folder kept in the build cache as a tar, `<cacheDir>/<kind>/<ref>-<key>.tar` with the key hashed from `keyParts`;
+ * one per image and kind (writing a new key's tar removes the older ones).
+ */
+function tarCache(ctx: BuildContext, ref: string, kind: string, keyParts: ReadonlyArray<string | Buffer>) {
+  const hash = createHash('sha256');
+  for (const part of keyParts) hash.update(part);
+  const dir = join(ctx.cacheDir, kind);
+  const prefix = `${ref.replace(/[^a-z0-9.-]/g, '_')}-`;
+  const tar = join(dir, `${prefix}${hash.digest('hex').slice(0, 16)}.tar`);
+  return {
+    /** Unpacks the cached tar into `dst`; false when there is none. */
+    async restore(dst: string, what: string): Promise<boolean> {
+      if (!existsSync(tar)) return false;
+      ctx.log(`${ref}: ${what} from the cache (${tar})`);
+      await run('tar', ['--numeric-owner', '-xpf', tar, '-C', dst], `${ref}: unpack cached ${what}`);
+      return true;
+    },
+    /** Keeps `entry` of `srcDir` as this key's tar. */
+    async save(srcDir: string, entry: string, what: string): Promise<void> {
+      mkdirSync(dir, { recursive: true });
+      for (const old of readdirSync(dir)) if (old.startsWith(prefix)) rmSync(join(dir, old), { force: true });
+      await run('tar', ['--numeric-owner', '-cf', `${tar}.partial`, '-C', srcDir, entry], `${ref}: cache ${what}`);
+      renameSync(`${tar}.partial`, tar);
+    },
+  };
 }
 
 /**
@@ -215,27 +230,17 @@ function hostDeb(pkg: string, version: string, ctx: BuildContext): Promise<strin
  * commands).
  */
 async function npmProductionInstall(spec: ImageSpec, ctx: BuildContext, dstDir: string): Promise<void> {
-  const hash = createHash('sha256').update(process.version);
-  for (const f of ['package.json', 'package-lock.json']) hash.update(readFileSync(join(spec.contextDir, f)));
-  const dir = join(ctx.cacheDir, 'npm-production');
-  const prefix = `${spec.ref.replace(/[^a-z0-9.-]/g, '_')}-`;
-  const tar = join(dir, `${prefix}${hash.digest('hex').slice(0, 16)}.tar`);
+  const inputs = ['package.json', 'package-lock.json'];
+  const cache = tarCache(ctx, spec.ref, 'npm-production', [process.version, ...inputs.map((f) => readFileSync(join(spec.contextDir, f)))]);
   mkdirSync(dstDir, { recursive: true });
-  if (existsSync(tar)) {
-    ctx.log(`${spec.ref}: production dependencies from the cache (${tar})`);
-    await run('tar', ['--numeric-owner', '-xpf', tar, '-C', dstDir], `${spec.ref}: unpack cached node_modules`);
-    return;
-  }
+  if (await cache.restore(dstDir, 'production dependencies')) return;
   const work = mkdtempSync(join(tmpdir(), 'loadscope-npm-'));
   try {
-    for (const f of ['package.json', 'package-lock.json']) cpSync(join(spec.contextDir, f), join(work, f));
+    for (const f of inputs) cpSync(join(spec.contextDir, f), join(work, f));
     const args = ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'];
     await run('npm', args, `${spec.ref}: npm ${args.join(' ')}`, work);
     cpSync(join(work, 'node_modules'), join(dstDir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
-    mkdirSync(dir, { recursive: true });
-    for (const old of readdirSync(dir)) if (old.startsWith(prefix)) rmSync(join(dir, old), { force: true });
-    await run('tar', ['--numeric-owner', '-cf', `${tar}.partial`, '-C', work, 'node_modules'], `${spec.ref}: cache node_modules`);
-    renameSync(`${tar}.partial`, tar);
+    await cache.save(work, 'node_modules', 'production dependencies');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
